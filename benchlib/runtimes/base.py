@@ -1,0 +1,116 @@
+"""The Runtime protocol every way of running a model implements, and its values.
+
+A runtime takes a :class:`GenerationRequest` and returns a :class:`TokenTrace`:
+the time the request was sent and one timestamp per output token, all on the
+``time.perf_counter`` clock, plus whatever timings the runtime itself reports
+(llama.cpp's perf counters, a server's usage block), kept apart from ours so
+the harness's own overhead is visible.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+__all__ = ["GenerationRequest", "Runtime", "RuntimeTimings", "TokenTrace"]
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One generation to perform.
+
+    Attributes:
+        request_id: Stable identifier (``rep002-p01``); resume keys on it.
+        prompt: Prompt text.
+        max_output_tokens: Number of tokens to generate.
+        ignore_eos: Keep generating past end-of-sequence so that exactly
+            ``max_output_tokens`` tokens come out.
+    """
+
+    request_id: str
+    prompt: str
+    max_output_tokens: int
+    ignore_eos: bool = True
+
+
+@dataclass(frozen=True)
+class RuntimeTimings:
+    """Timings the runtime reports about itself for one request.
+
+    Attributes:
+        prompt_eval_s: Time the runtime spent evaluating the prompt, seconds.
+        prompt_eval_tokens: Prompt tokens it evaluated.
+        decode_s: Time it spent decoding output tokens, seconds.
+        decode_tokens: Output tokens it decoded (the first output token comes
+            from the prompt evaluation, so this is usually output tokens - 1).
+        source: Where these come from (``llama.cpp perf counters`` ...).
+    """
+
+    prompt_eval_s: float | None
+    prompt_eval_tokens: int | None
+    decode_s: float | None
+    decode_tokens: int | None
+    source: str
+
+    @property
+    def decode_tps(self) -> float | None:
+        """The runtime's own decode rate, tokens per second."""
+        if not self.decode_s or not self.decode_tokens:
+            return None
+        return self.decode_tokens / self.decode_s
+
+
+@dataclass(frozen=True)
+class TokenTrace:
+    """What one request produced and when.
+
+    All times are ``time.perf_counter()`` readings in seconds.
+
+    Attributes:
+        request_id: The request's identifier.
+        sent_s: When the request was handed to the runtime.
+        token_times_s: When each output token became available, in order.
+        prompt_tokens: Prompt length in tokens.
+        token_ids: The generated token ids (may be empty for remote runtimes).
+        text: The generated text.
+        runtime_timings: The runtime's own timings, where it reports them.
+        error: Error message when the request failed, else ``None``.
+    """
+
+    request_id: str
+    sent_s: float
+    token_times_s: tuple[float, ...]
+    prompt_tokens: int
+    token_ids: tuple[int, ...] = ()
+    text: str = ""
+    runtime_timings: RuntimeTimings | None = None
+    error: str | None = None
+
+    @property
+    def output_tokens(self) -> int:
+        """Number of output tokens received."""
+        return len(self.token_times_s)
+
+
+@runtime_checkable
+class Runtime(Protocol):
+    """A way of running a model: load once, generate many times, close.
+
+    Implementations raise :class:`benchlib.errors.RuntimeFailure` with a message
+    that says how to fix the problem when loading or generation fails.
+    """
+
+    name: str
+
+    def load(self) -> None:
+        """Load the model; called once, outside every timed window."""
+
+    def generate(self, request: GenerationRequest) -> TokenTrace:
+        """Run one request to completion and return its trace."""
+
+    def info(self) -> dict[str, Any]:
+        """Versions and settings of the runtime, for ``run.json``."""
+
+    def close(self) -> None:
+        """Release the model."""
+

@@ -1,0 +1,223 @@
+"""llama.cpp in process, through llama-cpp-python, for GGUF models.
+
+The generation loop is ours, not ``Llama.generate``: the prompt is evaluated as
+one batch, then each output token is chosen from the logits and fed back, so
+
+* exactly ``max_output_tokens`` tokens come out (end-of-generation tokens are
+  masked when ``ignore_eos`` is set),
+* every token gets a timestamp the moment it is chosen,
+* the KV cache is cleared before every request: no prompt-prefix reuse makes
+  a repeated prompt look faster than a new one,
+* llama.cpp's own perf counters are reset before and read after each request,
+  so its prompt and decode timings sit beside ours.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from benchlib.errors import RuntimeFailure
+from benchlib.models import ModelInfo
+from benchlib.runtimes.base import GenerationRequest, RuntimeTimings, TokenTrace
+
+__all__ = ["LlamaCppRuntime", "LlamaCppSettings", "default_threads"]
+
+
+def default_threads() -> int:
+    """Physical cores of this machine (llama.cpp decodes best at one thread per core)."""
+    try:
+        import psutil
+
+        physical = psutil.cpu_count(logical=False)
+    except Exception:  # psutil cannot read the topology everywhere
+        physical = None
+    return physical or os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class LlamaCppSettings:
+    """Settings of the llama.cpp runtime.
+
+    Attributes:
+        threads: Decode threads; 0 means one per physical core.
+        context_tokens: Context size (``n_ctx``) in tokens.
+        batch_tokens: Prompt batch size (``n_batch``) in tokens.
+        gpu_layers: Layers offloaded to a GPU (needs a GPU build of llama.cpp).
+        seed: Random seed (used only when ``temperature`` > 0).
+        temperature: 0 for greedy decoding (the default), else softmax sampling.
+    """
+
+    threads: int = 0
+    context_tokens: int = 2048
+    batch_tokens: int = 512
+    gpu_layers: int = 0
+    seed: int = 0
+    temperature: float = 0.0
+
+    def resolved_threads(self) -> int:
+        """The thread count actually used."""
+        return self.threads if self.threads > 0 else default_threads()
+
+
+class LlamaCppRuntime:
+    """Runs a GGUF model with llama.cpp in this process.
+
+    Args:
+        model: A verified model from :func:`benchlib.models.resolve_model`.
+        settings: Runtime settings.
+    """
+
+    name = "llama.cpp"
+
+    def __init__(self, model: ModelInfo, settings: LlamaCppSettings | None = None) -> None:
+        self.model = model
+        self.settings = settings or LlamaCppSettings()
+        self._llm = None
+        self._eog_ids = np.zeros(0, dtype=np.int64)
+        self._eog_set: frozenset[int] = frozenset()
+        self._n_vocab = 0
+        self._rng = np.random.default_rng(self.settings.seed)
+
+    def load(self) -> None:
+        """Load the model into llama.cpp.
+
+        Raises:
+            RuntimeFailure: llama.cpp could not load the file, or GPU layers were
+                asked of a build without GPU support.
+        """
+        import llama_cpp
+
+        if self.settings.gpu_layers and not llama_cpp.llama_supports_gpu_offload():
+            raise RuntimeFailure(
+                f"gpu_layers={self.settings.gpu_layers} was requested but this llama-cpp-python build has no GPU "
+                "support. Set gpu_layers: 0, or reinstall llama-cpp-python with CMAKE_ARGS=-DGGML_CUDA=on."
+            )
+        threads = self.settings.resolved_threads()
+        try:
+            self._llm = llama_cpp.Llama(
+                model_path=self.model.path,
+                n_ctx=self.settings.context_tokens,
+                n_batch=self.settings.batch_tokens,
+                n_threads=threads,
+                n_threads_batch=threads,
+                n_gpu_layers=self.settings.gpu_layers,
+                seed=self.settings.seed,
+                logits_all=False,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise RuntimeFailure(f"llama.cpp could not load {self.model.path}: {exc}") from exc
+        vocab = llama_cpp.llama_model_get_vocab(self._llm.model)
+        self._n_vocab = self._llm.n_vocab()
+        self._eog_set = frozenset(t for t in range(self._n_vocab) if llama_cpp.llama_vocab_is_eog(vocab, t))
+        self._eog_ids = np.array(sorted(self._eog_set), dtype=np.int64)
+
+    @property
+    def llm(self):
+        """The underlying ``llama_cpp.Llama`` (loaded on first use)."""
+        if self._llm is None:
+            self.load()
+        return self._llm
+
+    def _next_token(self, ignore_eos: bool) -> int:
+        import llama_cpp
+
+        n_vocab = self._n_vocab
+        pointer = llama_cpp.llama_get_logits_ith(self.llm.ctx, -1)
+        logits = np.ctypeslib.as_array(ctypes.cast(pointer, ctypes.POINTER(ctypes.c_float)), shape=(n_vocab,))
+        if self.settings.temperature <= 0:
+            token = int(np.argmax(logits))
+            if not ignore_eos or token not in self._eog_set:
+                return token
+        if ignore_eos and self._eog_ids.size:
+            logits = logits.copy()
+            logits[self._eog_ids] = -np.inf
+        if self.settings.temperature <= 0:
+            return int(np.argmax(logits))
+        scaled = (logits - np.max(logits)) / self.settings.temperature
+        probabilities = np.exp(scaled)
+        probabilities /= probabilities.sum()
+        return int(self._rng.choice(n_vocab, p=probabilities))
+
+    def generate(self, request: GenerationRequest) -> TokenTrace:
+        """Generate exactly ``request.max_output_tokens`` tokens (fewer only at
+        end-of-generation when ``ignore_eos`` is False).
+
+        Raises:
+            RuntimeFailure: the prompt plus output does not fit the context.
+        """
+        import llama_cpp
+
+        llm = self.llm
+        if request.max_output_tokens < 1:
+            raise RuntimeFailure(f"max_output_tokens must be at least 1, got {request.max_output_tokens}.")
+        sent_s = time.perf_counter()
+        prompt_ids = llm.tokenize(request.prompt.encode("utf-8"), add_bos=True, special=False)
+        needed = len(prompt_ids) + request.max_output_tokens
+        if needed > self.settings.context_tokens:
+            raise RuntimeFailure(
+                f"Request {request.request_id} needs {needed} tokens of context ({len(prompt_ids)} prompt + "
+                f"{request.max_output_tokens} output) but context_tokens is {self.settings.context_tokens}. "
+                "Raise context_tokens or shorten the prompt."
+            )
+        llm.reset()
+        llama_cpp.llama_perf_context_reset(llm.ctx)
+        llm.eval(prompt_ids)
+        token_ids: list[int] = []
+        token_times: list[float] = []
+        while True:
+            token = self._next_token(request.ignore_eos)
+            token_times.append(time.perf_counter())
+            token_ids.append(token)
+            if len(token_ids) >= request.max_output_tokens or (not request.ignore_eos and token in self._eog_set):
+                break
+            llm.eval([token])
+        perf = llama_cpp.llama_perf_context(llm.ctx)
+        timings = RuntimeTimings(
+            prompt_eval_s=perf.t_p_eval_ms / 1000.0,
+            prompt_eval_tokens=int(perf.n_p_eval),
+            decode_s=perf.t_eval_ms / 1000.0,
+            decode_tokens=int(perf.n_eval),
+            source="llama.cpp perf counters (llama_perf_context)",
+        )
+        text = llm.detokenize(token_ids).decode("utf-8", errors="replace")
+        return TokenTrace(
+            request_id=request.request_id,
+            sent_s=sent_s,
+            token_times_s=tuple(token_times),
+            prompt_tokens=len(prompt_ids),
+            token_ids=tuple(token_ids),
+            text=text,
+            runtime_timings=timings,
+        )
+
+    def info(self) -> dict[str, Any]:
+        """llama.cpp version, build features and the settings in force."""
+        import llama_cpp
+
+        return {
+            "runtime": self.name,
+            "llama_cpp_python_version": llama_cpp.__version__,
+            "system_info": llama_cpp.llama_print_system_info().decode("utf-8", errors="replace").strip(),
+            "gpu_offload_supported": bool(llama_cpp.llama_supports_gpu_offload()),
+            "threads": self.settings.resolved_threads(),
+            "context_tokens": self.settings.context_tokens,
+            "batch_tokens": self.settings.batch_tokens,
+            "gpu_layers": self.settings.gpu_layers,
+            "seed": self.settings.seed,
+            "temperature": self.settings.temperature,
+            "sampling": "greedy" if self.settings.temperature <= 0 else "softmax",
+            "prompt_cache": "cleared before every request",
+        }
+
+    def close(self) -> None:
+        """Free the model and its context."""
+        if self._llm is not None:
+            self._llm.close()
+            self._llm = None
