@@ -1,0 +1,246 @@
+"""The on-disk result format: one self-describing directory per run.
+
+::
+
+    data/runs/RUN_ID/
+      run.json           schema version, parameters, model, machine, status, summary
+      requests.parquet   one row per completed measured request
+      sweep.ipynb        the executed notebook (when run through papermill)
+
+Every file is written atomically (temporary file, fsync, rename), so a crash or
+``kill -9`` leaves either the old file or the new one, never half of one. The
+run id is derived from the parameters that define the run, so re-running the
+same parameters finds the same directory and resumes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import socket
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "RunDirectory",
+    "StoredRun",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "load_runs",
+    "now_iso",
+    "run_id_for",
+]
+
+SCHEMA_VERSION = 1
+RUN_FILE = "run.json"
+REQUESTS_FILE = "requests.parquet"
+
+# Status values in run.json, and the one derived when a "running" run's process is gone.
+STATUS_RUNNING = "running"
+STATUS_COMPLETE = "complete"
+STATUS_FAILED = "failed"
+STATUS_INTERRUPTED = "interrupted"
+
+
+def now_iso() -> str:
+    """The current UTC time, ISO 8601."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part.
+
+    The data goes to a temporary file in the same directory, is flushed to disk,
+    then renamed over ``path``; the directory entry is synced too.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def atomic_write_json(path: str | Path, value: Any) -> None:
+    """Write ``value`` as indented JSON, atomically."""
+    atomic_write_bytes(path, (json.dumps(value, indent=2, default=str) + "\n").encode("utf-8"))
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-").lower() or "x"
+
+
+def run_id_for(identity: dict[str, Any]) -> str:
+    """The run id for a set of defining parameters.
+
+    Args:
+        identity: The parameters that make two runs the same run (everything
+            but where the output goes). Must hold ``profile`` and ``model``.
+
+    Returns:
+        ``PROFILE-MODEL-HASH``, e.g. ``local-cpu-smollm2-135m-q4_1-3f2a9c1b0d``.
+    """
+    canonical = json.dumps(identity, sort_keys=True, default=str)
+    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:10]
+    model = _slug(Path(str(identity["model"])).name.removesuffix(".gguf"))
+    return f"{_slug(str(identity['profile']))}-{model}-{digest}"
+
+
+def _process_alive(pid: int, started_unix_s: float | None) -> bool:
+    """True when ``pid`` is the same process that started the run."""
+    import psutil
+
+    try:
+        process = psutil.Process(pid)
+        if started_unix_s is None:
+            return True
+        return abs(process.create_time() - started_unix_s) < 2.0
+    except (psutil.NoSuchProcess, psutil.AccessDenied, ValueError):
+        return False
+
+
+@dataclass
+class RunDirectory:
+    """Reads and writes one run directory.
+
+    Attributes:
+        path: The run directory.
+    """
+
+    path: Path
+
+    def __post_init__(self) -> None:
+        self.path = Path(self.path)
+
+    @property
+    def run_file(self) -> Path:
+        """``run.json``."""
+        return self.path / RUN_FILE
+
+    @property
+    def requests_file(self) -> Path:
+        """``requests.parquet``."""
+        return self.path / REQUESTS_FILE
+
+    def exists(self) -> bool:
+        """True when a ``run.json`` is present."""
+        return self.run_file.exists()
+
+    def read_meta(self) -> dict[str, Any] | None:
+        """The contents of ``run.json``, or ``None`` when there is none."""
+        if not self.run_file.exists():
+            return None
+        return json.loads(self.run_file.read_text())
+
+    def write_meta(self, meta: dict[str, Any]) -> None:
+        """Write ``run.json`` atomically."""
+        atomic_write_json(self.run_file, meta)
+
+    def read_requests(self) -> pd.DataFrame:
+        """The completed requests (an empty frame when there are none)."""
+        if not self.requests_file.exists():
+            return pd.DataFrame()
+        return pd.read_parquet(self.requests_file)
+
+    def append_requests(self, rows: list[dict[str, Any]]) -> pd.DataFrame:
+        """Add rows to ``requests.parquet`` (rewritten atomically) and return all rows."""
+        existing = self.read_requests()
+        new = pd.DataFrame(rows)
+        table = new if existing.empty else pd.concat([existing, new], ignore_index=True)
+        buffer = io.BytesIO()
+        table.to_parquet(buffer, index=False)
+        atomic_write_bytes(self.requests_file, buffer.getvalue())
+        return table
+
+    def effective_status(self, meta: dict[str, Any] | None = None) -> str:
+        """The run's status, with a dead ``running`` run reported as ``interrupted``.
+
+        A run whose ``run.json`` says ``running`` but whose process no longer
+        exists on this host (killed, crashed, machine restarted) did not finish.
+        """
+        meta = meta if meta is not None else self.read_meta()
+        if meta is None:
+            return "missing"
+        status = meta.get("status", "unknown")
+        if status != STATUS_RUNNING:
+            return status
+        attempt = (meta.get("attempts") or [{}])[-1]
+        if attempt.get("host") != socket.gethostname():
+            return STATUS_RUNNING  # cannot tell from here
+        alive = _process_alive(int(attempt.get("pid", -1)), attempt.get("process_started_unix_s"))
+        return STATUS_RUNNING if alive else STATUS_INTERRUPTED
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """A run read back from disk.
+
+    Attributes:
+        path: Its directory.
+        meta: The contents of ``run.json``.
+        status: Effective status (``complete``, ``interrupted``, ``running``, ``failed``).
+        requests: Its completed requests.
+    """
+
+    path: Path
+    meta: dict[str, Any]
+    status: str
+    requests: pd.DataFrame
+
+    @property
+    def run_id(self) -> str:
+        """The run id."""
+        return str(self.meta.get("run_id", self.path.name))
+
+
+def load_runs(runs_dir: str | Path) -> list[StoredRun]:
+    """Every run under ``runs_dir`` (directories with a ``run.json``), sorted by start time.
+
+    Runs written by a newer, unknown schema are skipped with a warning rather
+    than misread.
+    """
+    import warnings
+
+    root = Path(runs_dir)
+    runs: list[StoredRun] = []
+    if not root.exists():
+        return runs
+    for run_file in sorted(root.glob(f"*/{RUN_FILE}")):
+        directory = RunDirectory(run_file.parent)
+        try:
+            meta = directory.read_meta()
+        except json.JSONDecodeError as exc:
+            warnings.warn(f"Skipping {run_file}: not valid JSON ({exc}).", stacklevel=2)
+            continue
+        if meta is None:
+            continue
+        if int(meta.get("schema_version", 0)) > SCHEMA_VERSION:
+            warnings.warn(
+                f"Skipping {run_file}: schema_version {meta.get('schema_version')} is newer than this "
+                f"benchlib understands ({SCHEMA_VERSION}); upgrade benchlib.",
+                stacklevel=2,
+            )
+            continue
+        runs.append(StoredRun(directory.path, meta, directory.effective_status(meta), directory.read_requests()))
+    runs.sort(key=lambda run: str(run.meta.get("started_at", "")))
+    return runs

@@ -1,0 +1,351 @@
+"""Runs one sweep: load, warm up, measure, record, resume.
+
+``run_sweep(SweepParams(...))`` is what the sweep notebook calls. It
+
+1. resolves and verifies the model,
+2. finds the run directory for these parameters (``data/runs/RUN_ID``) and
+   the requests it already holds,
+3. loads the runtime and runs the warm-up requests (never recorded),
+4. runs every missing measured request, appending each to
+   ``requests.parquet`` as soon as it completes,
+5. writes the summary and marks the run ``complete``.
+
+A run killed at any point keeps every request that completed; running the
+same parameters again skips them and runs the rest.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from benchlib import env as machine_env
+from benchlib.errors import ParameterError
+from benchlib.metrics import request_metrics, summarize_requests
+from benchlib.models import DEFAULT_MODEL, ModelInfo, resolve_model
+from benchlib.records import (
+    SCHEMA_VERSION,
+    STATUS_COMPLETE,
+    STATUS_FAILED,
+    STATUS_INTERRUPTED,
+    STATUS_RUNNING,
+    RunDirectory,
+    now_iso,
+    run_id_for,
+)
+from benchlib.runtimes import RUNTIME_NAMES, create_runtime
+from benchlib.runtimes.base import GenerationRequest, TokenTrace
+from benchlib.workload import Workload, resolve_prompts
+
+__all__ = ["SweepParams", "SweepResult", "run_sweep"]
+
+
+@dataclass(frozen=True)
+class SweepParams:
+    """Parameters of one sweep; the sweep notebook's ``parameters`` cell has the same names.
+
+    Attributes:
+        profile: Hardware profile name (``local-cpu``, ``pi5``, ``smoke`` ...).
+        platform: Human label of the hardware, shown in figures.
+        runtime: Runtime name (``llama.cpp``).
+        model: Catalogue name or path of a GGUF file.
+        prompts: Prompt-set name (``short``, ``tiny``) or a list of prompts.
+        output_tokens: Tokens generated per request.
+        repetitions: Measured passes over the prompts.
+        warmup: Warm-up requests before measuring (not recorded).
+        threads: CPU threads; 0 means one per physical core.
+        context_tokens: Context size in tokens.
+        gpu_layers: Layers offloaded to a GPU (GPU builds only).
+        seed: Random seed.
+        temperature: 0 for greedy decoding.
+        ignore_eos: Generate exactly ``output_tokens`` even past end-of-sequence.
+        output_dir: Folder that holds run directories.
+    """
+
+    profile: str = "local-cpu"
+    platform: str = "this machine (CPU)"
+    runtime: str = "llama.cpp"
+    model: str = DEFAULT_MODEL
+    prompts: str | list[str] = "short"
+    output_tokens: int = 128
+    repetitions: int = 5
+    warmup: int = 1
+    threads: int = 0
+    context_tokens: int = 2048
+    gpu_layers: int = 0
+    seed: int = 0
+    temperature: float = 0.0
+    ignore_eos: bool = True
+    output_dir: str = "data/runs"
+
+    @classmethod
+    def names(cls) -> list[str]:
+        """The valid parameter names."""
+        return [f.name for f in fields(cls)]
+
+    @classmethod
+    def from_mapping(cls, values: dict[str, Any]) -> "SweepParams":
+        """Build parameters from a mapping, refusing unknown names and wrong types.
+
+        Raises:
+            ParameterError: an unknown name (the message lists the valid ones) or
+                a value of the wrong type or range.
+        """
+        unknown = sorted(set(values) - set(cls.names()))
+        if unknown:
+            raise ParameterError(
+                f"Unknown sweep parameter(s) {', '.join(unknown)}; valid parameters: {', '.join(cls.names())}."
+            )
+        params = cls(**values)
+        params.validate()
+        return params
+
+    def validate(self) -> None:
+        """Check every value's type and range.
+
+        Raises:
+            ParameterError: naming the parameter and what it must be.
+        """
+        expected = {
+            "profile": str, "platform": str, "runtime": str, "model": str, "output_dir": str,
+            "output_tokens": int, "repetitions": int, "warmup": int, "threads": int,
+            "context_tokens": int, "gpu_layers": int, "seed": int, "ignore_eos": bool,
+        }  # fmt: skip
+        for name, kind in expected.items():
+            value = getattr(self, name)
+            wrong_bool = kind is int and isinstance(value, bool)
+            if not isinstance(value, kind) or wrong_bool:
+                raise ParameterError(f"Parameter {name} must be {kind.__name__}, got {value!r}.")
+        if not isinstance(self.temperature, (int, float)) or isinstance(self.temperature, bool):
+            raise ParameterError(f"Parameter temperature must be a number, got {self.temperature!r}.")
+        if self.temperature < 0:
+            raise ParameterError(f"Parameter temperature must be 0 (greedy) or more, got {self.temperature}.")
+        if self.runtime not in RUNTIME_NAMES:
+            raise ParameterError(f"Unknown runtime '{self.runtime}'; valid runtimes: {', '.join(RUNTIME_NAMES)}.")
+        for name in ("threads", "gpu_layers", "seed"):
+            if getattr(self, name) < 0:
+                raise ParameterError(f"Parameter {name} must be 0 or more, got {getattr(self, name)}.")
+        if self.context_tokens < 16:
+            raise ParameterError(f"Parameter context_tokens must be at least 16, got {self.context_tokens}.")
+        resolve_prompts(self.prompts)
+        self.workload()
+
+    def workload(self) -> Workload:
+        """The workload these parameters describe."""
+        return Workload(
+            prompts=resolve_prompts(self.prompts),
+            output_tokens=self.output_tokens,
+            repetitions=self.repetitions,
+            warmup_requests=self.warmup,
+            ignore_eos=self.ignore_eos,
+        )
+
+    def identity(self) -> dict[str, Any]:
+        """The parameters that define the run (all but ``output_dir``)."""
+        values = asdict(self)
+        values.pop("output_dir")
+        values["prompts"] = list(resolve_prompts(self.prompts))
+        return values
+
+    def run_id(self) -> str:
+        """The run id of these parameters."""
+        return run_id_for(self.identity())
+
+    def run_dir(self) -> Path:
+        """The run directory of these parameters."""
+        return Path(self.output_dir) / self.run_id()
+
+    def runtime_settings(self) -> dict[str, Any]:
+        """Settings handed to the runtime."""
+        return {
+            "threads": self.threads,
+            "context_tokens": self.context_tokens,
+            "gpu_layers": self.gpu_layers,
+            "seed": self.seed,
+            "temperature": float(self.temperature),
+        }
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """What :func:`run_sweep` returns.
+
+    Attributes:
+        run_dir: The run directory.
+        meta: Final contents of ``run.json``.
+        requests: Every measured request of the run.
+        reused: True when the run was already complete and nothing ran.
+    """
+
+    run_dir: Path
+    meta: dict[str, Any]
+    requests: pd.DataFrame
+    reused: bool
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """The run's summary (medians, percentiles, intervals)."""
+        return self.meta.get("summary", {})
+
+
+class _Clock:
+    """Maps ``perf_counter`` readings to Unix time, fixed at one instant per attempt."""
+
+    def __init__(self) -> None:
+        self.unix0 = time.time()
+        self.perf0 = time.perf_counter()
+
+    def unix(self, perf_s: float) -> float:
+        return self.unix0 + (perf_s - self.perf0)
+
+
+def _request_row(trace: TokenTrace, request: GenerationRequest, attempt: int, clock: _Clock) -> dict[str, Any]:
+    metrics = request_metrics(trace)
+    timings = trace.runtime_timings
+    repetition, prompt_index = request.request_id.removeprefix("rep").split("-p")
+    return {
+        "request_id": request.request_id,
+        "repetition": int(repetition),
+        "prompt_index": int(prompt_index),
+        "attempt": attempt,
+        "prompt_tokens": metrics.prompt_tokens,
+        "output_tokens": metrics.output_tokens,
+        "sent_unix_s": clock.unix(trace.sent_s),
+        "first_token_unix_s": clock.unix(trace.token_times_s[0]),
+        "last_token_unix_s": clock.unix(trace.token_times_s[-1]),
+        "ttft_s": metrics.ttft_s,
+        "e2e_s": metrics.e2e_s,
+        "tpot_s": metrics.tpot_s,
+        "decode_tps": metrics.decode_tps,
+        "itl_s": list(metrics.itl_s),
+        "runtime_prompt_eval_s": timings.prompt_eval_s if timings else None,
+        "runtime_prompt_eval_tokens": timings.prompt_eval_tokens if timings else None,
+        "runtime_decode_s": timings.decode_s if timings else None,
+        "runtime_decode_tokens": timings.decode_tokens if timings else None,
+        "runtime_decode_tps": timings.decode_tps if timings else None,
+        "output_text": trace.text,
+    }
+
+
+def _start_meta(params: SweepParams, model: ModelInfo, previous: dict[str, Any] | None) -> dict[str, Any]:
+    import psutil
+
+    attempt = {
+        "started_at": now_iso(),
+        "pid": os.getpid(),
+        "process_started_unix_s": psutil.Process().create_time(),
+        "host": socket.gethostname(),
+    }
+    meta = dict(previous or {})
+    meta.update(
+        {
+            "schema_version": SCHEMA_VERSION,
+            "run_id": params.run_id(),
+            "kind": "sweep",
+            "status": STATUS_RUNNING,
+            "parameters": {**params.identity(), "output_dir": params.output_dir},
+            "model": model.to_dict(),
+            "machine": machine_env.fingerprint(),
+        }
+    )
+    meta.setdefault("started_at", attempt["started_at"])
+    meta["attempts"] = [*meta.get("attempts", []), attempt]
+    meta.pop("ended_at", None)
+    meta.pop("error", None)
+    return meta
+
+
+def run_sweep(params: SweepParams, progress: bool = True, fresh: bool = False) -> SweepResult:
+    """Run (or resume, or reuse) the sweep these parameters describe.
+
+    Args:
+        params: Validated sweep parameters.
+        progress: Show a progress bar over the measured requests.
+        fresh: Delete any earlier results of these parameters first.
+
+    Returns:
+        The run directory, its metadata and its requests.
+
+    Raises:
+        BenchlibError: bad parameters, a model problem or a runtime failure;
+            every request completed before the failure stays on disk.
+    """
+    from tqdm import tqdm
+
+    params.validate()
+    workload = params.workload()
+    model = resolve_model(params.model)
+    store = RunDirectory(params.run_dir())
+    if fresh and store.path.exists():
+        shutil.rmtree(store.path)
+    previous = store.read_meta()
+    if previous is not None:
+        previous_sha = previous.get("model", {}).get("sha256")
+        if previous_sha and previous_sha != model.sha256:
+            raise ParameterError(
+                f"{store.path} holds results of a model with sha256 {previous_sha}, but {params.model} now has "
+                f"sha256 {model.sha256}. Run with fresh=True (benchlib sweep --fresh) or another output_dir."
+            )
+        if previous.get("status") == STATUS_COMPLETE:
+            print(f"Run {store.path} is already complete; reusing it (use --fresh to measure again).")
+            return SweepResult(store.path, previous, store.read_requests(), reused=True)
+
+    done = store.read_requests()
+    done_ids = set(done["request_id"]) if not done.empty else set()
+    pending = [r for r in workload.measured() if r.request_id not in done_ids]
+    meta = _start_meta(params, model, previous)
+    attempt = len(meta["attempts"]) - 1
+    total = len(workload.measured())
+    meta["progress"] = {"completed": len(done_ids), "total": total}
+    store.write_meta(meta)
+    if done_ids:
+        print(f"Resuming {store.path}: {len(done_ids)} of {total} requests already complete.")
+
+    runtime = create_runtime(params.runtime, model, params.runtime_settings())
+    timings: dict[str, float] = {}
+    try:
+        started = time.perf_counter()
+        runtime.load()
+        timings["model_load_s"] = time.perf_counter() - started
+        meta["runtime"] = runtime.info()
+        started = time.perf_counter()
+        for request in workload.warmup():
+            runtime.generate(request)
+        timings["warmup_s"] = time.perf_counter() - started
+        timings["warmup_requests"] = len(workload.warmup())
+        store.write_meta(meta)
+
+        clock = _Clock()
+        started = time.perf_counter()
+        bar = tqdm(total=total, initial=len(done_ids), desc="requests", unit="req", disable=not progress)
+        for request in pending:
+            trace = runtime.generate(request)
+            store.append_requests([_request_row(trace, request, attempt, clock)])
+            meta["progress"]["completed"] += 1
+            store.write_meta(meta)
+            bar.update(1)
+        bar.close()
+        timings["measured_s"] = time.perf_counter() - started
+    except BaseException as exc:
+        meta["status"] = STATUS_INTERRUPTED if isinstance(exc, KeyboardInterrupt) else STATUS_FAILED
+        meta["error"] = f"{type(exc).__name__}: {exc}"
+        meta["attempts"][-1]["timings"] = timings
+        store.write_meta(meta)
+        raise
+    finally:
+        runtime.close()
+
+    requests = store.read_requests()
+    meta["attempts"][-1]["timings"] = timings
+    meta["summary"] = summarize_requests(requests)
+    meta["status"] = STATUS_COMPLETE
+    meta["ended_at"] = now_iso()
+    store.write_meta(meta)
+    return SweepResult(store.path, meta, requests, reused=False)
