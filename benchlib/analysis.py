@@ -1,0 +1,318 @@
+"""Loading, statistics and plotting behind the analysis notebook.
+
+Measured runs (``data/runs/``) and the article's published numbers
+(``data/reference/``) are kept in separate tables and drawn in visibly
+different styles; every bar says whether it is measured or published.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from benchlib.metrics import summarize_requests
+from benchlib.records import STATUS_COMPLETE, StoredRun, load_runs
+
+__all__ = [
+    "FIGURES",
+    "FigureSpec",
+    "load_reference",
+    "plot_comparison",
+    "run_table",
+    "write_figures",
+    "write_summary",
+]
+
+E2E_OUTPUT_TOKENS = 128
+
+
+def load_reference(path: str | Path) -> pd.DataFrame:
+    """The published reference numbers as a tidy frame.
+
+    Raises:
+        FileNotFoundError: the CSV does not exist.
+        ValueError: a required column is missing.
+    """
+    frame = pd.read_csv(path)
+    required = {"platform", "platform_class", "model_size", "metric", "value", "unit", "kind", "source"}
+    missing = required - set(frame.columns)
+    if missing:
+        raise ValueError(f"{path} lacks the column(s) {', '.join(sorted(missing))}; required: {sorted(required)}.")
+    return frame
+
+
+def _stat(summary: dict[str, Any], metric: str, field: str, scale: float = 1.0) -> float:
+    value = summary.get(metric, {}).get(field)
+    return float(value) * scale if value is not None else float("nan")
+
+
+def _run_row(run: StoredRun) -> dict[str, Any]:
+    meta = run.meta
+    params = meta.get("parameters", {})
+    model = meta.get("model", {})
+    summary = summarize_requests(run.requests) if not run.requests.empty else {"requests": 0}
+    params_m = (model.get("parameter_count") or 0) / 1e6
+    row: dict[str, Any] = {
+        "run_id": run.run_id,
+        "status": run.status,
+        "profile": params.get("profile"),
+        "platform": params.get("platform"),
+        "runtime": params.get("runtime"),
+        "model": model.get("name"),
+        "architecture": model.get("architecture"),
+        "model_params_m": round(params_m, 1),
+        "quantization": model.get("quantization"),
+        "threads": (meta.get("runtime") or {}).get("threads", params.get("threads")),
+        "cpu_model": (meta.get("machine") or {}).get("cpu_model"),
+        "output_tokens_per_request": params.get("output_tokens"),
+        "requests": summary.get("requests", 0),
+        "requests_planned": (meta.get("progress") or {}).get("total"),
+    }
+    for metric, name, scale in (
+        ("ttft_s", "ttft_ms", 1e3),
+        ("tpot_s", "tpot_ms", 1e3),
+        ("e2e_s", "e2e_s", 1.0),
+        ("decode_tps", "decode_tps", 1.0),
+    ):
+        for field in ("median", "ci_low", "ci_high", "p95", "p99"):
+            row[f"{name}_{field}"] = _stat(summary, metric, field, scale)
+    throughput = summary.get("system_throughput_tps", {})
+    row["throughput_tps"] = throughput.get("value", float("nan"))
+    row["throughput_tps_ci_low"] = throughput.get("ci_low", float("nan"))
+    row["throughput_tps_ci_high"] = throughput.get("ci_high", float("nan"))
+    row["runtime_decode_tps_median"] = _stat(summary, "runtime_decode_tps", "median")
+    row["harness_vs_runtime_decode_ratio"] = _stat(summary, "harness_vs_runtime_decode_ratio", "median")
+    return row
+
+
+def run_table(runs_dir: str | Path) -> pd.DataFrame:
+    """One row per run under ``runs_dir``: identity, status, medians with 95% CIs, p95, p99.
+
+    Statistics are recomputed from ``requests.parquet``, so an interrupted run
+    shows what it completed (its status says it did not finish).
+    """
+    rows = [_run_row(run) for run in load_runs(runs_dir)]
+    return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """One comparison figure.
+
+    Attributes:
+        filename: PNG file name under the figures folder.
+        title: Figure title.
+        axis_label: Label of the value axis, with its unit.
+        reference_metric: ``metric`` in the reference CSV.
+        measured_column: Column of :func:`run_table` with the median or value.
+        measured_ci: Columns with the interval ends.
+        output_tokens: Only runs with this many output tokens per request are
+            comparable (``None``: any).
+    """
+
+    filename: str
+    title: str
+    axis_label: str
+    reference_metric: str
+    measured_column: str
+    measured_ci: tuple[str, str]
+    output_tokens: int | None = None
+
+
+FIGURES: tuple[FigureSpec, ...] = (
+    FigureSpec(
+        "per_token_latency.png",
+        "Per-token latency (time per output token; lower is better)",
+        "ms per token (log scale)",
+        "per_token_latency",
+        "tpot_ms_median",
+        ("tpot_ms_ci_low", "tpot_ms_ci_high"),
+    ),
+    FigureSpec(
+        "e2e_128_tokens.png",
+        f"End-to-end latency of a {E2E_OUTPUT_TOKENS}-token response (lower is better)",
+        "seconds (log scale)",
+        "e2e_128_tokens",
+        "e2e_s_median",
+        ("e2e_s_ci_low", "e2e_s_ci_high"),
+        output_tokens=E2E_OUTPUT_TOKENS,
+    ),
+    FigureSpec(
+        "throughput.png",
+        "Throughput, one stream (higher is better)",
+        "output tokens per second (log scale)",
+        "throughput",
+        "throughput_tps",
+        ("throughput_tps_ci_low", "throughput_tps_ci_high"),
+    ),
+)
+
+MEASURED_COLOR = "#1f77b4"
+PUBLISHED_COLOR = "#bbbbbb"
+
+
+def _measured_label(row: pd.Series) -> str:
+    status = "" if row["status"] == STATUS_COMPLETE else f", {row['status']}"
+    return (
+        f"{row['platform']} · {row['model']} ({row['model_params_m']:g}M {row['quantization']})"
+        f"\nmeasured, n={row['requests']}{status}"
+    )
+
+
+def plot_comparison(spec: FigureSpec, runs: pd.DataFrame, reference: pd.DataFrame):
+    """Draw one figure: measured runs (with 95% CIs) beside the published values.
+
+    Returns:
+        The matplotlib ``Figure``.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    measured = runs
+    if not measured.empty and spec.output_tokens is not None:
+        measured = measured[measured["output_tokens_per_request"] == spec.output_tokens]
+    if not measured.empty:
+        measured = measured[np.isfinite(measured[spec.measured_column].astype(float))]
+    published = reference[reference["metric"] == spec.reference_metric]
+
+    labels: list[str] = []
+    values: list[float] = []
+    errors: list[tuple[float, float]] = []
+    colors: list[str] = []
+    hatches: list[str] = []
+    for _, row in measured.iterrows():
+        value = float(row[spec.measured_column])
+        low, high = (float(row[c]) for c in spec.measured_ci)
+        labels.append(_measured_label(row))
+        values.append(value)
+        errors.append((max(value - low, 0.0), max(high - value, 0.0)) if np.isfinite(low) else (0.0, 0.0))
+        colors.append(MEASURED_COLOR)
+        hatches.append("")
+    for _, row in published.iterrows():
+        labels.append(f"{row['platform']} · {row['model_size']}\npublished (article, Jan 2026, {row['kind']})")
+        values.append(float(row["value"]))
+        errors.append((np.nan, np.nan))  # published values carry no interval: no whisker
+        colors.append(PUBLISHED_COLOR)
+        hatches.append("//")
+
+    height = max(2.5, 0.62 * len(labels) + 1.2)
+    figure, axes = plt.subplots(figsize=(9, height))
+    positions = np.arange(len(labels))[::-1]
+    bars = axes.barh(
+        positions,
+        values,
+        xerr=np.array(errors).T if errors else None,
+        color=colors,
+        edgecolor="#333333",
+        capsize=4,
+    )
+    for bar, hatch in zip(bars, hatches):
+        bar.set_hatch(hatch)
+    for position, value in zip(positions, values):
+        axes.annotate(f" {value:.3g}", (value, position), va="center", fontsize=8)
+    axes.set_yticks(positions, labels, fontsize=8)
+    axes.set_xscale("log")
+    axes.set_xlabel(spec.axis_label)
+    axes.set_title(spec.title, fontsize=10)
+    from matplotlib.patches import Patch
+
+    legend = [
+        Patch(facecolor=MEASURED_COLOR, edgecolor="#333333", label="measured here (bar: median or value; whisker: 95% CI)"),
+        Patch(facecolor=PUBLISHED_COLOR, edgecolor="#333333", hatch="//", label="published (benchmark article, Jan 2026)"),
+    ]
+    axes.legend(handles=legend, fontsize=7, loc="lower right")
+    if measured.empty:
+        note = "no complete measured run"
+        if spec.output_tokens is not None:
+            note += f" with {spec.output_tokens} output tokens per request"
+        axes.text(0.99, 0.99, note, transform=axes.transAxes, ha="right", va="top", fontsize=8, color="#aa0000")
+    figure.tight_layout()
+    return figure
+
+
+def write_figures(runs: pd.DataFrame, reference: pd.DataFrame, figures_dir: str | Path) -> list[Path]:
+    """Write every figure of :data:`FIGURES` for complete runs; return the paths."""
+    import matplotlib.pyplot as plt
+
+    figures_dir = Path(figures_dir)
+    figures_dir.mkdir(parents=True, exist_ok=True)
+    complete = runs[runs["status"] == STATUS_COMPLETE] if not runs.empty else runs
+    paths = []
+    for spec in FIGURES:
+        figure = plot_comparison(spec, complete, reference)
+        path = figures_dir / spec.filename
+        figure.savefig(path, dpi=120)
+        plt.close(figure)
+        paths.append(path)
+    return paths
+
+
+def _interval(median: float, low: float, high: float, digits: int = 3) -> str:
+    if not np.isfinite(median):
+        return "n/a"
+    return f"{median:.{digits}g} [{low:.{digits}g}, {high:.{digits}g}]"
+
+
+SUMMARY_COLUMNS = {
+    "ttft_ms": "TTFT ms",
+    "tpot_ms": "per-token ms",
+    "e2e_s": "end-to-end s",
+    "decode_tps": "decode tok/s",
+}
+
+
+def write_summary(runs: pd.DataFrame, reference: pd.DataFrame, figures_dir: str | Path) -> tuple[Path, Path]:
+    """Write ``summary.csv`` (every statistic) and ``summary.md`` (medians with 95% CIs).
+
+    The Markdown file has two tables under separate headings: measured runs,
+    then the article's published numbers.
+
+    Returns:
+        ``(csv_path, markdown_path)``.
+    """
+    figures_dir = Path(figures_dir)
+    figures_dir.mkdir(parents=True, exist_ok=True)
+    csv_path = figures_dir / "summary.csv"
+    md_path = figures_dir / "summary.md"
+    runs.to_csv(csv_path, index=False)
+
+    lines = ["# Benchmark summary", "", "## Measured runs (median [95% bootstrap CI])", ""]
+    if runs.empty:
+        lines.append("No runs found.")
+    else:
+        table = pd.DataFrame(
+            {
+                "run": runs["run_id"],
+                "status": runs["status"],
+                "platform": runs["platform"],
+                "model": runs["model"] + " " + runs["quantization"].fillna(""),
+                "requests": runs["requests"],
+                "out tokens": runs["output_tokens_per_request"],
+                **{
+                    label: [
+                        _interval(r[f"{key}_median"], r[f"{key}_ci_low"], r[f"{key}_ci_high"])
+                        for _, r in runs.iterrows()
+                    ]
+                    for key, label in SUMMARY_COLUMNS.items()
+                },
+                "throughput tok/s": [
+                    _interval(r["throughput_tps"], r["throughput_tps_ci_low"], r["throughput_tps_ci_high"])
+                    for _, r in runs.iterrows()
+                ],
+                "llama.cpp decode tok/s": runs["runtime_decode_tps_median"].map(lambda v: f"{v:.3g}"),
+                "harness/runtime": runs["harness_vs_runtime_decode_ratio"].map(lambda v: f"{v:.3f}"),
+            }
+        )
+        lines.append(table.to_markdown(index=False))
+    lines += ["", "## Published (benchmark article, January 2026; not measured here)", ""]
+    published = reference[["platform", "model_size", "metric", "value", "unit", "kind"]]
+    lines.append(published.to_markdown(index=False))
+    lines.append("")
+    md_path.write_text("\n".join(lines))
+    return csv_path, md_path

@@ -1,0 +1,330 @@
+"""The ``benchlib`` command line: sweep, report, models, bench.
+
+Every deliberate error (:class:`benchlib.errors.BenchlibError`) is printed as
+one message that says what to fix, with exit status 2; a failed notebook exits
+with status 1 and names the executed notebook to open.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from benchlib.errors import BenchlibError, ParameterError
+
+__all__ = ["main", "repo_root", "load_parameter_file", "run_sweep_notebook", "run_report_notebook"]
+
+KERNEL_NAME = "benchlib"
+
+
+def repo_root() -> Path:
+    """The benchlib checkout (the folder that holds ``notebooks/`` and ``params/``)."""
+    return Path(__file__).resolve().parents[1]
+
+
+def _notebook(name: str) -> Path:
+    path = repo_root() / "notebooks" / name
+    if not path.exists():
+        raise BenchlibError(f"Notebook {path} is missing; run benchlib from a checkout of the benchlib repository.")
+    return path
+
+
+def load_parameter_file(path: str | Path) -> dict[str, Any]:
+    """Read a YAML parameter file into a mapping.
+
+    Raises:
+        ParameterError: missing file, invalid YAML, or not a mapping.
+    """
+    path = Path(path)
+    if not path.exists():
+        profiles = sorted(p.stem for p in (repo_root() / "params").glob("*.yaml"))
+        raise ParameterError(f"Parameter file {path} does not exist; shipped profiles: {', '.join(profiles)}.")
+    try:
+        values = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ParameterError(f"Parameter file {path} is not valid YAML: {exc}") from exc
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise ParameterError(f"Parameter file {path} must be a mapping of name: value, got {type(values).__name__}.")
+    return values
+
+
+def _parse_overrides(pairs: list[str]) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        if not sep or not name:
+            raise ParameterError(f"--set takes NAME=VALUE, got {pair!r}.")
+        overrides[name.strip()] = yaml.safe_load(text)
+    return overrides
+
+
+def notebook_parameter_names(notebook: Path) -> list[str]:
+    """Names in the notebook's cell tagged ``parameters``."""
+    import papermill
+
+    return list(papermill.inspect_notebook(str(notebook)).keys())
+
+
+def _kernel_name() -> str:
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    return KERNEL_NAME if KERNEL_NAME in KernelSpecManager().find_kernel_specs() else "python3"
+
+
+def _execute(notebook: Path, output: Path, parameters: dict[str, Any]) -> None:
+    """Run a notebook with papermill; raise a one-line error naming the failed cell."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    try:
+        papermill.execute_notebook(
+            str(notebook),
+            str(output),
+            parameters=parameters,
+            kernel_name=_kernel_name(),
+            cwd=str(repo_root()),
+            progress_bar=False,
+        )
+    except PapermillExecutionError as exc:
+        raise NotebookFailed(
+            f"{notebook.name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}\n"
+            f"The executed notebook, with the traceback, is at {output}"
+        ) from None
+
+
+class NotebookFailed(Exception):
+    """A notebook raised an error while papermill executed it."""
+
+
+def _watch_progress(run_file: Path, worker: threading.Thread) -> None:
+    """Show a progress bar from ``run.json`` while ``worker`` executes the notebook."""
+    import json
+
+    from tqdm import tqdm
+
+    bar = None
+    while worker.is_alive():
+        worker.join(timeout=0.5)
+        try:
+            progress = json.loads(run_file.read_text()).get("progress")
+        except (OSError, ValueError):
+            continue
+        if not progress:
+            continue
+        if bar is None:
+            bar = tqdm(total=progress["total"], initial=0, desc="requests", unit="req")
+        bar.n = progress["completed"]
+        bar.refresh()
+    if bar is not None:
+        bar.close()
+
+
+def run_sweep_notebook(
+    parameter_file: str | Path | None,
+    overrides: dict[str, Any] | None = None,
+    fresh: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Execute ``notebooks/sweep.ipynb`` with papermill for a parameter file.
+
+    Unknown parameter names are refused before any kernel starts (papermill
+    itself only warns), values are validated, and the executed notebook is
+    saved in the run directory.
+
+    Args:
+        parameter_file: YAML file of sweep parameters (``params/NAME.yaml``).
+        overrides: Values that replace those of the file.
+        fresh: Delete earlier results of the same parameters first.
+        progress: Show a progress bar over the measured requests.
+
+    Returns:
+        The run directory.
+
+    Raises:
+        ParameterError: unknown or invalid parameters.
+        NotebookFailed: the notebook raised.
+    """
+    import shutil
+
+    from benchlib.records import RunDirectory
+    from benchlib.runner import SweepParams
+
+    notebook = _notebook("sweep.ipynb")
+    values = load_parameter_file(parameter_file) if parameter_file else {}
+    values.update(overrides or {})
+    valid = notebook_parameter_names(notebook)
+    unknown = sorted(set(values) - set(valid))
+    if unknown:
+        raise ParameterError(
+            f"Unknown sweep parameter(s) {', '.join(unknown)} in {parameter_file}; valid parameters: {', '.join(valid)}."
+        )
+    values["output_dir"] = str(Path(values.get("output_dir", SweepParams.output_dir)).resolve())
+    params = SweepParams.from_mapping(values)
+    store = RunDirectory(params.run_dir())
+    if fresh and store.path.exists():
+        shutil.rmtree(store.path)
+    if store.effective_status() == "complete":
+        print(f"Run {store.path} is already complete; reusing it (benchlib sweep --fresh measures again).")
+        return store.path
+    store.path.mkdir(parents=True, exist_ok=True)
+    print(f"Sweep {params.run_id()}: {params.platform}, {params.runtime}, model {params.model}")
+    output = store.path / "sweep.ipynb"
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            _execute(notebook, output, values)
+        except BaseException as exc:  # handed to the main thread
+            failure.append(exc)
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    if progress:
+        _watch_progress(store.run_file, worker)
+    worker.join()
+    if failure:
+        raise failure[0]
+    print(f"Run directory: {store.path}  (run.json, requests.parquet, sweep.ipynb)")
+    return store.path
+
+
+def run_report_notebook(
+    runs_dir: str | Path, figures_dir: str | Path, reference: str | Path, output: str | Path
+) -> list[Path]:
+    """Execute ``notebooks/analysis.ipynb``: figures and summary tables from every run.
+
+    Returns:
+        The files written under ``figures_dir``.
+    """
+    notebook = _notebook("analysis.ipynb")
+    figures_dir = Path(figures_dir).resolve()
+    output = Path(output).resolve()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    _execute(
+        notebook,
+        output,
+        {
+            "runs_dir": str(Path(runs_dir).resolve()),
+            "figures_dir": str(figures_dir),
+            "reference_csv": str(Path(reference).resolve()),
+        },
+    )
+    written = sorted(p for p in figures_dir.iterdir() if p.is_file() and p.stat().st_mtime >= started - 1)
+    return written
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    run_dir = run_sweep_notebook(args.params, _parse_overrides(args.set), fresh=args.fresh, progress=not args.quiet)
+    from benchlib.records import RunDirectory
+
+    meta = RunDirectory(run_dir).read_meta() or {}
+    summary = meta.get("summary", {})
+    if summary.get("requests"):
+        tpot = summary["tpot_s"]
+        print(
+            f"{summary['requests']} requests: per-token latency median {tpot['median'] * 1e3:.2f} ms "
+            f"[95% CI {tpot['ci_low'] * 1e3:.2f}, {tpot['ci_high'] * 1e3:.2f}], "
+            f"throughput {summary['system_throughput_tps']['value']:.1f} tok/s"
+        )
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    written = run_report_notebook(args.runs_dir, args.figures_dir, args.reference, args.output)
+    print(f"Analysis notebook (executed): {Path(args.output).resolve()}")
+    print("Written:")
+    for path in written:
+        print(f"  {path}")
+    summary = Path(args.figures_dir) / "summary.md"
+    if summary.exists():
+        print()
+        print(summary.read_text())
+    return 0
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from benchlib.models import CATALOGUE, DEFAULT_MODEL, install_models, resolve_model
+
+    if args.action == "install":
+        install_models(args.names or None)
+        return 0
+    if args.action == "show":
+        if not args.names:
+            raise ParameterError("benchlib models show needs a catalogue name or a GGUF path.")
+        for name in args.names:
+            info = resolve_model(name)
+            for key, value in info.to_dict().items():
+                print(f"{key:>16}: {value}")
+        return 0
+    for entry in CATALOGUE.values():
+        try:
+            resolve_model(entry.name)
+            state = "ready"
+        except BenchlibError as exc:
+            state = f"not ready: {exc}"
+        default = " (default)" if entry.name == DEFAULT_MODEL else ""
+        print(f"{entry.name}{default}\n    {entry.description}\n    package {entry.pip_requirement}; {state}")
+    print("Any local GGUF file can be given by path as the model parameter.")
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from benchlib.bench import run_benchmarks
+
+    run_benchmarks(args.output_dir)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="benchlib", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    sweep = commands.add_parser("sweep", help="run the sweep notebook for a parameter file (papermill)")
+    sweep.add_argument("params", help="YAML parameter file, e.g. params/local-cpu.yaml")
+    sweep.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override one parameter")
+    sweep.add_argument("--fresh", action="store_true", help="discard earlier results of these parameters")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep.set_defaults(func=_cmd_sweep)
+
+    report = commands.add_parser("report", help="run the analysis notebook: figures and summary table")
+    report.add_argument("--runs-dir", default="data/runs")
+    report.add_argument("--figures-dir", default="figures")
+    report.add_argument("--reference", default=str(repo_root() / "data" / "reference" / "article-2026-01.csv"))
+    report.add_argument("--output", default="data/report/analysis.ipynb", help="where the executed notebook goes")
+    report.set_defaults(func=_cmd_report)
+
+    models = commands.add_parser("models", help="list, install or inspect models")
+    models.add_argument("action", nargs="?", default="list", choices=["list", "install", "show"])
+    models.add_argument("names", nargs="*", help="catalogue names (or GGUF paths for show)")
+    models.set_defaults(func=_cmd_models)
+
+    bench = commands.add_parser("bench", help="run benchlib's own benchmarks (harness accuracy, overheads)")
+    bench.add_argument("--output-dir", default="data/bench")
+    bench.set_defaults(func=_cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``benchlib`` command."""
+    args = _parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except BenchlibError as exc:
+        print(f"benchlib: error: {exc}", file=sys.stderr)
+        return 2
+    except NotebookFailed as exc:
+        print(f"benchlib: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
