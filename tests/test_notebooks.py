@@ -1,0 +1,115 @@
+"""papermill executing the real notebooks: the smoke sweep, then the analysis of its run."""
+
+import json
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from benchlib.cli import main, notebook_parameter_names, run_report_notebook, run_sweep_notebook
+from benchlib.errors import ParameterError
+from benchlib.runner import SweepParams
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_committed_notebooks_have_no_outputs():
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        for cell in notebook.cells:
+            if cell.cell_type == "code":
+                assert cell.outputs == [], f"{path.name} has outputs: strip them before committing"
+                assert cell.execution_count is None, f"{path.name} has execution counts"
+
+
+def test_sweep_notebook_parameters_match_sweep_params():
+    names = notebook_parameter_names(ROOT / "notebooks" / "sweep.ipynb")
+    assert names == SweepParams.names()
+    import papermill
+
+    defaults = papermill.inspect_notebook(str(ROOT / "notebooks" / "sweep.ipynb"))
+    for name, spec in defaults.items():
+        assert eval(spec["default"]) == getattr(SweepParams(), name), name
+
+
+def test_unknown_parameter_is_refused_with_the_valid_names(tmp_path):
+    params = tmp_path / "bad.yaml"
+    params.write_text("profile: smoke\nmodel: smollm2-135m-q4_1\nrepetitons: 3\n")
+    with pytest.raises(ParameterError) as error:
+        run_sweep_notebook(params, {"output_dir": str(tmp_path / "runs")}, progress=False)
+    message = str(error.value)
+    assert "repetitons" in message
+    for name in SweepParams.names():
+        assert name in message
+    assert not (tmp_path / "runs").exists(), "nothing may run for a refused parameter file"
+
+
+def test_cli_prints_the_refusal_and_exits_2(tmp_path, capsys):
+    params = tmp_path / "bad.yaml"
+    params.write_text("modle: smollm2-135m-q4_1\n")
+    assert main(["sweep", str(params)]) == 2
+    assert "Unknown sweep parameter(s) modle" in capsys.readouterr().err
+
+
+def test_invalid_values_and_files_are_refused(tmp_path, capsys):
+    bad_type = tmp_path / "type.yaml"
+    bad_type.write_text("repetitions: many\n")
+    assert main(["sweep", str(bad_type)]) == 2
+    assert "repetitions must be int" in capsys.readouterr().err
+    assert main(["sweep", str(tmp_path / "missing.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert "does not exist" in err and "smoke" in err
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("profile: [unclosed\n")
+    assert main(["sweep", str(broken)]) == 2
+    assert "not valid YAML" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_smoke_sweep_then_analysis(tmp_path):
+    runs_dir = tmp_path / "runs"
+    run_dir = run_sweep_notebook(ROOT / "params" / "smoke.yaml", {"output_dir": str(runs_dir)}, progress=False)
+
+    # the run directory of the design
+    assert run_dir.parent == runs_dir
+    assert {p.name for p in run_dir.iterdir()} >= {"run.json", "requests.parquet", "sweep.ipynb"}
+    meta = json.loads((run_dir / "run.json").read_text())
+    assert meta["status"] == "complete"
+    assert meta["schema_version"] == 1
+    assert meta["parameters"]["profile"] == "smoke"
+    assert meta["model"]["sha256_verified"] is True
+    assert meta["model"]["quantization"] == "Q4_1"
+    for key in ("cpu_model", "cpu_cores_logical", "ram_bytes", "os", "python", "packages", "git_sha"):
+        assert key in meta["machine"]
+    assert meta["machine"]["packages"]["llama-cpp-python"] == "0.3.36"
+    requests = pd.read_parquet(run_dir / "requests.parquet")
+    smoke = SweepParams.from_mapping({**__import__("yaml").safe_load((ROOT / "params/smoke.yaml").read_text())})
+    assert len(requests) == smoke.repetitions * len(smoke.workload().prompts)
+    assert (requests["output_tokens"] == smoke.output_tokens).all()
+    assert (requests["runtime_decode_tokens"] == smoke.output_tokens - 1).all()
+    assert meta["summary"]["requests"] == len(requests)
+
+    # the executed notebook is saved in the run directory, with its outputs
+    executed = nbformat.read(run_dir / "sweep.ipynb", as_version=4)
+    assert any("injected-parameters" in c.metadata.get("tags", []) for c in executed.cells)
+    assert any(c.get("outputs") for c in executed.cells if c.cell_type == "code")
+
+    # a second sweep with the same parameters reuses the complete run
+    assert run_sweep_notebook(ROOT / "params" / "smoke.yaml", {"output_dir": str(runs_dir)}, progress=False) == run_dir
+    assert len(pd.read_parquet(run_dir / "requests.parquet")) == len(requests)
+
+    figures = tmp_path / "figures"
+    written = run_report_notebook(runs_dir, figures, ROOT / "data/reference/article-2026-01.csv", tmp_path / "a.ipynb")
+    names = {p.name for p in written}
+    assert {"per_token_latency.png", "e2e_128_tokens.png", "throughput.png", "summary.csv", "summary.md"} <= names
+    for png in figures.glob("*.png"):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    summary = pd.read_csv(figures / "summary.csv")
+    assert list(summary["run_id"]) == [run_dir.name]
+    row = summary.iloc[0]
+    assert row["tpot_ms_ci_low"] <= row["tpot_ms_median"] <= row["tpot_ms_ci_high"]
+    expected_tpot_ms = requests["tpot_s"].median() * 1e3
+    assert row["tpot_ms_median"] == pytest.approx(expected_tpot_ms)
+    markdown = (figures / "summary.md").read_text()
+    assert run_dir.name in markdown and "Published" in markdown and "measured" in markdown.lower()
