@@ -82,7 +82,7 @@ def request_metrics(trace: TokenTrace) -> RequestMetrics:
     e2e_s = float(times[-1] - trace.sent_s)
     n = int(times.size)
     tpot_s = (e2e_s - ttft_s) / (n - 1) if n > 1 else None
-    decode_tps = 1.0 / tpot_s if tpot_s else None
+    decode_tps = 1.0 / tpot_s if tpot_s is not None and tpot_s > 0 else None
     return RequestMetrics(
         ttft_s=ttft_s,
         e2e_s=e2e_s,

@@ -29,6 +29,18 @@ from benchlib.runtimes.base import GenerationRequest, RuntimeTimings, TokenTrace
 __all__ = ["LlamaCppRuntime", "LlamaCppSettings", "default_threads"]
 
 
+def _compute_ms(perf) -> float:
+    """Compute time llama.cpp has accumulated since its perf counters were reset, ms.
+
+    llama.cpp files a one-token batch under "eval" and larger ones under "prompt
+    eval" (so a one-token prompt, or the last 1-token batch of a long prompt,
+    lands in "eval"), and clamps its token counts to at least 1. Its times are
+    exact, so benchlib reads the total at the first output token and at the end,
+    and counts tokens itself.
+    """
+    return float(perf.t_p_eval_ms) + float(perf.t_eval_ms)
+
+
 def default_threads() -> int:
     """Physical cores of this machine (llama.cpp decodes best at one thread per core)."""
     try:
@@ -166,25 +178,33 @@ class LlamaCppRuntime:
                 f"{request.max_output_tokens} output) but context_tokens is {self.settings.context_tokens}. "
                 "Raise context_tokens or shorten the prompt."
             )
+        if not prompt_ids:
+            raise RuntimeFailure(
+                f"Request {request.request_id}: the prompt is empty after tokenization (this model adds no "
+                "beginning-of-sequence token); give a non-empty prompt."
+            )
         llm.reset()
         llama_cpp.llama_perf_context_reset(llm.ctx)
         llm.eval(prompt_ids)
         token_ids: list[int] = []
         token_times: list[float] = []
+        prompt_compute_ms = 0.0
         while True:
             token = self._next_token(request.ignore_eos)
             token_times.append(time.perf_counter())
             token_ids.append(token)
+            if len(token_ids) == 1:
+                prompt_compute_ms = _compute_ms(llama_cpp.llama_perf_context(llm.ctx))
             if len(token_ids) >= request.max_output_tokens or (not request.ignore_eos and token in self._eog_set):
                 break
             llm.eval([token])
-        perf = llama_cpp.llama_perf_context(llm.ctx)
+        total_compute_ms = _compute_ms(llama_cpp.llama_perf_context(llm.ctx))
         timings = RuntimeTimings(
-            prompt_eval_s=perf.t_p_eval_ms / 1000.0,
-            prompt_eval_tokens=int(perf.n_p_eval),
-            decode_s=perf.t_eval_ms / 1000.0,
-            decode_tokens=int(perf.n_eval),
-            source="llama.cpp perf counters (llama_perf_context)",
+            prompt_eval_s=prompt_compute_ms / 1000.0,
+            prompt_eval_tokens=len(prompt_ids),
+            decode_s=(total_compute_ms - prompt_compute_ms) / 1000.0,
+            decode_tokens=len(token_ids) - 1,
+            source="llama.cpp perf counters (llama_perf_context), split at the first output token",
         )
         text = llm.detokenize(token_ids).decode("utf-8", errors="replace")
         return TokenTrace(
