@@ -201,7 +201,7 @@ def plot_comparison(spec: FigureSpec, runs: pd.DataFrame, reference: pd.DataFram
         colors.append(PUBLISHED_COLOR)
         hatches.append("//")
 
-    height = max(2.5, 0.62 * len(labels) + 1.2)
+    height = max(3.0, 0.62 * len(labels) + 1.8)
     figure, axes = plt.subplots(figsize=(9, height))
     positions = np.arange(len(labels))[::-1]
     bars = axes.barh(
@@ -214,10 +214,13 @@ def plot_comparison(spec: FigureSpec, runs: pd.DataFrame, reference: pd.DataFram
     )
     for bar, hatch in zip(bars, hatches):
         bar.set_hatch(hatch)
-    for position, value in zip(positions, values):
-        axes.annotate(f" {value:.3g}", (value, position), va="center", fontsize=8)
+    for position, value, (_, above) in zip(positions, values, errors):
+        end = value + (above if np.isfinite(above) else 0.0)
+        axes.annotate(f"  {value:.3g}", (end, position), va="center", fontsize=8)
     axes.set_yticks(positions, labels, fontsize=8)
     axes.set_xscale("log")
+    if values:
+        axes.set_xlim(right=max(values) * 2.5)
     axes.set_xlabel(spec.axis_label)
     axes.set_title(spec.title, fontsize=10)
     from matplotlib.patches import Patch
@@ -226,7 +229,7 @@ def plot_comparison(spec: FigureSpec, runs: pd.DataFrame, reference: pd.DataFram
         Patch(facecolor=MEASURED_COLOR, edgecolor="#333333", label="measured here (bar: median or value; whisker: 95% CI)"),
         Patch(facecolor=PUBLISHED_COLOR, edgecolor="#333333", hatch="//", label="published (benchmark article, Jan 2026)"),
     ]
-    axes.legend(handles=legend, fontsize=7, loc="lower right")
+    axes.legend(handles=legend, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12 * 5 / height), ncol=2)
     if measured.empty:
         note = "no complete measured run"
         if spec.output_tokens is not None:
