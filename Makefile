@@ -25,7 +25,7 @@ sweep: setup
 
 report: sweep
 	$(BIN)/benchlib report
-	@echo "Runs: data/runs/   Figures and summary: figures/   Executed analysis notebook: data/report/analysis.ipynb"
+	@echo "Runs: data/runs/   Figures and summary: figures/   Executed notebooks: data/report/"
 
 test: setup
 	$(BIN)/python -m pytest

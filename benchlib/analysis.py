@@ -50,6 +50,27 @@ def _stat(summary: dict[str, Any], metric: str, field: str, scale: float = 1.0) 
     return float(value) * scale if value is not None else float("nan")
 
 
+def _cost_columns(meta: dict[str, Any], summary: dict[str, Any], requests: pd.DataFrame) -> dict[str, Any]:
+    """Cost per million tokens under the run's stored price profile (recomputed from its requests)."""
+    from benchlib.cost import profile_from_record, run_cost_summary
+    from benchlib.metrics import throughput_replicates
+
+    record = meta.get("price_profile")
+    throughput = summary.get("system_throughput_tps", {}).get("value")
+    nan = float("nan")
+    if not record or throughput is None or not np.isfinite(throughput):
+        return {"price_profile": None, "cost_per_million_usd": nan, "cost_per_million_usd_ci_low": nan,
+                "cost_per_million_usd_ci_high": nan}  # fmt: skip
+    cost = run_cost_summary(profile_from_record(record), throughput, throughput_replicates(requests))
+    interval = cost["cost_per_million_usd"]
+    return {
+        "price_profile": cost["price_profile"],
+        "cost_per_million_usd": interval["value"],
+        "cost_per_million_usd_ci_low": interval["ci_low"],
+        "cost_per_million_usd_ci_high": interval["ci_high"],
+    }
+
+
 def _run_row(run: StoredRun) -> dict[str, Any]:
     meta = run.meta
     params = meta.get("parameters", {})
@@ -84,6 +105,7 @@ def _run_row(run: StoredRun) -> dict[str, Any]:
     row["throughput_tps"] = throughput.get("value", float("nan"))
     row["throughput_tps_ci_low"] = throughput.get("ci_low", float("nan"))
     row["throughput_tps_ci_high"] = throughput.get("ci_high", float("nan"))
+    row.update(_cost_columns(meta, summary, run.requests))
     row["runtime_decode_tps_median"] = _stat(summary, "runtime_decode_tps", "median")
     row["harness_vs_runtime_decode_ratio"] = _stat(summary, "harness_vs_runtime_decode_ratio", "median")
     return row
@@ -112,6 +134,7 @@ class FigureSpec:
         measured_ci: Columns with the interval ends.
         output_tokens: Only runs with this many output tokens per request are
             comparable (``None``: any).
+        label_column: A run-table column whose value is added to measured labels.
     """
 
     filename: str
@@ -121,6 +144,7 @@ class FigureSpec:
     measured_column: str
     measured_ci: tuple[str, str]
     output_tokens: int | None = None
+    label_column: str | None = None
 
 
 FIGURES: tuple[FigureSpec, ...] = (
@@ -149,17 +173,27 @@ FIGURES: tuple[FigureSpec, ...] = (
         "throughput_tps",
         ("throughput_tps_ci_low", "throughput_tps_ci_high"),
     ),
+    FigureSpec(
+        "cost_per_million_tokens.png",
+        "Cost per million output tokens at full utilization (lower is better)",
+        "USD per million tokens (log scale)",
+        "cost_per_million_tokens",
+        "cost_per_million_usd",
+        ("cost_per_million_usd_ci_low", "cost_per_million_usd_ci_high"),
+        label_column="price_profile",
+    ),
 )
 
 MEASURED_COLOR = "#1f77b4"
 PUBLISHED_COLOR = "#bbbbbb"
 
 
-def _measured_label(row: pd.Series) -> str:
+def _measured_label(row: pd.Series, extra_column: str | None = None) -> str:
     status = "" if row["status"] == STATUS_COMPLETE else f", {row['status']}"
+    extra = f", {extra_column.replace('_', ' ')} {row[extra_column]}" if extra_column else ""
     return (
         f"{row['platform']} · {row['model']} ({row['model_params_m']:g}M {row['quantization']})"
-        f"\nmeasured, n={row['requests']}{status}"
+        f"\nmeasured, n={row['requests']}{status}{extra}"
     )
 
 
@@ -189,7 +223,7 @@ def plot_comparison(spec: FigureSpec, runs: pd.DataFrame, reference: pd.DataFram
     for _, row in measured.iterrows():
         value = float(row[spec.measured_column])
         low, high = (float(row[c]) for c in spec.measured_ci)
-        labels.append(_measured_label(row))
+        labels.append(_measured_label(row, spec.label_column))
         values.append(value)
         errors.append((max(value - low, 0.0), max(high - value, 0.0)) if np.isfinite(low) else (0.0, 0.0))
         colors.append(MEASURED_COLOR)
@@ -308,6 +342,11 @@ def write_summary(runs: pd.DataFrame, reference: pd.DataFrame, figures_dir: str 
                     _interval(r["throughput_tps"], r["throughput_tps_ci_low"], r["throughput_tps_ci_high"])
                     for _, r in runs.iterrows()
                 ],
+                "cost $/M tokens": [
+                    _interval(r["cost_per_million_usd"], r["cost_per_million_usd_ci_low"],
+                              r["cost_per_million_usd_ci_high"]) + (f" ({r['price_profile']})" if r["price_profile"] else "")
+                    for _, r in runs.iterrows()
+                ],  # fmt: skip
                 "llama.cpp decode tok/s": runs["runtime_decode_tps_median"].map(lambda v: f"{v:.3g}"),
                 "harness/runtime": runs["harness_vs_runtime_decode_ratio"].map(lambda v: f"{v:.3f}"),
             }

@@ -107,7 +107,7 @@ def report_wall_time() -> dict[str, Any]:
         sweep_s = _benchlib("sweep", str(repo_root() / "params" / "local-cpu.yaml"), "--quiet", "--set", f"output_dir={runs}")
         report_s = _benchlib(
             "report", "--runs-dir", str(runs), "--figures-dir", str(Path(folder) / "figures"),
-            "--output", str(Path(folder) / "analysis.ipynb"),
+            "--output-dir", str(Path(folder) / "report"),
         )  # fmt: skip
         meta = json.loads(next(runs.glob("*/run.json")).read_text())
     summary = meta["summary"]

@@ -167,12 +167,16 @@ def run_sweep_notebook(
             f"Unknown sweep parameter(s) {', '.join(unknown)} in {parameter_file}; valid parameters: {', '.join(valid)}."
         )
     values["output_dir"] = str(Path(values.get("output_dir", SweepParams.output_dir)).resolve())
+    if isinstance(values.get("price_files"), list):
+        values["price_files"] = [str(Path(p).resolve()) if isinstance(p, str) else p for p in values["price_files"]]
     params = SweepParams.from_mapping(values)
     store = RunDirectory(params.run_dir())
     if fresh and store.path.exists():
         shutil.rmtree(store.path)
     if store.effective_status() == "complete":
-        print(f"Run {store.path} is already complete; reusing it (benchlib sweep --fresh measures again).")
+        from benchlib.runner import run_sweep
+
+        run_sweep(params, progress=False)  # reuses the run; prices it under the profile asked for now
         return store.path
     store.path.mkdir(parents=True, exist_ok=True)
     print(f"Sweep {params.run_id()}: {params.platform}, {params.runtime}, model {params.model}")
@@ -197,29 +201,37 @@ def run_sweep_notebook(
 
 
 def run_report_notebook(
-    runs_dir: str | Path, figures_dir: str | Path, reference: str | Path, output: str | Path
+    runs_dir: str | Path,
+    figures_dir: str | Path,
+    reference: str | Path,
+    output_dir: str | Path,
+    price_files: list[str] | None = None,
 ) -> list[Path]:
-    """Execute ``notebooks/analysis.ipynb``: figures and summary tables from every run.
+    """Execute ``analysis.ipynb`` and ``cost_model.ipynb``: figures and summary tables from every run.
+
+    Args:
+        runs_dir: Folder of run directories.
+        figures_dir: Where figures and tables go.
+        reference: The published reference CSV.
+        output_dir: Where the executed notebooks go.
+        price_files: Your price files for the cost model.
 
     Returns:
         The files written under ``figures_dir``.
     """
-    notebook = _notebook("analysis.ipynb")
     figures_dir = Path(figures_dir).resolve()
-    output = Path(output).resolve()
-    output.parent.mkdir(parents=True, exist_ok=True)
+    output_dir = Path(output_dir).resolve()
+    output_dir.mkdir(parents=True, exist_ok=True)
+    common = {
+        "runs_dir": str(Path(runs_dir).resolve()),
+        "figures_dir": str(figures_dir),
+        "reference_csv": str(Path(reference).resolve()),
+    }
     started = time.time()
-    _execute(
-        notebook,
-        output,
-        {
-            "runs_dir": str(Path(runs_dir).resolve()),
-            "figures_dir": str(figures_dir),
-            "reference_csv": str(Path(reference).resolve()),
-        },
-    )
-    written = sorted(p for p in figures_dir.iterdir() if p.is_file() and p.stat().st_mtime >= started - 1)
-    return written
+    _execute(_notebook("analysis.ipynb"), output_dir / "analysis.ipynb", common)
+    prices = [str(Path(p).resolve()) for p in price_files or []]
+    _execute(_notebook("cost_model.ipynb"), output_dir / "cost_model.ipynb", {**common, "price_files": prices})
+    return sorted(p for p in figures_dir.iterdir() if p.is_file() and p.stat().st_mtime >= started - 1)
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
@@ -239,8 +251,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    written = run_report_notebook(args.runs_dir, args.figures_dir, args.reference, args.output)
-    print(f"Analysis notebook (executed): {Path(args.output).resolve()}")
+    written = run_report_notebook(args.runs_dir, args.figures_dir, args.reference, args.output_dir, args.prices)
+    print(f"Executed notebooks: {Path(args.output_dir).resolve()}/analysis.ipynb, cost_model.ipynb")
     print("Written:")
     for path in written:
         print(f"  {path}")
@@ -299,7 +311,8 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--runs-dir", default="data/runs")
     report.add_argument("--figures-dir", default="figures")
     report.add_argument("--reference", default=str(repo_root() / "data" / "reference" / "article-2026-01.csv"))
-    report.add_argument("--output", default="data/report/analysis.ipynb", help="where the executed notebook goes")
+    report.add_argument("--output-dir", default="data/report", help="where the executed notebooks go")
+    report.add_argument("--prices", action="append", default=[], metavar="FILE", help="your price file (repeatable)")
     report.set_defaults(func=_cmd_report)
 
     models = commands.add_parser("models", help="list, install or inspect models")

@@ -28,10 +28,13 @@ __all__ = [
     "RequestMetrics",
     "Summary",
     "bootstrap_ci",
+    "bootstrap_replicates",
     "request_metrics",
     "summarize",
     "summarize_requests",
     "system_throughput_tps",
+    "throughput_replicates",
+    "system_throughput_replicates",
     "system_throughput_summary",
 ]
 
@@ -123,6 +126,34 @@ class Summary:
         return asdict(self)
 
 
+def bootstrap_replicates(
+    values: np.ndarray,
+    statistic=np.median,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+) -> np.ndarray:
+    """Bootstrap replicates of a statistic (resampling with replacement).
+
+    Args:
+        values: 1-D sample, or 2-D array whose rows are resampled together.
+        statistic: Function applied along axis 1 of a (resamples, n) array
+            (or to a (resamples, n, k) array for 2-D input) returning one value
+            per resample.
+        resamples: Number of bootstrap resamples.
+        seed: Seed of the resampling, so results are reproducible.
+
+    Returns:
+        One value of the statistic per resample (empty for an empty sample).
+    """
+    values = np.asarray(values, dtype=float)
+    n = values.shape[0]
+    if n == 0:
+        return np.zeros(0)
+    rng = np.random.default_rng(seed)
+    index = rng.integers(0, n, size=(resamples, n))
+    return np.asarray(statistic(values[index], axis=1), dtype=float)
+
+
 def bootstrap_ci(
     values: np.ndarray,
     statistic=np.median,
@@ -134,9 +165,7 @@ def bootstrap_ci(
 
     Args:
         values: 1-D sample, or 2-D array whose rows are resampled together.
-        statistic: Function applied along axis 1 of a (resamples, n) array
-            (or to a (resamples, n, k) array for 2-D input) returning one value
-            per resample.
+        statistic: See :func:`bootstrap_replicates`.
         confidence: Confidence level, e.g. 0.95.
         resamples: Number of bootstrap resamples.
         seed: Seed of the resampling, so intervals are reproducible.
@@ -144,13 +173,9 @@ def bootstrap_ci(
     Returns:
         ``(low, high)``; both equal the value itself for a single observation.
     """
-    values = np.asarray(values, dtype=float)
-    n = values.shape[0]
-    if n == 0:
+    stats = bootstrap_replicates(values, statistic, resamples, seed)
+    if stats.size == 0:
         return (float("nan"), float("nan"))
-    rng = np.random.default_rng(seed)
-    index = rng.integers(0, n, size=(resamples, n))
-    stats = np.asarray(statistic(values[index], axis=1), dtype=float)
     alpha = (1.0 - confidence) / 2.0
     low, high = np.quantile(stats, [alpha, 1.0 - alpha])
     return (float(low), float(high))
@@ -218,6 +243,44 @@ def _sequential_occupancy_s(sent_s: np.ndarray, last_token_s: np.ndarray) -> np.
     return result
 
 
+def _throughput_ratio(samples: np.ndarray, axis: int) -> np.ndarray:
+    sums = samples.sum(axis=axis)
+    return sums[..., 0] / sums[..., 1]
+
+
+def system_throughput_replicates(
+    sent_s, last_token_s, output_tokens, groups=None, resamples: int = DEFAULT_RESAMPLES, seed: int = 0
+) -> np.ndarray:
+    """Bootstrap replicates of the system throughput of a one-request-at-a-time run.
+
+    Requests are resampled, each carrying its tokens and the time it held the
+    window, and each replicate is ``sum(tokens) / sum(occupancy)`` (which equals
+    the throughput over the windows on the original sample). Cost and energy
+    intervals are computed from these replicates.
+
+    Args:
+        sent_s: When each request was sent, seconds.
+        last_token_s: When its last token arrived, seconds.
+        output_tokens: Its output tokens.
+        groups: Optional label per request (the attempt of a resumed run): each
+            group is its own window, and the time between groups is not counted.
+        resamples: Number of bootstrap resamples.
+        seed: Seed of the resampling.
+    """
+    sent = np.asarray(sent_s, dtype=float)
+    last = np.asarray(last_token_s, dtype=float)
+    tokens = np.asarray(output_tokens, dtype=float)
+    if sent.size == 0:
+        return np.zeros(0)
+    labels = np.zeros(sent.size) if groups is None else np.asarray(groups)
+    occupancy = np.empty_like(sent)
+    for label in np.unique(labels):
+        members = labels == label
+        occupancy[members] = _sequential_occupancy_s(sent[members], last[members])
+    pairs = np.column_stack([tokens, occupancy])
+    return bootstrap_replicates(pairs, _throughput_ratio, resamples, seed)
+
+
 def system_throughput_summary(
     sent_s,
     last_token_s,
@@ -228,33 +291,25 @@ def system_throughput_summary(
 ) -> dict:
     """System throughput of a one-request-at-a-time run, with a bootstrap CI.
 
-    The point value is :func:`system_throughput_tps`. The interval resamples
-    requests, each carrying its tokens and the time it held the window, so the
-    statistic ``sum(tokens) / sum(occupancy)`` equals the point value on the
-    original sample. Valid for closed-loop runs with one request in flight.
+    The point value is :func:`system_throughput_tps`; the interval is the
+    percentile interval of :func:`system_throughput_replicates`. Valid for
+    closed-loop runs with one request in flight.
 
     Returns:
         ``{"value": tps, "ci_low": ..., "ci_high": ..., "confidence": ..., "n": ...}``.
     """
-    sent = np.asarray(sent_s, dtype=float)
-    last = np.asarray(last_token_s, dtype=float)
-    tokens = np.asarray(output_tokens, dtype=float)
-    if sent.size == 0:
+    replicates = system_throughput_replicates(sent_s, last_token_s, output_tokens, None, resamples, seed)
+    if replicates.size == 0:
         nan = float("nan")
         return {"value": nan, "ci_low": nan, "ci_high": nan, "confidence": confidence, "n": 0}
-    pairs = np.column_stack([tokens, _sequential_occupancy_s(sent, last)])
-
-    def ratio(samples: np.ndarray, axis: int) -> np.ndarray:
-        sums = samples.sum(axis=axis)
-        return sums[..., 0] / sums[..., 1]
-
-    low, high = bootstrap_ci(pairs, ratio, confidence, resamples, seed)
+    alpha = (1.0 - confidence) / 2.0
+    low, high = np.quantile(replicates, [alpha, 1.0 - alpha])
     return {
-        "value": system_throughput_tps(sent, last, tokens),
-        "ci_low": low,
-        "ci_high": high,
+        "value": system_throughput_tps(sent_s, last_token_s, output_tokens),
+        "ci_low": float(low),
+        "ci_high": float(high),
         "confidence": confidence,
-        "n": int(sent.size),
+        "n": int(np.asarray(sent_s).size),
     }
 
 
@@ -282,16 +337,29 @@ def summarize_requests(requests: pd.DataFrame) -> dict[str, Any]:
     tokens = int(requests["output_tokens"].sum())
     summary["output_tokens"] = tokens
     summary["measured_window_s"] = windows_s
-    latest = requests[requests["attempt"] == requests["attempt"].max()]
-    throughput = system_throughput_summary(
-        latest["sent_unix_s"], latest["last_token_unix_s"], latest["output_tokens"]
-    )
-    throughput["value"] = tokens / windows_s if windows_s > 0 else float("nan")
-    if requests["attempt"].nunique() > 1:
-        throughput["ci_note"] = "interval from the last attempt only (the run was resumed)"
-    summary["system_throughput_tps"] = throughput
+    replicates = throughput_replicates(requests)
+    low, high = np.quantile(replicates, [0.025, 0.975])
+    summary["system_throughput_tps"] = {
+        "value": tokens / windows_s if windows_s > 0 else float("nan"),
+        "ci_low": float(low),
+        "ci_high": float(high),
+        "confidence": DEFAULT_CONFIDENCE,
+        "n": int(len(requests)),
+        "attempts": int(requests["attempt"].nunique()),
+    }
     ratio = pd.to_numeric(requests["decode_tps"], errors="coerce") / pd.to_numeric(
         requests["runtime_decode_tps"], errors="coerce"
     )
     summary["harness_vs_runtime_decode_ratio"] = summarize(ratio).to_dict()
     return summary
+
+
+def throughput_replicates(requests: pd.DataFrame, resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> np.ndarray:
+    """Bootstrap replicates of a run's system throughput from its ``requests.parquet`` rows.
+
+    Each attempt of a resumed run is its own window (see :func:`system_throughput_replicates`).
+    """
+    return system_throughput_replicates(
+        requests["sent_unix_s"], requests["last_token_unix_s"], requests["output_tokens"],
+        groups=requests["attempt"], resamples=resamples, seed=seed,
+    )  # fmt: skip

@@ -20,7 +20,7 @@ import os
 import shutil
 import socket
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ import pandas as pd
 
 from benchlib import env as machine_env
 from benchlib.errors import ParameterError
-from benchlib.metrics import request_metrics, summarize_requests
+from benchlib.metrics import request_metrics, summarize_requests, throughput_replicates
 from benchlib.models import DEFAULT_MODEL, ModelInfo, resolve_model
 from benchlib.records import (
     SCHEMA_VERSION,
@@ -67,6 +67,9 @@ class SweepParams:
         temperature: 0 for greedy decoding.
         ignore_eos: Generate exactly ``output_tokens`` even past end-of-sequence.
         output_dir: Folder that holds run directories.
+        price_profile: Price profile (see ``data/reference/prices.yaml``) whose
+            cost per million tokens the summary shows; empty for none.
+        price_files: Your price files, read after the article's defaults.
     """
 
     profile: str = "local-cpu"
@@ -84,6 +87,8 @@ class SweepParams:
     temperature: float = 0.0
     ignore_eos: bool = True
     output_dir: str = "data/runs"
+    price_profile: str = ""
+    price_files: list[str] = field(default_factory=list)
 
     @classmethod
     def names(cls) -> list[str]:
@@ -136,6 +141,24 @@ class SweepParams:
             raise ParameterError(f"Parameter context_tokens must be at least 16, got {self.context_tokens}.")
         resolve_prompts(self.prompts)
         self.workload()
+        if not isinstance(self.price_profile, str):
+            raise ParameterError(f"Parameter price_profile must be str, got {self.price_profile!r}.")
+        if not isinstance(self.price_files, list) or not all(isinstance(p, str) for p in self.price_files):
+            raise ParameterError(f"Parameter price_files must be a list of paths, got {self.price_files!r}.")
+        self.price()
+
+    def price(self):
+        """The price profile named by ``price_profile`` (``None`` when empty).
+
+        Raises:
+            ParameterError: a bad price file, or a name it does not define (the
+                message lists the valid profiles).
+        """
+        if not self.price_profile:
+            return None
+        from benchlib.cost import load_prices
+
+        return load_prices(*self.price_files)[self.price_profile]
 
     def workload(self) -> Workload:
         """The workload these parameters describe."""
@@ -148,9 +171,10 @@ class SweepParams:
         )
 
     def identity(self) -> dict[str, Any]:
-        """The parameters that define the run (all but ``output_dir``)."""
+        """The parameters that define what is measured (all but where results go and how they are priced)."""
         values = asdict(self)
-        values.pop("output_dir")
+        for name in ("output_dir", "price_profile", "price_files"):
+            values.pop(name)
         values["prompts"] = list(resolve_prompts(self.prompts))
         return values
 
@@ -234,6 +258,28 @@ def _request_row(trace: TokenTrace, request: GenerationRequest, attempt: int, cl
     }
 
 
+def _price_run(meta: dict[str, Any], params: SweepParams, requests: pd.DataFrame) -> bool:
+    """Price a complete run under ``params``' price profile; True when ``meta`` changed.
+
+    Prices are not part of the run's identity: a reused run is priced again under
+    the profile asked for now, and the profile itself is stored in ``run.json``.
+    """
+    from benchlib.cost import profile_record, run_cost_summary
+
+    price = params.price()
+    record = profile_record(price) if price is not None else None
+    if record == meta.get("price_profile") and (price is None or "cost" in meta.get("summary", {})):
+        return False
+    meta["parameters"]["price_profile"] = params.price_profile
+    meta["parameters"]["price_files"] = list(params.price_files)
+    meta["price_profile"] = record
+    meta.get("summary", {}).pop("cost", None)
+    if price is not None and not requests.empty:
+        throughput = meta["summary"]["system_throughput_tps"]["value"]
+        meta["summary"]["cost"] = run_cost_summary(price, throughput, throughput_replicates(requests))
+    return True
+
+
 def _start_meta(params: SweepParams, model: ModelInfo, previous: dict[str, Any] | None) -> dict[str, Any]:
     import psutil
 
@@ -250,7 +296,7 @@ def _start_meta(params: SweepParams, model: ModelInfo, previous: dict[str, Any] 
             "run_id": params.run_id(),
             "kind": "sweep",
             "status": STATUS_RUNNING,
-            "parameters": {**params.identity(), "output_dir": params.output_dir},
+            "parameters": {**asdict(params), **params.identity()},
             "model": model.to_dict(),
             "machine": machine_env.fingerprint(),
         }
@@ -295,7 +341,10 @@ def run_sweep(params: SweepParams, progress: bool = True, fresh: bool = False) -
             )
         if previous.get("status") == STATUS_COMPLETE:
             print(f"Run {store.path} is already complete; reusing it (use --fresh to measure again).")
-            return SweepResult(store.path, previous, store.read_requests(), reused=True)
+            requests = store.read_requests()
+            if _price_run(previous, params, requests):
+                store.write_meta(previous)
+            return SweepResult(store.path, previous, requests, reused=True)
 
     done = store.read_requests()
     done_ids = set(done["request_id"]) if not done.empty else set()
@@ -329,7 +378,7 @@ def run_sweep(params: SweepParams, progress: bool = True, fresh: bool = False) -
             trace = runtime.generate(request)
             store.append_requests([_request_row(trace, request, attempt, clock)])
             meta["progress"]["completed"] += 1
-            store.write_meta(meta)
+            store.write_meta(meta, durable=False)  # progress only: the request itself is already durable
             bar.update(1)
         bar.close()
         timings["measured_s"] = time.perf_counter() - started
@@ -345,6 +394,7 @@ def run_sweep(params: SweepParams, progress: bool = True, fresh: bool = False) -
     requests = store.read_requests()
     meta["attempts"][-1]["timings"] = timings
     meta["summary"] = summarize_requests(requests)
+    _price_run(meta, params, requests)
     meta["status"] = STATUS_COMPLETE
     meta["ended_at"] = now_iso()
     store.write_meta(meta)

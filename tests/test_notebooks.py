@@ -89,6 +89,8 @@ def test_smoke_sweep_then_analysis(tmp_path):
     assert (requests["output_tokens"] == smoke.output_tokens).all()
     assert (requests["runtime_decode_tokens"] == smoke.output_tokens - 1).all()
     assert meta["summary"]["requests"] == len(requests)
+    assert meta["summary"]["cost"]["price_profile"] == "local-cpu"
+    assert meta["price_profile"]["price_per_hour_usd"] == 0.10
 
     # the executed notebook is saved in the run directory, with its outputs
     executed = nbformat.read(run_dir / "sweep.ipynb", as_version=4)
@@ -100,9 +102,13 @@ def test_smoke_sweep_then_analysis(tmp_path):
     assert len(pd.read_parquet(run_dir / "requests.parquet")) == len(requests)
 
     figures = tmp_path / "figures"
-    written = run_report_notebook(runs_dir, figures, ROOT / "data/reference/article-2026-01.csv", tmp_path / "a.ipynb")
+    written = run_report_notebook(runs_dir, figures, ROOT / "data/reference/article-2026-01.csv", tmp_path / "report")
     names = {p.name for p in written}
-    assert {"per_token_latency.png", "e2e_128_tokens.png", "throughput.png", "summary.csv", "summary.md"} <= names
+    assert {
+        "per_token_latency.png", "e2e_128_tokens.png", "throughput.png", "cost_per_million_tokens.png",
+        "summary.csv", "summary.md", "cost_vs_utilization.png", "break_even.png", "cost_model.md",
+    } <= names  # fmt: skip
+    assert (tmp_path / "report" / "analysis.ipynb").exists() and (tmp_path / "report" / "cost_model.ipynb").exists()
     for png in figures.glob("*.png"):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
     summary = pd.read_csv(figures / "summary.csv")
@@ -111,5 +117,6 @@ def test_smoke_sweep_then_analysis(tmp_path):
     assert row["tpot_ms_ci_low"] <= row["tpot_ms_median"] <= row["tpot_ms_ci_high"]
     expected_tpot_ms = requests["tpot_s"].median() * 1e3
     assert row["tpot_ms_median"] == pytest.approx(expected_tpot_ms)
+    assert row["cost_per_million_usd"] == pytest.approx(meta["summary"]["cost"]["cost_per_million_usd"]["value"])
     markdown = (figures / "summary.md").read_text()
     assert run_dir.name in markdown and "Published" in markdown and "measured" in markdown.lower()
