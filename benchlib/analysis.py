@@ -71,6 +71,26 @@ def _cost_columns(meta: dict[str, Any], summary: dict[str, Any], requests: pd.Da
     }
 
 
+def _energy_columns(meta: dict[str, Any]) -> dict[str, Any]:
+    """Energy per token as the sweep recorded it (gross and idle-subtracted, with source and kind)."""
+    energy = (meta.get("summary") or {}).get("energy") or {}
+    nan = float("nan")
+    per_token = energy.get("energy_per_token_j") or {}
+    idle = energy.get("idle_subtracted_energy_per_token_j") or {}
+    return {
+        "energy_kind": energy.get("kind") if energy.get("valid") else None,
+        "energy_source": energy.get("source"),
+        "energy_boundary": energy.get("boundary"),
+        "energy_problem": energy.get("problem"),
+        "mean_power_w": energy.get("mean_power_w", nan) if energy.get("valid") else nan,
+        "energy_per_token_j": per_token.get("value", nan),
+        "energy_per_token_j_ci_low": per_token.get("ci_low", nan),
+        "energy_per_token_j_ci_high": per_token.get("ci_high", nan),
+        "idle_power_w": energy.get("idle_power_w") if energy.get("idle_power_w") is not None else nan,
+        "idle_subtracted_energy_per_token_j": idle.get("value", nan),
+    }
+
+
 def _run_row(run: StoredRun) -> dict[str, Any]:
     meta = run.meta
     params = meta.get("parameters", {})
@@ -106,6 +126,7 @@ def _run_row(run: StoredRun) -> dict[str, Any]:
     row["throughput_tps_ci_low"] = throughput.get("ci_low", float("nan"))
     row["throughput_tps_ci_high"] = throughput.get("ci_high", float("nan"))
     row.update(_cost_columns(meta, summary, run.requests))
+    row.update(_energy_columns(meta))
     row["runtime_decode_tps_median"] = _stat(summary, "runtime_decode_tps", "median")
     row["harness_vs_runtime_decode_ratio"] = _stat(summary, "harness_vs_runtime_decode_ratio", "median")
     return row
@@ -135,6 +156,8 @@ class FigureSpec:
         output_tokens: Only runs with this many output tokens per request are
             comparable (``None``: any).
         label_column: A run-table column whose value is added to measured labels.
+        kind_column: A run-table column saying ``measured`` or ``estimated``;
+            estimated values are drawn in a distinct style and labelled so.
     """
 
     filename: str
@@ -145,6 +168,7 @@ class FigureSpec:
     measured_ci: tuple[str, str]
     output_tokens: int | None = None
     label_column: str | None = None
+    kind_column: str | None = None
 
 
 FIGURES: tuple[FigureSpec, ...] = (
@@ -182,18 +206,30 @@ FIGURES: tuple[FigureSpec, ...] = (
         ("cost_per_million_usd_ci_low", "cost_per_million_usd_ci_high"),
         label_column="price_profile",
     ),
+    FigureSpec(
+        "energy_per_token.png",
+        "Energy per output token, gross (lower is better)",
+        "joules per token (log scale)",
+        "energy_per_token",
+        "energy_per_token_j",
+        ("energy_per_token_j_ci_low", "energy_per_token_j_ci_high"),
+        label_column="energy_source",
+        kind_column="energy_kind",
+    ),
 )
 
 MEASURED_COLOR = "#1f77b4"
+ESTIMATED_COLOR = "#9ecae1"
 PUBLISHED_COLOR = "#bbbbbb"
 
 
-def _measured_label(row: pd.Series, extra_column: str | None = None) -> str:
+def _measured_label(row: pd.Series, extra_column: str | None = None, estimated: bool = False) -> str:
     status = "" if row["status"] == STATUS_COMPLETE else f", {row['status']}"
     extra = f", {extra_column.replace('_', ' ')} {row[extra_column]}" if extra_column else ""
+    what = "run here, power ESTIMATED from profile" if estimated else "measured"
     return (
         f"{row['platform']} · {row['model']} ({row['model_params_m']:g}M {row['quantization']})"
-        f"\nmeasured, n={row['requests']}{status}{extra}"
+        f"\n{what}, n={row['requests']}{status}{extra}"
     )
 
 
@@ -223,11 +259,12 @@ def plot_comparison(spec: FigureSpec, runs: pd.DataFrame, reference: pd.DataFram
     for _, row in measured.iterrows():
         value = float(row[spec.measured_column])
         low, high = (float(row[c]) for c in spec.measured_ci)
-        labels.append(_measured_label(row, spec.label_column))
+        estimated = spec.kind_column is not None and row[spec.kind_column] == "estimated"
+        labels.append(_measured_label(row, spec.label_column, estimated))
         values.append(value)
         errors.append((max(value - low, 0.0), max(high - value, 0.0)) if np.isfinite(low) else (0.0, 0.0))
-        colors.append(MEASURED_COLOR)
-        hatches.append("")
+        colors.append(ESTIMATED_COLOR if estimated else MEASURED_COLOR)
+        hatches.append(".." if estimated else "")
     for _, row in published.iterrows():
         labels.append(f"{row['platform']} · {row['model_size']}\npublished (article, Jan 2026, {row['kind']})")
         values.append(float(row["value"]))
@@ -263,7 +300,10 @@ def plot_comparison(spec: FigureSpec, runs: pd.DataFrame, reference: pd.DataFram
         Patch(facecolor=MEASURED_COLOR, edgecolor="#333333", label="measured here (bar: median or value; whisker: 95% CI)"),
         Patch(facecolor=PUBLISHED_COLOR, edgecolor="#333333", hatch="//", label="published (benchmark article, Jan 2026)"),
     ]
-    axes.legend(handles=legend, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12 * 5 / height), ncol=2)
+    if ESTIMATED_COLOR in colors:
+        legend.insert(1, Patch(facecolor=ESTIMATED_COLOR, edgecolor="#333333", hatch="..",
+                               label="run here, power estimated from the profile (not measured)"))  # fmt: skip
+    axes.legend(handles=legend, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12 * 5 / height), ncol=1)
     if measured.empty:
         note = "no complete measured run"
         if spec.output_tokens is not None:
@@ -273,8 +313,65 @@ def plot_comparison(spec: FigureSpec, runs: pd.DataFrame, reference: pd.DataFram
     return figure
 
 
-def write_figures(runs: pd.DataFrame, reference: pd.DataFrame, figures_dir: str | Path) -> list[Path]:
-    """Write every figure of :data:`FIGURES` for complete runs; return the paths."""
+def plot_power_timeline(run: StoredRun):
+    """Power samples of one run against time, with its idle and measured windows shaded.
+
+    A run without samples (no sensor: its energy is an estimate) gets a figure
+    that says so instead of a made-up curve.
+
+    Returns:
+        The matplotlib ``Figure``.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    samples_file = run.path / "power.parquet"
+    samples = pd.read_parquet(samples_file) if samples_file.exists() else pd.DataFrame()
+    figure, axes = plt.subplots(figsize=(9, 3.8))
+    energy = (run.meta.get("summary") or {}).get("energy") or {}
+    title = f"Power timeline of run {run.run_id}"
+    if samples.empty:
+        axes.text(
+            0.5, 0.5,
+            "no power samples: this machine has no power sensor\n"
+            f"energy figures of this run are {energy.get('kind') or 'not available'}"
+            + (f" ({energy.get('source')}, {energy.get('mean_power_w', float('nan')):.3g} W)" if energy.get("valid") else ""),
+            transform=axes.transAxes, ha="center", va="center", fontsize=10, color="#aa0000",
+        )  # fmt: skip
+        axes.set_axis_off()
+        axes.set_title(title, fontsize=10)
+        figure.tight_layout()
+        return figure
+    latest = samples[samples["attempt"] == samples["attempt"].max()]
+    origin = float(latest["unix_s"].min())
+    column = "power_w" if latest["power_w"].notna().any() else None
+    if column is None:  # energy counters: power from the counter's differences
+        power = np.diff(latest["energy_j"].to_numpy()) / np.diff(latest["unix_s"].to_numpy())
+        times = latest["unix_s"].to_numpy()[1:] - origin
+    else:
+        power, times = latest["power_w"].to_numpy(), latest["unix_s"].to_numpy() - origin
+    axes.plot(times, power, color=MEASURED_COLOR, linewidth=1.2, label=f"{latest['source'].iloc[0]} ({latest['kind'].iloc[0]})")
+    idle = (run.meta.get("power") or {}).get("idle")
+    if idle:
+        axes.axvspan(idle["start_unix_s"] - origin, idle["end_unix_s"] - origin, color="#cccccc", alpha=0.6, label="idle baseline")
+    if energy.get("start_unix_s") is not None:
+        axes.axvspan(energy["start_unix_s"] - origin, energy["end_unix_s"] - origin, color="#ffdd99", alpha=0.5,
+                     label="measured window (energy per token)")  # fmt: skip
+    axes.set_xlabel("seconds since the first sample (model load and warm-up come before the windows)")
+    axes.set_ylabel("power, W")
+    axes.set_title(f"{title} · boundary: {latest['boundary'].iloc[0]}", fontsize=9)
+    axes.legend(fontsize=7, loc="lower right")
+    figure.tight_layout()
+    return figure
+
+
+def write_figures(
+    runs: pd.DataFrame, reference: pd.DataFrame, figures_dir: str | Path, runs_dir: str | Path | None = None
+) -> list[Path]:
+    """Write every figure of :data:`FIGURES` for complete runs, and with ``runs_dir`` the power
+    timeline of the latest complete run that has power samples (else the latest); return the paths."""
     import matplotlib.pyplot as plt
 
     figures_dir = Path(figures_dir)
@@ -284,9 +381,19 @@ def write_figures(runs: pd.DataFrame, reference: pd.DataFrame, figures_dir: str 
     for spec in FIGURES:
         figure = plot_comparison(spec, complete, reference)
         path = figures_dir / spec.filename
-        figure.savefig(path, dpi=120)
+        figure.savefig(path, dpi=120, bbox_inches="tight")
         plt.close(figure)
         paths.append(path)
+    if runs_dir is not None:
+        stored = [run for run in load_runs(runs_dir) if run.status == STATUS_COMPLETE]
+        with_samples = [run for run in stored if (run.path / "power.parquet").exists()]
+        chosen = (with_samples or stored)[-1:] if stored else []
+        for run in chosen:
+            figure = plot_power_timeline(run)
+            path = figures_dir / "power_timeline.png"
+            figure.savefig(path, dpi=120)
+            plt.close(figure)
+            paths.append(path)
     return paths
 
 
@@ -345,6 +452,11 @@ def write_summary(runs: pd.DataFrame, reference: pd.DataFrame, figures_dir: str 
                 "cost $/M tokens": [
                     _interval(r["cost_per_million_usd"], r["cost_per_million_usd_ci_low"],
                               r["cost_per_million_usd_ci_high"]) + (f" ({r['price_profile']})" if r["price_profile"] else "")
+                    for _, r in runs.iterrows()
+                ],  # fmt: skip
+                "energy J/token": [
+                    (_interval(r["energy_per_token_j"], r["energy_per_token_j_ci_low"], r["energy_per_token_j_ci_high"])
+                     + f" ({r['energy_kind']}, {r['energy_source']})") if r["energy_kind"] else "n/a"
                     for _, r in runs.iterrows()
                 ],  # fmt: skip
                 "llama.cpp decode tok/s": runs["runtime_decode_tps_median"].map(lambda v: f"{v:.3g}"),

@@ -1,4 +1,4 @@
-"""The ``benchlib`` command line: sweep, report, models, bench.
+"""The ``benchlib`` command line: sweep, report, models, doctor, bench.
 
 Every deliberate error (:class:`benchlib.errors.BenchlibError`) is printed as
 one message that says what to fix, with exit status 2; a failed notebook exits
@@ -121,8 +121,8 @@ def _watch_progress(run_file: Path, worker: threading.Thread) -> None:
             continue
         if bar is None:
             bar = tqdm(total=progress["total"], initial=0, desc="requests", unit="req")
-        bar.n = progress["completed"]
-        bar.refresh()
+        if progress["completed"] != bar.n:
+            bar.update(progress["completed"] - bar.n)
     if bar is not None:
         bar.close()
 
@@ -289,10 +289,25 @@ def _cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from benchlib.power import doctor, format_doctor
+
+    statuses = doctor()
+    print("Power sources on this machine (ok: available, --: missing and why, ..: offline):")
+    print(format_doctor(statuses))
+    measured = [s.name for s in statuses if s.available and s.kind == "measured"]
+    print()
+    if measured:
+        print(f"power: auto will use {measured[0]}.")
+    else:
+        print("power: auto will fall back to the hardware profile's estimate, recorded as estimated (not measured).")
+    return 0
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     from benchlib.bench import run_benchmarks
 
-    run_benchmarks(args.output_dir)
+    run_benchmarks(args.output_dir, args.only or None)
     return 0
 
 
@@ -320,8 +335,12 @@ def _parser() -> argparse.ArgumentParser:
     models.add_argument("names", nargs="*", help="catalogue names (or GGUF paths for show)")
     models.set_defaults(func=_cmd_models)
 
+    doctor = commands.add_parser("doctor", help="which power sources this machine has, and why not")
+    doctor.set_defaults(func=_cmd_doctor)
+
     bench = commands.add_parser("bench", help="run benchlib's own benchmarks (harness accuracy, overheads)")
     bench.add_argument("--output-dir", default="data/bench")
+    bench.add_argument("--only", action="append", default=[], metavar="NAME", help="run only this benchmark (repeatable)")
     bench.set_defaults(func=_cmd_bench)
     return parser
 

@@ -885,6 +885,7 @@ def run_cost_summary(
     throughput_tps_replicates: Any,
     utilization: float = 1.0,
     confidence: float = 0.95,
+    power_w: float | None = None,
 ) -> dict[str, Any]:
     """Cost per million tokens of a measured run under a price profile, with its interval.
 
@@ -894,19 +895,25 @@ def run_cost_summary(
         throughput_tps_replicates: Bootstrap replicates of that throughput.
         utilization: Busy fraction of the hour, in (0, 1] (the article assumes 1).
         confidence: Coverage of the interval.
+        power_w: Measured power under load, watts, used instead of the profile's
+            figure for the electricity of owned hardware (``None``: the profile's).
 
     Returns:
-        ``{"price_profile", "kind", "utilization", "hourly_cost_usd",
+        ``{"price_profile", "kind", "utilization", "power_w", "hourly_cost_usd",
         "cost_per_million_usd": {"value", "ci_low", "ci_high", "confidence"}}``.
     """
-    uncertainty = cost_uncertainty(profile, throughput_tps_replicates, utilization=utilization, confidence=confidence)
+    uncertainty = cost_uncertainty(
+        profile, throughput_tps_replicates, power_w, utilization=utilization, confidence=confidence
+    )
     return {
         "price_profile": profile.name,
         "kind": profile.kind,
         "utilization": utilization,
-        "hourly_cost_usd": float(hourly_cost_usd(profile, utilization)),
+        "power_w": power_w if power_w is not None else profile.power_w,
+        "power_source": "measured" if power_w is not None else "profile",
+        "hourly_cost_usd": float(hourly_cost_usd(profile, utilization, power_w)),
         "cost_per_million_usd": {
-            "value": float(cost_per_million_tokens_usd(profile, throughput_tps, utilization)),
+            "value": float(cost_per_million_tokens_usd(profile, throughput_tps, utilization, power_w)),
             "ci_low": uncertainty.cost.ci_low,
             "ci_high": uncertainty.cost.ci_high,
             "confidence": confidence,

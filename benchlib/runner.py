@@ -16,6 +16,7 @@ same parameters again skips them and runs the rest.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import socket
@@ -30,6 +31,7 @@ from benchlib import env as machine_env
 from benchlib.errors import ParameterError
 from benchlib.metrics import request_metrics, summarize_requests, throughput_replicates
 from benchlib.models import DEFAULT_MODEL, ModelInfo, resolve_model
+from benchlib.power.session import PowerSession, PowerSettings, energy_summary
 from benchlib.records import (
     SCHEMA_VERSION,
     STATUS_COMPLETE,
@@ -37,6 +39,7 @@ from benchlib.records import (
     STATUS_INTERRUPTED,
     STATUS_RUNNING,
     RunDirectory,
+    atomic_write_bytes,
     now_iso,
     run_id_for,
 )
@@ -70,6 +73,13 @@ class SweepParams:
         price_profile: Price profile (see ``data/reference/prices.yaml``) whose
             cost per million tokens the summary shows; empty for none.
         price_files: Your price files, read after the article's defaults.
+        power: Power source: ``auto`` (the best measured source, else the
+            profile's estimate), ``none``, or a source name (``pi5-pmic``,
+            ``ina2xx``, ``rapl``, ``nvml``, ``meter-log``, ``estimate``).
+        power_options: Options of that source's reader (``path`` and
+            ``clock_offset_s`` for ``meter-log``, ``devices``, ``indices`` ...).
+        power_rate_hz: Sampling rate of live power sources, Hz.
+        idle_s: Idle baseline sampled after warm-up, seconds (0: none).
     """
 
     profile: str = "local-cpu"
@@ -89,6 +99,10 @@ class SweepParams:
     output_dir: str = "data/runs"
     price_profile: str = ""
     price_files: list[str] = field(default_factory=list)
+    power: str = "auto"
+    power_options: dict[str, Any] = field(default_factory=dict)
+    power_rate_hz: float = 10.0
+    idle_s: float = 0.0
 
     @classmethod
     def names(cls) -> list[str]:
@@ -145,7 +159,26 @@ class SweepParams:
             raise ParameterError(f"Parameter price_profile must be str, got {self.price_profile!r}.")
         if not isinstance(self.price_files, list) or not all(isinstance(p, str) for p in self.price_files):
             raise ParameterError(f"Parameter price_files must be a list of paths, got {self.price_files!r}.")
-        self.price()
+        for name in ("power_rate_hz", "idle_s"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                raise ParameterError(f"Parameter {name} must be a number, got {value!r}.")
+        if not isinstance(self.power, str):
+            raise ParameterError(f"Parameter power must be str, got {self.power!r}.")
+        self.power_settings().validate()
+
+    def power_settings(self) -> PowerSettings:
+        """How this sweep measures power; the estimate comes from the price profile's ``power_w``."""
+        price = self.price()
+        return PowerSettings(
+            source=self.power,
+            options=self.power_options if isinstance(self.power_options, dict) else self.power_options,
+            rate_hz=float(self.power_rate_hz),
+            idle_s=float(self.idle_s),
+            estimate_profile=price.name if price is not None else self.profile,
+            estimate_w=price.power_w if price is not None else None,
+            estimate_basis=price.sources.get("power_w") if price is not None else None,
+        )
 
     def price(self):
         """The price profile named by ``price_profile`` (``None`` when empty).
@@ -258,7 +291,44 @@ def _request_row(trace: TokenTrace, request: GenerationRequest, attempt: int, cl
     }
 
 
-def _price_run(meta: dict[str, Any], params: SweepParams, requests: pd.DataFrame) -> bool:
+def _save_power_samples(store: RunDirectory, power: PowerSession, attempt: int) -> None:
+    """Stop the sampler and append its samples to ``power.parquet`` (one row per sample)."""
+    samples = power.stop()
+    power.close()
+    if samples.empty:
+        return
+    samples.insert(0, "attempt", attempt)
+    path = store.path / "power.parquet"
+    if path.exists():
+        earlier = pd.read_parquet(path)
+        samples = pd.concat([earlier[earlier["attempt"] != attempt], samples], ignore_index=True)
+    buffer = io.BytesIO()
+    samples.to_parquet(buffer, index=False)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def _energy(
+    meta: dict[str, Any],
+    power: PowerSession,
+    measurement,
+    requests: pd.DataFrame,
+    attempt: int,
+    previous: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """Energy per token of this attempt's measured window (or the earlier attempt's, if it measured nothing)."""
+    if measurement is None and previous is not None and previous.get("summary", {}).get("energy"):
+        return previous["summary"]["energy"]
+    rows = requests[requests["attempt"] == attempt]
+    idle_w = power.idle.power_w if power.idle is not None else None
+    energy = energy_summary(measurement, int(rows["output_tokens"].sum()), throughput_replicates(rows), idle_w)
+    energy["attempt"] = attempt
+    energy["requests"] = int(len(rows))
+    if power.fallback:
+        energy["fallback"] = power.fallback
+    return energy
+
+
+def _price_run(meta: dict[str, Any], params: SweepParams, requests: pd.DataFrame, force: bool = False) -> bool:
     """Price a complete run under ``params``' price profile; True when ``meta`` changed.
 
     Prices are not part of the run's identity: a reused run is priced again under
@@ -268,7 +338,7 @@ def _price_run(meta: dict[str, Any], params: SweepParams, requests: pd.DataFrame
 
     price = params.price()
     record = profile_record(price) if price is not None else None
-    if record == meta.get("price_profile") and (price is None or "cost" in meta.get("summary", {})):
+    if not force and record == meta.get("price_profile") and (price is None or "cost" in meta.get("summary", {})):
         return False
     meta["parameters"]["price_profile"] = params.price_profile
     meta["parameters"]["price_files"] = list(params.price_files)
@@ -276,8 +346,18 @@ def _price_run(meta: dict[str, Any], params: SweepParams, requests: pd.DataFrame
     meta.get("summary", {}).pop("cost", None)
     if price is not None and not requests.empty:
         throughput = meta["summary"]["system_throughput_tps"]["value"]
-        meta["summary"]["cost"] = run_cost_summary(price, throughput, throughput_replicates(requests))
+        meta["summary"]["cost"] = run_cost_summary(
+            price, throughput, throughput_replicates(requests), power_w=measured_power_w(meta["summary"])
+        )
     return True
+
+
+def measured_power_w(summary: dict[str, Any]) -> float | None:
+    """Mean power under load of a run whose energy was measured by a sensor, watts, else ``None``."""
+    energy = summary.get("energy") or {}
+    if energy.get("valid") and energy.get("kind") == "measured":
+        return float(energy["mean_power_w"])
+    return None
 
 
 def _start_meta(params: SweepParams, model: ModelInfo, previous: dict[str, Any] | None) -> dict[str, Any]:
@@ -346,6 +426,8 @@ def run_sweep(params: SweepParams, progress: bool = True, fresh: bool = False) -
                 store.write_meta(previous)
             return SweepResult(store.path, previous, requests, reused=True)
 
+    power = PowerSession(params.power_settings())
+    power.open()  # a named source this machine lacks fails here, before anything is written
     done = store.read_requests()
     done_ids = set(done["request_id"]) if not done.empty else set()
     pending = [r for r in workload.measured() if r.request_id not in done_ids]
@@ -359,7 +441,11 @@ def run_sweep(params: SweepParams, progress: bool = True, fresh: bool = False) -
 
     runtime = create_runtime(params.runtime, model, params.runtime_settings())
     timings: dict[str, float] = {}
+    window: list[float] = []  # perf_counter times: first request sent, last token received
+    measurement = None
     try:
+        power.start()
+        meta["power"] = power.describe()
         started = time.perf_counter()
         runtime.load()
         timings["model_load_s"] = time.perf_counter() - started
@@ -369,6 +455,7 @@ def run_sweep(params: SweepParams, progress: bool = True, fresh: bool = False) -
             runtime.generate(request)
         timings["warmup_s"] = time.perf_counter() - started
         timings["warmup_requests"] = len(workload.warmup())
+        power.measure_idle()
         store.write_meta(meta)
 
         clock = _Clock()
@@ -377,11 +464,14 @@ def run_sweep(params: SweepParams, progress: bool = True, fresh: bool = False) -
         for request in pending:
             trace = runtime.generate(request)
             store.append_requests([_request_row(trace, request, attempt, clock)])
+            window[:] = [window[0] if window else trace.sent_s, trace.token_times_s[-1]]
             meta["progress"]["completed"] += 1
             store.write_meta(meta, durable=False)  # progress only: the request itself is already durable
             bar.update(1)
         bar.close()
         timings["measured_s"] = time.perf_counter() - started
+        if window:
+            measurement = power.measure("measured", *window, clock.unix(window[0]), clock.unix(window[1]))
     except BaseException as exc:
         meta["status"] = STATUS_INTERRUPTED if isinstance(exc, KeyboardInterrupt) else STATUS_FAILED
         meta["error"] = f"{type(exc).__name__}: {exc}"
@@ -390,11 +480,18 @@ def run_sweep(params: SweepParams, progress: bool = True, fresh: bool = False) -
         raise
     finally:
         runtime.close()
+        _save_power_samples(store, power, attempt)
 
     requests = store.read_requests()
     meta["attempts"][-1]["timings"] = timings
+    meta["power"] = power.describe()
     meta["summary"] = summarize_requests(requests)
-    _price_run(meta, params, requests)
+    energy = _energy(meta, power, measurement, requests, attempt, previous)
+    meta["attempts"][-1]["energy"] = energy
+    meta["summary"]["energy"] = energy
+    if energy.get("valid") is False and power.kind is not None:
+        print(f"Warning: no energy figure for this run: {energy.get('problem')}")
+    _price_run(meta, params, requests, force=True)
     meta["status"] = STATUS_COMPLETE
     meta["ended_at"] = now_iso()
     store.write_meta(meta)

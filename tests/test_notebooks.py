@@ -91,6 +91,10 @@ def test_smoke_sweep_then_analysis(tmp_path):
     assert meta["summary"]["requests"] == len(requests)
     assert meta["summary"]["cost"]["price_profile"] == "local-cpu"
     assert meta["price_profile"]["price_per_hour_usd"] == 0.10
+    # power: auto on this machine (no sensor) falls back to the profile's estimate, and says so
+    energy = meta["summary"]["energy"]
+    assert energy["valid"] and energy["kind"] == "estimated" and energy["fallback"]
+    assert meta["power"]["requested"] == "auto"
 
     # the executed notebook is saved in the run directory, with its outputs
     executed = nbformat.read(run_dir / "sweep.ipynb", as_version=4)
@@ -106,6 +110,7 @@ def test_smoke_sweep_then_analysis(tmp_path):
     names = {p.name for p in written}
     assert {
         "per_token_latency.png", "e2e_128_tokens.png", "throughput.png", "cost_per_million_tokens.png",
+        "energy_per_token.png", "power_timeline.png",
         "summary.csv", "summary.md", "cost_vs_utilization.png", "break_even.png", "cost_model.md",
     } <= names  # fmt: skip
     assert (tmp_path / "report" / "analysis.ipynb").exists() and (tmp_path / "report" / "cost_model.ipynb").exists()
@@ -118,5 +123,7 @@ def test_smoke_sweep_then_analysis(tmp_path):
     expected_tpot_ms = requests["tpot_s"].median() * 1e3
     assert row["tpot_ms_median"] == pytest.approx(expected_tpot_ms)
     assert row["cost_per_million_usd"] == pytest.approx(meta["summary"]["cost"]["cost_per_million_usd"]["value"])
+    assert row["energy_kind"] == "estimated"
+    assert row["energy_per_token_j"] == pytest.approx(energy["energy_per_token_j"]["value"])
     markdown = (figures / "summary.md").read_text()
     assert run_dir.name in markdown and "Published" in markdown and "measured" in markdown.lower()
