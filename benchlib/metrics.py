@@ -52,7 +52,8 @@ class RequestMetrics:
         tpot_s: Time per output token after the first, seconds; ``None`` with
             fewer than two output tokens.
         decode_tps: ``1 / tpot_s``, tokens per second; ``None`` when undefined.
-        itl_s: Inter-token gaps, seconds (``output_tokens - 1`` values).
+        itl_s: Inter-token gaps, seconds (``output_tokens - 1`` values; gaps
+            between chunks when a server's chunks carry several tokens).
         prompt_tokens: Prompt length, tokens.
         output_tokens: Output length, tokens.
     """
@@ -83,7 +84,7 @@ def request_metrics(trace: TokenTrace) -> RequestMetrics:
         raise ValueError(f"Request {trace.request_id} has token timestamps that go backwards.")
     ttft_s = float(times[0] - trace.sent_s)
     e2e_s = float(times[-1] - trace.sent_s)
-    n = int(times.size)
+    n = int(trace.output_tokens)
     tpot_s = (e2e_s - ttft_s) / (n - 1) if n > 1 else None
     decode_tps = 1.0 / tpot_s if tpot_s is not None and tpot_s > 0 else None
     return RequestMetrics(
@@ -323,6 +324,8 @@ def summarize_requests(requests: pd.DataFrame) -> dict[str, Any]:
     Args:
         requests: Rows as written to ``requests.parquet``.
     """
+    if "error" in requests:
+        requests = requests[requests["error"].isna()]  # failed requests never enter latency statistics
     if requests.empty:
         return {"requests": 0}
     summary: dict[str, Any] = {"requests": int(len(requests))}

@@ -20,7 +20,7 @@ __all__ = [
     "create_runtime",
 ]
 
-RUNTIME_NAMES = ("llama.cpp",)
+RUNTIME_NAMES = ("llama.cpp", "http")
 
 
 def create_runtime(name: str, model: ModelInfo, settings: dict[str, Any]) -> Runtime:
@@ -42,4 +42,9 @@ def create_runtime(name: str, model: ModelInfo, settings: dict[str, Any]) -> Run
             return LlamaCppRuntime(model, LlamaCppSettings(**settings))
         except TypeError as exc:
             raise ParameterError(f"Invalid llama.cpp runtime settings {settings}: {exc}") from exc
+    if name == "http":
+        raise ParameterError(
+            "runtime 'http' drives a server, not a local model: run_sweep hands it to benchlib.load.run_load_sweep, "
+            "and benchlib.runtimes.http.HttpRuntime serves single requests."
+        )
     raise ParameterError(f"Unknown runtime '{name}'; valid runtimes: {', '.join(RUNTIME_NAMES)}.")

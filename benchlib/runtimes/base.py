@@ -75,6 +75,13 @@ class TokenTrace:
         text: The generated text.
         runtime_timings: The runtime's own timings, where it reports them.
         error: Error message when the request failed, else ``None``.
+        error_kind: Short class of the error (``connect``, ``timeout`` ...).
+        headers_s: When the response headers arrived (HTTP runtimes), else ``None``.
+        output_token_count: Output tokens when it differs from the number of
+            timestamps (a server's usage count when its chunks carried several
+            tokens each), else ``None``.
+        token_count_source: Where the output token count comes from
+            (``runtime``, ``server usage``, ``stream`` ...).
     """
 
     request_id: str
@@ -85,11 +92,15 @@ class TokenTrace:
     text: str = ""
     runtime_timings: RuntimeTimings | None = None
     error: str | None = None
+    error_kind: str | None = None
+    headers_s: float | None = None
+    output_token_count: int | None = None
+    token_count_source: str = "runtime"
 
     @property
     def output_tokens(self) -> int:
         """Number of output tokens received."""
-        return len(self.token_times_s)
+        return self.output_token_count if self.output_token_count is not None else len(self.token_times_s)
 
 
 @runtime_checkable
