@@ -22,7 +22,9 @@ __all__ = [
     "FigureSpec",
     "load_reference",
     "plot_comparison",
+    "plot_load_steps",
     "run_table",
+    "step_table",
     "write_figures",
     "write_summary",
 ]
@@ -95,7 +97,12 @@ def _run_row(run: StoredRun) -> dict[str, Any]:
     meta = run.meta
     params = meta.get("parameters", {})
     model = meta.get("model", {})
-    summary = summarize_requests(run.requests) if not run.requests.empty else {"requests": 0}
+    requests = run.requests
+    step = meta.get("summary_step")
+    if step is not None and not requests.empty:  # an http sweep: its row describes its first load step
+        attempt = (meta.get("steps", {}).get(step) or {}).get("attempt")
+        requests = requests[(requests["step"] == step) & (requests["attempt"] == attempt)]
+    summary = summarize_requests(requests) if not requests.empty else {"requests": 0}
     params_m = (model.get("parameter_count") or 0) / 1e6
     row: dict[str, Any] = {
         "run_id": run.run_id,
@@ -112,6 +119,8 @@ def _run_row(run: StoredRun) -> dict[str, Any]:
         "output_tokens_per_request": params.get("output_tokens"),
         "requests": summary.get("requests", 0),
         "requests_planned": (meta.get("progress") or {}).get("total"),
+        "load_step": step,
+        "network_rtt_ms": ((meta.get("network") or {}).get("rtt_s_median") or float("nan")) * 1e3,
     }
     for metric, name, scale in (
         ("ttft_s", "ttft_ms", 1e3),
@@ -125,7 +134,7 @@ def _run_row(run: StoredRun) -> dict[str, Any]:
     row["throughput_tps"] = throughput.get("value", float("nan"))
     row["throughput_tps_ci_low"] = throughput.get("ci_low", float("nan"))
     row["throughput_tps_ci_high"] = throughput.get("ci_high", float("nan"))
-    row.update(_cost_columns(meta, summary, run.requests))
+    row.update(_cost_columns(meta, summary, requests[requests["error"].isna()] if "error" in requests else requests))
     row.update(_energy_columns(meta))
     row["runtime_decode_tps_median"] = _stat(summary, "runtime_decode_tps", "median")
     row["harness_vs_runtime_decode_ratio"] = _stat(summary, "harness_vs_runtime_decode_ratio", "median")
@@ -367,6 +376,76 @@ def plot_power_timeline(run: StoredRun):
     return figure
 
 
+def step_table(runs_dir: str | Path) -> pd.DataFrame:
+    """One row per load step of every ``http`` run: throughput, latency percentiles, goodput, errors."""
+    rows = []
+    for run in load_runs(runs_dir):
+        for step_id, record in (run.meta.get("steps") or {}).items():
+            summary = record.get("summary") or {}
+            row = {
+                "run_id": run.run_id,
+                "platform": run.meta.get("parameters", {}).get("platform"),
+                "model": run.meta.get("model", {}).get("name"),
+                "step": step_id,
+                "status": record.get("status"),
+                "mode": summary.get("mode"),
+                "concurrency": summary.get("concurrency"),
+                "rate_rps": summary.get("rate_rps"),
+                "requests_ok": summary.get("requests_ok"),
+                "requests_failed": summary.get("requests_failed"),
+                "errors_by_kind": summary.get("errors_by_kind"),
+                "throughput_tps": summary.get("throughput_tps", float("nan")),
+                "request_rate_rps": summary.get("request_rate_rps", float("nan")),
+                "goodput_rps": summary.get("goodput_rps", float("nan")),
+            }
+            for metric in ("ttft_s", "tpot_s", "e2e_s", "ttfh_s"):
+                stats = summary.get(metric) or {}
+                for field in ("median", "p95", "p99"):
+                    row[f"{metric}_{field}"] = stats.get(field, float("nan"))
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def plot_load_steps(steps: pd.DataFrame):
+    """Throughput and latency percentiles against concurrency (closed loop) for every http run.
+
+    Returns:
+        The matplotlib ``Figure``.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    closed = steps[(steps["mode"] == "closed") & (steps["status"] == "complete")]
+    figure, (left, middle, right) = plt.subplots(1, 3, figsize=(13, 4))
+    for run_id, data in closed.groupby("run_id"):
+        data = data.sort_values("concurrency")
+        label = f"{data['platform'].iloc[0]} · {data['model'].iloc[0]} ({run_id[-10:]})"
+        left.plot(data["concurrency"], data["throughput_tps"], "o-", label=label)
+        for axes, metric, scale in ((middle, "ttft_s", 1e3), (right, "tpot_s", 1e3)):
+            line = axes.plot(data["concurrency"], data[f"{metric}_median"] * scale, "o-", label=f"{label} p50")[0]
+            for field, style in (("p95", "--"), ("p99", ":")):
+                axes.plot(data["concurrency"], data[f"{metric}_{field}"] * scale, style, color=line.get_color(),
+                          label=f"p{field[1:]}")  # fmt: skip
+    left.set_title("output throughput (measured)", fontsize=9)
+    left.set_ylabel("tokens per second")
+    middle.set_title("time to first token: p50 (solid), p95 (dashed), p99 (dotted)", fontsize=9)
+    middle.set_ylabel("ms")
+    right.set_title("time per output token: p50, p95, p99", fontsize=9)
+    right.set_ylabel("ms")
+    for axes in (left, middle, right):
+        axes.set_xscale("log", base=2)
+        axes.set_xlabel("concurrent streams (closed loop)")
+        axes.grid(True, alpha=0.3)
+    if closed.empty:
+        middle.text(0.5, 0.5, "no http run with closed-loop steps", transform=middle.transAxes, ha="center")
+    else:
+        left.legend(fontsize=6)
+    figure.tight_layout()
+    return figure
+
+
 def write_figures(
     runs: pd.DataFrame, reference: pd.DataFrame, figures_dir: str | Path, runs_dir: str | Path | None = None
 ) -> list[Path]:
@@ -385,6 +464,15 @@ def write_figures(
         plt.close(figure)
         paths.append(path)
     if runs_dir is not None:
+        steps = step_table(runs_dir)
+        if not steps.empty:
+            figure = plot_load_steps(steps)
+            path = figures_dir / "load_steps.png"
+            figure.savefig(path, dpi=120)
+            plt.close(figure)
+            paths.append(path)
+            steps.to_csv(figures_dir / "load_steps.csv", index=False)
+            paths.append(figures_dir / "load_steps.csv")
         stored = [run for run in load_runs(runs_dir) if run.status == STATUS_COMPLETE]
         with_samples = [run for run in stored if (run.path / "power.parquet").exists()]
         chosen = (with_samples or stored)[-1:] if stored else []

@@ -14,6 +14,12 @@
    generations, as a ratio (goal: under 1% of a core at 10 Hz, no measurable
    slowdown).
 
+5. Load generator: against the replay server streaming at a known interval to
+   64 concurrent streams, the token rate the client sustains, its CPU use and
+   the error of its measured inter-token gaps (goal: under 1 ms at the median);
+   against llama.cpp's server, the client's decode rate over the server's own
+   perf counters, as a ratio.
+
 Results are printed and saved as JSON under ``data/bench/``. These are
 measurements, not pass/fail tests: a noisy machine moves them.
 """
@@ -196,12 +202,113 @@ def sampler_slowdown(pairs: int = 10, rate_hz: float = 10.0, output_tokens: int 
     }
 
 
+def load_generator_accuracy(concurrency: int = 64, interval_ms: float = 20.0, output_tokens: int = 64) -> dict[str, Any]:
+    """The load generator's ceiling and timing accuracy against a server with a known token interval.
+
+    The replay server streams one token every ``interval_ms`` (absolute
+    deadlines) to ``concurrency`` closed-loop streams; the client's measured
+    inter-token gaps are compared with the true interval.
+    """
+    import asyncio
+    import tempfile
+
+    import numpy as np
+
+    from benchlib.load import LoadStep, run_step
+    from benchlib.local_servers import free_port, replay_server
+    from benchlib.runtimes.base import GenerationRequest
+    from benchlib.runtimes.http import HttpSettings
+
+    with tempfile.TemporaryDirectory() as folder:
+        server = replay_server(free_port(), Path(folder) / "replay.log", interval_ms=interval_ms).start()
+        try:
+            settings = HttpSettings(url=server.url, served_model="replay", request_timeout_s=60)
+            traces = []
+            step = LoadStep(f"c{concurrency}", "closed", concurrency, None, concurrency * 4, 120.0)
+            counter = iter(range(10**9))
+            cpu0 = time.process_time()
+            outcome = asyncio.run(
+                run_step(
+                    settings, step,
+                    lambda: GenerationRequest(f"b-{next(counter)}-p00", "x", output_tokens),
+                    lambda request, trace: traces.append(trace),
+                )
+            )  # fmt: skip
+            cpu_s = time.process_time() - cpu0
+        finally:
+            server.stop()
+    ok = [t for t in traces if t.error is None]
+    gaps = np.concatenate([np.diff(t.token_times_s) for t in ok]) if ok else np.zeros(0)
+    errors_ms = np.abs(gaps * 1e3 - interval_ms)
+    tokens = sum(t.output_tokens for t in ok)
+    return {
+        "concurrency": concurrency,
+        "true_interval_ms": interval_ms,
+        "requests_ok": len(ok),
+        "requests_failed": len(traces) - len(ok),
+        "client_token_rate_tps": tokens / outcome.duration_s,
+        "ideal_token_rate_tps": concurrency * 1000.0 / interval_ms,
+        "client_cpu_core_fraction": cpu_s / outcome.duration_s,
+        "itl_median_ms": float(np.median(gaps) * 1e3) if gaps.size else float("nan"),
+        "itl_abs_error_median_ms": float(np.median(errors_ms)) if gaps.size else float("nan"),
+        "itl_abs_error_p95_ms": float(np.percentile(errors_ms, 95)) if gaps.size else float("nan"),
+        "goal": "median inter-token gap error < 1 ms",
+    }
+
+
+def client_vs_server_decode(requests: int = 8, output_tokens: int = 128) -> dict[str, Any]:
+    """Client-measured decode rate against the llama.cpp server's own perf counters, same requests.
+
+    llama-cpp-python's server prints llama.cpp's ``eval time = X ms / N runs``
+    line after every request; the client's ``1 / tpot_s`` is compared with
+    ``N / X`` request by request.
+    """
+    import re
+    import tempfile
+
+    from benchlib.local_servers import free_port, llama_server
+    from benchlib.metrics import request_metrics
+    from benchlib.models import DEFAULT_MODEL, resolve_model
+    from benchlib.runtimes.base import GenerationRequest
+    from benchlib.runtimes.http import HttpRuntime, HttpSettings
+    from benchlib.workload import PROMPT_SETS
+
+    pattern = re.compile(r"^llama_perf_context_print:\s+eval time =\s+([\d.]+) ms /\s+(\d+) runs", re.M)
+    with tempfile.TemporaryDirectory() as folder:
+        log = Path(folder) / "server.log"
+        server = llama_server(resolve_model(DEFAULT_MODEL).path, free_port(), log).start()
+        try:
+            runtime = HttpRuntime(HttpSettings(url=server.url, served_model="smollm2"))
+            runtime.load()
+            prompts = PROMPT_SETS["short"]
+            runtime.generate(GenerationRequest("warmup-p00", prompts[0], output_tokens))
+            client = []
+            for index in range(requests):
+                trace = runtime.generate(GenerationRequest(f"g{index}-p00", prompts[index % len(prompts)] + f" ({index})", output_tokens))
+                client.append(request_metrics(trace).decode_tps)
+            time.sleep(0.5)
+            server_rates = [int(n) / (float(ms) / 1000) for ms, n in pattern.findall(log.read_text())][-requests:]
+        finally:
+            server.stop()
+    ratios = [c / s for c, s in zip(client, server_rates)]
+    return {
+        "requests": requests,
+        "client_decode_tps_median": statistics.median(client),
+        "server_decode_tps_median": statistics.median(server_rates),
+        "ratio_median": statistics.median(ratios),
+        "ratio_min": min(ratios),
+        "note": "server rate from llama.cpp's perf counters in llama-cpp-python's server log",
+    }
+
+
 BENCHMARKS = {
     "decode_accuracy": decode_accuracy,
     "notebook_overhead": notebook_overhead,
     "report_wall_time": report_wall_time,
     "sampler_cost": sampler_cost,
     "sampler_slowdown": sampler_slowdown,
+    "load_generator_accuracy": load_generator_accuracy,
+    "client_vs_server_decode": client_vs_server_decode,
 }
 """Every benchmark, by name (``benchlib bench --only NAME``)."""
 

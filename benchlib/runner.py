@@ -50,6 +50,13 @@ from benchlib.workload import Workload, resolve_prompts
 __all__ = ["SweepParams", "SweepResult", "run_sweep"]
 
 
+HTTP_ONLY = (
+    "url", "api", "served_model", "api_key_env", "fixed_length", "concurrency", "rates_rps",
+    "step_min_requests", "step_max_s", "request_timeout_s", "slo_ttft_s", "slo_tpot_s", "slo_e2e_s",
+)  # fmt: skip
+"""Parameters that only an ``http`` sweep uses (not part of other runs' identity)."""
+
+
 @dataclass(frozen=True)
 class SweepParams:
     """Parameters of one sweep; the sweep notebook's ``parameters`` cell has the same names.
@@ -80,6 +87,20 @@ class SweepParams:
             ``clock_offset_s`` for ``meter-log``, ``devices``, ``indices`` ...).
         power_rate_hz: Sampling rate of live power sources, Hz.
         idle_s: Idle baseline sampled after warm-up, seconds (0: none).
+        url: Server base URL (``runtime: http``), e.g. ``http://127.0.0.1:8000``.
+        api: ``openai-completions``, ``openai-chat``, ``ollama-generate`` or ``ollama-chat``.
+        served_model: Model name on the server (default: ``model``).
+        api_key_env: Environment variable holding the API key (never stored).
+        fixed_length: How to ask the server for exactly ``output_tokens``
+            (``auto``, ``min_tokens``, ``ignore_eos``, ``none``).
+        concurrency: Closed-loop steps: simultaneous streams per step.
+        rates_rps: Open-loop steps: Poisson arrival rates, requests per second.
+        step_min_requests: Requests each step issues.
+        step_max_s: Longest a step issues requests, seconds.
+        request_timeout_s: Longest one request may take, seconds.
+        slo_ttft_s: Goodput target for time to first token, seconds (0: none).
+        slo_tpot_s: Goodput target for time per output token, seconds (0: none).
+        slo_e2e_s: Goodput target for end-to-end latency, seconds (0: none).
     """
 
     profile: str = "local-cpu"
@@ -103,6 +124,19 @@ class SweepParams:
     power_options: dict[str, Any] = field(default_factory=dict)
     power_rate_hz: float = 10.0
     idle_s: float = 0.0
+    url: str = ""
+    api: str = "openai-completions"
+    served_model: str = ""
+    api_key_env: str = ""
+    fixed_length: str = "auto"
+    concurrency: list[int] = field(default_factory=lambda: [1])
+    rates_rps: list[float] = field(default_factory=list)
+    step_min_requests: int = 16
+    step_max_s: float = 120.0
+    request_timeout_s: float = 120.0
+    slo_ttft_s: float = 0.0
+    slo_tpot_s: float = 0.0
+    slo_e2e_s: float = 0.0
 
     @classmethod
     def names(cls) -> list[str]:
@@ -166,6 +200,34 @@ class SweepParams:
         if not isinstance(self.power, str):
             raise ParameterError(f"Parameter power must be str, got {self.power!r}.")
         self.power_settings().validate()
+        if self.runtime == "http":
+            self.http_settings().validate()
+            self.load_steps()
+            for name in ("slo_ttft_s", "slo_tpot_s", "slo_e2e_s", "step_max_s", "request_timeout_s"):
+                value = getattr(self, name)
+                if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+                    raise ParameterError(f"Parameter {name} must be a number >= 0, got {value!r}.")
+
+    def http_settings(self):
+        """Server settings of an ``http`` sweep."""
+        from benchlib.runtimes.http import HttpSettings
+
+        return HttpSettings(
+            url=self.url,
+            api=self.api,
+            served_model=self.served_model or self.model,
+            api_key_env=self.api_key_env,
+            fixed_length=self.fixed_length,
+            request_timeout_s=float(self.request_timeout_s),
+            temperature=float(self.temperature),
+            seed=self.seed,
+        )
+
+    def load_steps(self):
+        """The load steps of an ``http`` sweep."""
+        from benchlib.load import plan_steps
+
+        return plan_steps(list(self.concurrency), list(self.rates_rps), self.step_min_requests, float(self.step_max_s))
 
     def power_settings(self) -> PowerSettings:
         """How this sweep measures power; the estimate comes from the price profile's ``power_w``."""
@@ -208,6 +270,9 @@ class SweepParams:
         values = asdict(self)
         for name in ("output_dir", "price_profile", "price_files"):
             values.pop(name)
+        if self.runtime != "http":
+            for name in HTTP_ONLY:
+                values.pop(name)
         values["prompts"] = list(resolve_prompts(self.prompts))
         return values
 
@@ -360,7 +425,7 @@ def measured_power_w(summary: dict[str, Any]) -> float | None:
     return None
 
 
-def _start_meta(params: SweepParams, model: ModelInfo, previous: dict[str, Any] | None) -> dict[str, Any]:
+def _start_meta(params: SweepParams, model: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
     import psutil
 
     attempt = {
@@ -377,7 +442,7 @@ def _start_meta(params: SweepParams, model: ModelInfo, previous: dict[str, Any] 
             "kind": "sweep",
             "status": STATUS_RUNNING,
             "parameters": {**asdict(params), **params.identity()},
-            "model": model.to_dict(),
+            "model": model,
             "machine": machine_env.fingerprint(),
         }
     )
@@ -406,6 +471,10 @@ def run_sweep(params: SweepParams, progress: bool = True, fresh: bool = False) -
     from tqdm import tqdm
 
     params.validate()
+    if params.runtime == "http":
+        from benchlib.load import run_load_sweep
+
+        return run_load_sweep(params, progress=progress, fresh=fresh)
     workload = params.workload()
     model = resolve_model(params.model)
     store = RunDirectory(params.run_dir())
@@ -431,7 +500,7 @@ def run_sweep(params: SweepParams, progress: bool = True, fresh: bool = False) -
     done = store.read_requests()
     done_ids = set(done["request_id"]) if not done.empty else set()
     pending = [r for r in workload.measured() if r.request_id not in done_ids]
-    meta = _start_meta(params, model, previous)
+    meta = _start_meta(params, model.to_dict(), previous)
     attempt = len(meta["attempts"]) - 1
     total = len(workload.measured())
     meta["progress"] = {"completed": len(done_ids), "total": total}

@@ -127,3 +127,15 @@ def test_smoke_sweep_then_analysis(tmp_path):
     assert row["energy_per_token_j"] == pytest.approx(energy["energy_per_token_j"]["value"])
     markdown = (figures / "summary.md").read_text()
     assert run_dir.name in markdown and "Published" in markdown and "measured" in markdown.lower()
+
+
+def test_every_shipped_parameter_profile_is_valid():
+    from benchlib.cli import load_parameter_file
+
+    names = notebook_parameter_names(ROOT / "notebooks" / "sweep.ipynb")
+    profiles = sorted((ROOT / "params").glob("*.yaml"))
+    assert {p.stem for p in profiles} >= {"local-cpu", "smoke", "pi5"}
+    for path in profiles:
+        values = load_parameter_file(path)
+        assert set(values) <= set(names), f"{path.name}: {sorted(set(values) - set(names))}"
+        SweepParams.from_mapping(values)
