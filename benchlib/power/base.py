@@ -41,6 +41,7 @@ __all__ = [
     "PowerRateReader",
     "PowerReader",
     "Quantity",
+    "read_sysfs_number",
     "run_command",
 ]
 
@@ -159,3 +160,28 @@ def run_command(argv: Sequence[str], timeout_s: float = 5.0) -> str:
         detail = (done.stderr or done.stdout).strip() or "no output"
         raise PowerReadError(f"`{' '.join(argv)}` exited with status {done.returncode}: {detail}")
     return done.stdout
+
+
+def read_sysfs_number(path: Path, parse: Callable[[str], float] = float, permission_hint: str = "run as root or grant read access") -> float:
+    """Read one number from a sysfs attribute file.
+
+    Args:
+        path: The attribute file.
+        parse: ``float`` or ``int``.
+        permission_hint: What to do when the file is not readable.
+
+    Raises:
+        PowerSourceUnavailable: no permission to read it (the hint says what to do).
+        PowerReadError: it cannot be read, or does not hold a number.
+    """
+    try:
+        text = path.read_text().strip()
+    except PermissionError as exc:
+        raise PowerSourceUnavailable(f"no permission to read {path}: {permission_hint}") from exc
+    except OSError as exc:
+        raise PowerReadError(f"cannot read {path}: {exc}") from exc
+    try:
+        return parse(text)
+    except ValueError as exc:
+        kind = "an integer" if parse is int else "a number"
+        raise PowerReadError(f"{path} holds {text!r}, not {kind}") from exc

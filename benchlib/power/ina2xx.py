@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchlib.power.base import DEFAULT_ROOT, KIND_MEASURED, Kind, Quantity
-from benchlib.power.errors import PowerReadError, PowerSourceUnavailable
+from benchlib.power.base import DEFAULT_ROOT, KIND_MEASURED, Kind, Quantity, read_sysfs_number
+from benchlib.power.errors import PowerSourceUnavailable
 
 __all__ = ["HWMON_DIR", "INA_BOUNDARY", "INA_CHIPS", "Ina2xxReader", "InaDevice", "find_ina_devices"]
 
@@ -121,19 +121,6 @@ def find_ina_devices(root: Path = DEFAULT_ROOT) -> list[InaDevice]:
     return inas
 
 
-def _read_number(path: Path) -> float:
-    try:
-        text = path.read_text().strip()
-    except PermissionError as exc:
-        raise PowerSourceUnavailable(f"no permission to read {path}: run as root or grant read access") from exc
-    except OSError as exc:
-        raise PowerReadError(f"cannot read {path}: {exc}") from exc
-    try:
-        return float(text)
-    except ValueError as exc:
-        raise PowerReadError(f"{path} holds {text!r}, not a number") from exc
-
-
 class Ina2xxReader:
     """Instantaneous power from one or more INA2xx monitors, summed.
 
@@ -181,9 +168,9 @@ class Ina2xxReader:
     def device_power_w(device: InaDevice) -> float:
         """One monitor's power now, watts."""
         if device.method == "power1_input":
-            return _read_number(device.attr_dir / "power1_input") / 1e6
-        bus_mv = _read_number(device.attr_dir / "in1_input")
-        current_ma = _read_number(device.attr_dir / "curr1_input")
+            return read_sysfs_number(device.attr_dir / "power1_input") / 1e6
+        bus_mv = read_sysfs_number(device.attr_dir / "in1_input")
+        current_ma = read_sysfs_number(device.attr_dir / "curr1_input")
         return bus_mv * current_ma / 1e6
 
     def read_power_w(self) -> float:

@@ -31,6 +31,7 @@ from benchlib.power.base import (
     KIND_MEASURED,
     Kind,
     Quantity,
+    read_sysfs_number,
 )
 from benchlib.power.errors import PowerReadError, PowerSourceUnavailable
 
@@ -65,19 +66,6 @@ class RaplZone:
     range_j: float
 
 
-def _read_int(path: Path) -> int:
-    try:
-        text = path.read_text().strip()
-    except PermissionError as exc:
-        raise PowerSourceUnavailable(f"no permission to read {path}: {_PERMISSION_HINT}") from exc
-    except OSError as exc:
-        raise PowerReadError(f"cannot read {path}: {exc}") from exc
-    try:
-        return int(text)
-    except ValueError as exc:
-        raise PowerReadError(f"{path} holds {text!r}, not an integer") from exc
-
-
 def find_rapl_zones(root: Path = DEFAULT_ROOT) -> list[RaplZone]:
     """Every ``intel-rapl:*`` zone under ``root/sys/class/powercap``, packages first.
 
@@ -108,7 +96,7 @@ def find_rapl_zones(root: Path = DEFAULT_ROOT) -> list[RaplZone]:
             name = (entry / "name").read_text().strip()
         except OSError as exc:
             raise PowerReadError(f"cannot read {entry / 'name'}: {exc}") from exc
-        range_uj = _read_int(entry / "max_energy_range_uj")
+        range_uj = read_sysfs_number(entry / "max_energy_range_uj", int, _PERMISSION_HINT)
         zones.append(RaplZone(entry.name, name, entry, range_uj / 1e6))
     return zones
 
@@ -147,7 +135,7 @@ class RaplReader:
 
     def read_energy_j(self) -> dict[str, float]:
         """Each zone's raw counter now, joules, keyed by zone directory name."""
-        return {z.zone: _read_int(z.path / "energy_uj") / 1e6 for z in self.zones}
+        return {z.zone: read_sysfs_number(z.path / "energy_uj", int, _PERMISSION_HINT) / 1e6 for z in self.zones}
 
     def describe(self) -> dict[str, Any]:
         """Name, boundary, kind, quantity and the zones read with their ranges."""
