@@ -389,8 +389,8 @@ def run_load_sweep(params, progress: bool = True, fresh: bool = False):
     from benchlib.cost import run_cost_summary
     from benchlib.metrics import summarize_requests, throughput_replicates
     from benchlib.power.session import PowerSession, energy_summary
-    from benchlib.records import STATUS_COMPLETE, STATUS_FAILED, STATUS_INTERRUPTED, RunDirectory, now_iso
-    from benchlib.runner import SweepResult, _price_run, _save_power_samples, _start_meta
+    from benchlib.records import STATUS_COMPLETE, RunDirectory, now_iso
+    from benchlib.runner import SweepResult, _price_run, _save_power_samples, _start_meta, mark_stopped
     from benchlib.runtimes.http import HttpRuntime, measure_rtt
 
     settings = params.http_settings()
@@ -492,9 +492,7 @@ def run_load_sweep(params, progress: bool = True, fresh: bool = False):
     except BaseException as exc:
         bar.close()
         fold_partial(store, partial)
-        meta["status"] = STATUS_INTERRUPTED if isinstance(exc, KeyboardInterrupt) else STATUS_FAILED
-        meta["error"] = f"{type(exc).__name__}: {exc}"
-        store.write_meta(meta)
+        mark_stopped(store, meta, exc)
         raise
     finally:
         partial.close()

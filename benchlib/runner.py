@@ -356,6 +356,13 @@ def _request_row(trace: TokenTrace, request: GenerationRequest, attempt: int, cl
     }
 
 
+def mark_stopped(store: RunDirectory, meta: dict[str, Any], exc: BaseException) -> None:
+    """Record in ``run.json`` that the attempt stopped: ``interrupted`` (Ctrl-C) or ``failed``, and why."""
+    meta["status"] = STATUS_INTERRUPTED if isinstance(exc, KeyboardInterrupt) else STATUS_FAILED
+    meta["error"] = f"{type(exc).__name__}: {exc}"
+    store.write_meta(meta)
+
+
 def _save_power_samples(store: RunDirectory, power: PowerSession, attempt: int) -> None:
     """Stop the sampler and append its samples to ``power.parquet`` (one row per sample)."""
     samples = power.stop()
@@ -542,10 +549,8 @@ def run_sweep(params: SweepParams, progress: bool = True, fresh: bool = False) -
         if window:
             measurement = power.measure("measured", *window, clock.unix(window[0]), clock.unix(window[1]))
     except BaseException as exc:
-        meta["status"] = STATUS_INTERRUPTED if isinstance(exc, KeyboardInterrupt) else STATUS_FAILED
-        meta["error"] = f"{type(exc).__name__}: {exc}"
         meta["attempts"][-1]["timings"] = timings
-        store.write_meta(meta)
+        mark_stopped(store, meta, exc)
         raise
     finally:
         runtime.close()
