@@ -304,6 +304,26 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_convert(args: argparse.Namespace) -> int:
+    from benchlib.convert import DEFAULT_PRECISION, convert
+
+    converted = [convert(args.model, p, args.provider, force=args.force) for p in args.precision or [DEFAULT_PRECISION]]
+    for item in converted:
+        how = "cached" if item.reused else f"converted in {item.convert_s:.1f} s"
+        print(f"{item.precision} for {item.provider}: {item.path}  ({item.size_bytes / 1e6:.0f} MB, {how})")
+    if args.check:
+        from benchlib.quality import quality_check
+        from benchlib.records import atomic_write_json
+
+        report = quality_check(args.model, [c.precision for c in converted], args.provider, output_tokens=args.check_tokens)
+        print()
+        print(report.to_markdown())
+        if args.check_output:
+            atomic_write_json(args.check_output, report.to_dict())
+            print(f"Saved {args.check_output}")
+    return 0
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     from benchlib.bench import run_benchmarks
 
@@ -337,6 +357,18 @@ def _parser() -> argparse.ArgumentParser:
 
     doctor = commands.add_parser("doctor", help="which power sources this machine has, and why not")
     doctor.set_defaults(func=_cmd_doctor)
+
+    convert = commands.add_parser("convert", help="convert a GGUF or Hugging Face folder to ONNX Runtime GenAI (cached)")
+    convert.add_argument("model", help="catalogue name, GGUF path, or local Hugging Face folder")
+    convert.add_argument("-p", "--precision", action="append", default=[], metavar="P",
+                         help="int4 (default), int8, fp32 on cpu; also fp16, bf16 on cuda/tensorrt (repeatable)")
+    convert.add_argument("-e", "--provider", default="cpu", help="execution provider: cpu (default), cuda, tensorrt")
+    convert.add_argument("--force", action="store_true", help="convert again even if cached")
+    convert.add_argument("--check", action="store_true",
+                         help="then compare with llama.cpp on the GGUF: greedy token agreement and perplexity")
+    convert.add_argument("--check-tokens", type=int, default=32, help="greedy tokens per prompt for --check")
+    convert.add_argument("--check-output", metavar="FILE", help="save the --check report as JSON")
+    convert.set_defaults(func=_cmd_convert)
 
     bench = commands.add_parser("bench", help="run benchlib's own benchmarks (harness accuracy, overheads)")
     bench.add_argument("--output-dir", default="data/bench")

@@ -20,7 +20,7 @@ def _conda_pip_requirements() -> tuple[set[str], list]:
     environment = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip_lists = [d["pip"] for d in environment["dependencies"] if isinstance(d, dict) and "pip" in d]
     assert len(pip_lists) == 1, "environment.yml needs exactly one pip: section"
-    return {r for r in pip_lists[0] if not r.startswith("-e")}, environment["dependencies"]
+    return {r for r in pip_lists[0] if not r.startswith("-")}, environment["dependencies"]
 
 
 def test_environment_yml_lists_the_same_requirements_as_pyproject():

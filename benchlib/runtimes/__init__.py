@@ -20,7 +20,7 @@ __all__ = [
     "create_runtime",
 ]
 
-RUNTIME_NAMES = ("llama.cpp", "http")
+RUNTIME_NAMES = ("llama.cpp", "http", "onnx")
 
 
 def create_runtime(name: str, model: ModelInfo, settings: dict[str, Any]) -> Runtime:
@@ -42,6 +42,13 @@ def create_runtime(name: str, model: ModelInfo, settings: dict[str, Any]) -> Run
             return LlamaCppRuntime(model, LlamaCppSettings(**settings))
         except TypeError as exc:
             raise ParameterError(f"Invalid llama.cpp runtime settings {settings}: {exc}") from exc
+    if name == "onnx":
+        from benchlib.runtimes.onnx import OnnxRuntime, OnnxSettings
+
+        try:
+            return OnnxRuntime(model, OnnxSettings(**settings))
+        except TypeError as exc:
+            raise ParameterError(f"Invalid onnx runtime settings {settings}: {exc}") from exc
     if name == "http":
         raise ParameterError(
             "runtime 'http' drives a server, not a local model: run_sweep hands it to benchlib.load.run_load_sweep, "
