@@ -56,6 +56,9 @@ HTTP_ONLY = (
 )  # fmt: skip
 """Parameters that only an ``http`` sweep uses (not part of other runs' identity)."""
 
+ONNX_ONLY = ("onnx_precision", "onnx_provider", "onnx_model_dir")
+"""Parameters that only an ``onnx`` sweep uses (not part of other runs' identity)."""
+
 
 @dataclass(frozen=True)
 class SweepParams:
@@ -101,6 +104,11 @@ class SweepParams:
         slo_ttft_s: Goodput target for time to first token, seconds (0: none).
         slo_tpot_s: Goodput target for time per output token, seconds (0: none).
         slo_e2e_s: Goodput target for end-to-end latency, seconds (0: none).
+        onnx_precision: ``runtime: onnx``: weight precision of the converted model
+            (``int4``, ``fp16``, ``fp32``).
+        onnx_provider: ``runtime: onnx``: execution provider (``cpu``, ``cuda``, ``tensorrt``).
+        onnx_model_dir: ``runtime: onnx``: an already converted folder (empty:
+            convert ``model``, or reuse its cached conversion).
     """
 
     profile: str = "local-cpu"
@@ -137,6 +145,9 @@ class SweepParams:
     slo_ttft_s: float = 0.0
     slo_tpot_s: float = 0.0
     slo_e2e_s: float = 0.0
+    onnx_precision: str = "int4"
+    onnx_provider: str = "cpu"
+    onnx_model_dir: str = ""
 
     @classmethod
     def names(cls) -> list[str]:
@@ -170,6 +181,7 @@ class SweepParams:
             "profile": str, "platform": str, "runtime": str, "model": str, "output_dir": str,
             "output_tokens": int, "repetitions": int, "warmup": int, "threads": int,
             "context_tokens": int, "gpu_layers": int, "seed": int, "ignore_eos": bool,
+            "onnx_precision": str, "onnx_provider": str, "onnx_model_dir": str,
         }  # fmt: skip
         for name, kind in expected.items():
             value = getattr(self, name)
@@ -200,6 +212,10 @@ class SweepParams:
         if not isinstance(self.power, str):
             raise ParameterError(f"Parameter power must be str, got {self.power!r}.")
         self.power_settings().validate()
+        if self.runtime == "onnx":
+            from benchlib.convert import check_options
+
+            check_options(self.onnx_precision, self.onnx_provider)
         if self.runtime == "http":
             self.http_settings().validate()
             self.load_steps()
@@ -273,6 +289,9 @@ class SweepParams:
         if self.runtime != "http":
             for name in HTTP_ONLY:
                 values.pop(name)
+        if self.runtime != "onnx":
+            for name in ONNX_ONLY:
+                values.pop(name)
         values["prompts"] = list(resolve_prompts(self.prompts))
         return values
 
@@ -286,13 +305,18 @@ class SweepParams:
 
     def runtime_settings(self) -> dict[str, Any]:
         """Settings handed to the runtime."""
-        return {
+        settings: dict[str, Any] = {
             "threads": self.threads,
             "context_tokens": self.context_tokens,
             "gpu_layers": self.gpu_layers,
             "seed": self.seed,
             "temperature": float(self.temperature),
         }
+        if self.runtime == "onnx":
+            settings.update(
+                precision=self.onnx_precision, provider=self.onnx_provider, model_dir=self.onnx_model_dir
+            )
+        return settings
 
 
 @dataclass(frozen=True)
