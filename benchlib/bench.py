@@ -37,7 +37,7 @@ from typing import Any
 
 from benchlib.records import atomic_write_json, now_iso
 
-__all__ = ["BENCHMARKS", "decode_accuracy", "notebook_overhead", "report_wall_time", "run_benchmarks", "sampler_cost", "sampler_slowdown"]
+__all__ = ["BENCHMARKS", "decode_accuracy", "notebook_overhead", "onnx_vs_llamacpp", "report_wall_time", "run_benchmarks", "sampler_cost", "sampler_slowdown"]
 
 
 def decode_accuracy(generations: int = 12, output_tokens: int = 128) -> dict[str, Any]:
@@ -301,6 +301,31 @@ def client_vs_server_decode(requests: int = 8, output_tokens: int = 128) -> dict
     }
 
 
+def onnx_vs_llamacpp(generations: int = 8, output_tokens: int = 128, precisions: tuple[str, ...] = ("int4", "int8", "fp32")) -> dict[str, Any]:
+    """llama.cpp (GGUF) against ONNX Runtime (each CPU precision) on the same model and prompts, side by side.
+
+    Each configuration runs in its own process (cold start, its own peak RSS);
+    ratios are ONNX / llama.cpp. Also ONNX int4's batched throughput at batch
+    sizes 1, 4, 16 and 64. See :mod:`benchlib.runtime_compare`.
+    """
+    from benchlib.runtime_compare import batch_throughput, compare_runtimes
+
+    comparison = compare_runtimes(precisions=precisions, generations=generations, output_tokens=output_tokens)
+    flat: dict[str, Any] = {"model": comparison["model"], "generations": generations, "output_tokens": output_tokens}
+    for row in comparison["rows"]:
+        name = f"{row['runtime']}_{row['precision']}".lower()
+        flat[f"{name}_ttft_ms"] = row["ttft_s_median"] * 1e3
+        flat[f"{name}_decode_tps"] = row["decode_tps_median"]
+        flat[f"{name}_peak_rss_mb"] = row["peak_rss_mb"]
+        flat[f"{name}_rss_before_load_mb"] = row["rss_before_load_mb"]
+        flat[f"{name}_load_s"] = row["load_s"]
+        for ratio in ("ttft_ratio_to_llamacpp", "decode_tps_ratio_to_llamacpp", "peak_rss_ratio_to_llamacpp"):
+            if ratio in row:
+                flat[f"{name}_{ratio}"] = row[ratio]
+    flat.update({f"onnx_int4_{k}": v for k, v in batch_throughput(output_tokens=output_tokens).items() if k != "output_tokens"})
+    return flat
+
+
 BENCHMARKS = {
     "decode_accuracy": decode_accuracy,
     "notebook_overhead": notebook_overhead,
@@ -309,6 +334,7 @@ BENCHMARKS = {
     "sampler_slowdown": sampler_slowdown,
     "load_generator_accuracy": load_generator_accuracy,
     "client_vs_server_decode": client_vs_server_decode,
+    "onnx_vs_llamacpp": onnx_vs_llamacpp,
 }
 """Every benchmark, by name (``benchlib bench --only NAME``)."""
 
