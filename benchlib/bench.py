@@ -49,17 +49,13 @@ def decode_accuracy(generations: int = 12, output_tokens: int = 128) -> dict[str
     """
     from benchlib.metrics import request_metrics
     from benchlib.models import DEFAULT_MODEL, resolve_model
-    from benchlib.runtimes.base import GenerationRequest
+    from benchlib.runtime_compare import warm_generations
     from benchlib.runtimes.llamacpp import LlamaCppRuntime
-    from benchlib.workload import PROMPT_SETS
 
-    prompts = PROMPT_SETS["short"]
     runtime = LlamaCppRuntime(resolve_model(DEFAULT_MODEL))
     runtime.load()
-    runtime.generate(GenerationRequest("warmup", prompts[0], output_tokens))
     ratios, ours, theirs = [], [], []
-    for index in range(generations):
-        trace = runtime.generate(GenerationRequest(f"g{index}", prompts[index % len(prompts)], output_tokens))
+    for trace in warm_generations(runtime, generations, output_tokens):
         metrics = request_metrics(trace)
         ours.append(metrics.decode_tps)
         theirs.append(trace.runtime_timings.decode_tps)

@@ -30,6 +30,25 @@ from typing import Any, Sequence
 __all__ = ["batch_throughput", "compare_runtimes", "measure_runtime"]
 
 
+def warm_generations(runtime, generations: int, output_tokens: int) -> list:
+    """One warm-up generation, then ``generations`` more over the short prompts; their traces.
+
+    Args:
+        runtime: A loaded runtime.
+        generations: Measured generations.
+        output_tokens: Tokens per generation.
+    """
+    from benchlib.runtimes.base import GenerationRequest
+    from benchlib.workload import PROMPT_SETS
+
+    prompts = PROMPT_SETS["short"]
+    runtime.generate(GenerationRequest("warmup", prompts[0], output_tokens))
+    return [
+        runtime.generate(GenerationRequest(f"g{index}", prompts[index % len(prompts)], output_tokens))
+        for index in range(generations)
+    ]
+
+
 def _rss_mb() -> float:
     """Peak resident set size of this process so far, MB (Linux reports kB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -62,8 +81,6 @@ def measure_runtime(
     from benchlib.metrics import request_metrics
     from benchlib.models import resolve_model
     from benchlib.runtimes import create_runtime
-    from benchlib.runtimes.base import GenerationRequest
-    from benchlib.workload import PROMPT_SETS
 
     info = resolve_model(model)
     settings: dict[str, Any] = {"threads": threads}
@@ -77,11 +94,8 @@ def measure_runtime(
     started = time.perf_counter()
     instance.load()
     load_s = time.perf_counter() - started
-    prompts = PROMPT_SETS["short"]
-    instance.generate(GenerationRequest("warmup", prompts[0], output_tokens))
     ttft, decode, own = [], [], []
-    for index in range(generations):
-        trace = instance.generate(GenerationRequest(f"g{index}", prompts[index % len(prompts)], output_tokens))
+    for trace in warm_generations(instance, generations, output_tokens):
         metrics = request_metrics(trace)
         ttft.append(metrics.ttft_s)
         decode.append(metrics.decode_tps)
