@@ -37,7 +37,7 @@ import pandas as pd
 from benchlib.errors import ParameterError
 from benchlib.metrics import request_metrics, summarize, system_throughput_tps
 from benchlib.runtimes.base import GenerationRequest, TokenTrace
-from benchlib.runtimes.http import HttpSettings, ServerGone, stream_request
+from benchlib.runtimes.http import HttpSettings, ServerGone, run_coroutine, stream_request
 
 __all__ = [
     "LoadStep",
@@ -463,7 +463,7 @@ def run_load_sweep(params, progress: bool = True, fresh: bool = False):
                     last_progress_write[0] = now
                     store.write_meta(meta, durable=False)
 
-            outcome = asyncio.run(run_step(settings, step, next_request, on_trace, seed=params.seed))
+            outcome = run_coroutine(run_step(settings, step, next_request, on_trace, seed=params.seed))
             window[:] = [window[0] if window else outcome.started_perf_s, outcome.ended_perf_s]
             rows = fold_partial(store, partial)
             step_rows = rows[(rows["step"] == step.step_id) & (rows["attempt"] == attempt)]

@@ -225,3 +225,21 @@ def test_server_killed_mid_sweep_keeps_results_and_resumes(tmp_path):
     pd.testing.assert_frame_equal(
         result.requests[result.requests["step"] == "c1"].reset_index(drop=True), kept[kept["step"] == "c1"].reset_index(drop=True)
     )
+
+
+def test_the_sweep_notebook_runs_an_http_sweep(replay, tmp_path):
+    """papermill executes notebooks/sweep.ipynb with runtime: http (against the replay server)."""
+    import nbformat
+
+    from benchlib.cli import run_sweep_notebook
+
+    overrides = dict(
+        profile="http-notebook", runtime="http", url=replay.url, model="replay", prompts="tiny", output_tokens=8,
+        concurrency=[1, 4], step_min_requests=4, warmup=1, power="none", output_dir=str(tmp_path / "runs"),
+    )  # fmt: skip
+    run_dir = run_sweep_notebook(None, overrides, progress=False)
+    meta = RunDirectory(run_dir).read_meta()
+    assert meta["status"] == "complete" and list(meta["steps"]) == ["c1", "c4"]
+    executed = nbformat.read(run_dir / "sweep.ipynb", as_version=4)
+    outputs = "".join(str(o) for c in executed.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "c4" in outputs and "network round trip" in outputs

@@ -42,6 +42,7 @@ __all__ = [
     "ServerGone",
     "check_server",
     "measure_rtt",
+    "run_coroutine",
     "stream_request",
 ]
 
@@ -59,6 +60,35 @@ ERROR_KINDS = ("connect", "timeout", "http", "malformed", "truncated", "disconne
 """How a request can fail: refused or unreachable, past its timeout, an HTTP
 error status, unparseable stream data, a stream that ended without its end
 marker, a connection lost mid-stream, an error reported inside the stream."""
+
+
+def run_coroutine(coroutine):
+    """Run a coroutine to completion from synchronous code, also inside Jupyter.
+
+    A notebook kernel already runs an event loop, where ``asyncio.run`` is
+    refused; there the coroutine runs on a loop of its own in a worker thread.
+    Exceptions propagate to the caller.
+    """
+    import threading
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = asyncio.run(coroutine)
+        except BaseException as exc:  # handed to the calling thread
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=target, name="benchlib-http")
+    worker.start()
+    worker.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 class ServerGone(RuntimeFailure):
@@ -419,7 +449,7 @@ class HttpRuntime:
             ServerGone: nothing answers.
             ParameterError: the model is not served.
         """
-        self.server = asyncio.run(check_server(self.settings))
+        self.server = run_coroutine(check_server(self.settings))
 
     def generate(self, request: GenerationRequest) -> TokenTrace:
         """One streaming request (a failure is returned as a trace with ``error`` set)."""
@@ -429,7 +459,7 @@ class HttpRuntime:
             async with aiohttp.ClientSession() as session:
                 return await stream_request(session, self.settings, request)
 
-        return asyncio.run(one())
+        return run_coroutine(one())
 
     def info(self) -> dict[str, Any]:
         """Server, API and settings (never the API key)."""
