@@ -149,3 +149,14 @@ def test_meter_log_that_does_not_cover_the_window(tmp_path):
     energy = result.meta["summary"]["energy"]
     assert result.meta["status"] == "complete"
     assert energy["valid"] is False and "cover" in energy["problem"]
+
+
+def test_doctor_command_lists_every_source_and_why_it_is_missing(capsys):
+    from benchlib.cli import main
+
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    for name in ("ina2xx", "nvml", "pi5-pmic", "rapl", "meter-log", "estimate"):
+        assert name in out
+    assert "vcgencmd" in out and "nvidia-ml-py" in out and "powercap" in out
+    assert "fall back to the hardware profile's estimate" in out
