@@ -388,7 +388,7 @@ def run_load_sweep(params, progress: bool = True, fresh: bool = False):
 
     from benchlib.cost import run_cost_summary
     from benchlib.metrics import summarize_requests, throughput_replicates
-    from benchlib.power.session import PowerSession, energy_summary
+    from benchlib.power.session import PowerSession
     from benchlib.records import STATUS_COMPLETE, RunDirectory, now_iso
     from benchlib.runner import SweepResult, _price_run, _save_power_samples, _start_meta, mark_stopped
     from benchlib.runtimes.http import HttpRuntime, measure_rtt
@@ -508,14 +508,9 @@ def run_load_sweep(params, progress: bool = True, fresh: bool = False):
     meta["summary"]["peak_throughput_tps"] = peak
     meta["power"] = power.describe()
     attempt_ok = requests[(requests["attempt"] == attempt) & requests["error"].isna()]
-    idle_w = power.idle.power_w if power.idle is not None else None
-    energy = energy_summary(
-        measurement, int(attempt_ok["output_tokens"].sum()),
-        np.array([attempt_ok["output_tokens"].sum() / (window[1] - window[0])]) if window else np.zeros(0), idle_w,
-    )  # fmt: skip
-    if power.fallback:
-        energy["fallback"] = power.fallback
-    meta["summary"]["energy"] = energy
+    # concurrent steps have no per-request occupancy to bootstrap: the window's throughput is the one value
+    throughput = np.array([attempt_ok["output_tokens"].sum() / (window[1] - window[0])]) if window else np.zeros(0)
+    meta["summary"]["energy"] = power.energy(measurement, int(attempt_ok["output_tokens"].sum()), throughput)
     _price_run(meta, params, ok, force=True)
     if peak is not None and params.price_profile:
         meta["summary"]["cost_at_peak"] = run_cost_summary(params.price(), peak["value"], np.array([peak["value"]]))

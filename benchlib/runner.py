@@ -31,7 +31,7 @@ from benchlib import env as machine_env
 from benchlib.errors import ParameterError
 from benchlib.metrics import request_metrics, summarize_requests, throughput_replicates
 from benchlib.models import DEFAULT_MODEL, ModelInfo, resolve_model
-from benchlib.power.session import PowerSession, PowerSettings, energy_summary
+from benchlib.power.session import PowerSession, PowerSettings
 from benchlib.records import (
     SCHEMA_VERSION,
     STATUS_COMPLETE,
@@ -404,7 +404,6 @@ def _save_power_samples(store: RunDirectory, power: PowerSession, attempt: int) 
 
 
 def _energy(
-    meta: dict[str, Any],
     power: PowerSession,
     measurement,
     requests: pd.DataFrame,
@@ -415,12 +414,9 @@ def _energy(
     if measurement is None and previous is not None and previous.get("summary", {}).get("energy"):
         return previous["summary"]["energy"]
     rows = requests[requests["attempt"] == attempt]
-    idle_w = power.idle.power_w if power.idle is not None else None
-    energy = energy_summary(measurement, int(rows["output_tokens"].sum()), throughput_replicates(rows), idle_w)
+    energy = power.energy(measurement, int(rows["output_tokens"].sum()), throughput_replicates(rows))
     energy["attempt"] = attempt
     energy["requests"] = int(len(rows))
-    if power.fallback:
-        energy["fallback"] = power.fallback
     return energy
 
 
@@ -584,7 +580,7 @@ def run_sweep(params: SweepParams, progress: bool = True, fresh: bool = False) -
     meta["attempts"][-1]["timings"] = timings
     meta["power"] = power.describe()
     meta["summary"] = summarize_requests(requests)
-    energy = _energy(meta, power, measurement, requests, attempt, previous)
+    energy = _energy(power, measurement, requests, attempt, previous)
     meta["attempts"][-1]["energy"] = energy
     meta["summary"]["energy"] = energy
     if energy.get("valid") is False and power.kind is not None:

@@ -226,6 +226,14 @@ class PowerSession:
             described["idle_problem"] = self.idle_problem
         return described
 
+    def energy(self, measurement: Measurement | None, output_tokens: int, throughput_replicates: np.ndarray) -> dict[str, Any]:
+        """:func:`energy_summary` of a window, with this session's idle baseline and fallback reason."""
+        idle_w = self.idle.power_w if self.idle is not None else None
+        summary = energy_summary(measurement, output_tokens, throughput_replicates, idle_w)
+        if self.fallback:
+            summary["fallback"] = self.fallback
+        return summary
+
     def close(self) -> None:
         """Stop sampling and release the source."""
         if self.sampler is not None:
