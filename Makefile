@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.benchlib-installed
 SWEEP ?= params/local-cpu.yaml
 
-.PHONY: setup report sweep test bench lab clean-runs
+.PHONY: setup native report sweep test bench lab clean-runs
 
 setup: $(STAMP)
 
@@ -20,6 +20,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name benchlib --display-name "Python (benchlib)"
 	@touch $(STAMP)
 
+# llama.cpp's own llama-server and llama-bench, from the vendored llama.cpp of the pinned
+# llama-cpp-python (about 9 minutes on 2 cores, once per machine: kept in ~/.cache/benchlib/native).
+native: setup
+	$(BIN)/benchlib native build
+
 sweep: setup
 	$(BIN)/benchlib sweep $(SWEEP)
 
@@ -27,10 +32,10 @@ report: sweep
 	$(BIN)/benchlib report
 	@echo "Runs: data/runs/   Figures and summary: figures/   Executed notebooks: data/report/"
 
-test: setup
+test: setup native
 	$(BIN)/python -m pytest
 
-bench: setup
+bench: setup native
 	$(BIN)/benchlib bench
 
 lab: setup

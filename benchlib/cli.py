@@ -1,4 +1,4 @@
-"""The ``benchlib`` command line: sweep, report, models, doctor, bench.
+"""The ``benchlib`` command line: sweep, report, models, doctor, native, bench.
 
 Every deliberate error (:class:`benchlib.errors.BenchlibError`) is printed as
 one message that says what to fix, with exit status 2; a failed notebook exits
@@ -301,6 +301,28 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
         print(f"power: auto will use {measured[0]}.")
     else:
         print("power: auto will fall back to the hardware profile's estimate, recorded as estimated (not measured).")
+    print()
+    _print_native_status()
+    return 0
+
+
+def _print_native_status() -> None:
+    from benchlib.native import native_status
+
+    print("llama.cpp's own tools (make native):")
+    for name, path, note in native_status():
+        print(f"  {'ok' if path else '--'} {name:<13} {path or note}" + (f"  ({note})" if path else ""))
+
+
+def _cmd_native(args: argparse.Namespace) -> int:
+    from benchlib.native import build_native, native_dir
+
+    if args.action == "build":
+        print(f"llama.cpp's llama-server and llama-bench in {native_dir()} (built once: about 9 minutes on 2 cores)")
+        build = build_native(jobs=args.jobs, force=args.force)
+        done = "Already built" if build.reused else f"Built in {build.build_s:.0f} s"
+        print(f"{done} with: {' '.join(build.cmake_options)}")
+    _print_native_status()
     return 0
 
 
@@ -357,6 +379,12 @@ def _parser() -> argparse.ArgumentParser:
 
     doctor = commands.add_parser("doctor", help="which power sources this machine has, and why not")
     doctor.set_defaults(func=_cmd_doctor)
+
+    native = commands.add_parser("native", help="build or locate llama.cpp's own llama-server and llama-bench")
+    native.add_argument("action", nargs="?", default="status", choices=["status", "build"])
+    native.add_argument("--jobs", type=int, default=None, help="parallel compile jobs (default: every core)")
+    native.add_argument("--force", action="store_true", help="build again even if a build exists")
+    native.set_defaults(func=_cmd_native)
 
     convert = commands.add_parser("convert", help="convert a GGUF or Hugging Face folder to ONNX Runtime GenAI (cached)")
     convert.add_argument("model", help="catalogue name, GGUF path, or local Hugging Face folder")

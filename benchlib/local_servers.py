@@ -1,4 +1,5 @@
-"""Local servers on free loopback ports (llama.cpp's OpenAI server, the replay server), for tests and benchmarks."""
+"""Local servers on free loopback ports, for tests and benchmarks: llama.cpp's own ``llama-server``
+(built by ``make native``), llama-cpp-python's OpenAI server, and the replay server."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-__all__ = ["ServerProcess", "free_port", "llama_server", "replay_server"]
+__all__ = ["ServerProcess", "free_port", "llama_server", "native_llama_server", "replay_server"]
 
 
 def free_port() -> int:
@@ -80,6 +81,28 @@ def llama_server(model_path: str, port: int, log: Path) -> ServerProcess:
         "--interrupt_requests", "False",
     ]  # fmt: skip
     return ServerProcess(command, port, "/v1/models", log)
+
+
+def native_llama_server(
+    model_path: str, port: int, log: Path, threads: int = 2, parallel: int = 4, context_tokens: int = 4096,
+    extra: list[str] | None = None,
+) -> ServerProcess:
+    """llama.cpp's own ``llama-server`` (from ``make native``) for ``model_path`` as model ``smollm2``.
+
+    Started as a user runs it on a Pi: ``-t THREADS -c CONTEXT -np PARALLEL`` (4 slots,
+    so up to 4 requests decode together), default flash attention and prompt cache.
+
+    Raises:
+        NativeToolMissing: ``make native`` has not built it.
+    """
+    from benchlib.native import find_native_tool
+
+    command = [
+        str(find_native_tool("llama-server")), "-m", str(model_path), "--alias", "smollm2",
+        "--host", "127.0.0.1", "--port", str(port), "-t", str(threads), "-c", str(context_tokens),
+        "-np", str(parallel), *(extra or []),
+    ]  # fmt: skip
+    return ServerProcess(command, port, "/health", log)
 
 
 def replay_server(port: int, log: Path, interval_ms: float = 5.0, slow_s: float = 5.0, api_key_env: str = "", env=None) -> ServerProcess:
