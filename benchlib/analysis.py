@@ -138,7 +138,27 @@ def _run_row(run: StoredRun) -> dict[str, Any]:
     row.update(_energy_columns(meta))
     row["runtime_decode_tps_median"] = _stat(summary, "runtime_decode_tps", "median")
     row["harness_vs_runtime_decode_ratio"] = _stat(summary, "harness_vs_runtime_decode_ratio", "median")
+    row.update(_prompt_columns(params, summary, requests))
+    row["flash_attn"] = ((meta.get("runtime") or {}).get("effective") or {}).get("flash_attn")
     return row
+
+
+def _prompt_columns(params: dict[str, Any], summary: dict[str, Any], requests: pd.DataFrame) -> dict[str, Any]:
+    """What the prompts were and how much of them a prompt cache served."""
+    cache = summary.get("prompt_cache") or {}
+    if not cache.get("reported"):
+        state = "not reported"
+    else:
+        state = f"{'hit' if cache['hit'] else 'miss'} ({cache['cached_share']:.0%} cached)"
+    prompts = params.get("prompt_set", params.get("prompts"))
+    return {
+        "prompts": prompts if isinstance(prompts, str) else "custom",
+        "prompt_tokens_median": float(pd.to_numeric(requests["prompt_tokens"], errors="coerce").median())
+        if "prompt_tokens" in requests else float("nan"),
+        "prompt_cache": state,
+        "prompt_cache_hit": bool(cache.get("hit", False)),
+        "prompt_cache_share": cache.get("cached_share", float("nan")),
+    }
 
 
 def run_table(runs_dir: str | Path) -> pd.DataFrame:
@@ -397,6 +417,8 @@ def step_table(runs_dir: str | Path) -> pd.DataFrame:
                 "throughput_tps": summary.get("throughput_tps", float("nan")),
                 "request_rate_rps": summary.get("request_rate_rps", float("nan")),
                 "goodput_rps": summary.get("goodput_rps", float("nan")),
+                "retried_requests": summary.get("retried_requests", 0),
+                "prompt_cache_share": (summary.get("prompt_cache") or {}).get("cached_share", float("nan")),
             }
             for metric in ("ttft_s", "tpot_s", "e2e_s", "ttfh_s"):
                 stats = summary.get(metric) or {}
@@ -549,9 +571,20 @@ def write_summary(runs: pd.DataFrame, reference: pd.DataFrame, figures_dir: str 
                 ],  # fmt: skip
                 "llama.cpp decode tok/s": runs["runtime_decode_tps_median"].map(lambda v: f"{v:.3g}"),
                 "harness/runtime": runs["harness_vs_runtime_decode_ratio"].map(lambda v: f"{v:.3f}"),
+                "prompts": runs["prompts"],
+                "prompt cache": runs["prompt_cache"],
             }
         )
+        hits = table["prompt cache"].str.startswith("hit")
+        table.loc[hits, "TTFT ms"] = table.loc[hits, "TTFT ms"] + " (cache hit)"
         lines.append(table.to_markdown(index=False))
+        if hits.any():
+            lines += [
+                "",
+                "*cache hit*: the server served most prompt tokens from its prompt (prefix) cache, so these TTFTs "
+                "are cache lookups, not prefill. Measure prefill with `prompts: synthetic` (a prompt of its own "
+                "for every request) or `cache_prompt: off`.",
+            ]
     lines += ["", "## Published (benchmark article, January 2026; not measured here)", ""]
     published = reference[["platform", "model_size", "metric", "value", "unit", "kind"]]
     lines.append(published.to_markdown(index=False))

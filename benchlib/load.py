@@ -35,9 +35,9 @@ import numpy as np
 import pandas as pd
 
 from benchlib.errors import ParameterError
-from benchlib.metrics import request_metrics, summarize, system_throughput_tps
+from benchlib.metrics import prompt_cache_summary, request_metrics, summarize, system_throughput_tps
 from benchlib.runtimes.base import GenerationRequest, TokenTrace
-from benchlib.runtimes.http import HttpSettings, ServerGone, run_coroutine, stream_request
+from benchlib.runtimes.http import HttpSettings, ServerGone, client_session, run_coroutine, stream_request
 
 __all__ = [
     "LoadStep",
@@ -169,7 +169,7 @@ async def run_step(
     deadline = started + step.max_duration_s
     issued = 0
 
-    async with aiohttp.ClientSession(connector=connector) as session:
+    async with client_session(connector=connector) as session:
 
         async def send(request: GenerationRequest) -> None:
             tracker.record(request, await stream_request(session, settings, request))
@@ -219,6 +219,7 @@ def step_summary(rows: pd.DataFrame, outcome: StepOutcome, slo: dict[str, float]
         "errors_by_kind": {str(k): int(v) for k, v in failed["error_kind"].value_counts().items()} if len(failed) else {},
         "duration_s": duration_s,
         "aborted": outcome.aborted,
+        "retried_requests": int((rows["retries"] > 0).sum()) if "retries" in rows else 0,
     }
     if ok.empty:
         return summary
@@ -236,6 +237,7 @@ def step_summary(rows: pd.DataFrame, outcome: StepOutcome, slo: dict[str, float]
     summary["requests_meeting_slo"] = int(meets.sum())
     summary["goodput_rps"] = float(meets.sum()) / duration_s if duration_s > 0 else float("nan")
     summary["token_count_sources"] = sorted(set(ok["token_count_source"]))
+    summary["prompt_cache"] = prompt_cache_summary(ok)
     return summary
 
 
@@ -260,11 +262,15 @@ def trace_row(
         "ttfh_s": trace.headers_s - trace.sent_s if trace.headers_s is not None else None,
         "error": trace.error,
         "error_kind": trace.error_kind,
+        "retries": trace.retries,
+        "cached_prompt_tokens": trace.cached_prompt_tokens,
         "output_text": trace.text,
     }
     timings = trace.runtime_timings
     base.update(
         {
+            "runtime_prompt_eval_s": timings.prompt_eval_s if timings else None,
+            "runtime_prompt_eval_tokens": timings.prompt_eval_tokens if timings else None,
             "runtime_decode_s": timings.decode_s if timings else None,
             "runtime_decode_tokens": timings.decode_tokens if timings else None,
             "runtime_decode_tps": timings.decode_tps if timings else None,
@@ -366,6 +372,50 @@ def _peak_throughput(steps_meta: dict[str, Any]) -> dict[str, Any] | None:
     return best
 
 
+def _step_requests(workload, step: LoadStep, attempt: int) -> list[GenerationRequest]:
+    """The requests a step may issue (at most ``step.min_requests``), prompts cycling through the set."""
+    requests = []
+    for index in range(step.min_requests):
+        prompt_index = index % workload.prompts_per_repetition
+        requests.append(
+            GenerationRequest(
+                f"{step.step_id}-a{attempt}-{index:05d}-p{prompt_index:02d}",
+                workload.prompt_text(index),
+                workload.output_tokens,
+                workload.ignore_eos,
+            )
+        )
+    return requests
+
+
+def _tokenizer(params, settings: HttpSettings):
+    """The tokenizer for synthetic prompts: the server's own, else the GGUF file ``model`` names.
+
+    Raises:
+        ParameterError: neither the server nor a local file offers one (the
+            message says how to fix it).
+    """
+    from benchlib.errors import BenchlibError
+    from benchlib.synthetic_prompts import GgufTokenizer, ServerTokenizer
+
+    if not settings.is_ollama:
+        try:
+            return ServerTokenizer(settings)
+        except ParameterError as server_problem:
+            problem = server_problem
+    else:
+        problem = ParameterError(f"The Ollama API has no tokenize endpoint ({settings.url}).")
+    from benchlib.models import resolve_model
+
+    try:
+        return GgufTokenizer(resolve_model(params.model).path)
+    except BenchlibError as local_problem:
+        raise ParameterError(
+            f"prompts: synthetic needs the served model's tokenizer. {problem} And model '{params.model}' is no "
+            f"local GGUF file to tokenize with: {local_problem}"
+        ) from None
+
+
 def run_load_sweep(params, progress: bool = True, fresh: bool = False):
     """Run (or resume, or reuse) an ``http`` sweep: warm-up, then every load step.
 
@@ -409,6 +459,7 @@ def run_load_sweep(params, progress: bool = True, fresh: bool = False):
 
     runtime = HttpRuntime(settings)
     runtime.load()  # the server answers and serves the model, or a clear error now
+    tokenizer = _tokenizer(params, settings) if workload.synthetic else None
     power = PowerSession(params.power_settings())
     power.open()
     store.path.mkdir(parents=True, exist_ok=True)
@@ -419,6 +470,8 @@ def run_load_sweep(params, progress: bool = True, fresh: bool = False):
     attempt = len(meta["attempts"]) - 1
     meta["runtime"] = runtime.info()
     meta["network"] = measure_rtt(settings.url)
+    if tokenizer is not None:
+        meta["prompt_tokenizer"] = tokenizer.name
     steps_meta: dict[str, Any] = meta.setdefault("steps", {})
     pending = [s for s in steps if steps_meta.get(s.step_id, {}).get("status") != "complete"]
     total = sum(s.min_requests for s in steps)
@@ -429,7 +482,6 @@ def run_load_sweep(params, progress: bool = True, fresh: bool = False):
         print(f"Resuming {store.path}: steps {', '.join(s.step_id for s in steps if s not in pending)} already complete.")
 
     slo = {"ttft_s": params.slo_ttft_s, "tpot_s": params.slo_tpot_s, "e2e_s": params.slo_e2e_s}
-    prompts = workload.prompts
     unix_minus_perf = time.time() - time.perf_counter()
     window: list[float] = []
     measurement = None
@@ -438,21 +490,15 @@ def run_load_sweep(params, progress: bool = True, fresh: bool = False):
     try:
         power.start()
         meta["power"] = power.describe()
-        for request in workload.warmup():
+        for request in workload.materialize(workload.warmup(), tokenizer):
             runtime.generate(request)
         power.measure_idle()
         for step in pending:
-            counter = iter(range(10**9))
+            # every request the step may issue, prompts made before its clock starts
+            planned = iter(workload.materialize(_step_requests(workload, step, attempt), tokenizer))
 
-            def next_request(step: LoadStep = step, counter=counter) -> GenerationRequest:
-                index = next(counter)
-                prompt_index = index % len(prompts)
-                return GenerationRequest(
-                    f"{step.step_id}-a{attempt}-{index:05d}-p{prompt_index:02d}",
-                    prompts[prompt_index],
-                    workload.output_tokens,
-                    workload.ignore_eos,
-                )
+            def next_request(planned=planned) -> GenerationRequest:
+                return next(planned)
 
             def on_trace(request: GenerationRequest, trace: TokenTrace, step: LoadStep = step) -> None:
                 partial.append(trace_row(trace, request, step, attempt, unix_minus_perf))

@@ -9,6 +9,9 @@ Definitions (from DESIGN.md):
 * ``decode_tps``: per-request decode rate, ``1 / tpot_s``, tokens per second.
 * system throughput: output tokens / (last response - first request) over the
   measured window, tokens per second.
+* prompt-cache state: prompt tokens a runtime served from its prefix cache
+  (``cached_prompt_tokens``); a run whose cached share reaches
+  :data:`PROMPT_CACHE_HIT_SHARE` measured cache hits, and its TTFT is not prefill.
 
 Aggregates give the median, p95 and p99 and a percentile-bootstrap confidence
 interval of the median.
@@ -29,6 +32,7 @@ __all__ = [
     "Summary",
     "bootstrap_ci",
     "bootstrap_replicates",
+    "prompt_cache_summary",
     "request_metrics",
     "summarize",
     "summarize_requests",
@@ -40,6 +44,8 @@ __all__ = [
 
 DEFAULT_RESAMPLES = 2000
 DEFAULT_CONFIDENCE = 0.95
+PROMPT_CACHE_HIT_SHARE = 0.5
+"""Share of prompt tokens served from a prompt cache at which a run counts as measuring cache hits."""
 
 
 @dataclass(frozen=True)
@@ -354,7 +360,42 @@ def summarize_requests(requests: pd.DataFrame) -> dict[str, Any]:
         requests["runtime_decode_tps"], errors="coerce"
     )
     summary["harness_vs_runtime_decode_ratio"] = summarize(ratio).to_dict()
+    summary["prompt_cache"] = prompt_cache_summary(requests)
+    summary["retried_requests"] = int((requests["retries"] > 0).sum()) if "retries" in requests else 0
     return summary
+
+
+def prompt_cache_summary(requests: pd.DataFrame) -> dict[str, Any]:
+    """How much of the prompts a runtime served from its prompt (prefix) cache.
+
+    Args:
+        requests: Successful rows with ``prompt_tokens`` and ``cached_prompt_tokens``.
+
+    Returns:
+        ``{"reported": False}`` when the runtime says nothing about its cache;
+        else the cached and total prompt tokens, the cached share, the number
+        of requests with any cached token and ``hit``: whether the share
+        reaches :data:`PROMPT_CACHE_HIT_SHARE` (TTFT then measured cache
+        lookups, not prefill).
+    """
+    if "cached_prompt_tokens" not in requests:
+        return {"reported": False}
+    cached = pd.to_numeric(requests["cached_prompt_tokens"], errors="coerce")
+    known = cached.notna()
+    if not known.any():
+        return {"reported": False}
+    prompt_tokens = int(pd.to_numeric(requests.loc[known, "prompt_tokens"], errors="coerce").fillna(0).sum())
+    cached_tokens = int(cached[known].sum())
+    share = cached_tokens / prompt_tokens if prompt_tokens else 0.0
+    return {
+        "reported": True,
+        "requests": int(known.sum()),
+        "requests_with_cached_tokens": int((cached[known] > 0).sum()),
+        "prompt_tokens": prompt_tokens,
+        "cached_prompt_tokens": cached_tokens,
+        "cached_share": share,
+        "hit": share >= PROMPT_CACHE_HIT_SHARE,
+    }
 
 
 def throughput_replicates(requests: pd.DataFrame, resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> np.ndarray:

@@ -45,7 +45,8 @@ from benchlib.records import (
 )
 from benchlib.runtimes import RUNTIME_NAMES, create_runtime
 from benchlib.runtimes.base import GenerationRequest, TokenTrace
-from benchlib.workload import Workload, resolve_prompts
+from benchlib.runtimes.llamacpp import FLASH_ATTN_MODES
+from benchlib.workload import SYNTHETIC, Workload, resolve_prompts
 
 __all__ = ["SweepParams", "SweepResult", "run_sweep"]
 
@@ -53,8 +54,15 @@ __all__ = ["SweepParams", "SweepResult", "run_sweep"]
 HTTP_ONLY = (
     "url", "api", "served_model", "api_key_env", "fixed_length", "concurrency", "rates_rps",
     "step_min_requests", "step_max_s", "request_timeout_s", "slo_ttft_s", "slo_tpot_s", "slo_e2e_s",
+    "cache_prompt",
 )  # fmt: skip
 """Parameters that only an ``http`` sweep uses (not part of other runs' identity)."""
+
+LLAMA_CPP_ONLY = ("flash_attn",)
+"""Parameters that only an in-process ``llama.cpp`` sweep uses (not part of other runs' identity)."""
+
+SYNTHETIC_ONLY = ("prompt_tokens",)
+"""Parameters that only sweeps with ``prompts: synthetic`` use (not part of other runs' identity)."""
 
 ONNX_ONLY = ("onnx_precision", "onnx_provider", "onnx_model_dir")
 """Parameters that only an ``onnx`` sweep uses (not part of other runs' identity)."""
@@ -69,13 +77,19 @@ class SweepParams:
         platform: Human label of the hardware, shown in figures.
         runtime: Runtime name (``llama.cpp``).
         model: Catalogue name or path of a GGUF file.
-        prompts: Prompt-set name (``short``, ``tiny``) or a list of prompts.
+        prompts: Prompt-set name (``short``, ``tiny``), ``synthetic`` (a prompt
+            of its own of ``prompt_tokens`` tokens for every request, so no
+            prompt cache can serve it) or a list of prompts.
+        prompt_tokens: Length of each synthetic prompt, tokens (``prompts: synthetic``).
         output_tokens: Tokens generated per request.
         repetitions: Measured passes over the prompts.
         warmup: Warm-up requests before measuring (not recorded).
         threads: CPU threads; 0 means one per physical core.
         context_tokens: Context size in tokens.
         gpu_layers: Layers offloaded to a GPU (GPU builds only).
+        flash_attn: In-process llama.cpp's flash attention: ``auto`` (llama.cpp
+            enables it where the device supports it; the default of llama.cpp's
+            own tools), ``on`` or ``off``.
         seed: Random seed.
         temperature: 0 for greedy decoding.
         ignore_eos: Generate exactly ``output_tokens`` even past end-of-sequence.
@@ -96,6 +110,8 @@ class SweepParams:
         api_key_env: Environment variable holding the API key (never stored).
         fixed_length: How to ask the server for exactly ``output_tokens``
             (``auto``, ``min_tokens``, ``ignore_eos``, ``none``).
+        cache_prompt: The server's prompt cache: ``default`` (as the server is
+            configured), ``on`` or ``off`` (sent as llama.cpp's ``cache_prompt``).
         concurrency: Closed-loop steps: simultaneous streams per step.
         rates_rps: Open-loop steps: Poisson arrival rates, requests per second.
         step_min_requests: Requests each step issues.
@@ -116,12 +132,14 @@ class SweepParams:
     runtime: str = "llama.cpp"
     model: str = DEFAULT_MODEL
     prompts: str | list[str] = "short"
+    prompt_tokens: int = 0
     output_tokens: int = 128
     repetitions: int = 5
     warmup: int = 1
     threads: int = 0
     context_tokens: int = 2048
     gpu_layers: int = 0
+    flash_attn: str = "auto"
     seed: int = 0
     temperature: float = 0.0
     ignore_eos: bool = True
@@ -137,6 +155,7 @@ class SweepParams:
     served_model: str = ""
     api_key_env: str = ""
     fixed_length: str = "auto"
+    cache_prompt: str = "default"
     concurrency: list[int] = field(default_factory=lambda: [1])
     rates_rps: list[float] = field(default_factory=list)
     step_min_requests: int = 16
@@ -181,6 +200,7 @@ class SweepParams:
             "profile": str, "platform": str, "runtime": str, "model": str, "output_dir": str,
             "output_tokens": int, "repetitions": int, "warmup": int, "threads": int,
             "context_tokens": int, "gpu_layers": int, "seed": int, "ignore_eos": bool,
+            "prompt_tokens": int, "flash_attn": str, "cache_prompt": str,
             "onnx_precision": str, "onnx_provider": str, "onnx_model_dir": str,
         }  # fmt: skip
         for name, kind in expected.items():
@@ -194,7 +214,9 @@ class SweepParams:
             raise ParameterError(f"Parameter temperature must be 0 (greedy) or more, got {self.temperature}.")
         if self.runtime not in RUNTIME_NAMES:
             raise ParameterError(f"Unknown runtime '{self.runtime}'; valid runtimes: {', '.join(RUNTIME_NAMES)}.")
-        for name in ("threads", "gpu_layers", "seed"):
+        if self.flash_attn not in FLASH_ATTN_MODES:
+            raise ParameterError(f"Unknown flash_attn '{self.flash_attn}'; valid: {', '.join(FLASH_ATTN_MODES)}.")
+        for name in ("threads", "gpu_layers", "seed", "prompt_tokens"):
             if getattr(self, name) < 0:
                 raise ParameterError(f"Parameter {name} must be 0 or more, got {getattr(self, name)}.")
         if self.context_tokens < 16:
@@ -234,6 +256,7 @@ class SweepParams:
             served_model=self.served_model or self.model,
             api_key_env=self.api_key_env,
             fixed_length=self.fixed_length,
+            cache_prompt=self.cache_prompt,
             request_timeout_s=float(self.request_timeout_s),
             temperature=float(self.temperature),
             seed=self.seed,
@@ -279,6 +302,8 @@ class SweepParams:
             repetitions=self.repetitions,
             warmup_requests=self.warmup,
             ignore_eos=self.ignore_eos,
+            synthetic_prompt_tokens=self.prompt_tokens if self.prompts == SYNTHETIC else 0,
+            seed=self.seed,
         )
 
     def identity(self) -> dict[str, Any]:
@@ -292,7 +317,13 @@ class SweepParams:
         if self.runtime != "onnx":
             for name in ONNX_ONLY:
                 values.pop(name)
-        values["prompts"] = list(resolve_prompts(self.prompts))
+        if self.runtime != "llama.cpp":
+            for name in LLAMA_CPP_ONLY:
+                values.pop(name)
+        if self.prompts != SYNTHETIC:
+            for name in SYNTHETIC_ONLY:
+                values.pop(name)
+        values["prompts"] = SYNTHETIC if self.prompts == SYNTHETIC else list(resolve_prompts(self.prompts))
         return values
 
     def run_id(self) -> str:
@@ -316,6 +347,8 @@ class SweepParams:
             settings.update(
                 precision=self.onnx_precision, provider=self.onnx_provider, model_dir=self.onnx_model_dir
             )
+        if self.runtime == "llama.cpp":
+            settings["flash_attn"] = self.flash_attn
         return settings
 
 
@@ -376,6 +409,7 @@ def _request_row(trace: TokenTrace, request: GenerationRequest, attempt: int, cl
         "runtime_decode_s": timings.decode_s if timings else None,
         "runtime_decode_tokens": timings.decode_tokens if timings else None,
         "runtime_decode_tps": timings.decode_tps if timings else None,
+        "cached_prompt_tokens": trace.cached_prompt_tokens,
         "output_text": trace.text,
     }
 
@@ -468,7 +502,11 @@ def _start_meta(params: SweepParams, model: dict[str, Any], previous: dict[str, 
             "run_id": params.run_id(),
             "kind": "sweep",
             "status": STATUS_RUNNING,
-            "parameters": {**asdict(params), **params.identity()},
+            "parameters": {
+                **asdict(params),
+                **params.identity(),
+                "prompt_set": params.prompts if isinstance(params.prompts, str) else "custom",
+            },
             "model": model,
             "machine": machine_env.fingerprint(),
         }
@@ -478,6 +516,21 @@ def _start_meta(params: SweepParams, model: dict[str, Any], previous: dict[str, 
     meta.pop("ended_at", None)
     meta.pop("error", None)
     return meta
+
+
+def _with_prompts(
+    workload: Workload, model: ModelInfo, warmup: list[GenerationRequest], pending: list[GenerationRequest]
+) -> tuple[list[GenerationRequest], list[GenerationRequest]]:
+    """Warm-up and pending requests with their prompts (synthetic ones made with the GGUF file's tokenizer)."""
+    if not workload.synthetic:
+        return warmup, pending
+    from benchlib.synthetic_prompts import GgufTokenizer
+
+    tokenizer = GgufTokenizer(model.path)
+    try:
+        return workload.materialize(warmup, tokenizer), workload.materialize(pending, tokenizer)
+    finally:
+        tokenizer.close()
 
 
 def run_sweep(params: SweepParams, progress: bool = True, fresh: bool = False) -> SweepResult:
@@ -546,8 +599,9 @@ def run_sweep(params: SweepParams, progress: bool = True, fresh: bool = False) -
         runtime.load()
         timings["model_load_s"] = time.perf_counter() - started
         meta["runtime"] = runtime.info()
+        warmup, pending = _with_prompts(workload, model, workload.warmup(), pending)
         started = time.perf_counter()
-        for request in workload.warmup():
+        for request in warmup:
             runtime.generate(request)
         timings["warmup_s"] = time.perf_counter() - started
         timings["warmup_requests"] = len(workload.warmup())

@@ -243,3 +243,32 @@ def test_the_sweep_notebook_runs_an_http_sweep(replay, tmp_path):
     executed = nbformat.read(run_dir / "sweep.ipynb", as_version=4)
     outputs = "".join(str(o) for c in executed.cells if c.cell_type == "code" for o in c.get("outputs", []))
     assert "c4" in outputs and "network round trip" in outputs
+
+
+def test_synthetic_prompts_through_llama_cpp_pythons_tokenize_endpoint(llama, tmp_path):
+    """llama-cpp-python's server tokenizes at /extras/tokenize (with BOS, which benchlib strips)."""
+    result = run_sweep(_sweep(llama.url, tmp_path, prompts="synthetic", prompt_tokens=24, step_min_requests=3), progress=False)
+    assert result.meta["prompt_tokenizer"] == "server:llama-cpp-python server"
+    requests = result.requests
+    assert requests["error"].isna().all()
+    assert requests["output_text"].nunique() == 3, "three different prompts, three different answers"
+    assert result.summary["prompt_cache"] == {"reported": False}, "this server says nothing about its cache"
+    # the server's tokenizer, its BOS stripped, is the GGUF file's: the prompts have exactly 24 tokens
+    from benchlib.synthetic_prompts import GgufTokenizer, ServerTokenizer, SyntheticPrompts
+
+    server_tokenizer = ServerTokenizer(HttpSettings(url=llama.url, served_model="smollm2"))
+    local = GgufTokenizer(resolve_model("smollm2-135m-q4_1").path)
+    try:
+        prompt = SyntheticPrompts(server_tokenizer, 24, seed=0).prompt(requests["request_id"].iloc[0])
+        assert server_tokenizer.encode(prompt) == local.encode(prompt)
+        assert len(local.encode(prompt)) == 24
+    finally:
+        local.close()
+
+
+def test_synthetic_prompts_with_no_tokenizer_anywhere_say_how_to_fix_it(replay, tmp_path):
+    with pytest.raises(ParameterError) as error:
+        run_sweep(_sweep(replay.url, tmp_path, served_model="replay", model="replay", prompts="synthetic", prompt_tokens=8), progress=False)
+    message = str(error.value)
+    assert "tokenizer" in message and "GGUF" in message
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir()), "nothing was written"

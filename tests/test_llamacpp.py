@@ -197,3 +197,37 @@ def test_empty_prompt_is_refused(runtime):
     runtime.generate(GenerationRequest("before", PROMPT, 2))
     with pytest.raises(RuntimeFailure):
         runtime.generate(GenerationRequest("empty", "", 4))
+
+
+# --------------------------------------------------------------------------- settings as llama.cpp's tools have them
+
+
+def test_flash_attention_auto_by_default_as_llama_cpps_tools_and_recorded(runtime):
+    effective = runtime.info()["effective"]
+    assert runtime.settings.flash_attn == "auto"
+    assert effective["flash_attn"] == "on", "llama.cpp enables flash attention on the CPU when asked for auto"
+    assert effective["batch_tokens"] == 2048 and effective["ubatch_tokens"] == 512
+    assert effective["threads"] == 2 and effective["context_tokens"] == 2048
+    assert effective["kv_cache_type_k"] == effective["kv_cache_type_v"] == "f16"
+    trace = runtime.generate(GenerationRequest("fa-auto", PROMPT, 8))
+    assert trace.output_tokens == 8, "the replaced context generates"
+
+
+@pytest.mark.parametrize("mode", ["on", "off"])
+def test_flash_attention_on_and_off(model, mode):
+    rt = LlamaCppRuntime(model, LlamaCppSettings(threads=2, flash_attn=mode))
+    rt.load()
+    try:
+        assert rt.info()["effective"]["flash_attn"] == mode
+        assert rt.generate(GenerationRequest(f"fa-{mode}", PROMPT, 8)).output_tokens == 8
+    finally:
+        rt.close()
+
+
+def test_unknown_flash_attention_mode_lists_the_valid_ones(model, tmp_path):
+    from benchlib.errors import ParameterError
+    from benchlib.runner import SweepParams
+
+    with pytest.raises(ParameterError) as error:
+        SweepParams.from_mapping({"flash_attn": "yes", "output_dir": str(tmp_path)})
+    assert all(mode in str(error.value) for mode in ("auto", "on", "off"))

@@ -82,6 +82,14 @@ class TokenTrace:
             tokens each), else ``None``.
         token_count_source: Where the output token count comes from
             (``runtime``, ``server usage``, ``stream`` ...).
+        cached_prompt_tokens: Prompt tokens the runtime served from its prompt
+            (prefix) cache instead of evaluating them, where it says so
+            (OpenAI ``usage.prompt_tokens_details.cached_tokens``, llama.cpp's
+            ``timings.cache_n``; 0 for in-process llama.cpp, whose cache
+            benchlib clears), else ``None``.
+        retries: Times the request was sent again on a fresh connection after
+            a pooled connection the server had closed failed before any byte
+            of the response arrived (HTTP runtimes); ``sent_s`` is the first send.
     """
 
     request_id: str
@@ -96,6 +104,8 @@ class TokenTrace:
     headers_s: float | None = None
     output_token_count: int | None = None
     token_count_source: str = "runtime"
+    cached_prompt_tokens: int | None = None
+    retries: int = 0
 
     @property
     def output_tokens(self) -> int:

@@ -41,6 +41,7 @@ __all__ = [
     "HttpSettings",
     "ServerGone",
     "check_server",
+    "client_session",
     "measure_rtt",
     "run_coroutine",
     "stream_request",
@@ -55,6 +56,11 @@ APIS: dict[str, str] = {
 """API name -> request path."""
 
 FIXED_LENGTH_MODES = ("auto", "min_tokens", "ignore_eos", "none")
+
+CACHE_PROMPT_MODES = ("default", "on", "off")
+"""``cache_prompt`` setting: leave the server's prompt (prefix) cache as it is
+configured, or ask for it on or off per request (llama.cpp's servers honour
+``cache_prompt``; other OpenAI servers ignore it)."""
 
 ERROR_KINDS = ("connect", "timeout", "http", "malformed", "truncated", "disconnected", "server")
 """How a request can fail: refused or unreachable, past its timeout, an HTTP
@@ -110,6 +116,11 @@ class HttpSettings:
         request_timeout_s: Longest a request may take, seconds.
         temperature: Sampling temperature (0: greedy).
         seed: Seed sent to servers that accept one.
+        cache_prompt: ``default``, ``on`` or ``off``: sent as ``cache_prompt``
+            to OpenAI-compatible servers unless ``default``.
+        retry_stale_connections: Send a request once more on a fresh connection
+            when a pooled connection fails before any byte of the response
+            arrived (the server had closed it). Only a test turns this off.
     """
 
     url: str
@@ -120,6 +131,8 @@ class HttpSettings:
     request_timeout_s: float = 120.0
     temperature: float = 0.0
     seed: int = 0
+    cache_prompt: str = "default"
+    retry_stale_connections: bool = True
 
     def validate(self) -> None:
         """Check the values.
@@ -135,6 +148,13 @@ class HttpSettings:
             raise ParameterError(f"Unknown api '{self.api}'; valid: {', '.join(APIS)}.")
         if self.fixed_length not in FIXED_LENGTH_MODES:
             raise ParameterError(f"Unknown fixed_length '{self.fixed_length}'; valid: {', '.join(FIXED_LENGTH_MODES)}.")
+        if self.cache_prompt not in CACHE_PROMPT_MODES:
+            raise ParameterError(f"Unknown cache_prompt '{self.cache_prompt}'; valid: {', '.join(CACHE_PROMPT_MODES)}.")
+        if self.cache_prompt != "default" and self.is_ollama:
+            raise ParameterError(
+                "cache_prompt applies to OpenAI-compatible servers (llama.cpp's); the Ollama APIs have no such "
+                "switch. Set cache_prompt: default."
+            )
         if not self.request_timeout_s > 0:
             raise ParameterError(f"request_timeout_s must be positive, got {self.request_timeout_s}.")
         if self.api_key_env and self.api_key_env not in os.environ:
@@ -182,6 +202,8 @@ class HttpSettings:
             body["min_tokens"] = n
         if request.ignore_eos and self.fixed_length in ("auto", "ignore_eos"):
             body["ignore_eos"] = True
+        if self.cache_prompt != "default":
+            body["cache_prompt"] = self.cache_prompt == "on"
         if self.api == "openai-chat":
             body["messages"] = [{"role": "user", "content": request.prompt}]
         else:
@@ -198,6 +220,7 @@ class _Stream:
     text: list[str] = field(default_factory=list)
     usage_output_tokens: int | None = None
     usage_prompt_tokens: int | None = None
+    cached_prompt_tokens: int | None = None
     server_timings: RuntimeTimings | None = None
     counted_from: str = "stream"
     done: bool = False
@@ -217,6 +240,12 @@ def _openai_event(stream: _Stream, data: str, arrived_s: float) -> None:
     if usage:
         stream.usage_output_tokens = usage.get("completion_tokens")
         stream.usage_prompt_tokens = usage.get("prompt_tokens")
+        cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens")
+        if cached is not None:
+            stream.cached_prompt_tokens = int(cached)
+    timings = event.get("timings")
+    if isinstance(timings, dict) and "predicted_n" in timings:
+        _llama_server_timings(stream, timings)
     for choice in event.get("choices") or []:
         text = choice.get("text")
         if text is None:
@@ -229,6 +258,25 @@ def _openai_event(stream: _Stream, data: str, arrived_s: float) -> None:
             stream.chunk_times_s.append(arrived_s)
             stream.chunk_tokens.append(tokens)
             stream.text.append(text or "")
+
+
+def _llama_server_timings(stream: _Stream, timings: dict[str, Any]) -> None:
+    """llama.cpp's server reports its own timings per request (``timings``; the last one is final).
+
+    ``predicted_ms`` runs from the first output token to the last, so it
+    covers ``predicted_n - 1`` decode steps, as ``tpot_s`` does; ``cache_n``
+    prompt tokens came from its prompt cache and were not evaluated.
+    """
+    predicted_n = int(timings.get("predicted_n") or 0)
+    stream.server_timings = RuntimeTimings(
+        prompt_eval_s=float(timings["prompt_ms"]) / 1e3 if timings.get("prompt_ms") else None,
+        prompt_eval_tokens=timings.get("prompt_n"),
+        decode_s=float(timings["predicted_ms"]) / 1e3 if timings.get("predicted_ms") and predicted_n > 1 else None,
+        decode_tokens=predicted_n - 1 if predicted_n > 1 else None,
+        source="llama.cpp server timings (prompt_ms, predicted_ms over predicted_n - 1 steps)",
+    )
+    if timings.get("cache_n") is not None:
+        stream.cached_prompt_tokens = int(timings["cache_n"])
 
 
 def _ollama_line(stream: _Stream, line: str, arrived_s: float) -> None:
@@ -263,7 +311,14 @@ class _ServerError(Exception):
     """The server reported an error inside the stream."""
 
 
-def _finish(request: GenerationRequest, sent_s: float, headers_s: float | None, stream: _Stream, error: tuple[str, str] | None) -> TokenTrace:
+def _finish(
+    request: GenerationRequest,
+    sent_s: float,
+    headers_s: float | None,
+    stream: _Stream,
+    error: tuple[str, str] | None,
+    retries: int = 0,
+) -> TokenTrace:
     """Build the trace: one timestamp per token (a chunk of k tokens gives k equal timestamps)."""
     times: list[float] = []
     for arrived, tokens in zip(stream.chunk_times_s, stream.chunk_tokens):
@@ -289,66 +344,128 @@ def _finish(request: GenerationRequest, sent_s: float, headers_s: float | None, 
         headers_s=headers_s,
         output_token_count=output_tokens if output_tokens != counted else None,
         token_count_source=source,
+        cached_prompt_tokens=stream.cached_prompt_tokens,
+        retries=retries,
     )
 
 
-async def stream_request(session, settings: HttpSettings, request: GenerationRequest) -> TokenTrace:
-    """Send one streaming request and time it; failures come back as traces with ``error`` set.
+def client_session(**kwargs):
+    """An ``aiohttp.ClientSession`` that tells :func:`stream_request` when it reuses a pooled connection.
 
     Args:
-        session: An ``aiohttp.ClientSession``.
-        settings: Server settings.
-        request: What to generate.
+        **kwargs: Passed to ``aiohttp.ClientSession`` (``connector``, ``timeout`` ...).
     """
     import aiohttp
 
-    stream = _Stream()
+    async def on_reuse(session, context, params) -> None:
+        if isinstance(context.trace_request_ctx, _Exchange):
+            context.trace_request_ctx.reused_connection = True
+
+    tracing = aiohttp.TraceConfig()
+    tracing.on_connection_reuseconn.append(on_reuse)
+    return aiohttp.ClientSession(trace_configs=[tracing], **kwargs)
+
+
+@dataclass
+class _Exchange:
+    """One HTTP exchange of a request: what arrived, and whether its connection came from the pool."""
+
+    stream: _Stream = field(default_factory=_Stream)
     headers_s: float | None = None
-    sent_s = time.perf_counter()
     error: tuple[str, str] | None = None
+    reused_connection: bool = False
+    lost_before_response: bool = False
+
+    @property
+    def stale_connection(self) -> bool:
+        """The server had closed this pooled connection: it failed before any byte of the response."""
+        return self.reused_connection and self.lost_before_response and not self.stream.chunk_times_s
+
+
+async def _exchange(session, settings: HttpSettings, request: GenerationRequest) -> _Exchange:
+    """Send the request once on ``session`` and read its stream; failures are recorded, not raised."""
+    import aiohttp
+
+    exchange = _Exchange()
+    stream = exchange.stream
     timeout = aiohttp.ClientTimeout(total=settings.request_timeout_s)
     try:
         async with session.post(
-            settings.endpoint(), json=settings.body(request), headers=settings.headers(), timeout=timeout
+            settings.endpoint(),
+            json=settings.body(request),
+            headers=settings.headers(),
+            timeout=timeout,
+            trace_request_ctx=exchange,
         ) as response:
-            headers_s = time.perf_counter()
+            exchange.headers_s = time.perf_counter()
             if response.status != 200:
                 detail = (await response.text())[:300]
-                return _finish(request, sent_s, headers_s, stream, ("http", f"HTTP {response.status}: {detail}"))
+                exchange.error = ("http", f"HTTP {response.status}: {detail}")
+                return exchange
             buffer = b""
             async for piece in response.content.iter_any():
                 arrived = time.perf_counter()
                 buffer += piece
                 *lines, buffer = buffer.split(b"\n")
                 for raw in lines:
-                    line = raw.decode("utf-8").strip()
-                    if not line:
-                        continue
-                    if settings.is_ollama:
-                        _ollama_line(stream, line, arrived)
-                    elif line.startswith("data:"):
-                        _openai_event(stream, line[5:].strip(), arrived)
-                    elif not line.startswith((":", "event:", "id:", "retry:")):
-                        raise ValueError(f"not server-sent-event data: {line[:80]!r}")
+                    _apply_line(stream, settings, raw, arrived)
             if buffer.strip():
-                line = buffer.decode("utf-8").strip()
-                if settings.is_ollama:
-                    _ollama_line(stream, line, time.perf_counter())
-                elif line.startswith("data:"):
-                    _openai_event(stream, line[5:].strip(), time.perf_counter())
+                _apply_line(stream, settings, buffer, time.perf_counter())
     except (ValueError, UnicodeDecodeError) as exc:  # json.JSONDecodeError is a ValueError
-        error = ("malformed", f"malformed stream data: {exc}")
+        exchange.error = ("malformed", f"malformed stream data: {exc}")
     except _ServerError as exc:
-        error = ("server", f"the server reported an error: {exc}")
+        exchange.error = ("server", f"the server reported an error: {exc}")
     except asyncio.TimeoutError:
-        error = ("timeout", f"no complete response within request_timeout_s={settings.request_timeout_s:g} s")
+        exchange.error = ("timeout", f"no complete response within request_timeout_s={settings.request_timeout_s:g} s")
     except aiohttp.ClientConnectorError as exc:
-        error = ("connect", f"cannot connect to {settings.url}: {exc.os_error or exc}")
-    except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, ConnectionResetError) as exc:
-        error = ("disconnected", f"the connection was lost mid-stream: {type(exc).__name__}: {exc}")
+        exchange.error = ("connect", f"cannot connect to {settings.url}: {exc.os_error or exc}")
+    except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, aiohttp.ClientOSError, ConnectionResetError) as exc:
+        exchange.lost_before_response = exchange.headers_s is None
+        exchange.error = ("disconnected", f"the connection was lost mid-stream: {type(exc).__name__}: {exc}")
     except aiohttp.ClientError as exc:
-        error = ("disconnected", f"{type(exc).__name__}: {exc}")
-    return _finish(request, sent_s, headers_s, stream, error)
+        exchange.error = ("disconnected", f"{type(exc).__name__}: {exc}")
+    return exchange
+
+
+def _apply_line(stream: _Stream, settings: HttpSettings, raw: bytes, arrived_s: float) -> None:
+    """Apply one line of the response body (an SSE line or an NDJSON object)."""
+    line = raw.decode("utf-8").strip()
+    if not line:
+        return
+    if settings.is_ollama:
+        _ollama_line(stream, line, arrived_s)
+    elif line.startswith("data:"):
+        _openai_event(stream, line[5:].strip(), arrived_s)
+    elif not line.startswith((":", "event:", "id:", "retry:")):
+        raise ValueError(f"not server-sent-event data: {line[:80]!r}")
+
+
+async def stream_request(session, settings: HttpSettings, request: GenerationRequest) -> TokenTrace:
+    """Send one streaming request and time it; failures come back as traces with ``error`` set.
+
+    A keep-alive connection from the pool may have been closed by the server
+    (llama.cpp's ``llama-server`` closes it after a streamed response): when
+    such a reused connection fails before any byte of the response arrives,
+    the request is sent once more on a fresh connection and the trace records
+    ``retries=1``; ``sent_s`` stays the first send, so the time lost counts.
+    Any other failure is returned as it happened.
+
+    Args:
+        session: A session from :func:`client_session` (a plain
+            ``aiohttp.ClientSession`` works but cannot tell a reused connection).
+        settings: Server settings.
+        request: What to generate.
+    """
+    sent_s = time.perf_counter()
+    exchange = await _exchange(session, settings, request)
+    retries = 0
+    if exchange.stale_connection and settings.retry_stale_connections:
+        import aiohttp
+
+        retries = 1
+        async with client_session(connector=aiohttp.TCPConnector(force_close=True)) as fresh:
+            exchange = await _exchange(fresh, settings, request)
+    return _finish(request, sent_s, exchange.headers_s, exchange.stream, exchange.error, retries)
 
 
 def measure_rtt(url: str, samples: int = 10, timeout_s: float = 5.0) -> dict[str, Any]:
@@ -413,6 +530,7 @@ async def check_server(settings: HttpSettings) -> dict[str, Any]:
                 listing = await _get_json(session, base + "/v1/models", headers)
                 models = [m.get("id") for m in listing.get("data", [])]
                 version = None
+                settings_in_force = await _llama_server_props(session, base, headers)
     except aiohttp.ClientConnectorError as exc:
         raise ServerGone(f"No server answers at {settings.url} ({exc.os_error or exc}); start it or fix url.") from None
     except asyncio.TimeoutError:
@@ -422,7 +540,27 @@ async def check_server(settings: HttpSettings) -> dict[str, Any]:
             f"The server at {settings.url} does not serve model '{settings.served_model}'; it serves: "
             f"{', '.join(map(str, models)) or 'nothing'}. Set served_model to one of them."
         )
-    return {"models": models, "version": version}
+    served = {"models": models, "version": version}
+    if not settings.is_ollama and settings_in_force:
+        served["llama_server"] = settings_in_force
+    return served
+
+
+async def _llama_server_props(session, base: str, headers: dict[str, str]) -> dict[str, Any] | None:
+    """The settings a llama.cpp server runs with (``GET /props``), or ``None`` from other servers."""
+    try:
+        props = await _get_json(session, base + "/props", headers)
+    except (RuntimeFailure, ValueError):
+        return None
+    if not isinstance(props, dict) or "default_generation_settings" not in props:
+        return None
+    generation = props.get("default_generation_settings") or {}
+    return {
+        "build_info": props.get("build_info"),
+        "total_slots": props.get("total_slots"),
+        "context_tokens_per_slot": generation.get("n_ctx"),
+        "model_path": props.get("model_path"),
+    }
 
 
 class HttpRuntime:
@@ -453,10 +591,9 @@ class HttpRuntime:
 
     def generate(self, request: GenerationRequest) -> TokenTrace:
         """One streaming request (a failure is returned as a trace with ``error`` set)."""
-        import aiohttp
 
         async def one() -> TokenTrace:
-            async with aiohttp.ClientSession() as session:
+            async with client_session() as session:
                 return await stream_request(session, self.settings, request)
 
         return run_coroutine(one())
