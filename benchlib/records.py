@@ -168,10 +168,18 @@ class RunDirectory:
         atomic_write_json(self.run_file, meta, durable)
 
     def read_requests(self) -> pd.DataFrame:
-        """The completed requests (an empty frame when there are none)."""
-        if not self.requests_file.exists():
+        """The completed requests (an empty frame when there are none).
+
+        The file is read into memory in one go and parsed from there: pyarrow
+        opens a path more than once (footer, then pages), and a sweep that
+        replaces the file in between would hand it the footer of one version
+        and the pages of the next.
+        """
+        try:
+            content = self.requests_file.read_bytes()
+        except FileNotFoundError:
             return pd.DataFrame()
-        return pd.read_parquet(self.requests_file)
+        return pd.read_parquet(io.BytesIO(content))
 
     def append_requests(self, rows: list[dict[str, Any]]) -> pd.DataFrame:
         """Add rows to ``requests.parquet`` (rewritten atomically and durably) and return all rows.
