@@ -9,7 +9,8 @@ configures the llama.cpp inside it with the options the binding's own build
 uses (Release, ``GGML_NATIVE`` on, no curl, ``CMAKE_ARGS`` from the environment
 as for the binding) and builds the two tools, once. The build lives outside
 the checkout, in ``~/.cache/benchlib/native/llama-cpp-python-VERSION``
-(``BENCHLIB_NATIVE_DIR`` overrides it), so every clone on the machine reuses it.
+(``BENCHLIB_NATIVE_DIR`` overrides it), so every clone on the machine reuses it;
+the programs are in its ``build/bin``.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ BASE_CMAKE_OPTIONS = (
     "-DGGML_NATIVE=ON",
     "-DLLAMA_CURL=OFF",
     "-DLLAMA_OPENSSL=OFF",
-    "-DBUILD_SHARED_LIBS=OFF",
+    "-DBUILD_SHARED_LIBS=ON",
     "-DLLAMA_BUILD_TESTS=OFF",
     "-DLLAMA_BUILD_EXAMPLES=OFF",
     "-DLLAMA_BUILD_TOOLS=ON",
@@ -56,10 +57,11 @@ BASE_CMAKE_OPTIONS = (
     "-DLLAMA_BUILD_UI=OFF",
     "-DLLAMA_USE_PREBUILT_UI=OFF",
 )
-"""Options of the native build. The compute options are those of llama-cpp-python's
-build (Release, native CPU instructions, no curl); the rest only leave out what
-needs a network or is not needed (tests, examples, the web UI download), and
-link statically so the two programs can be copied to another folder."""
+"""Options of the native build. Those that shape the compiled code are llama-cpp-python's
+(Release, native CPU instructions, shared libraries as the binding loads them —
+position-independent code, as in llama.cpp's default build — and no curl); the
+rest only leave out what needs a network or is not needed (tests, examples, the
+web UI download). The tools run from the build tree, next to their libraries."""
 
 
 class NativeToolMissing(BenchlibError):
@@ -205,16 +207,12 @@ def build_native(jobs: int | None = None, force: bool = False) -> NativeBuild:
              "--target", *NATIVE_TOOLS],
             log,
         )  # fmt: skip
-    binaries = directory / "bin"
-    binaries.mkdir(exist_ok=True)
     tools: dict[str, str] = {}
     for name in NATIVE_TOOLS:
         built = build / "bin" / name
         if not built.exists():
             raise BenchlibError(f"The build produced no {built}; see {log_path}.")
-        target = binaries / name
-        shutil.copy2(built, target)
-        tools[name] = str(target)
+        tools[name] = str(built)
     record = NativeBuild(directory, version, options, tools, time.time(), time.monotonic() - started)
     (directory / "build.json").write_text(json.dumps(record.to_dict(), indent=2) + "\n")
     return record

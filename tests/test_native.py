@@ -9,7 +9,14 @@ import sys
 
 import pytest
 
-from benchlib.native import BASE_CMAKE_OPTIONS, NativeToolMissing, find_native_tool, llama_cpp_python_version, native_status
+from benchlib.native import (
+    BASE_CMAKE_OPTIONS,
+    NativeToolMissing,
+    find_native_tool,
+    llama_cpp_python_version,
+    native_dir,
+    native_status,
+)
 
 
 def test_make_native_built_both_tools_from_the_pinned_llama_cpp_python(root):
@@ -20,7 +27,7 @@ def test_make_native_built_both_tools_from_the_pinned_llama_cpp_python(root):
         assert f"llama-cpp-python-{llama_cpp_python_version()}" in str(path)
         version = subprocess.run([str(path), "--version"], capture_output=True, text=True, timeout=30)
         assert "version" in (version.stdout + version.stderr)
-    record = json.loads((find_native_tool("llama-server").parent.parent / "build.json").read_text())
+    record = json.loads((native_dir() / "build.json").read_text())
     assert record["cmake_options"][: len(BASE_CMAKE_OPTIONS)] == list(BASE_CMAKE_OPTIONS)
     assert "-DGGML_NATIVE=ON" in record["cmake_options"] and "-DCMAKE_BUILD_TYPE=Release" in record["cmake_options"]
 
