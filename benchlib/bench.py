@@ -20,6 +20,11 @@
    against llama.cpp's server, the client's decode rate over the server's own
    perf counters, as a ratio.
 
+6. Fidelity against llama.cpp's own tools (:mod:`benchlib.bench_fidelity`):
+   in-process decode rate over ``llama-bench`` tg128, client TPOT over
+   ``llama-server``'s own per-token time, and TTFT of repeated against
+   synthetic prompts on ``llama-server``.
+
 Results are printed and saved as JSON under ``data/bench/``. These are
 measurements, not pass/fail tests: a noisy machine moves them.
 """
@@ -35,6 +40,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchlib.bench_fidelity import client_vs_llama_server_tpot, decode_vs_llama_bench, llama_server_prompt_cache
 from benchlib.records import atomic_write_json, now_iso
 
 __all__ = ["BENCHMARKS", "decode_accuracy", "notebook_overhead", "onnx_vs_llamacpp", "report_wall_time", "run_benchmarks", "sampler_cost", "sampler_slowdown"]
@@ -324,6 +330,9 @@ def onnx_vs_llamacpp(generations: int = 8, output_tokens: int = 128, precisions:
 
 BENCHMARKS = {
     "decode_accuracy": decode_accuracy,
+    "decode_vs_llama_bench": decode_vs_llama_bench,
+    "client_vs_llama_server_tpot": client_vs_llama_server_tpot,
+    "llama_server_prompt_cache": llama_server_prompt_cache,
     "notebook_overhead": notebook_overhead,
     "report_wall_time": report_wall_time,
     "sampler_cost": sampler_cost,
