@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from benchlib.errors import ParameterError
-from benchlib.metrics import prompt_cache_summary, request_metrics, summarize, system_throughput_tps
+from benchlib.metrics import prompt_cache_summary, request_metrics, retried_requests, summarize, system_throughput_tps
 from benchlib.runtimes.base import GenerationRequest, TokenTrace
 from benchlib.runtimes.http import HttpSettings, ServerGone, client_session, run_coroutine, stream_request
 
@@ -219,7 +219,7 @@ def step_summary(rows: pd.DataFrame, outcome: StepOutcome, slo: dict[str, float]
         "errors_by_kind": {str(k): int(v) for k, v in failed["error_kind"].value_counts().items()} if len(failed) else {},
         "duration_s": duration_s,
         "aborted": outcome.aborted,
-        "retried_requests": int((rows["retries"] > 0).sum()) if "retries" in rows else 0,
+        "retried_requests": retried_requests(rows),
     }
     if ok.empty:
         return summary
@@ -495,10 +495,7 @@ def run_load_sweep(params, progress: bool = True, fresh: bool = False):
         power.measure_idle()
         for step in pending:
             # every request the step may issue, prompts made before its clock starts
-            planned = iter(workload.materialize(_step_requests(workload, step, attempt), tokenizer))
-
-            def next_request(planned=planned) -> GenerationRequest:
-                return next(planned)
+            next_request = iter(workload.materialize(_step_requests(workload, step, attempt), tokenizer)).__next__
 
             def on_trace(request: GenerationRequest, trace: TokenTrace, step: LoadStep = step) -> None:
                 partial.append(trace_row(trace, request, step, attempt, unix_minus_perf))

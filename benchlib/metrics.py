@@ -34,6 +34,7 @@ __all__ = [
     "bootstrap_replicates",
     "prompt_cache_summary",
     "request_metrics",
+    "retried_requests",
     "summarize",
     "summarize_requests",
     "system_throughput_tps",
@@ -361,8 +362,13 @@ def summarize_requests(requests: pd.DataFrame) -> dict[str, Any]:
     )
     summary["harness_vs_runtime_decode_ratio"] = summarize(ratio).to_dict()
     summary["prompt_cache"] = prompt_cache_summary(requests)
-    summary["retried_requests"] = int((requests["retries"] > 0).sum()) if "retries" in requests else 0
+    summary["retried_requests"] = retried_requests(requests)
     return summary
+
+
+def retried_requests(rows: pd.DataFrame) -> int:
+    """Requests sent again on a fresh connection after a stale pooled one failed (HTTP rows; 0 otherwise)."""
+    return int((rows["retries"] > 0).sum()) if "retries" in rows else 0
 
 
 def prompt_cache_summary(requests: pd.DataFrame) -> dict[str, Any]:
