@@ -26,7 +26,7 @@ from typing import Any, Protocol, Sequence
 
 import numpy as np
 
-from benchlib.errors import ParameterError
+from benchlib.errors import ParameterError, RuntimeFailure
 
 __all__ = ["GgufTokenizer", "ServerTokenizer", "SyntheticPrompts", "Tokenizer", "WORDS"]
 
@@ -53,18 +53,22 @@ WORDS = tuple(
 """Common English nouns the prompts are drawn from, each once."""
 
 MAX_ADJUSTMENTS = 24
+"""Rounds of cutting or lengthening a prompt before giving up."""
+
+TOKENIZE_CONCURRENCY = 4
+"""Tokenize requests in flight at once against a server (llama-server has n_parallel + 2 HTTP threads)."""
 
 
 class Tokenizer(Protocol):
-    """Text to token ids and back, without special tokens (no beginning-of-sequence)."""
+    """Texts to token ids and back, without special tokens (no beginning-of-sequence), many at a time."""
 
     name: str
 
-    def encode(self, text: str) -> list[int]:
-        """Token ids of ``text``."""
+    def encode_many(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids of each text."""
 
-    def decode(self, ids: Sequence[int]) -> str:
-        """Text of ``ids``."""
+    def decode_many(self, ids: Sequence[Sequence[int]]) -> list[str]:
+        """Text of each list of ids."""
 
 
 class GgufTokenizer:
@@ -81,10 +85,14 @@ class GgufTokenizer:
         self._llm = llama_cpp.Llama(model_path=str(model_path), vocab_only=True, verbose=False)
 
     def encode(self, text: str) -> list[int]:
+        """Token ids of ``text``."""
         return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
-    def decode(self, ids: Sequence[int]) -> str:
-        return self._llm.detokenize(list(ids)).decode("utf-8", errors="replace")
+    def encode_many(self, texts: Sequence[str]) -> list[list[int]]:
+        return [self.encode(text) for text in texts]
+
+    def decode_many(self, ids: Sequence[Sequence[int]]) -> list[str]:
+        return [self._llm.detokenize(list(i)).decode("utf-8", errors="replace") for i in ids]
 
     def close(self) -> None:
         """Free the vocabulary."""
@@ -113,6 +121,9 @@ _DIALECTS = (
 class ServerTokenizer:
     """A server's own tokenizer over HTTP (the first dialect of :data:`_DIALECTS` that answers).
 
+    Many texts go out together, up to :data:`TOKENIZE_CONCURRENCY` requests at
+    a time, so a step's prompts cost a few rounds of calls, not a few calls each.
+
     Args:
         settings: The sweep's :class:`~benchlib.runtimes.http.HttpSettings`.
 
@@ -122,64 +133,102 @@ class ServerTokenizer:
 
     def __init__(self, settings) -> None:
         self.settings = settings
-        self._dialect: _Dialect | None = None
+        self._dialect: _Dialect = _DIALECTS[0]
         self._special_prefix: list[int] = []
         problems = []
         for dialect in _DIALECTS:
             self._dialect = dialect
             try:
-                self._special_prefix = self._tokenize("")
-                self.encode("hello")
+                self._special_prefix, hello = self._tokenize_many(["", "hello"])
             except _Unanswered as exc:
                 problems.append(f"{dialect.name} {dialect.tokenize_path}: {exc}")
                 continue
-            self.name = f"server:{dialect.name}"
-            return
+            if hello:
+                self.name = f"server:{dialect.name}"
+                return
+            problems.append(f"{dialect.name} {dialect.tokenize_path}: no tokens for 'hello'")
         raise ParameterError(
             f"prompts: synthetic needs the model's tokenizer, and the server at {settings.url} offers none "
             f"({'; '.join(problems)}). Set model to the GGUF file the server runs (a path or catalogue name): "
             "benchlib then tokenizes locally."
         )
 
-    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    def _post_many(self, path: str, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """POST each body to ``path`` over one session; the JSON replies in order.
+
+        Raises:
+            _Unanswered: a reply that is not HTTP 200 with a JSON object, or no reply.
+        """
+        import asyncio
+
         import aiohttp
 
         from benchlib.runtimes.http import run_coroutine
 
-        async def post() -> tuple[int, Any]:
-            timeout = aiohttp.ClientTimeout(total=15)
-            async with aiohttp.ClientSession(timeout=timeout) as session:
-                async with session.post(self.settings.url.rstrip("/") + path, json=body, headers=self.settings.headers()) as reply:
-                    return reply.status, await reply.json(content_type=None) if reply.status == 200 else None
+        url = self.settings.url.rstrip("/") + path
+        headers = self.settings.headers()
+
+        async def post_all() -> list[dict[str, Any]]:
+            limit = asyncio.Semaphore(TOKENIZE_CONCURRENCY)
+            # one connection per call: llama-server gives a kept-alive connection one of its few HTTP
+            # threads until its 5 s keep-alive ends, so reused or parked connections stall the rest
+            connector = aiohttp.TCPConnector(force_close=True, limit=TOKENIZE_CONCURRENCY)
+            async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as session:
+
+                async def post(body: dict[str, Any]) -> dict[str, Any]:
+                    async with limit, session.post(url, json=body, headers=headers) as reply:
+                        payload = await reply.json(content_type=None) if reply.status == 200 else None
+                        if not isinstance(payload, dict):
+                            raise _Unanswered(f"HTTP {reply.status}")
+                        return payload
+
+                return await asyncio.gather(*(post(body) for body in bodies))
 
         try:
-            status, payload = run_coroutine(post())
+            return run_coroutine(post_all())
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             raise _Unanswered(f"{type(exc).__name__}: {exc}") from None
-        if status != 200 or not isinstance(payload, dict):
-            raise _Unanswered(f"HTTP {status}")
-        return payload
 
-    def _tokenize(self, text: str) -> list[int]:
+    def _tokenize_many(self, texts: Sequence[str]) -> list[list[int]]:
         dialect = self._dialect
-        body = {dialect.text_field: text, "model": self.settings.served_model, **dialect.extra}
-        tokens = self._post(dialect.tokenize_path, body).get("tokens")
-        if not isinstance(tokens, list):
-            raise _Unanswered("no token list in the reply")
-        return [int(t["id"]) if isinstance(t, dict) else int(t) for t in tokens]
+        bodies = [{dialect.text_field: text, "model": self.settings.served_model, **dialect.extra} for text in texts]
+        replies = self._post_many(dialect.tokenize_path, bodies)
+        token_lists = []
+        for reply in replies:
+            tokens = reply.get("tokens")
+            if not isinstance(tokens, list):
+                raise _Unanswered("no token list in the reply")
+            token_lists.append([int(t["id"]) if isinstance(t, dict) else int(t) for t in tokens])
+        return token_lists
 
-    def encode(self, text: str) -> list[int]:
-        ids = self._tokenize(text)
+    def encode_many(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids of each text, the special tokens the server adds (its BOS) taken off.
+
+        Raises:
+            RuntimeFailure: the server's tokenizer stopped answering.
+        """
+        try:
+            token_lists = self._tokenize_many(texts)
+        except _Unanswered as exc:
+            raise RuntimeFailure(f"The server's {self._dialect.tokenize_path} stopped answering: {exc}") from None
         prefix = self._special_prefix
-        return ids[len(prefix):] if prefix and ids[: len(prefix)] == prefix else ids
+        return [ids[len(prefix):] if prefix and ids[: len(prefix)] == prefix else ids for ids in token_lists]
 
-    def decode(self, ids: Sequence[int]) -> str:
+    def decode_many(self, ids: Sequence[Sequence[int]]) -> list[str]:
+        """Text of each list of ids.
+
+        Raises:
+            RuntimeFailure: the server's detokenizer did not answer with text.
+        """
         dialect = self._dialect
-        body = {"tokens": list(ids), "model": self.settings.served_model}
-        text = self._post(dialect.detokenize_path, body).get(dialect.text_reply_field)
-        if not isinstance(text, str):
-            raise ParameterError(f"The server's {dialect.detokenize_path} returned no text for {len(ids)} tokens.")
-        return text
+        bodies = [{"tokens": list(i), "model": self.settings.served_model} for i in ids]
+        try:
+            texts = [reply.get(dialect.text_reply_field) for reply in self._post_many(dialect.detokenize_path, bodies)]
+        except _Unanswered as exc:
+            raise RuntimeFailure(f"The server's {dialect.detokenize_path} stopped answering: {exc}") from None
+        if not all(isinstance(text, str) for text in texts):
+            raise RuntimeFailure(f"The server's {dialect.detokenize_path} returned no text for some token lists.")
+        return texts
 
 
 class _Unanswered(Exception):
@@ -204,28 +253,51 @@ class SyntheticPrompts:
         self.seed = seed
 
     def prompt(self, request_id: str) -> str:
-        """The prompt of one request (the same id and seed always give the same prompt).
+        """The prompt of one request (see :meth:`prompts`)."""
+        return self.prompts([request_id])[0]
+
+    def prompts(self, request_ids: Sequence[str]) -> list[str]:
+        """The prompts of these requests; the same id and seed always give the same prompt.
+
+        All prompts advance together, so each round is one batch of tokenizer
+        calls: draw words until the text is long enough, cut its ids to
+        ``prompt_tokens`` and decode them, or add a word when the cut text
+        encodes to fewer tokens, until it encodes to exactly ``prompt_tokens``.
 
         Raises:
             ParameterError: the tokenizer never yields exactly ``prompt_tokens`` tokens.
         """
-        digest = hashlib.sha256(f"{self.seed}/{request_id}".encode()).digest()
-        rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
         target = self.prompt_tokens
-        text = " ".join(rng.choice(WORDS, size=target + 4))
-        ids = self.tokenizer.encode(text)
-        while len(ids) < target:
-            text += " " + " ".join(rng.choice(WORDS, size=target))
-            ids = self.tokenizer.encode(text)
+        generators = [self._generator(request_id) for request_id in request_ids]
+        texts = [" ".join(rng.choice(WORDS, size=target + 4)) for rng in generators]
+        ids = self.tokenizer.encode_many(texts)
+        while short := [i for i, token_ids in enumerate(ids) if len(token_ids) < target]:
+            for i in short:
+                texts[i] += " " + " ".join(generators[i].choice(WORDS, size=target))
+            self._encode_into(ids, texts, short)
+        pending = [i for i, token_ids in enumerate(ids) if len(token_ids) != target]
         for _ in range(MAX_ADJUSTMENTS):
-            if len(ids) > target:
-                text = self.tokenizer.decode(ids[:target])
-            elif len(ids) < target:
-                text = f"{text} {rng.choice(WORDS)}"
-            ids = self.tokenizer.encode(text)
-            if len(ids) == target:
-                return text
+            if not pending:
+                return texts
+            long = [i for i in pending if len(ids[i]) > target]
+            for i, text in zip(long, self.tokenizer.decode_many([ids[i][:target] for i in long])):
+                texts[i] = text
+            for i in pending:
+                if len(ids[i]) < target:
+                    texts[i] = f"{texts[i]} {generators[i].choice(WORDS)}"
+            self._encode_into(ids, texts, pending)
+            pending = [i for i in pending if len(ids[i]) != target]
+        if not pending:
+            return texts
         raise ParameterError(
             f"Could not make a prompt of exactly {target} tokens with {self.tokenizer.name} "
-            f"(request {request_id}); try another prompt_tokens."
+            f"(request {request_ids[pending[0]]}); try another prompt_tokens."
         )
+
+    def _generator(self, request_id: str) -> np.random.Generator:
+        digest = hashlib.sha256(f"{self.seed}/{request_id}".encode()).digest()
+        return np.random.default_rng(int.from_bytes(digest[:8], "little"))
+
+    def _encode_into(self, ids: list[list[int]], texts: list[str], indices: list[int]) -> None:
+        for i, token_ids in zip(indices, self.tokenizer.encode_many([texts[i] for i in indices])):
+            ids[i] = token_ids

@@ -150,4 +150,5 @@ class Workload:
         from benchlib.synthetic_prompts import SyntheticPrompts
 
         builder = SyntheticPrompts(tokenizer, self.synthetic_prompt_tokens, self.seed)
-        return [replace(r, prompt=builder.prompt(r.request_id)) for r in requests]
+        prompts = builder.prompts([r.request_id for r in requests])
+        return [replace(r, prompt=prompt) for r, prompt in zip(requests, prompts)]

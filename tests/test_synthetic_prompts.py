@@ -35,6 +35,12 @@ def test_prompts_share_no_prefix_and_repeat_for_the_same_request_and_seed(tokeni
     assert builder.prompt("c4-a0-00003-p00") != SyntheticPrompts(tokenizer, 64, seed=4).prompt("c4-a0-00003-p00")
 
 
+def test_a_batch_of_prompts_equals_the_prompts_made_one_by_one(tokenizer):
+    builder = SyntheticPrompts(tokenizer, 33, seed=1)
+    ids = [f"r{i}" for i in range(12)]
+    assert builder.prompts(ids) == [builder.prompt(i) for i in ids]
+
+
 def test_synthetic_workload_needs_prompt_tokens_and_fills_prompts(tokenizer):
     with pytest.raises(ParameterError, match="prompt_tokens"):
         Workload(prompts=(), output_tokens=8, repetitions=1, warmup_requests=0)
