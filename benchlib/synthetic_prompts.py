@@ -9,8 +9,8 @@ its own prompt of exactly ``prompt_tokens`` tokens, like vLLM's random
 dataset: random words drawn with a seed derived from the sweep's ``seed`` and
 the request id (so a resumed sweep sends the same prompt for the same request),
 cut to length with the model's own tokenizer and checked by encoding again.
-Two prompts share a first word with probability 1/len(WORDS), so no prefix
-beyond the template a server adds is common to two requests.
+Two prompts share a first word with probability 1/len(WORDS), so beyond the
+template a server adds, two requests rarely share more than a word of prefix.
 
 Tokenizers: the GGUF file's (in process, or when the server runs a file benchlib
 can open), or the server's own endpoint: ``/tokenize`` + ``/detokenize``
