@@ -81,7 +81,7 @@ def llama_cpp_python_version() -> str:
 
 
 def native_dir(version: str | None = None) -> Path:
-    """Folder of the native build for a llama-cpp-python version (``bin/`` holds the tools)."""
+    """Folder of the native build for a llama-cpp-python version (``build/bin/`` holds the tools)."""
     override = os.environ.get("BENCHLIB_NATIVE_DIR")
     if override:
         return Path(override).expanduser()
@@ -141,10 +141,10 @@ def _read_build(directory: Path) -> NativeBuild | None:
     )
 
 
-def _run(command: list[str], log, cwd: Path | None = None) -> None:
+def _run(command: list[str], log) -> None:
     log.write(f"$ {shlex.join(command)}\n")
     log.flush()
-    result = subprocess.run(command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
+    result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT)
     if result.returncode != 0:
         raise BenchlibError(f"`{shlex.join(command)}` failed with exit status {result.returncode}; see {log.name}.")
 
@@ -249,6 +249,5 @@ def native_status() -> list[tuple[str, Path | None, str]]:
         except NativeToolMissing as exc:
             statuses.append((name, None, str(exc)))
             continue
-        build = _read_build(native_dir())
-        statuses.append((name, path, f"llama.cpp of llama-cpp-python {build.llama_cpp_python_version}"))
+        statuses.append((name, path, f"llama.cpp of llama-cpp-python {llama_cpp_python_version()}"))
     return statuses

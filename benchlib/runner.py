@@ -45,7 +45,7 @@ from benchlib.records import (
 )
 from benchlib.runtimes import RUNTIME_NAMES, create_runtime
 from benchlib.runtimes.base import GenerationRequest, TokenTrace
-from benchlib.runtimes.llamacpp import FLASH_ATTN_MODES
+from benchlib.runtimes.llamacpp import LlamaCppSettings
 from benchlib.workload import SYNTHETIC, Workload, resolve_prompts
 
 __all__ = ["SweepParams", "SweepResult", "run_sweep"]
@@ -214,8 +214,7 @@ class SweepParams:
             raise ParameterError(f"Parameter temperature must be 0 (greedy) or more, got {self.temperature}.")
         if self.runtime not in RUNTIME_NAMES:
             raise ParameterError(f"Unknown runtime '{self.runtime}'; valid runtimes: {', '.join(RUNTIME_NAMES)}.")
-        if self.flash_attn not in FLASH_ATTN_MODES:
-            raise ParameterError(f"Unknown flash_attn '{self.flash_attn}'; valid: {', '.join(FLASH_ATTN_MODES)}.")
+        LlamaCppSettings(flash_attn=self.flash_attn)  # its own check, with the valid modes
         for name in ("threads", "gpu_layers", "seed", "prompt_tokens"):
             if getattr(self, name) < 0:
                 raise ParameterError(f"Parameter {name} must be 0 or more, got {getattr(self, name)}.")

@@ -31,7 +31,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from benchlib.errors import RuntimeFailure
+from benchlib.errors import ParameterError, RuntimeFailure
 from benchlib.models import ModelInfo
 from benchlib.runtimes.base import GenerationRequest, RuntimeTimings, TokenTrace
 
@@ -94,7 +94,7 @@ class LlamaCppSettings:
 
     def __post_init__(self) -> None:
         if self.flash_attn not in FLASH_ATTN_MODES:
-            raise RuntimeFailure(f"Unknown flash_attn '{self.flash_attn}'; valid: {', '.join(FLASH_ATTN_MODES)}.")
+            raise ParameterError(f"Unknown flash_attn '{self.flash_attn}'; valid: {', '.join(FLASH_ATTN_MODES)}.")
 
     def resolved_threads(self) -> int:
         """The thread count actually used."""
