@@ -1,0 +1,144 @@
+"""Static facts about the ``benchlib`` package: its import graph, module sizes and private imports.
+
+Every import counts, including those inside functions (a function-level
+import only hides a cycle until the function runs).
+``python tests/architecture.py`` prints the facts.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parents[1] / "benchlib"
+MAX_MODULE_LINES = 400
+
+
+@dataclass(frozen=True)
+class ImportEdge:
+    """``importer`` imports ``imported`` (a benchlib module), optionally naming ``names``."""
+
+    importer: str
+    imported: str
+    names: tuple[str, ...]
+    line: int
+
+
+def module_files() -> dict[str, Path]:
+    """Dotted module name -> file, for every module of the package."""
+    modules = {}
+    for path in sorted(PACKAGE_DIR.rglob("*.py")):
+        parts = list(path.relative_to(PACKAGE_DIR.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        modules[".".join(parts)] = path
+    return modules
+
+
+def _resolve(name: str, modules: dict[str, Path]) -> str | None:
+    """The longest module prefix of a dotted name (``benchlib.a.b.func`` -> ``benchlib.a.b``)."""
+    parts = name.split(".")
+    while parts:
+        candidate = ".".join(parts)
+        if candidate in modules:
+            return candidate
+        parts.pop()
+    return None
+
+
+def import_edges() -> list[ImportEdge]:
+    """Every import of one benchlib module by another."""
+    modules = module_files()
+    edges = []
+    for module, path in modules.items():
+        is_package = path.name == "__init__.py"
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    target = _resolve(alias.name, modules)
+                    if target and target != module:
+                        edges.append(ImportEdge(module, target, (), node.lineno))
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = module.split(".") if is_package else module.split(".")[:-1]
+                    base = base[: len(base) - (node.level - 1)]
+                    source = ".".join(base + ([node.module] if node.module else []))
+                else:
+                    source = node.module or ""
+                if not source.startswith("benchlib"):
+                    continue
+                for alias in node.names:
+                    submodule = _resolve(f"{source}.{alias.name}", modules)
+                    if submodule and submodule == f"{source}.{alias.name}":
+                        target, names = submodule, ()
+                    else:
+                        target, names = _resolve(source, modules), (alias.name,)
+                    if target and target != module:
+                        edges.append(ImportEdge(module, target, names, node.lineno))
+    return edges
+
+
+def import_cycles() -> list[list[str]]:
+    """The strongly connected groups of modules (each holds at least one import cycle)."""
+    graph: dict[str, set[str]] = {m: set() for m in module_files()}
+    for edge in import_edges():
+        graph[edge.importer].add(edge.imported)
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    groups: list[list[str]] = []
+    counter = [0]
+
+    def visit(node: str) -> None:  # Tarjan
+        index[node] = low[node] = counter[0]
+        counter[0] += 1
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in graph[node]:
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                item = stack.pop()
+                on_stack.discard(item)
+                group.append(item)
+                if item == node:
+                    break
+            if len(group) > 1:
+                groups.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return sorted(groups)
+
+
+def long_modules() -> dict[str, int]:
+    """Modules over :data:`MAX_MODULE_LINES` lines -> their line count."""
+    sizes = {m: len(p.read_text().splitlines()) for m, p in module_files().items()}
+    return {m: n for m, n in sorted(sizes.items()) if n > MAX_MODULE_LINES}
+
+
+def private_imports() -> list[ImportEdge]:
+    """Imports of another module's private name (``from benchlib.x import _helper``)."""
+    return [e for e in import_edges() if any(n.startswith("_") for n in e.names)]
+
+
+if __name__ == "__main__":  # pragma: no cover
+    cycles = import_cycles()
+    print(f"import cycles (strongly connected groups): {len(cycles)}")
+    for group in cycles:
+        print("  ", " <-> ".join(group))
+    print(f"modules over {MAX_MODULE_LINES} lines: {len(long_modules())}")
+    for module, lines in long_modules().items():
+        print(f"   {module}: {lines}")
+    print(f"imports of private names: {len(private_imports())}")
+    for edge in private_imports():
+        print(f"   {edge.importer}:{edge.line} {edge.imported}.{','.join(edge.names)}")
