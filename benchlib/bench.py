@@ -216,7 +216,7 @@ def load_generator_accuracy(concurrency: int = 64, interval_ms: float = 20.0, ou
 
     import numpy as np
 
-    from benchlib.load import LoadStep, run_step
+    from benchlib.sweep.steps import LoadStep, run_step
     from benchlib.local_servers import free_port, replay_server
     from benchlib.runtimes.base import GenerationRequest
     from benchlib.runtimes.http import HttpSettings

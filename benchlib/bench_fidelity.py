@@ -161,7 +161,8 @@ def llama_server_prompt_cache(requests: int = 16, output_tokens: int = 16, concu
     """TTFT of repeated against synthetic prompts on llama-server, and failures of a 64-request c4 step."""
     import pandas as pd
 
-    from benchlib.runner import SweepParams, run_sweep
+    from benchlib.config import SweepConfig as SweepParams
+    from benchlib.sweep import run_sweep
 
     with tempfile.TemporaryDirectory() as folder:
         server = _native_server(Path(folder))

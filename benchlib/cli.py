@@ -155,7 +155,7 @@ def run_sweep_notebook(
     import shutil
 
     from benchlib.records import RunDirectory
-    from benchlib.runner import SweepParams
+    from benchlib.config import SweepConfig as SweepParams
 
     notebook = _notebook("sweep.ipynb")
     values = load_parameter_file(parameter_file) if parameter_file else {}
@@ -166,7 +166,7 @@ def run_sweep_notebook(
         raise ParameterError(
             f"Unknown sweep parameter(s) {', '.join(unknown)} in {parameter_file}; valid parameters: {', '.join(valid)}."
         )
-    values["output_dir"] = str(Path(values.get("output_dir", SweepParams.output_dir)).resolve())
+    values["output_dir"] = str(Path(values.get("output_dir", "data/runs")).resolve())
     if isinstance(values.get("price_files"), list):
         values["price_files"] = [str(Path(p).resolve()) if isinstance(p, str) else p for p in values["price_files"]]
     params = SweepParams.from_mapping(values)
@@ -174,12 +174,12 @@ def run_sweep_notebook(
     if fresh and store.path.exists():
         shutil.rmtree(store.path)
     if store.effective_status() == "complete":
-        from benchlib.runner import run_sweep
+        from benchlib.sweep import run_sweep
 
         run_sweep(params, progress=False)  # reuses the run; prices it under the profile asked for now
         return store.path
     store.path.mkdir(parents=True, exist_ok=True)
-    print(f"Sweep {params.run_id()}: {params.platform}, {params.runtime}, model {params.model}")
+    print(f"Sweep {params.run_id()}: {params.run.platform}, {params.run.runtime}, model {params.run.model}")
     output = store.path / "sweep.ipynb"
     failure: list[BaseException] = []
 

@@ -10,20 +10,21 @@ import pytest
 from benchlib.cli import repo_root
 from benchlib.cost import load_prices, profile_from_record, profile_record
 from benchlib.errors import ParameterError
-from benchlib.runner import SweepParams, run_sweep
+from benchlib.config import SweepConfig
+from benchlib.sweep import run_sweep
 
 ROOT = repo_root()
 LOCAL_PRICES = str(ROOT / "params" / "prices" / "local-cpu.yaml")
 ARTICLE = {"pi5": 0.33, "l4": 1.11, "a10g": 1.67, "h100": 4.44}
 
 
-def _smoke(tmp_path, **overrides) -> SweepParams:
+def _smoke(tmp_path, **overrides) -> SweepConfig:
     values = dict(
         profile="cost-test", prompts="tiny", output_tokens=6, repetitions=3, warmup=0, threads=2,
         price_profile="local-cpu", price_files=[LOCAL_PRICES], output_dir=str(tmp_path / "runs"),
     )  # fmt: skip
     values.update(overrides)
-    return SweepParams.from_mapping(values)
+    return SweepConfig.from_mapping(values)
 
 
 def test_unknown_price_profile_is_refused_with_the_valid_names(tmp_path):

@@ -21,7 +21,8 @@ import pytest
 from benchlib.errors import ParameterError
 from benchlib.models import resolve_model
 from benchlib.records import RunDirectory
-from benchlib.runner import SweepParams, run_sweep
+from benchlib.config import SweepConfig
+from benchlib.sweep import run_sweep
 from benchlib.runtimes.base import GenerationRequest
 from benchlib.runtimes.http import HttpRuntime, HttpSettings, ServerGone
 from benchlib.local_servers import free_port, llama_server, replay_server
@@ -51,14 +52,14 @@ def replay(tmp_path_factory):
     server.stop()
 
 
-def _sweep(url, tmp_path, **overrides) -> SweepParams:
+def _sweep(url, tmp_path, **overrides) -> SweepConfig:
     values = dict(
         profile="http-test", runtime="http", url=url, model="smollm2", prompts="short", output_tokens=12,
         concurrency=[1], step_min_requests=3, step_max_s=60.0, warmup=1, power="none", request_timeout_s=60.0,
         output_dir=str(tmp_path / "runs"),
     )  # fmt: skip
     values.update(overrides)
-    return SweepParams.from_mapping(values)
+    return SweepConfig.from_mapping(values)
 
 
 @pytest.mark.parametrize("api", ["openai-completions", "openai-chat"])
@@ -92,7 +93,7 @@ def test_closed_and_open_loop_steps(llama, tmp_path):
     c3 = requests[requests["step"] == "c3"].sort_values("sent_unix_s")
     assert (c3["sent_unix_s"].iloc[1:].to_numpy() < c3["last_token_unix_s"].iloc[:-1].to_numpy()).any()
     # the open loop's arrivals are the seeded Poisson schedule (exponential gaps at 4 requests/s)
-    rng = np.random.default_rng(params.seed)
+    rng = np.random.default_rng(params.run.seed)
     expected_gaps = rng.exponential(1 / 4.0, size=4)[1:]
     sent = requests[requests["step"] == "r4"].sort_values("sent_unix_s")["sent_unix_s"].to_numpy()
     assert np.diff(sent) == pytest.approx(expected_gaps, abs=0.03)

@@ -12,10 +12,11 @@ import asyncio
 
 import pytest
 
-from benchlib.load import LoadStep, run_step
+from benchlib.sweep.steps import LoadStep, run_step
 from benchlib.local_servers import free_port, native_llama_server
 from benchlib.models import resolve_model
-from benchlib.runner import SweepParams, run_sweep
+from benchlib.config import SweepConfig
+from benchlib.sweep import run_sweep
 from benchlib.runtimes.base import GenerationRequest
 from benchlib.runtimes.http import HttpRuntime, HttpSettings
 
@@ -32,14 +33,14 @@ def server(tmp_path_factory):
     process.stop()
 
 
-def _sweep(url, tmp_path, **overrides) -> SweepParams:
+def _sweep(url, tmp_path, **overrides) -> SweepConfig:
     values = dict(
         profile="llama-server-test", runtime="http", url=url, model="smollm2-135m-q4_1", served_model="smollm2",
         prompts="tiny", output_tokens=16, concurrency=[1], step_min_requests=6, warmup=1, power="none",
         request_timeout_s=60.0, output_dir=str(tmp_path / "runs"),
     )  # fmt: skip
     values.update(overrides)
-    return SweepParams.from_mapping(values)
+    return SweepConfig.from_mapping(values)
 
 
 def _run_c1_step(settings: HttpSettings, requests: int) -> list:

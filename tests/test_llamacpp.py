@@ -226,8 +226,8 @@ def test_flash_attention_on_and_off(model, mode):
 
 def test_unknown_flash_attention_mode_lists_the_valid_ones(model, tmp_path):
     from benchlib.errors import ParameterError
-    from benchlib.runner import SweepParams
+    from benchlib.config import SweepConfig
 
     with pytest.raises(ParameterError) as error:
-        SweepParams.from_mapping({"flash_attn": "yes", "output_dir": str(tmp_path)})
+        SweepConfig.from_mapping({"flash_attn": "yes", "output_dir": str(tmp_path)})
     assert all(mode in str(error.value) for mode in ("auto", "on", "off"))

@@ -214,7 +214,8 @@ def test_truncated_gguf_never_reaches_llama_cpp(smol_path, tmp_path):
         from benchlib.errors import ModelError
         from benchlib.models import resolve_model
         from benchlib.runtimes import create_runtime
-        from benchlib.runner import SweepParams, run_sweep
+        from benchlib.config import SweepConfig
+from benchlib.sweep import run_sweep
 
         path, short, out_dir = sys.argv[1], sys.argv[2], sys.argv[3]
         assert "llama_cpp" not in sys.modules, "llama_cpp imported at benchlib import time"
@@ -231,7 +232,7 @@ def test_truncated_gguf_never_reaches_llama_cpp(smol_path, tmp_path):
 
         # 2. The sweep itself (with the short copy, to keep the test quick).
         try:
-            run_sweep(SweepParams(model=short, output_dir=out_dir, threads=2, repetitions=1,
+            run_sweep(SweepConfig(model=short, output_dir=out_dir, threads=2, repetitions=1,
                                   warmup=0, output_tokens=2), progress=False)
         except ModelError as exc:
             print("MODELERROR2", exc)

@@ -9,7 +9,7 @@ import pytest
 
 from benchlib.cli import main, notebook_parameter_names, run_report_notebook, run_sweep_notebook
 from benchlib.errors import ParameterError
-from benchlib.runner import SweepParams
+from benchlib.config import SweepConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,12 +25,12 @@ def test_committed_notebooks_have_no_outputs():
 
 def test_sweep_notebook_parameters_match_sweep_params():
     names = notebook_parameter_names(ROOT / "notebooks" / "sweep.ipynb")
-    assert names == SweepParams.names()
+    assert sorted(names) == sorted(SweepConfig.names())
     import papermill
 
     defaults = papermill.inspect_notebook(str(ROOT / "notebooks" / "sweep.ipynb"))
     for name, spec in defaults.items():
-        assert eval(spec["default"]) == getattr(SweepParams(), name), name
+        assert eval(spec["default"]) == SweepConfig().flat()[name], name
 
 
 def test_unknown_parameter_is_refused_with_the_valid_names(tmp_path):
@@ -40,7 +40,7 @@ def test_unknown_parameter_is_refused_with_the_valid_names(tmp_path):
         run_sweep_notebook(params, {"output_dir": str(tmp_path / "runs")}, progress=False)
     message = str(error.value)
     assert "repetitons" in message
-    for name in SweepParams.names():
+    for name in SweepConfig.names():
         assert name in message
     assert not (tmp_path / "runs").exists(), "nothing may run for a refused parameter file"
 
@@ -84,10 +84,10 @@ def test_smoke_sweep_then_analysis(tmp_path):
         assert key in meta["machine"]
     assert meta["machine"]["packages"]["llama-cpp-python"] == "0.3.36"
     requests = pd.read_parquet(run_dir / "requests.parquet")
-    smoke = SweepParams.from_mapping({**__import__("yaml").safe_load((ROOT / "params/smoke.yaml").read_text())})
-    assert len(requests) == smoke.repetitions * len(smoke.workload().prompts)
-    assert (requests["output_tokens"] == smoke.output_tokens).all()
-    assert (requests["runtime_decode_tokens"] == smoke.output_tokens - 1).all()
+    smoke = SweepConfig.from_mapping({**__import__("yaml").safe_load((ROOT / "params/smoke.yaml").read_text())})
+    assert len(requests) == smoke.workload.repetitions * len(smoke.workload_plan().prompts)
+    assert (requests["output_tokens"] == smoke.workload.output_tokens).all()
+    assert (requests["runtime_decode_tokens"] == smoke.workload.output_tokens - 1).all()
     assert meta["summary"]["requests"] == len(requests)
     assert meta["summary"]["cost"]["price_profile"] == "local-cpu"
     assert meta["price_profile"]["price_per_hour_usd"] == 0.10
@@ -138,4 +138,4 @@ def test_every_shipped_parameter_profile_is_valid():
     for path in profiles:
         values = load_parameter_file(path)
         assert set(values) <= set(names), f"{path.name}: {sorted(set(values) - set(names))}"
-        SweepParams.from_mapping(values)
+        SweepConfig.from_mapping(values)

@@ -350,9 +350,10 @@ def test_convert_check_reports_agreement_and_perplexity(int4_dir, fp32_dir, tmp_
 
 @pytest.mark.slow
 def test_sweep_with_the_onnx_runtime(tmp_path, int4_dir):
-    from benchlib.runner import SweepParams, run_sweep
+    from benchlib.config import SweepConfig
+from benchlib.sweep import run_sweep
 
-    params = SweepParams(
+    params = SweepConfig(
         profile="smoke-onnx", runtime="onnx", prompts="tiny", output_tokens=8, repetitions=2, warmup=1,
         output_dir=str(tmp_path / "runs"), power="none",
     )  # fmt: skip

@@ -17,7 +17,8 @@ from benchlib.cli import repo_root
 from benchlib.errors import BenchlibError, ParameterError
 from benchlib.power.session import SOURCE_CHOICES
 from benchlib.records import RunDirectory
-from benchlib.runner import SweepParams, run_sweep
+from benchlib.config import SweepConfig
+from benchlib.sweep import run_sweep
 
 ROOT = repo_root()
 INA226 = ROOT / "tests" / "fixtures" / "power" / "sysfs" / "pi5_ina226"
@@ -26,13 +27,13 @@ INA226_W = 6.125  # power1_input of the fixture, 6125000 uW
 pytestmark = pytest.mark.slow
 
 
-def _params(tmp_path, **overrides) -> SweepParams:
+def _params(tmp_path, **overrides) -> SweepConfig:
     values = dict(
         profile="power-test", prompts="tiny", output_tokens=12, repetitions=3, warmup=2, threads=2,
         output_dir=str(tmp_path / "runs"),
     )  # fmt: skip
     values.update(overrides)
-    return SweepParams.from_mapping(values)
+    return SweepConfig.from_mapping(values)
 
 
 def test_unknown_power_source_lists_the_valid_ones(tmp_path):
@@ -102,8 +103,8 @@ def test_a_sensor_that_stops_mid_run_marks_the_energy_invalid_and_keeps_every_re
     shutil.copytree(INA226, sysfs)
     params = _params(tmp_path, power="ina2xx", power_options={"root": str(sysfs)}, output_tokens=24, repetitions=6)
     code = (
-        "from benchlib.runner import SweepParams, run_sweep\n"
-        f"run_sweep(SweepParams.from_mapping({params.__dict__!r}), progress=False)\n"
+        "from benchlib.config import SweepConfig\nfrom benchlib.sweep import run_sweep\n"
+        f"run_sweep(SweepConfig.from_mapping({params.flat()!r}), progress=False)\n"
     )
     process = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, stdout=subprocess.PIPE)
     store = RunDirectory(params.run_dir())

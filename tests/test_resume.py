@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from benchlib.records import RunDirectory
-from benchlib.runner import SweepParams, run_sweep
+from benchlib.config import SweepConfig
+from benchlib.sweep import run_sweep
 
 pytestmark = pytest.mark.slow
 
@@ -20,8 +21,8 @@ PARAMS = dict(profile="resume-test", prompts="tiny", output_tokens=24, repetitio
 
 def _start_sweep(output_dir) -> subprocess.Popen:
     code = (
-        "from benchlib.runner import SweepParams, run_sweep\n"
-        f"run_sweep(SweepParams(**{PARAMS!r}, output_dir={str(output_dir)!r}), progress=False)\n"
+        "from benchlib.config import SweepConfig\nfrom benchlib.sweep import run_sweep\n"
+        f"run_sweep(SweepConfig(**{PARAMS!r}, output_dir={str(output_dir)!r}), progress=False)\n"
     )
     return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
@@ -39,7 +40,7 @@ def _wait_for_rows(store: RunDirectory, count: int, process: subprocess.Popen, t
 
 
 def test_kill_9_loses_nothing_and_the_sweep_resumes(tmp_path):
-    params = SweepParams(**PARAMS, output_dir=str(tmp_path))
+    params = SweepConfig(**PARAMS, output_dir=str(tmp_path))
     store = RunDirectory(params.run_dir())
     process = _start_sweep(tmp_path)
     _wait_for_rows(store, 2, process)
@@ -48,7 +49,7 @@ def test_kill_9_loses_nothing_and_the_sweep_resumes(tmp_path):
 
     before = store.read_requests()
     meta = json.loads(store.run_file.read_text())  # complete JSON, never half a file
-    total = params.repetitions * len(params.workload().prompts)
+    total = params.workload.repetitions * len(params.workload_plan().prompts)
     assert 2 <= len(before) < total, "kill landed after the sweep finished; make the sweep longer"
     assert meta["status"] == "running"
     assert store.effective_status() == "interrupted"
@@ -79,7 +80,7 @@ def test_a_changed_model_file_is_not_mixed_into_an_old_run(tmp_path, root):
 
     model_path = tmp_path / "model.gguf"
     shutil.copy(resolve_model("smollm2-135m-q4_1").path, model_path)
-    params = SweepParams(
+    params = SweepConfig(
         profile="swap", model=str(model_path), prompts="tiny", output_tokens=2, repetitions=1, warmup=0,
         output_dir=str(tmp_path / "runs"),
     )  # fmt: skip

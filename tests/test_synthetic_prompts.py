@@ -6,7 +6,8 @@ import pytest
 
 from benchlib.errors import ParameterError
 from benchlib.models import resolve_model
-from benchlib.runner import SweepParams, run_sweep
+from benchlib.config import SweepConfig
+from benchlib.sweep import run_sweep
 from benchlib.synthetic_prompts import GgufTokenizer, SyntheticPrompts
 from benchlib.workload import SYNTHETIC_PROMPTS_PER_REPETITION, Workload
 
@@ -57,17 +58,17 @@ def test_synthetic_workload_needs_prompt_tokens_and_fills_prompts(tokenizer):
 
 def test_bad_synthetic_parameters_are_refused_before_anything_runs(tmp_path):
     with pytest.raises(ParameterError, match="prompt_tokens"):
-        SweepParams.from_mapping({"prompts": "synthetic", "output_dir": str(tmp_path)})
+        SweepConfig.from_mapping({"prompts": "synthetic", "output_dir": str(tmp_path)})
     with pytest.raises(ParameterError, match="prompt_tokens must be 0 or more"):
-        SweepParams.from_mapping({"prompts": "synthetic", "prompt_tokens": -3, "output_dir": str(tmp_path)})
+        SweepConfig.from_mapping({"prompts": "synthetic", "prompt_tokens": -3, "output_dir": str(tmp_path)})
     with pytest.raises(ParameterError) as error:
-        SweepParams.from_mapping({"prompts": "synthetc", "output_dir": str(tmp_path)})
+        SweepConfig.from_mapping({"prompts": "synthetc", "output_dir": str(tmp_path)})
     assert "synthetic" in str(error.value) and "short" in str(error.value)
 
 
 @pytest.mark.slow
 def test_in_process_sweep_with_synthetic_prompts(tmp_path):
-    params = SweepParams.from_mapping(
+    params = SweepConfig.from_mapping(
         dict(profile="synthetic-test", prompts="synthetic", prompt_tokens=32, output_tokens=4, repetitions=1,
              warmup=1, threads=2, power="none", output_dir=str(tmp_path / "runs"))
     )  # fmt: skip
@@ -82,7 +83,7 @@ def test_in_process_sweep_with_synthetic_prompts(tmp_path):
         "hit": False,
     }  # fmt: skip
     assert result.meta["parameters"]["prompts"] == "synthetic" and result.meta["parameters"]["prompt_tokens"] == 32
-    other = SweepParams.from_mapping({**params.__dict__, "prompt_tokens": 33})
+    other = SweepConfig.from_mapping({**params.flat(), "prompt_tokens": 33})
     assert other.run_id() != params.run_id(), "prompt_tokens is part of a synthetic run's identity"
-    fixed = SweepParams.from_mapping({**params.__dict__, "prompts": "short", "prompt_tokens": 0})
+    fixed = SweepConfig.from_mapping({**params.flat(), "prompts": "short", "prompt_tokens": 0})
     assert "prompt_tokens" not in fixed.identity(), "and only of a synthetic run's"

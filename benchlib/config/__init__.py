@@ -1,5 +1,13 @@
-"""Sweep configuration: the parameters of one sweep, validated, and the run id they define."""
+"""Sweep configuration: sections validated next to their fields, and the run id they define.
 
-from benchlib.runner import SweepParams as SweepConfig
+* :mod:`~benchlib.config.sections`: run, runtime, workload, load, power, pricing;
+* :mod:`~benchlib.config.sweep`: :class:`SweepConfig`, built from the flat
+  parameters of a YAML file or the sweep notebook;
+* :mod:`~benchlib.config.validation`: pydantic errors as one clear
+  :class:`~benchlib.errors.ParameterError`;
+* :mod:`~benchlib.config.schema`: JSON Schema of parameter files and of ``run.json``.
+"""
 
-__all__ = ["SweepConfig"]
+from benchlib.config.sweep import SECTIONS, SweepConfig, parameter_defaults
+
+__all__ = ["SECTIONS", "SweepConfig", "parameter_defaults"]

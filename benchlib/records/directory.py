@@ -1,4 +1,4 @@
-"""The on-disk result format: one self-describing directory per run.
+"""One run directory on disk: atomic writes, ``run.json``, ``requests.parquet``, status.
 
 ::
 
@@ -31,12 +31,16 @@ import pandas as pd
 import pyarrow  # noqa: F401  (imported now, not on the first write inside a measured window)
 
 __all__ = [
+    "REQUESTS_FILE",
+    "RUN_FILE",
     "SCHEMA_VERSION",
+    "STATUS_COMPLETE",
+    "STATUS_FAILED",
+    "STATUS_INTERRUPTED",
+    "STATUS_RUNNING",
     "RunDirectory",
-    "StoredRun",
     "atomic_write_bytes",
     "atomic_write_json",
-    "load_runs",
     "now_iso",
     "run_id_for",
 ]
@@ -213,58 +217,3 @@ class RunDirectory:
             return STATUS_RUNNING  # cannot tell from here
         alive = _process_alive(int(attempt.get("pid", -1)), attempt.get("process_started_unix_s"))
         return STATUS_RUNNING if alive else STATUS_INTERRUPTED
-
-
-@dataclass(frozen=True)
-class StoredRun:
-    """A run read back from disk.
-
-    Attributes:
-        path: Its directory.
-        meta: The contents of ``run.json``.
-        status: Effective status (``complete``, ``interrupted``, ``running``, ``failed``).
-        requests: Its completed requests.
-    """
-
-    path: Path
-    meta: dict[str, Any]
-    status: str
-    requests: pd.DataFrame
-
-    @property
-    def run_id(self) -> str:
-        """The run id."""
-        return str(self.meta.get("run_id", self.path.name))
-
-
-def load_runs(runs_dir: str | Path) -> list[StoredRun]:
-    """Every run under ``runs_dir`` (directories with a ``run.json``), sorted by start time.
-
-    Runs written by a newer, unknown schema are skipped with a warning rather
-    than misread.
-    """
-    import warnings
-
-    root = Path(runs_dir)
-    runs: list[StoredRun] = []
-    if not root.exists():
-        return runs
-    for run_file in sorted(root.glob(f"*/{RUN_FILE}")):
-        directory = RunDirectory(run_file.parent)
-        try:
-            meta = directory.read_meta()
-        except json.JSONDecodeError as exc:
-            warnings.warn(f"Skipping {run_file}: not valid JSON ({exc}).", stacklevel=2)
-            continue
-        if meta is None:
-            continue
-        if int(meta.get("schema_version", 0)) > SCHEMA_VERSION:
-            warnings.warn(
-                f"Skipping {run_file}: schema_version {meta.get('schema_version')} is newer than this "
-                f"benchlib understands ({SCHEMA_VERSION}); upgrade benchlib.",
-                stacklevel=2,
-            )
-            continue
-        runs.append(StoredRun(directory.path, meta, directory.effective_status(meta), directory.read_requests()))
-    runs.sort(key=lambda run: str(run.meta.get("started_at", "")))
-    return runs

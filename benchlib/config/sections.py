@@ -1,0 +1,226 @@
+"""The sections of a sweep's configuration, each validated next to its fields.
+
+Section field names are the flat parameter names users write in
+``params/*.yaml`` and in the sweep notebook's ``parameters`` cell; a section
+only groups them. The runtime's own parameters (``flash_attn``,
+``onnx_precision``, ``url`` ...) are declared by the runtime's registry entry
+(:mod:`benchlib.runtimes.registry`) and validated by its settings class.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Union
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, StrictStr, field_validator
+
+from benchlib.models import DEFAULT_MODEL
+from benchlib.power.session import SOURCE_CHOICES
+from benchlib.workload import SYNTHETIC, Workload, resolve_prompts
+
+__all__ = [
+    "LoadSection",
+    "PowerSection",
+    "PricingSection",
+    "RunSection",
+    "RuntimeSection",
+    "Section",
+    "WorkloadSection",
+]
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"must be a number, got {value!r}")
+    return value
+
+
+Number = Annotated[Union[int, float], BeforeValidator(_number)]
+"""A number, kept as given (an int stays an int: run ids hash the values as written)."""
+
+
+class Section(BaseModel):
+    """A section: frozen, unknown names refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RunSection(Section):
+    """What is measured where, and where the results go.
+
+    Attributes:
+        profile: Hardware profile name (``local-cpu``, ``pi5``, ``smoke`` ...).
+        platform: Human label of the hardware, shown in figures.
+        runtime: Runtime name (see :data:`benchlib.runtimes.RUNTIME_NAMES`).
+        model: Catalogue name or path of a GGUF file (a server's model name for ``http``).
+        seed: Random seed (sampling, synthetic prompts, open-loop arrivals).
+        output_dir: Folder that holds run directories.
+    """
+
+    profile: StrictStr = "local-cpu"
+    platform: StrictStr = "this machine (CPU)"
+    runtime: StrictStr = "llama.cpp"
+    model: StrictStr = DEFAULT_MODEL
+    seed: StrictInt = Field(0, ge=0)
+    output_dir: StrictStr = "data/runs"
+
+    @field_validator("runtime")
+    @classmethod
+    def _known_runtime(cls, runtime: str) -> str:
+        from benchlib.runtimes.registry import runtime_spec
+
+        runtime_spec(runtime)  # its error lists the valid runtimes
+        return runtime
+
+
+class RuntimeSection(Section):
+    """Settings every runtime shares (each runtime's own ones come from its registry entry).
+
+    Attributes:
+        threads: CPU threads; 0 means one per physical core.
+        context_tokens: Context size in tokens.
+        gpu_layers: Layers offloaded to a GPU (GPU builds only).
+        temperature: Sampling temperature; 0 for greedy decoding.
+    """
+
+    threads: StrictInt = Field(0, ge=0)
+    context_tokens: StrictInt = Field(2048, ge=16)
+    gpu_layers: StrictInt = Field(0, ge=0)
+    temperature: Number = Field(0.0, ge=0)
+
+
+class WorkloadSection(Section):
+    """The requests of a sweep.
+
+    Attributes:
+        prompts: Prompt-set name (``short``, ``tiny``), ``synthetic`` (a prompt
+            of its own of ``prompt_tokens`` tokens for every request, so no
+            prompt cache can serve it) or a list of prompts.
+        prompt_tokens: Length of each synthetic prompt, tokens (``prompts: synthetic``).
+        output_tokens: Tokens generated per request.
+        repetitions: Measured passes over the prompts.
+        warmup: Warm-up requests before measuring (not recorded).
+        ignore_eos: Generate exactly ``output_tokens`` even past end-of-sequence.
+    """
+
+    prompts: StrictStr | list[StrictStr] = "short"
+    prompt_tokens: StrictInt = Field(0, ge=0)
+    output_tokens: StrictInt = 128
+    repetitions: StrictInt = 5
+    warmup: StrictInt = 1
+    ignore_eos: StrictBool = True
+
+    @field_validator("prompts")
+    @classmethod
+    def _known_prompts(cls, prompts: str | list[str]) -> str | list[str]:
+        resolve_prompts(prompts)  # its error lists the sets
+        return prompts
+
+    @property
+    def synthetic(self) -> bool:
+        """True when every request gets a synthetic prompt of its own."""
+        return self.prompts == SYNTHETIC
+
+    def plan(self, seed: int) -> Workload:
+        """The workload these values describe.
+
+        Raises:
+            ParameterError: values that make no workload (no prompt_tokens for synthetic prompts ...).
+        """
+        return Workload(
+            prompts=resolve_prompts(self.prompts),
+            output_tokens=self.output_tokens,
+            repetitions=self.repetitions,
+            warmup_requests=self.warmup,
+            ignore_eos=self.ignore_eos,
+            synthetic_prompt_tokens=self.prompt_tokens if self.synthetic else 0,
+            seed=seed,
+        )
+
+
+class LoadSection(Section):
+    """Load steps against a server (runtimes that drive a server).
+
+    Attributes:
+        concurrency: Closed-loop steps: simultaneous streams per step.
+        rates_rps: Open-loop steps: Poisson arrival rates, requests per second.
+        step_min_requests: Requests each step issues.
+        step_max_s: Longest a step issues requests, seconds.
+        slo_ttft_s: Goodput target for time to first token, seconds (0: none).
+        slo_tpot_s: Goodput target for time per output token, seconds (0: none).
+        slo_e2e_s: Goodput target for end-to-end latency, seconds (0: none).
+    """
+
+    concurrency: list[StrictInt] = Field(default_factory=lambda: [1])
+    rates_rps: list[Number] = Field(default_factory=list)
+    step_min_requests: StrictInt = 16
+    step_max_s: Number = Field(120.0, ge=0)
+    slo_ttft_s: Number = Field(0.0, ge=0)
+    slo_tpot_s: Number = Field(0.0, ge=0)
+    slo_e2e_s: Number = Field(0.0, ge=0)
+
+    def steps(self):
+        """The load steps, closed-loop first.
+
+        Raises:
+            ParameterError: no step, a concurrency below 1, a rate not above 0, or bad bounds.
+        """
+        from benchlib.sweep.steps import plan_steps
+
+        return plan_steps(list(self.concurrency), list(self.rates_rps), self.step_min_requests, float(self.step_max_s))
+
+    @property
+    def slo(self) -> dict[str, float]:
+        """Goodput targets by metric, seconds (0: none)."""
+        return {"ttft_s": self.slo_ttft_s, "tpot_s": self.slo_tpot_s, "e2e_s": self.slo_e2e_s}
+
+
+class PowerSection(Section):
+    """How power is measured.
+
+    Attributes:
+        power: ``auto`` (the best measured source, else the profile's estimate),
+            ``none``, or a source name (``pi5-pmic``, ``ina2xx``, ``rapl``,
+            ``nvml``, ``meter-log``, ``estimate``).
+        power_options: Options of that source's reader (``path`` and
+            ``clock_offset_s`` for ``meter-log``, ``devices``, ``indices`` ...).
+        power_rate_hz: Sampling rate of live power sources, Hz.
+        idle_s: Idle baseline sampled after warm-up, seconds (0: none).
+    """
+
+    power: StrictStr = "auto"
+    power_options: dict[str, Any] = Field(default_factory=dict)
+    power_rate_hz: Number = Field(10.0, gt=0)
+    idle_s: Number = Field(0.0, ge=0)
+
+    @field_validator("power")
+    @classmethod
+    def _known_source(cls, power: str) -> str:
+        if power not in SOURCE_CHOICES:
+            raise ValueError(f"Unknown power source '{power}'; valid: {', '.join(SOURCE_CHOICES)}.")
+        return power
+
+
+class PricingSection(Section):
+    """Which price profile prices the run (not part of the run's identity).
+
+    Attributes:
+        price_profile: Price profile (see ``data/reference/prices.yaml``) whose
+            cost per million tokens the summary shows; empty for none.
+        price_files: Your price files, read after the article's defaults.
+    """
+
+    price_profile: StrictStr = ""
+    price_files: list[StrictStr] = Field(default_factory=list)
+
+    def profile(self):
+        """The price profile named by ``price_profile`` (``None`` when empty).
+
+        Raises:
+            ParameterError: a bad price file, or a name it does not define (the
+                message lists the valid profiles).
+        """
+        if not self.price_profile:
+            return None
+        from benchlib.cost import load_prices
+
+        return load_prices(*self.price_files)[self.price_profile]

@@ -1,0 +1,235 @@
+"""The configuration of one sweep: its sections, the runtime's own settings, and the run id they define.
+
+``SweepConfig.from_mapping(values)`` takes the flat parameters of a YAML file
+or of the sweep notebook's ``parameters`` cell (``profile``, ``prompts``,
+``flash_attn``, ``concurrency`` ...), refuses unknown names, and validates
+each section next to its fields; every problem is one
+:class:`~benchlib.errors.ParameterError` naming the parameter, what it must be
+and the value given.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from benchlib.config.sections import (
+    LoadSection,
+    PowerSection,
+    PricingSection,
+    RunSection,
+    RuntimeSection,
+    Section,
+    WorkloadSection,
+)
+from benchlib.config.validation import parse
+from benchlib.records import run_id_for
+from benchlib.runtimes.registry import RUNTIMES, RuntimeSpec, runtime_spec
+from benchlib.workload import SYNTHETIC, Workload, resolve_prompts
+
+__all__ = ["SECTIONS", "SweepConfig"]
+
+SECTIONS: dict[str, type[Section]] = {
+    "run": RunSection,
+    "runtime": RuntimeSection,
+    "workload": WorkloadSection,
+    "load": LoadSection,
+    "power": PowerSection,
+    "pricing": PricingSection,
+}
+"""Section name -> its model; the flat parameter names are the sections' field names."""
+
+NOT_IDENTITY = ("output_dir", "price_profile", "price_files")
+"""Parameters that say where results go and how they are priced, not what is measured."""
+
+
+def _runtime_defaults(spec: RuntimeSpec) -> dict[str, Any]:
+    """The flat defaults of a runtime's own parameters (its settings' defaults; "" where a field has none)."""
+    if not hasattr(spec.settings, "model_fields"):  # TEMP until the runtimes branch lands
+        import dataclasses
+        fs = {f.name: f for f in dataclasses.fields(spec.settings)}
+        return {n: ("" if fs[f].default is dataclasses.MISSING else fs[f].default) for n, f in spec.parameters.items()}
+    fields = spec.settings.model_fields
+    defaults = {}
+    for name, field_name in spec.parameters.items():
+        default = fields[field_name].get_default(call_default_factory=True)
+        defaults[name] = "" if default is None and fields[field_name].is_required() else default
+    return defaults
+
+
+def parameter_defaults() -> dict[str, Any]:
+    """Every flat parameter name with its default, sections first, then each runtime's own parameters."""
+    defaults: dict[str, Any] = {}
+    for section in SECTIONS.values():
+        defaults.update({name: f.get_default(call_default_factory=True) for name, f in section.model_fields.items()})
+    for spec in RUNTIMES.values():
+        defaults.update(_runtime_defaults(spec))
+    return defaults
+
+
+class SweepConfig(BaseModel):
+    """Parameters of one sweep, in sections; the sweep notebook's ``parameters`` cell has the same (flat) names.
+
+    Build it from flat values with :meth:`from_mapping` (or ``SweepConfig(**flat)``).
+
+    Attributes:
+        run: Profile, platform, runtime, model, seed, output folder.
+        runtime: Settings every runtime shares (threads, context, GPU layers, temperature).
+        workload: Prompts, output length, repetitions, warm-up.
+        load: Load steps and goodput targets (runtimes that drive a server).
+        power: Power source and sampling.
+        pricing: Price profile and files.
+        runtime_options: The chosen runtime's own parameters, by flat name (``flash_attn``, ``url`` ...).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    run: RunSection = Field(default_factory=RunSection)
+    runtime: RuntimeSection = Field(default_factory=RuntimeSection)
+    workload: WorkloadSection = Field(default_factory=WorkloadSection)
+    load: LoadSection = Field(default_factory=LoadSection)
+    power: PowerSection = Field(default_factory=PowerSection)
+    pricing: PricingSection = Field(default_factory=PricingSection)
+    runtime_options: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def names(cls) -> list[str]:
+        """The valid (flat) parameter names."""
+        return list(parameter_defaults())
+
+    @classmethod
+    def from_mapping(cls, values: dict[str, Any]) -> "SweepConfig":
+        """Build a configuration from flat parameters, refusing unknown names and invalid values.
+
+        Raises:
+            ParameterError: an unknown name (the message lists the valid ones) or
+                a value of the wrong type or range (naming the parameter, what it
+                must be, and the value).
+        """
+        return parse(cls, dict(values))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_flat(cls, values: Any) -> Any:
+        """Split flat parameters into sections (a mapping of sections passes through)."""
+        if not isinstance(values, dict) or set(values) <= {*SECTIONS, "runtime_options"}:
+            return values
+        defaults = parameter_defaults()
+        unknown = sorted(set(values) - set(defaults))
+        if unknown:
+            raise ValueError(
+                f"Unknown sweep parameter(s) {', '.join(unknown)}; valid parameters: {', '.join(defaults)}."
+            )
+        flat = {**defaults, **values}
+        split: dict[str, Any] = {
+            section: {name: flat[name] for name in model.model_fields} for section, model in SECTIONS.items()
+        }
+        spec = RUNTIMES.get(flat["runtime"]) if isinstance(flat["runtime"], str) else None
+        split["runtime_options"] = {name: flat[name] for name in spec.parameters} if spec else {}
+        return split
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "SweepConfig":
+        """Checks that span sections: the workload, the runtime's settings, load steps, price profile, power."""
+        self.workload.plan(self.run.seed)
+        self.runtime_settings()  # the runtime's settings class validates its own fields
+        if not self.spec.in_process:
+            self.load.steps()
+        self.power_settings().validate()
+        return self
+
+    @property
+    def spec(self) -> RuntimeSpec:
+        """The runtime's registry entry."""
+        return runtime_spec(self.run.runtime)
+
+    def flat(self) -> dict[str, Any]:
+        """Every parameter by its flat name, as given (other runtimes' own parameters at their defaults)."""
+        flat = parameter_defaults()
+        for section in SECTIONS:
+            flat.update(getattr(self, section).model_dump())
+        flat.update(self.runtime_options)
+        return flat
+
+    def workload_plan(self) -> Workload:
+        """The workload these parameters describe."""
+        return self.workload.plan(self.run.seed)
+
+    def runtime_settings(self):
+        """The runtime's settings object, built from the shared and its own parameters.
+
+        Raises:
+            ParameterError: a setting the runtime refuses (the message lists the valid values).
+        """
+        spec = self.spec
+        flat = self.flat()
+        values = {name: flat[name] for name in spec.shared}
+        values.update({field: flat[name] for name, field in spec.parameters.items()})
+        if "served_model" in values and not values["served_model"]:
+            values["served_model"] = self.run.model  # a server's model name defaults to ``model``
+        if not hasattr(spec.settings, "model_fields"):  # TEMP until the runtimes branch lands
+            if spec.name == "onnx":
+                from benchlib.convert import check_options
+                check_options(values["precision"], values["provider"])
+            settings = spec.settings(**values)
+            if hasattr(settings, "validate"):
+                settings.validate()
+            return settings
+        return parse(spec.settings, values, where=f"{spec.name} setting")
+
+    def price(self):
+        """The price profile named by ``price_profile`` (``None`` when empty)."""
+        return self.pricing.profile()
+
+    def power_settings(self):
+        """How this sweep measures power; the estimate comes from the price profile's ``power_w``."""
+        from benchlib.power.session import PowerSettings
+
+        price = self.price()
+        return PowerSettings(
+            source=self.power.power,
+            options=self.power.power_options,
+            rate_hz=float(self.power.power_rate_hz),
+            idle_s=float(self.power.idle_s),
+            estimate_profile=price.name if price is not None else self.run.profile,
+            estimate_w=price.power_w if price is not None else None,
+            estimate_basis=price.sources.get("power_w") if price is not None else None,
+        )
+
+    def identity(self) -> dict[str, Any]:
+        """The parameters that define what is measured (all but where results go and how they are priced).
+
+        Another runtime's own parameters, load parameters of an in-process
+        runtime and ``prompt_tokens`` of fixed prompts are left out, so they
+        never change a run id.
+        """
+        values = self.flat()
+        for name in NOT_IDENTITY:
+            values.pop(name)
+        spec = self.spec
+        for other in RUNTIMES.values():
+            for name in other.parameters:
+                if name not in spec.parameters:
+                    values.pop(name, None)
+        if spec.in_process:
+            for name in LoadSection.model_fields:
+                values.pop(name)
+        if not self.workload.synthetic:
+            values.pop("prompt_tokens")
+        values["prompts"] = SYNTHETIC if self.workload.synthetic else list(resolve_prompts(self.workload.prompts))
+        return values
+
+    def run_id(self) -> str:
+        """The run id of these parameters."""
+        return run_id_for(self.identity())
+
+    def run_dir(self) -> Path:
+        """The run directory of these parameters."""
+        return Path(self.run.output_dir) / self.run_id()
+
+    def record(self) -> dict[str, Any]:
+        """The parameters as ``run.json`` stores them: every flat value, the resolved prompts, the prompt set."""
+        prompts = self.workload.prompts
+        return {**self.flat(), **self.identity(), "prompt_set": prompts if isinstance(prompts, str) else "custom"}

@@ -1,0 +1,50 @@
+"""The on-disk result format: one self-describing directory per run.
+
+::
+
+    data/runs/RUN_ID/
+      run.json           schema version, parameters, model, machine, status, summary
+      requests.parquet   one row per completed measured request
+      power.parquet      one row per power sample
+      sweep.ipynb        the executed notebook (when run through papermill)
+
+* :mod:`~benchlib.records.directory`: writing and reading one run directory
+  (every file atomically), the run id, the effective status;
+* :mod:`~benchlib.records.record`: :class:`RunRecord`, the typed ``run.json``;
+* :mod:`~benchlib.records.stored`: every run under a folder, read back.
+"""
+
+from benchlib.records.directory import (
+    REQUESTS_FILE,
+    RUN_FILE,
+    SCHEMA_VERSION,
+    STATUS_COMPLETE,
+    STATUS_FAILED,
+    STATUS_INTERRUPTED,
+    STATUS_RUNNING,
+    RunDirectory,
+    atomic_write_bytes,
+    atomic_write_json,
+    now_iso,
+    run_id_for,
+)
+from benchlib.records.record import RunRecord
+from benchlib.records.stored import StoredRun, load_runs
+
+__all__ = [
+    "REQUESTS_FILE",
+    "RUN_FILE",
+    "SCHEMA_VERSION",
+    "STATUS_COMPLETE",
+    "STATUS_FAILED",
+    "STATUS_INTERRUPTED",
+    "STATUS_RUNNING",
+    "RunDirectory",
+    "RunRecord",
+    "StoredRun",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "load_runs",
+    "now_iso",
+    "run_id_for",
+]

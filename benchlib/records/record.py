@@ -1,0 +1,166 @@
+"""The typed record of one run: what ``run.json`` holds.
+
+The sweep engine writes ``run.json``; the analysis, the cost report and the
+command line read it through :class:`RunRecord` instead of chains of
+``.get(...) or {}``. Every model allows extra keys, so a run written by a
+newer benchlib (same schema version, more fields) still reads, and nothing
+is lost when a record is written back. ``benchlib schema`` writes the JSON
+Schema of this model for editors and other tools.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "Attempt",
+    "CostSummary",
+    "Distribution",
+    "EnergySummary",
+    "Progress",
+    "RunRecord",
+    "RunSummary",
+    "StepRecord",
+    "ThroughputInterval",
+]
+
+
+class _Record(BaseModel):
+    """Base of every part of the record: extra keys are kept, values are not coerced on the way back."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class Distribution(_Record):
+    """Summary of one metric's values (``ttft_s``, ``tpot_s`` ...), in the metric's unit."""
+
+    n: int = 0
+    median: float | None = None
+    p95: float | None = None
+    p99: float | None = None
+    mean: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    confidence: float | None = None
+
+
+class ThroughputInterval(_Record):
+    """System throughput over the measured windows, tokens per second, with its bootstrap interval."""
+
+    value: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    confidence: float | None = None
+    n: int = 0
+    attempts: int = 0
+
+
+class EnergySummary(_Record):
+    """Energy per token of the measured window (joules per token); ``problem`` says why when not ``valid``."""
+
+    valid: bool = False
+    problem: str | None = None
+    kind: str | None = Field(None, description="measured (a sensor) or estimated (the profile's figure)")
+    source: str | None = None
+    boundary: str | None = None
+    mean_power_w: float | None = None
+    idle_power_w: float | None = None
+    energy_per_token_j: dict[str, Any] | None = None
+    idle_subtracted_energy_per_token_j: dict[str, Any] | None = None
+
+
+class CostSummary(_Record):
+    """Cost per million tokens under a price profile (US dollars)."""
+
+    price_profile: str | None = None
+    kind: str | None = None
+    hourly_cost_usd: float | None = None
+    utilization: float | None = None
+    power_w: float | None = None
+    power_source: str | None = None
+    cost_per_million_usd: dict[str, Any] | None = None
+
+
+class RunSummary(_Record):
+    """Medians, percentiles and intervals of a run (of its first load step, for a load sweep)."""
+
+    requests: int = 0
+    ttft_s: Distribution | None = None
+    e2e_s: Distribution | None = None
+    tpot_s: Distribution | None = None
+    decode_tps: Distribution | None = None
+    runtime_decode_tps: Distribution | None = None
+    itl_s: Distribution | None = None
+    output_tokens: int | None = None
+    measured_window_s: float | None = None
+    system_throughput_tps: ThroughputInterval | None = None
+    prompt_cache: dict[str, Any] | None = None
+    retried_requests: int | None = None
+    energy: EnergySummary | None = None
+    cost: CostSummary | None = None
+    cost_at_peak: CostSummary | None = None
+    peak_throughput_tps: dict[str, Any] | None = None
+
+
+class StepRecord(_Record):
+    """One load step of a load sweep (``c4``, ``r2.5``)."""
+
+    status: str
+    attempt: int
+    started_unix_s: float | None = None
+    ended_unix_s: float | None = None
+    summary: dict[str, Any] = Field(default_factory=dict)
+
+
+class Attempt(_Record):
+    """One execution of the sweep (a resumed run has several)."""
+
+    started_at: str
+    pid: int | None = None
+    host: str | None = None
+    process_started_unix_s: float | None = None
+    timings: dict[str, float] | None = None
+    energy: dict[str, Any] | None = None
+
+
+class Progress(_Record):
+    """Measured requests done and planned."""
+
+    completed: int
+    total: int
+
+
+class RunRecord(_Record):
+    """``run.json``: one run's parameters, model, machine, attempts, status and summary."""
+
+    schema_version: int
+    run_id: str
+    kind: str = "sweep"
+    status: str = Field(description="running, complete, interrupted or failed")
+    parameters: dict[str, Any] = Field(default_factory=dict, description="The sweep's flat parameters")
+    model: dict[str, Any] = Field(default_factory=dict)
+    machine: dict[str, Any] = Field(default_factory=dict)
+    started_at: str | None = None
+    ended_at: str | None = None
+    error: str | None = None
+    attempts: list[Attempt] = Field(default_factory=list)
+    progress: Progress | None = None
+    power: dict[str, Any] | None = None
+    runtime: dict[str, Any] | None = None
+    network: dict[str, Any] | None = None
+    price_profile: dict[str, Any] | None = None
+    steps: dict[str, StepRecord] = Field(default_factory=dict)
+    summary_step: str | None = None
+    summary: RunSummary = Field(default_factory=RunSummary)
+
+    @property
+    def is_load_sweep(self) -> bool:
+        """True for a sweep of load steps against a server (its summary describes its first step)."""
+        return self.summary_step is not None
+
+    def summary_step_attempt(self) -> int | None:
+        """The attempt whose rows the summary step's statistics use (load sweeps), else ``None``."""
+        step = self.steps.get(self.summary_step or "")
+        return step.attempt if step is not None else None

@@ -1,0 +1,194 @@
+"""The sweep engine: one lifecycle for every sweep, whatever drives its requests.
+
+``run_sweep(SweepConfig(...))`` is what the sweep notebook calls. It
+
+1. finds the run directory of these parameters (``data/runs/RUN_ID``),
+   deleting it first when asked for a fresh run;
+2. reuses a complete run (priced again under the profile asked for now);
+3. has the driver check the model (before reuse: a changed model file is an
+   error) and the server, opens the power session and records the start of an
+   attempt in ``run.json``;
+4. has the driver load the runtime, run the warm-up (never recorded) and
+   every pending measured request, each recorded as soon as it completes;
+5. records a stopped attempt (``interrupted`` on Ctrl-C, else ``failed``) and
+   keeps every completed request, so the same parameters resume it;
+6. writes the summary, energy and cost and marks the run ``complete``.
+
+Drivers: :class:`~benchlib.sweep.sequential.SequentialDriver` (one request at
+a time to an in-process runtime) and
+:class:`~benchlib.sweep.load_steps.LoadStepsDriver` (closed-loop and Poisson
+steps against a server).
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from benchlib.config import SweepConfig
+from benchlib.power.session import PowerSession
+from benchlib.records import STATUS_COMPLETE, RunDirectory, now_iso
+from benchlib.sweep.driver import Attempt, Driver, Window
+from benchlib.sweep.run_record import attempt_energy, mark_stopped, price_run, save_power_samples, start_meta
+
+__all__ = ["SweepResult", "create_driver", "prepare_run_directory", "run_sweep"]
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """What :func:`run_sweep` returns.
+
+    Attributes:
+        run_dir: The run directory.
+        meta: Final contents of ``run.json``.
+        requests: Every measured request of the run.
+        reused: True when the run was already complete and nothing ran.
+    """
+
+    run_dir: Path
+    meta: dict[str, Any]
+    requests: pd.DataFrame
+    reused: bool
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """The run's summary (medians, percentiles, intervals)."""
+        return self.meta.get("summary", {})
+
+
+def prepare_run_directory(config: SweepConfig, fresh: bool = False) -> RunDirectory:
+    """The run directory of a configuration, emptied first when ``fresh``."""
+    store = RunDirectory(config.run_dir())
+    if fresh and store.path.exists():
+        shutil.rmtree(store.path)
+    return store
+
+
+def create_driver(config: SweepConfig) -> Driver:
+    """The driver a configuration's runtime needs: sequential for in-process runtimes, load steps for servers."""
+    if config.spec.in_process:
+        from benchlib.sweep.sequential import SequentialDriver
+
+        return SequentialDriver(config)
+    from benchlib.sweep.load_steps import LoadStepsDriver
+
+    return LoadStepsDriver(config)
+
+
+def run_sweep(config: SweepConfig, progress: bool = True, fresh: bool = False) -> SweepResult:
+    """Run (or resume, or reuse) the sweep a configuration describes.
+
+    Args:
+        config: Validated sweep configuration.
+        progress: Show a progress bar over the measured requests.
+        fresh: Delete any earlier results of these parameters first.
+
+    Returns:
+        The run directory, its metadata and its requests.
+
+    Raises:
+        BenchlibError: bad parameters, a model or server problem or a runtime
+            failure; every request completed before the failure stays on disk.
+    """
+    driver = create_driver(config)
+    store = prepare_run_directory(config, fresh)
+    previous = store.read_meta()
+    driver.check(store, previous)
+    if previous is not None and previous.get("status") == STATUS_COMPLETE:
+        print(f"Run {store.path} is already complete; reusing it (use --fresh to measure again).")
+        requests = store.read_requests()
+        if price_run(previous, config, driver.priced_requests(previous, requests)):
+            store.write_meta(previous)
+        return SweepResult(store.path, previous, requests, reused=True)
+    driver.open()
+    return _measure(config, driver, store, previous, progress)
+
+
+def _measure(
+    config: SweepConfig, driver: Driver, store: RunDirectory, previous: dict[str, Any] | None, progress: bool
+) -> SweepResult:
+    """One attempt: power session, load, warm-up, pending requests, then the summary."""
+    from tqdm import tqdm
+
+    power = PowerSession(config.power_settings())
+    power.open()  # a named source this machine lacks fails here, before anything is written
+    store.path.mkdir(parents=True, exist_ok=True)
+    meta = start_meta(config, driver.model_record(), previous)
+    completed, total = driver.plan(store, meta)
+    meta["progress"] = {"completed": completed, "total": total}
+    store.write_meta(meta)
+    if completed:
+        print(f"Resuming {store.path}: {completed} of {total} requests already complete.")
+    bar = tqdm(total=total, initial=completed, desc="requests", unit="req", disable=not progress)
+    attempt = Attempt(len(meta["attempts"]) - 1, store, meta, bar)
+    timings: dict[str, float] = {}
+    window: Window | None = None
+    measurement = None
+    try:
+        power.start()
+        meta["power"] = power.describe()
+        started = time.perf_counter()
+        driver.load(meta)
+        if driver.in_process:
+            timings["model_load_s"] = time.perf_counter() - started
+        driver.prepare()
+        started = time.perf_counter()
+        timings["warmup_requests"] = driver.warmup()
+        timings["warmup_s"] = time.perf_counter() - started
+        power.measure_idle()
+        store.write_meta(meta)
+        started = time.perf_counter()
+        window = driver.measure(attempt)
+        timings["measured_s"] = time.perf_counter() - started
+        bar.close()
+        if window is not None:
+            unix = window.unix_minus_perf_s
+            measurement = power.measure(
+                "measured", window.start_perf_s, window.end_perf_s, unix + window.start_perf_s, unix + window.end_perf_s
+            )
+    except BaseException as exc:
+        bar.close()
+        meta["attempts"][-1]["timings"] = timings
+        driver.stopped(attempt)
+        mark_stopped(store, meta, exc)
+        raise
+    finally:
+        driver.close()
+        save_power_samples(store, power, attempt.index)
+    return _finish(config, driver, store, meta, attempt.index, timings, power, measurement, window, previous)
+
+
+def _finish(
+    config: SweepConfig,
+    driver: Driver,
+    store: RunDirectory,
+    meta: dict[str, Any],
+    attempt: int,
+    timings: dict[str, float],
+    power: PowerSession,
+    measurement: Any,
+    window: Window | None,
+    previous: dict[str, Any] | None,
+) -> SweepResult:
+    """Summary, energy and cost of a finished attempt; the run is complete."""
+    requests = store.read_requests()
+    meta["attempts"][-1]["timings"] = timings
+    meta["power"] = power.describe()
+    summary, basis = driver.summarize(requests, meta, attempt, window)
+    meta["summary"] = summary
+    energy = attempt_energy(power, measurement, basis, attempt, previous)
+    meta["attempts"][-1]["energy"] = energy
+    summary["energy"] = energy
+    if energy.get("valid") is False and power.kind is not None:
+        print(f"Warning: no energy figure for this run: {energy.get('problem')}")
+    price_run(meta, config, driver.priced_requests(meta, requests), force=True)
+    driver.after_pricing(meta, config.price())
+    meta["status"] = STATUS_COMPLETE
+    meta["ended_at"] = now_iso()
+    store.write_meta(meta)
+    return SweepResult(store.path, meta, requests, reused=False)

@@ -1,0 +1,270 @@
+"""The load-steps driver: closed-loop and open-loop steps against a streaming server (``runtime: http``).
+
+Warm-up requests run once before the first step and are never recorded.
+Every completed request is appended at once to ``requests.partial.jsonl`` and
+each finished step is folded into ``requests.parquet``: a ``kill -9`` loses no
+completed request. A resumed sweep skips finished steps and runs an
+unfinished step again from its start (its earlier rows stay on disk, marked
+with their attempt; a step's statistics use its latest attempt). A failed,
+timed-out or truncated request is recorded with its error and kept out of the
+latency statistics — never dropped, never averaged in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from benchlib.config import SweepConfig
+from benchlib.errors import BenchlibError, ParameterError
+from benchlib.metrics import summarize_requests
+from benchlib.records import RunDirectory
+from benchlib.runtimes.base import GenerationRequest, TokenTrace
+from benchlib.runtimes.http import HttpRuntime, ServerGone, measure_rtt, run_coroutine
+from benchlib.sweep.driver import Attempt, EnergyBasis, Window
+from benchlib.sweep.partial_log import PartialLog, fold_partial
+from benchlib.sweep.rows import load_step_row
+from benchlib.sweep.steps import LoadStep, StepOutcome, run_step
+from benchlib.workload import Workload
+
+__all__ = ["LoadStepsDriver", "step_requests", "step_summary"]
+
+
+def step_requests(workload: Workload, step: LoadStep, attempt: int) -> list[GenerationRequest]:
+    """The requests a step may issue (at most ``step.min_requests``), prompts cycling through the set."""
+    return [
+        GenerationRequest(
+            f"{step.step_id}-a{attempt}-{index:05d}-p{index % workload.prompts_per_repetition:02d}",
+            workload.prompt_text(index),
+            workload.output_tokens,
+            workload.ignore_eos,
+        )
+        for index in range(step.min_requests)
+    ]
+
+
+def step_summary(rows: pd.DataFrame, outcome: StepOutcome, slo: dict[str, float]) -> dict[str, Any]:
+    """A step's record: the step, what it issued, and its statistics (:func:`benchlib.metrics.step_statistics`)."""
+    return {
+        **asdict(outcome.step),
+        "issued": outcome.issued,
+        "duration_s": outcome.duration_s,
+        "aborted": outcome.aborted,
+        **step_statistics(rows, outcome.duration_s, slo),
+    }
+
+
+def _peak_throughput(steps_meta: dict[str, Any]) -> dict[str, Any] | None:
+    """The highest throughput over the finished steps, with the step it came from."""
+    best = None
+    for step_id, record in steps_meta.items():
+        value = (record.get("summary") or {}).get("throughput_tps")
+        if record.get("status") == "complete" and value is not None and np.isfinite(value):
+            if best is None or value > best["value"]:
+                best = {"value": float(value), "step": step_id}
+    return best
+
+
+class LoadStepsDriver:
+    """Runs a sweep's load steps against a server.
+
+    Args:
+        config: The sweep's configuration (``load`` section: the steps and goodput targets).
+    """
+
+    in_process = False
+
+    def __init__(self, config: SweepConfig) -> None:
+        self.config = config
+        self.settings = config.runtime_settings()
+        self.steps = config.load.steps()
+        self.workload = config.workload_plan()
+        self.runtime = HttpRuntime(self.settings)
+        self.tokenizer = None
+        self.partial: PartialLog | None = None
+        self.pending: list[LoadStep] = []
+        self.warmup_requests: list[GenerationRequest] = []
+
+    def check(self, store: RunDirectory, previous: dict[str, Any] | None) -> None:
+        """Nothing to compare: the server's model is checked when the server is reached."""
+
+    def open(self) -> None:
+        """Reach the server (it answers and serves the model, or a clear error now) and find a tokenizer if needed."""
+        self.runtime.load()
+        if self.workload.synthetic:
+            self.tokenizer = self._tokenizer()
+
+    def _tokenizer(self):
+        """The tokenizer for synthetic prompts: the server's own, else the GGUF file ``model`` names.
+
+        Raises:
+            ParameterError: neither the server nor a local file offers one (the
+                message says how to fix it).
+        """
+        from benchlib.models import resolve_model
+        from benchlib.synthetic_prompts import GgufTokenizer, ServerTokenizer
+
+        if not self.settings.is_ollama:
+            try:
+                return ServerTokenizer(self.settings)
+            except ParameterError as server_problem:
+                problem = server_problem
+        else:
+            problem = ParameterError(f"The Ollama API has no tokenize endpoint ({self.settings.url}).")
+        model = self.config.run.model
+        try:
+            return GgufTokenizer(resolve_model(model).path)
+        except BenchlibError as local_problem:
+            raise ParameterError(
+                f"prompts: synthetic needs the served model's tokenizer. {problem} And model '{model}' is no "
+                f"local GGUF file to tokenize with: {local_problem}"
+            ) from None
+
+    def model_record(self) -> dict[str, Any]:
+        """The served model's name, the server's URL and what it says about itself."""
+        return {"name": self.settings.served_model, "source": "server", "url": self.settings.url,
+                "server": self.runtime.server}  # fmt: skip
+
+    def plan(self, store: RunDirectory, meta: dict[str, Any]) -> tuple[int, int]:
+        """Fold rows a killed attempt left behind; the steps not complete yet."""
+        self.partial = PartialLog(store.path)
+        fold_partial(store, self.partial)  # requests completed by a killed attempt
+        steps_meta = meta.setdefault("steps", {})
+        self.pending = [s for s in self.steps if steps_meta.get(s.step_id, {}).get("status") != "complete"]
+        total = sum(s.min_requests for s in self.steps)
+        return sum(s.min_requests for s in self.steps if s not in self.pending), total
+
+    def load(self, meta: dict[str, Any]) -> None:
+        """Record the server's description and the network round trip."""
+        meta["runtime"] = self.runtime.info()
+        meta["network"] = measure_rtt(self.settings.url)
+        if self.tokenizer is not None:
+            meta["prompt_tokenizer"] = self.tokenizer.name
+
+    def prepare(self) -> None:
+        """Give the warm-up requests their prompts (a step's prompts are made before its clock starts)."""
+        self.warmup_requests = self.workload.materialize(self.workload.warmup(), self.tokenizer)
+
+    def warmup(self) -> int:
+        """Run the warm-up requests one at a time."""
+        for request in self.warmup_requests:
+            self.runtime.generate(request)
+        return len(self.warmup_requests)
+
+    def measure(self, attempt: Attempt) -> Window | None:
+        """Run every pending step; fold each finished step's rows and record its summary.
+
+        Raises:
+            ServerGone: the server stopped answering (every completed request is kept).
+        """
+        meta, store = attempt.meta, attempt.store
+        steps_meta = meta["steps"]
+        done_before = meta["progress"]["completed"]
+        unix_minus_perf = attempt.unix_minus_perf_s
+        window: list[float] = []
+        for step in self.pending:
+            requests = step_requests(self.workload, step, attempt.index)
+            next_request = iter(self.workload.materialize(requests, self.tokenizer)).__next__
+
+            def on_trace(request: GenerationRequest, trace: TokenTrace, step: LoadStep = step) -> None:
+                self.partial.append(load_step_row(trace, request, step, attempt.index, unix_minus_perf))
+                attempt.advance()
+
+            outcome = run_coroutine(run_step(self.settings, step, next_request, on_trace, seed=self.config.run.seed))
+            window[:] = [window[0] if window else outcome.started_perf_s, outcome.ended_perf_s]
+            rows = fold_partial(store, self.partial)
+            step_rows = rows[(rows["step"] == step.step_id) & (rows["attempt"] == attempt.index)]
+            steps_meta[step.step_id] = {
+                "status": "aborted" if outcome.aborted else "complete",
+                "attempt": attempt.index,
+                "started_unix_s": unix_minus_perf + outcome.started_perf_s,
+                "ended_unix_s": unix_minus_perf + outcome.ended_perf_s,
+                "summary": step_summary(step_rows, outcome, self.config.load.slo),
+            }
+            meta["progress"]["completed"] = done_before + sum(
+                s.min_requests for s in self.steps if steps_meta.get(s.step_id, {}).get("status") == "complete"
+                and steps_meta[s.step_id]["attempt"] == attempt.index
+            )
+            store.write_meta(meta)
+            if outcome.aborted:
+                raise ServerGone(
+                    f"Step {step.step_id}: {outcome.aborted}. Every completed request is kept in {store.path}; "
+                    "bring the server back and run the same command to resume."
+                )
+        return Window(window[0], window[1], unix_minus_perf) if window else None
+
+    def stopped(self, attempt: Attempt) -> None:
+        """Fold the rows of the interrupted step into ``requests.parquet``."""
+        fold_partial(attempt.store, self.partial)
+
+    def close(self) -> None:
+        """Close the partial log."""
+        if self.partial is not None:
+            self.partial.close()
+
+    def _first_step_ok(self, meta: dict[str, Any], requests: pd.DataFrame) -> pd.DataFrame:
+        """The successful requests of the first step's latest attempt (what the run's summary describes)."""
+        first = self.steps[0].step_id
+        attempt = meta["steps"][first]["attempt"]
+        rows = requests[(requests["step"] == first) & (requests["attempt"] == attempt)]
+        return rows[rows["error"].isna()]
+
+    def summarize(
+        self, requests: pd.DataFrame, meta: dict[str, Any], attempt: int, window: Window | None
+    ) -> tuple[dict[str, Any], EnergyBasis]:
+        """The first step's statistics and the peak throughput; energy over this attempt's successful requests."""
+        meta["summary_step"] = self.steps[0].step_id
+        summary = summarize_requests(self._first_step_ok(meta, requests))
+        summary["peak_throughput_tps"] = _peak_throughput(meta["steps"])
+        attempt_ok = requests[(requests["attempt"] == attempt) & requests["error"].isna()]
+        tokens = int(attempt_ok["output_tokens"].sum())
+        # concurrent steps have no per-request occupancy to bootstrap: the window's throughput is the one value
+        throughput = np.array([tokens / window.duration_s]) if window is not None else np.zeros(0)
+        return summary, EnergyBasis(tokens, int(len(attempt_ok)), throughput)
+
+    def priced_requests(self, meta: dict[str, Any], requests: pd.DataFrame) -> pd.DataFrame:
+        """The successful requests of the first step (whose throughput the summary shows)."""
+        return self._first_step_ok(meta, requests)
+
+    def after_pricing(self, meta: dict[str, Any], price: Any) -> None:
+        """The cost at the peak throughput over the steps."""
+        from benchlib.cost import run_cost_summary
+
+        peak = meta["summary"].get("peak_throughput_tps")
+        if peak is not None and price is not None:
+            meta["summary"]["cost_at_peak"] = run_cost_summary(price, peak["value"], np.array([peak["value"]]))
+            meta["summary"]["cost_at_peak"]["step"] = peak["step"]
+
+
+def step_statistics(rows, duration_s, slo):  # TEMP until the cost/metrics branch lands
+    from benchlib.metrics import prompt_cache_summary, retried_requests, summarize, system_throughput_tps
+
+    ok = rows[rows["error"].isna()] if not rows.empty else rows
+    failed = rows[rows["error"].notna()] if not rows.empty else rows
+    summary: dict[str, Any] = {
+        "requests_ok": int(len(ok)),
+        "requests_failed": int(len(failed)),
+        "errors_by_kind": {str(k): int(v) for k, v in failed["error_kind"].value_counts().items()} if len(failed) else {},
+        "retried_requests": retried_requests(rows),
+    }
+    if ok.empty:
+        return summary
+    for column in ("ttft_s", "ttfh_s", "headers_to_first_token_s", "tpot_s", "e2e_s", "decode_tps"):
+        summary[column] = summarize(pd.to_numeric(ok[column], errors="coerce")).to_dict()
+    summary["itl_s"] = summarize([gap for gaps in ok["itl_s"] for gap in gaps]).to_dict()
+    summary["output_tokens"] = int(ok["output_tokens"].sum())
+    summary["throughput_tps"] = system_throughput_tps(ok["sent_unix_s"], ok["last_token_unix_s"], ok["output_tokens"])
+    summary["request_rate_rps"] = len(ok) / duration_s if duration_s > 0 else float("nan")
+    meets = pd.Series(True, index=ok.index)
+    targets = {k: float(v) for k, v in slo.items() if v}
+    for metric, target in targets.items():
+        meets &= pd.to_numeric(ok[metric], errors="coerce") <= target
+    summary["slo"] = targets
+    summary["requests_meeting_slo"] = int(meets.sum())
+    summary["goodput_rps"] = float(meets.sum()) / duration_s if duration_s > 0 else float("nan")
+    summary["token_count_sources"] = sorted(set(ok["token_count_source"]))
+    summary["prompt_cache"] = prompt_cache_summary(ok)
+    return summary

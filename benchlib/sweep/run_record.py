@@ -1,0 +1,127 @@
+"""The parts of ``run.json`` the engine writes: start of an attempt, stop, power samples, energy, price."""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+from typing import Any
+
+import pandas as pd
+
+from benchlib import env as machine_env
+from benchlib.config import SweepConfig
+from benchlib.power.session import PowerSession
+from benchlib.records import (
+    SCHEMA_VERSION,
+    STATUS_FAILED,
+    STATUS_INTERRUPTED,
+    STATUS_RUNNING,
+    RunDirectory,
+    atomic_write_bytes,
+    now_iso,
+)
+from benchlib.sweep.driver import EnergyBasis
+
+__all__ = ["attempt_energy", "mark_stopped", "price_run", "save_power_samples", "start_meta"]
+
+
+def start_meta(config: SweepConfig, model: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
+    """``run.json`` at the start of an attempt: the earlier contents, the parameters, and one more attempt."""
+    import psutil
+
+    attempt = {
+        "started_at": now_iso(),
+        "pid": os.getpid(),
+        "process_started_unix_s": psutil.Process().create_time(),
+        "host": socket.gethostname(),
+    }
+    meta = dict(previous or {})
+    meta.update(
+        {
+            "schema_version": SCHEMA_VERSION,
+            "run_id": config.run_id(),
+            "kind": "sweep",
+            "status": STATUS_RUNNING,
+            "parameters": config.record(),
+            "model": model,
+            "machine": machine_env.fingerprint(),
+        }
+    )
+    meta.setdefault("started_at", attempt["started_at"])
+    meta["attempts"] = [*meta.get("attempts", []), attempt]
+    meta.pop("ended_at", None)
+    meta.pop("error", None)
+    return meta
+
+
+def mark_stopped(store: RunDirectory, meta: dict[str, Any], exc: BaseException) -> None:
+    """Record in ``run.json`` that the attempt stopped: ``interrupted`` (Ctrl-C) or ``failed``, and why."""
+    meta["status"] = STATUS_INTERRUPTED if isinstance(exc, KeyboardInterrupt) else STATUS_FAILED
+    meta["error"] = f"{type(exc).__name__}: {exc}"
+    store.write_meta(meta)
+
+
+def save_power_samples(store: RunDirectory, power: PowerSession, attempt: int) -> None:
+    """Stop the sampler and put its samples in ``power.parquet`` (one row per sample, this attempt's replaced)."""
+    samples = power.stop()
+    power.close()
+    if samples.empty:
+        return
+    samples.insert(0, "attempt", attempt)
+    path = store.path / "power.parquet"
+    if path.exists():
+        earlier = pd.read_parquet(path)
+        samples = pd.concat([earlier[earlier["attempt"] != attempt], samples], ignore_index=True)
+    buffer = io.BytesIO()
+    samples.to_parquet(buffer, index=False)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def attempt_energy(
+    power: PowerSession, measurement: Any, basis: EnergyBasis, attempt: int, previous: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Energy per token of this attempt's measured window (the earlier attempt's, if this one measured nothing)."""
+    earlier = ((previous or {}).get("summary") or {}).get("energy")
+    if measurement is None and earlier:
+        return earlier
+    energy = power.energy(measurement, basis.output_tokens, basis.throughput_replicates_tps)
+    energy["attempt"] = attempt
+    energy["requests"] = basis.requests
+    return energy
+
+
+def price_run(meta: dict[str, Any], config: SweepConfig, requests: pd.DataFrame, force: bool = False) -> bool:
+    """Price a complete run under the configuration's price profile; True when ``meta`` changed.
+
+    Prices are not part of the run's identity: a reused run is priced again under
+    the profile asked for now, and the profile itself is stored in ``run.json``.
+
+    Args:
+        meta: ``run.json``'s contents (its summary gets ``cost``).
+        config: The sweep's configuration (its pricing section).
+        requests: The requests whose throughput the cost is computed from.
+        force: Price even when the stored profile is the one asked for.
+    """
+    from benchlib.cost import profile_record
+
+    price = config.price()
+    record = profile_record(price) if price is not None else None
+    if not force and record == meta.get("price_profile") and (price is None or "cost" in meta.get("summary", {})):
+        return False
+    meta["parameters"]["price_profile"] = config.pricing.price_profile
+    meta["parameters"]["price_files"] = list(config.pricing.price_files)
+    meta["price_profile"] = record
+    meta.get("summary", {}).pop("cost", None)
+    if price is not None and not requests.empty:
+        meta["summary"]["cost"] = price_run_summary(price, meta["summary"], requests)
+    return True
+
+
+def price_run_summary(price, summary, requests):  # TEMP until the cost branch lands
+    from benchlib.cost import run_cost_summary
+    from benchlib.metrics import throughput_replicates
+
+    energy = summary.get("energy") or {}
+    power_w = float(energy["mean_power_w"]) if energy.get("valid") and energy.get("kind") == "measured" else None
+    return run_cost_summary(price, summary["system_throughput_tps"]["value"], throughput_replicates(requests), power_w=power_w)

@@ -1,0 +1,174 @@
+"""Load steps against a streaming server: closed-loop concurrency and open-loop Poisson arrivals.
+
+* closed loop ``cN``: N workers, each sending its next request as soon as its
+  previous one ends (the article's "concurrency up to 64");
+* open loop ``rX``: requests arrive as a Poisson process at X requests per
+  second (fixed seed), whether or not earlier ones have finished.
+
+Each step stops issuing requests once ``step_min_requests`` have been issued
+or after ``step_max_s`` seconds, whichever comes first, then waits for the
+requests in flight. A failed, timed-out or truncated request is handed on like
+any other (and recorded with its error); the step stops early when the server
+is gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from benchlib.errors import ParameterError
+from benchlib.runtimes.base import GenerationRequest, TokenTrace
+from benchlib.runtimes.http import HttpSettings, client_session, stream_request
+
+__all__ = ["ABORT_AFTER_CONSECUTIVE_FAILURES", "LoadStep", "StepOutcome", "plan_steps", "run_step"]
+
+ABORT_AFTER_CONSECUTIVE_FAILURES = 5
+"""Connection failures in a row (at least the concurrency) after which the server counts as gone."""
+
+
+@dataclass(frozen=True)
+class LoadStep:
+    """One step of a load sweep.
+
+    Attributes:
+        step_id: ``c4`` (closed loop, 4 streams) or ``r2.5`` (open loop, 2.5 requests/s).
+        mode: ``closed`` or ``open``.
+        concurrency: Simultaneous streams (closed loop).
+        rate_rps: Mean arrival rate, requests per second (open loop).
+        min_requests: Requests to issue before stopping.
+        max_duration_s: Longest the step issues requests, seconds.
+    """
+
+    step_id: str
+    mode: str
+    concurrency: int | None
+    rate_rps: float | None
+    min_requests: int
+    max_duration_s: float
+
+
+def plan_steps(concurrency: list[int], rates_rps: list[float], min_requests: int, max_duration_s: float) -> list[LoadStep]:
+    """The steps of a sweep: closed-loop concurrencies first, then open-loop rates.
+
+    Raises:
+        ParameterError: no step, a concurrency below 1, a rate not above 0, or bad bounds.
+    """
+    if not concurrency and not rates_rps:
+        raise ParameterError("A load sweep needs at least one step: set concurrency (e.g. [1, 2, 4]) or rates_rps.")
+    if any(not isinstance(c, int) or isinstance(c, bool) or c < 1 for c in concurrency):
+        raise ParameterError(f"concurrency must be a list of integers >= 1, got {concurrency!r}.")
+    if any(not isinstance(r, (int, float)) or isinstance(r, bool) or r <= 0 for r in rates_rps):
+        raise ParameterError(f"rates_rps must be a list of positive numbers, got {rates_rps!r}.")
+    if min_requests < 1 or max_duration_s <= 0:
+        raise ParameterError(
+            f"step_min_requests must be >= 1 and step_max_s > 0, got {min_requests} and {max_duration_s}."
+        )
+    steps = [LoadStep(f"c{c}", "closed", c, None, min_requests, max_duration_s) for c in concurrency]
+    steps += [LoadStep(f"r{r:g}", "open", None, float(r), min_requests, max_duration_s) for r in rates_rps]
+    return steps
+
+
+@dataclass
+class StepOutcome:
+    """What a step did.
+
+    Attributes:
+        step: The step.
+        started_perf_s: When it started issuing, ``perf_counter`` seconds.
+        ended_perf_s: When its last request ended.
+        issued: Requests issued.
+        aborted: Why the step stopped early (the server went away), else ``None``.
+    """
+
+    step: LoadStep
+    started_perf_s: float
+    ended_perf_s: float
+    issued: int
+    aborted: str | None = None
+
+    @property
+    def duration_s(self) -> float:
+        """Step wall time, seconds."""
+        return self.ended_perf_s - self.started_perf_s
+
+
+class _Tracker:
+    """Counts completions and consecutive connection failures across workers."""
+
+    def __init__(self, step: LoadStep, on_trace: Callable[[GenerationRequest, TokenTrace], None]) -> None:
+        self.step = step
+        self.on_trace = on_trace
+        self.completed = 0
+        self.failures_in_a_row = 0
+        self.aborted: str | None = None
+        self.limit = max(ABORT_AFTER_CONSECUTIVE_FAILURES, step.concurrency or 1)
+
+    def record(self, request: GenerationRequest, trace: TokenTrace) -> None:
+        self.completed += 1
+        self.on_trace(request, trace)
+        if trace.error_kind in ("connect", "disconnected"):
+            self.failures_in_a_row += 1
+            if self.failures_in_a_row >= self.limit and self.aborted is None:
+                self.aborted = f"{self.failures_in_a_row} requests in a row failed to reach the server: {trace.error}"
+        else:
+            self.failures_in_a_row = 0
+
+
+async def run_step(
+    settings: HttpSettings,
+    step: LoadStep,
+    next_request: Callable[[], GenerationRequest],
+    on_trace: Callable[[GenerationRequest, TokenTrace], None],
+    seed: int = 0,
+) -> StepOutcome:
+    """Run one step against the server.
+
+    Args:
+        settings: Server settings.
+        step: The step.
+        next_request: Gives the next request to send.
+        on_trace: Called with every finished request (successful or not), at once.
+        seed: Seed of the open loop's arrival times.
+    """
+    import aiohttp
+
+    tracker = _Tracker(step, on_trace)
+    connector = aiohttp.TCPConnector(limit=0, force_close=False)
+    started = time.perf_counter()
+    deadline = started + step.max_duration_s
+    issued = 0
+
+    async with client_session(connector=connector) as session:
+
+        async def send(request: GenerationRequest) -> None:
+            tracker.record(request, await stream_request(session, settings, request))
+
+        if step.mode == "closed":
+
+            async def worker() -> None:
+                nonlocal issued
+                while tracker.aborted is None and issued < step.min_requests and time.perf_counter() < deadline:
+                    issued += 1
+                    await send(next_request())
+
+            await asyncio.gather(*(worker() for _ in range(step.concurrency or 1)))
+        else:
+            rng = np.random.default_rng(seed)
+            tasks = []
+            arrival = started
+            while issued < step.min_requests and tracker.aborted is None:
+                arrival += float(rng.exponential(1.0 / float(step.rate_rps)))
+                if arrival > deadline:
+                    break
+                delay = arrival - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                issued += 1
+                tasks.append(asyncio.create_task(send(next_request())))
+            await asyncio.gather(*tasks)
+    return StepOutcome(step, started, time.perf_counter(), issued, tracker.aborted)
