@@ -19,6 +19,10 @@ _RULES = {
     "less_than": lambda ctx: f"must be less than {ctx['lt']}",
     "int_type": lambda ctx: "must be an integer",
     "float_type": lambda ctx: "must be a number",
+    "float_parsing": lambda ctx: "must be a number",
+    "int_parsing": lambda ctx: "must be an integer",
+    "int_from_float": lambda ctx: "must be an integer",
+    "bool_parsing": lambda ctx: "must be true or false",
     "string_type": lambda ctx: "must be a string",
     "bool_type": lambda ctx: "must be true or false",
     "list_type": lambda ctx: "must be a list",
@@ -29,14 +33,22 @@ _RULES = {
 }
 
 
+def _field_name(loc: tuple[Any, ...]) -> str:
+    """``threads (runtime.threads)`` for a field in a section, ``threads`` for a top-level field."""
+    path = ".".join(str(part) for part in loc)
+    if len(loc) > 1 and isinstance(loc[0], str) and isinstance(loc[1], str):
+        return f"{'.'.join(str(part) for part in loc[1:])} ({path})"
+    return path
+
+
 def describe_error(error: dict[str, Any], where: str = "") -> str:
-    """One line for one pydantic error: the field path, what is allowed, and the value given.
+    """One line for one pydantic error: the field (and its path in sections), what is allowed, the value given.
 
     Args:
         error: One item of ``ValidationError.errors()``.
-        where: What was validated (``sweep parameter``, ``price profile 'pi5'``), for the message.
+        where: What was validated (``Parameter``, ``llama.cpp setting``), for the message.
     """
-    path = ".".join(str(part) for part in error["loc"])
+    path = _field_name(tuple(error["loc"]))
     subject = f"{where} {path}".strip() if path else where or "value"
     subject = f"{subject[0].upper()}{subject[1:]}"
     kind = error["type"]

@@ -56,7 +56,7 @@ RUNTIME_NAMES = tuple(RUNTIMES)
 
 def runtime_spec(name: str) -> RuntimeSpec:
     if name not in RUNTIMES:
-        raise ParameterError(f"Unknown runtime '{name}'; valid runtimes: {', '.join(RUNTIME_NAMES)}.")
+        raise ParameterError(f"Unknown runtime '{name}'; valid runtimes: {', '.join(RUNTIMES)}.")
     return RUNTIMES[name]
 
 
