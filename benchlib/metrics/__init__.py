@@ -25,7 +25,13 @@ Modules: :mod:`~benchlib.metrics.request` (one request),
 """
 
 from benchlib.metrics.request import RequestMetrics, request_metrics
-from benchlib.metrics.run import PROMPT_CACHE_HIT_SHARE, prompt_cache_summary, retried_requests, summarize_requests
+from benchlib.metrics.run import (
+    PROMPT_CACHE_HIT_SHARE,
+    prompt_cache_summary,
+    retried_requests,
+    successful_requests,
+    summarize_requests,
+)
 from benchlib.metrics.steps import STEP_DISTRIBUTIONS, goodput_rps, meets_slo, step_statistics
 from benchlib.metrics.summary import Summary, summarize
 from benchlib.metrics.throughput import (
@@ -53,6 +59,7 @@ __all__ = [
     "request_metrics",
     "retried_requests",
     "step_statistics",
+    "successful_requests",
     "summarize",
     "summarize_requests",
     "system_throughput_bootstrap",

@@ -14,10 +14,21 @@ from benchlib.metrics.summary import summarize
 from benchlib.metrics.throughput import throughput_bootstrap
 from benchlib.stats import DEFAULT_CONFIDENCE
 
-__all__ = ["PROMPT_CACHE_HIT_SHARE", "prompt_cache_summary", "retried_requests", "summarize_requests"]
+__all__ = [
+    "PROMPT_CACHE_HIT_SHARE",
+    "prompt_cache_summary",
+    "retried_requests",
+    "successful_requests",
+    "summarize_requests",
+]
 
 PROMPT_CACHE_HIT_SHARE = 0.5
 """Share of prompt tokens served from a prompt cache at which a run counts as measuring cache hits."""
+
+
+def successful_requests(requests: pd.DataFrame) -> pd.DataFrame:
+    """The rows of requests that did not fail (all rows when the runtime records no ``error`` column)."""
+    return requests[requests["error"].isna()] if "error" in requests else requests
 
 
 def summarize_requests(requests: pd.DataFrame) -> dict[str, Any]:
@@ -30,8 +41,7 @@ def summarize_requests(requests: pd.DataFrame) -> dict[str, Any]:
     Args:
         requests: Rows as written to ``requests.parquet``.
     """
-    if "error" in requests:
-        requests = requests[requests["error"].isna()]  # failed requests never enter latency statistics
+    requests = successful_requests(requests)  # failed requests never enter latency statistics
     if requests.empty:
         return {"requests": 0}
     summary: dict[str, Any] = {"requests": int(len(requests))}
