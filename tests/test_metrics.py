@@ -5,14 +5,18 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from benchlib.metrics import (
     bootstrap_ci,
+    goodput_rps,
     request_metrics,
+    step_statistics,
     summarize,
     system_throughput_summary,
     system_throughput_tps,
+    throughput_replicates,
 )
 from benchlib.runtimes.base import TokenTrace
 
@@ -271,3 +275,94 @@ def test_system_throughput_summary_empty():
     result = system_throughput_summary([], [], [])
     assert result["n"] == 0
     assert math.isnan(result["value"]) and math.isnan(result["ci_low"])
+
+
+# --------------------------------------------------------------------------- step statistics
+
+
+def _step_rows() -> pd.DataFrame:
+    """Four requests of a 2.0 s step: three succeeded, one timed out; one was retried."""
+    nan = float("nan")
+    return pd.DataFrame(
+        {
+            "error": [None, None, None, "read timeout"],
+            "error_kind": [None, None, None, "timeout"],
+            "retries": [0, 1, 0, 0],
+            "sent_unix_s": [100.0, 100.2, 100.4, 100.6],
+            "last_token_unix_s": [101.0, 101.2, 101.9, nan],
+            "ttft_s": [0.2, 0.4, 0.6, nan],
+            "ttfh_s": [0.05, 0.05, 0.1, nan],
+            "headers_to_first_token_s": [0.15, 0.35, 0.5, nan],
+            "tpot_s": [0.1, 0.1, 0.15, nan],
+            "e2e_s": [1.0, 1.0, 1.5, nan],
+            "decode_tps": [10.0, 10.0, 1 / 0.15, nan],
+            "itl_s": [[0.1, 0.1], [0.1, 0.1], [0.15, 0.15], []],
+            "output_tokens": [9, 7, 4, 0],
+            "token_count_source": ["usage", "usage", "chunks", "usage"],
+            "prompt_tokens": [10, 10, 10, 10],
+            "cached_prompt_tokens": [0, 8, 8, None],
+        }
+    )
+
+
+def test_step_statistics_hand_computed():
+    stats = step_statistics(_step_rows(), duration_s=2.0, slo={"ttft_s": 0.5, "tpot_s": 0.12, "e2e_s": 0})
+    assert stats["requests_ok"] == 3 and stats["requests_failed"] == 1
+    assert stats["errors_by_kind"] == {"timeout": 1}
+    assert stats["retried_requests"] == 1
+    assert stats["ttft_s"]["n"] == 3 and stats["ttft_s"]["median"] == pytest.approx(0.4)
+    assert stats["e2e_s"]["median"] == pytest.approx(1.0) and stats["e2e_s"]["mean"] == pytest.approx(3.5 / 3)
+    assert stats["ttfh_s"]["median"] == pytest.approx(0.05)
+    assert stats["itl_s"]["n"] == 6 and stats["itl_s"]["median"] == pytest.approx(0.1)
+    assert stats["output_tokens"] == 20
+    # 20 tokens over 100.0 .. 101.9
+    assert stats["throughput_tps"] == pytest.approx(20 / 1.9)
+    assert stats["request_rate_rps"] == pytest.approx(3 / 2.0)
+    # ttft <= 0.5 and tpot <= 0.12 (e2e: no target): requests 1 and 2
+    assert stats["slo"] == {"ttft_s": 0.5, "tpot_s": 0.12}
+    assert stats["requests_meeting_slo"] == 2
+    assert stats["goodput_rps"] == pytest.approx(1.0)
+    assert stats["token_count_sources"] == ["chunks", "usage"]
+    # 16 of the 30 prompt tokens of the successful requests came from the cache
+    assert stats["prompt_cache"]["cached_share"] == pytest.approx(16 / 30) and stats["prompt_cache"]["hit"]
+
+
+def test_step_statistics_without_targets_counts_every_success_and_without_success_only_outcomes():
+    rows = _step_rows()
+    assert step_statistics(rows, 2.0, {})["goodput_rps"] == pytest.approx(1.5)
+    failed = step_statistics(rows.iloc[3:], 2.0, {"ttft_s": 1.0})
+    assert failed == {"requests_ok": 0, "requests_failed": 1, "errors_by_kind": {"timeout": 1}, "retried_requests": 0}
+    empty = step_statistics(rows.iloc[:0], 2.0, {})
+    assert empty == {"requests_ok": 0, "requests_failed": 0, "errors_by_kind": {}, "retried_requests": 0}
+
+
+def test_step_statistics_are_what_a_load_step_summary_records():
+    from benchlib.load import LoadStep, StepOutcome, step_summary
+
+    outcome = StepOutcome(LoadStep("c2", "closed", 2, None, 4, 60.0), 5.0, 7.0, issued=4)
+    slo = {"ttft_s": 0.5, "tpot_s": 0.12, "e2e_s": 0}
+    recorded = step_summary(_step_rows(), outcome, slo)
+    assert {k: v for k, v in recorded.items() if k in step_statistics(_step_rows(), 2.0, slo)} == step_statistics(
+        _step_rows(), 2.0, slo
+    )
+
+
+def test_goodput_rps():
+    assert goodput_rps(6, 3.0) == pytest.approx(2.0)
+    assert math.isnan(goodput_rps(6, 0.0))
+
+
+def test_throughput_replicates_resample_requests_within_attempts():
+    # two attempts: each request holds its window 1 s with 10 tokens, the second attempt's 2 s with 10 tokens
+    requests = pd.DataFrame(
+        {
+            "sent_unix_s": [0.0, 1.0, 50.0, 52.0],
+            "last_token_unix_s": [0.9, 2.0, 51.5, 54.0],
+            "output_tokens": [10, 10, 10, 10],
+            "attempt": [0, 0, 1, 1],
+        }
+    )
+    replicates = throughput_replicates(requests, resamples=500)
+    assert replicates.shape == (500,)
+    assert replicates.min() >= 5.0 - 1e-9 and replicates.max() <= 10.0 + 1e-9  # between all-2-s and all-1-s draws
+    assert np.array_equal(replicates, throughput_replicates(requests, resamples=500))

@@ -24,11 +24,11 @@ from benchlib.power import (
     auto_reader,
     available_sources,
     doctor,
-    energy_per_token_j,
     format_doctor,
     measure_idle,
     open_reader,
 )
+from benchlib.power import window_energy_per_token as energy_per_token_j  # the power module's name
 
 FIXTURES = Path(__file__).parent / "fixtures" / "power"
 PMIC_TEXT = (FIXTURES / "pmic_read_adc.txt").read_text()

@@ -30,7 +30,7 @@ from benchlib.power.errors import (
     PowerSourceUnavailable,
 )
 from benchlib.power.estimate import PROFILE_POWER_W, ProfileEstimateReader
-from benchlib.power.idle import EnergyPerToken, IdleBaseline, energy_per_token_j, measure_idle
+from benchlib.power.idle import EnergyPerToken, IdleBaseline, measure_idle, window_energy_per_token
 from benchlib.power.ina2xx import Ina2xxReader
 from benchlib.power.integrate import CounterUnwrapper, counter_delta_j, trapezoid_window_j
 from benchlib.power.measurement import SAMPLE_COLUMNS, Measurement, measurements_frame
@@ -85,7 +85,6 @@ __all__ = [
     "available_sources",
     "counter_delta_j",
     "doctor",
-    "energy_per_token_j",
     "format_doctor",
     "measure_idle",
     "measurements_frame",
@@ -94,4 +93,5 @@ __all__ = [
     "parse_pmic_read_adc",
     "run_command",
     "trapezoid_window_j",
+    "window_energy_per_token",
 ]

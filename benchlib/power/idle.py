@@ -18,7 +18,7 @@ from benchlib.power.errors import PowerReadError
 from benchlib.power.measurement import Measurement
 from benchlib.power.sampler import PowerSampler
 
-__all__ = ["EnergyPerToken", "IdleBaseline", "energy_per_token_j", "measure_idle"]
+__all__ = ["EnergyPerToken", "IdleBaseline", "measure_idle", "window_energy_per_token"]
 
 
 @dataclass(frozen=True)
@@ -92,10 +92,13 @@ class EnergyPerToken:
         return asdict(self)
 
 
-def energy_per_token_j(
+def window_energy_per_token(
     measurement: Measurement, output_tokens: int, idle_power_w: float | None = None
 ) -> EnergyPerToken:
-    """Energy per output token over a window, gross and (with a baseline) idle-subtracted.
+    """Energy per output token over a measured window, gross and (with a baseline) idle-subtracted.
+
+    The measured counterpart of :func:`benchlib.cost.energy_per_token_j` (power / throughput
+    at full load, from numbers): here the window's energy divided by the tokens generated in it.
 
     Args:
         measurement: The steady-state window's measurement.

@@ -28,12 +28,13 @@ from benchlib.errors import ParameterError
 from benchlib.power.base import KIND_ESTIMATED, KIND_MEASURED, PowerReader
 from benchlib.power.errors import PowerError
 from benchlib.power.estimate import PROFILE_POWER_W, ProfileEstimateReader
-from benchlib.power.idle import IdleBaseline, energy_per_token_j, measure_idle
+from benchlib.power.idle import IdleBaseline, measure_idle, window_energy_per_token
 from benchlib.power.measurement import METHOD_METER_LOG, Measurement
 from benchlib.power.meter_log import MeterLogReader
 from benchlib.power.pmic import LinearCalibration
 from benchlib.power.registry import READERS, auto_reader, doctor, open_reader
 from benchlib.power.sampler import DEFAULT_RATE_HZ, PowerSampler
+from benchlib.stats import percentile_interval
 
 __all__ = ["SOURCE_CHOICES", "PowerSession", "PowerSettings", "energy_summary"]
 
@@ -242,14 +243,6 @@ class PowerSession:
             self.reader.close()
 
 
-def _interval(values: np.ndarray) -> tuple[float, float]:
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
-        return (float("nan"), float("nan"))
-    low, high = np.quantile(finite, [0.025, 0.975])
-    return (float(low), float(high))
-
-
 def energy_summary(
     measurement: Measurement | None,
     output_tokens: int,
@@ -286,9 +279,9 @@ def energy_summary(
     }
     if not measurement.valid:
         return {**base, "valid": False, "problem": measurement.problem}
-    per_token = energy_per_token_j(measurement, output_tokens, idle_power_w)
+    per_token = window_energy_per_token(measurement, output_tokens, idle_power_w)
     replicates = np.asarray(throughput_replicates, dtype=float)
-    gross_low, gross_high = _interval(measurement.mean_power_w / replicates)
+    _, gross_low, gross_high = percentile_interval(measurement.mean_power_w / replicates)
     summary = {
         **base,
         "valid": True,
@@ -299,7 +292,7 @@ def energy_summary(
         "idle_subtracted_energy_per_token_j": None,
     }
     if per_token.idle_subtracted_j_per_token is not None:
-        low, high = _interval((measurement.mean_power_w - idle_power_w) / replicates)
+        _, low, high = percentile_interval((measurement.mean_power_w - idle_power_w) / replicates)
         summary["idle_subtracted_energy_per_token_j"] = {
             "value": per_token.idle_subtracted_j_per_token, "ci_low": low, "ci_high": high,
         }  # fmt: skip

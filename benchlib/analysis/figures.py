@@ -1,174 +1,35 @@
-"""Loading, statistics and plotting behind the analysis notebook.
+"""Figures of the analysis notebook: measured runs beside published values, power timeline, load steps.
 
 Measured runs (``data/runs/``) and the article's published numbers
-(``data/reference/``) are kept in separate tables and drawn in visibly
-different styles; every bar says whether it is measured or published.
+(``data/reference/``) are drawn in visibly different styles; every bar says
+whether it is measured, estimated or published.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from benchlib.metrics import summarize_requests
+from benchlib.analysis.tables import step_table
 from benchlib.records import STATUS_COMPLETE, StoredRun, load_runs
 
 __all__ = [
+    "E2E_OUTPUT_TOKENS",
+    "ESTIMATED_COLOR",
     "FIGURES",
+    "MEASURED_COLOR",
+    "PUBLISHED_COLOR",
     "FigureSpec",
-    "load_reference",
     "plot_comparison",
     "plot_load_steps",
-    "run_table",
-    "step_table",
+    "plot_power_timeline",
     "write_figures",
-    "write_summary",
 ]
 
 E2E_OUTPUT_TOKENS = 128
-
-
-def load_reference(path: str | Path) -> pd.DataFrame:
-    """The published reference numbers as a tidy frame.
-
-    Raises:
-        FileNotFoundError: the CSV does not exist.
-        ValueError: a required column is missing.
-    """
-    frame = pd.read_csv(path)
-    required = {"platform", "platform_class", "model_size", "metric", "value", "unit", "kind", "source"}
-    missing = required - set(frame.columns)
-    if missing:
-        raise ValueError(f"{path} lacks the column(s) {', '.join(sorted(missing))}; required: {sorted(required)}.")
-    return frame
-
-
-def _stat(summary: dict[str, Any], metric: str, field: str, scale: float = 1.0) -> float:
-    value = summary.get(metric, {}).get(field)
-    return float(value) * scale if value is not None else float("nan")
-
-
-def _cost_columns(meta: dict[str, Any], summary: dict[str, Any], requests: pd.DataFrame) -> dict[str, Any]:
-    """Cost per million tokens under the run's stored price profile (recomputed from its requests)."""
-    from benchlib.cost import profile_from_record, run_cost_summary
-    from benchlib.metrics import throughput_replicates
-
-    record = meta.get("price_profile")
-    throughput = summary.get("system_throughput_tps", {}).get("value")
-    nan = float("nan")
-    if not record or throughput is None or not np.isfinite(throughput):
-        return {"price_profile": None, "cost_per_million_usd": nan, "cost_per_million_usd_ci_low": nan,
-                "cost_per_million_usd_ci_high": nan}  # fmt: skip
-    cost = run_cost_summary(profile_from_record(record), throughput, throughput_replicates(requests))
-    interval = cost["cost_per_million_usd"]
-    return {
-        "price_profile": cost["price_profile"],
-        "cost_per_million_usd": interval["value"],
-        "cost_per_million_usd_ci_low": interval["ci_low"],
-        "cost_per_million_usd_ci_high": interval["ci_high"],
-    }
-
-
-def _energy_columns(meta: dict[str, Any]) -> dict[str, Any]:
-    """Energy per token as the sweep recorded it (gross and idle-subtracted, with source and kind)."""
-    energy = (meta.get("summary") or {}).get("energy") or {}
-    nan = float("nan")
-    per_token = energy.get("energy_per_token_j") or {}
-    idle = energy.get("idle_subtracted_energy_per_token_j") or {}
-    return {
-        "energy_kind": energy.get("kind") if energy.get("valid") else None,
-        "energy_source": energy.get("source"),
-        "energy_boundary": energy.get("boundary"),
-        "energy_problem": energy.get("problem"),
-        "mean_power_w": energy.get("mean_power_w", nan) if energy.get("valid") else nan,
-        "energy_per_token_j": per_token.get("value", nan),
-        "energy_per_token_j_ci_low": per_token.get("ci_low", nan),
-        "energy_per_token_j_ci_high": per_token.get("ci_high", nan),
-        "idle_power_w": energy.get("idle_power_w") if energy.get("idle_power_w") is not None else nan,
-        "idle_subtracted_energy_per_token_j": idle.get("value", nan),
-    }
-
-
-def _run_row(run: StoredRun) -> dict[str, Any]:
-    meta = run.meta
-    params = meta.get("parameters", {})
-    model = meta.get("model", {})
-    requests = run.requests
-    step = meta.get("summary_step")
-    if step is not None and not requests.empty:  # an http sweep: its row describes its first load step
-        attempt = (meta.get("steps", {}).get(step) or {}).get("attempt")
-        requests = requests[(requests["step"] == step) & (requests["attempt"] == attempt)]
-    summary = summarize_requests(requests) if not requests.empty else {"requests": 0}
-    params_m = (model.get("parameter_count") or 0) / 1e6
-    row: dict[str, Any] = {
-        "run_id": run.run_id,
-        "status": run.status,
-        "profile": params.get("profile"),
-        "platform": params.get("platform"),
-        "runtime": params.get("runtime"),
-        "model": model.get("name"),
-        "architecture": model.get("architecture"),
-        "model_params_m": round(params_m, 1),
-        "quantization": model.get("quantization"),
-        "threads": (meta.get("runtime") or {}).get("threads", params.get("threads")),
-        "cpu_model": (meta.get("machine") or {}).get("cpu_model"),
-        "output_tokens_per_request": params.get("output_tokens"),
-        "requests": summary.get("requests", 0),
-        "requests_planned": (meta.get("progress") or {}).get("total"),
-        "load_step": step,
-        "network_rtt_ms": ((meta.get("network") or {}).get("rtt_s_median") or float("nan")) * 1e3,
-    }
-    for metric, name, scale in (
-        ("ttft_s", "ttft_ms", 1e3),
-        ("tpot_s", "tpot_ms", 1e3),
-        ("e2e_s", "e2e_s", 1.0),
-        ("decode_tps", "decode_tps", 1.0),
-    ):
-        for field in ("median", "ci_low", "ci_high", "p95", "p99"):
-            row[f"{name}_{field}"] = _stat(summary, metric, field, scale)
-    throughput = summary.get("system_throughput_tps", {})
-    row["throughput_tps"] = throughput.get("value", float("nan"))
-    row["throughput_tps_ci_low"] = throughput.get("ci_low", float("nan"))
-    row["throughput_tps_ci_high"] = throughput.get("ci_high", float("nan"))
-    row.update(_cost_columns(meta, summary, requests[requests["error"].isna()] if "error" in requests else requests))
-    row.update(_energy_columns(meta))
-    row["runtime_decode_tps_median"] = _stat(summary, "runtime_decode_tps", "median")
-    row["harness_vs_runtime_decode_ratio"] = _stat(summary, "harness_vs_runtime_decode_ratio", "median")
-    row.update(_prompt_columns(params, summary, requests))
-    row["flash_attn"] = ((meta.get("runtime") or {}).get("effective") or {}).get("flash_attn")
-    return row
-
-
-def _prompt_columns(params: dict[str, Any], summary: dict[str, Any], requests: pd.DataFrame) -> dict[str, Any]:
-    """What the prompts were and how much of them a prompt cache served."""
-    cache = summary.get("prompt_cache") or {}
-    if not cache.get("reported"):
-        state = "not reported"
-    else:
-        state = f"{'hit' if cache['hit'] else 'miss'} ({cache['cached_share']:.0%} cached)"
-    prompts = params.get("prompt_set", params.get("prompts"))
-    return {
-        "prompts": prompts if isinstance(prompts, str) else "custom",
-        "prompt_tokens_median": float(pd.to_numeric(requests["prompt_tokens"], errors="coerce").median())
-        if "prompt_tokens" in requests else float("nan"),
-        "prompt_cache": state,
-        "prompt_cache_hit": bool(cache.get("hit", False)),
-        "prompt_cache_share": cache.get("cached_share", float("nan")),
-    }
-
-
-def run_table(runs_dir: str | Path) -> pd.DataFrame:
-    """One row per run under ``runs_dir``: identity, status, medians with 95% CIs, p95, p99.
-
-    Statistics are recomputed from ``requests.parquet``, so an interrupted run
-    shows what it completed (its status says it did not finish).
-    """
-    rows = [_run_row(run) for run in load_runs(runs_dir)]
-    return pd.DataFrame(rows)
 
 
 @dataclass(frozen=True)
@@ -396,37 +257,6 @@ def plot_power_timeline(run: StoredRun):
     return figure
 
 
-def step_table(runs_dir: str | Path) -> pd.DataFrame:
-    """One row per load step of every ``http`` run: throughput, latency percentiles, goodput, errors."""
-    rows = []
-    for run in load_runs(runs_dir):
-        for step_id, record in (run.meta.get("steps") or {}).items():
-            summary = record.get("summary") or {}
-            row = {
-                "run_id": run.run_id,
-                "platform": run.meta.get("parameters", {}).get("platform"),
-                "model": run.meta.get("model", {}).get("name"),
-                "step": step_id,
-                "status": record.get("status"),
-                "mode": summary.get("mode"),
-                "concurrency": summary.get("concurrency"),
-                "rate_rps": summary.get("rate_rps"),
-                "requests_ok": summary.get("requests_ok"),
-                "requests_failed": summary.get("requests_failed"),
-                "errors_by_kind": summary.get("errors_by_kind"),
-                "throughput_tps": summary.get("throughput_tps", float("nan")),
-                "request_rate_rps": summary.get("request_rate_rps", float("nan")),
-                "goodput_rps": summary.get("goodput_rps", float("nan")),
-                "retried_requests": summary.get("retried_requests", 0),
-                "prompt_cache_share": (summary.get("prompt_cache") or {}).get("cached_share", float("nan")),
-            }
-            for metric in ("ttft_s", "tpot_s", "e2e_s", "ttfh_s"):
-                stats = summary.get(metric) or {}
-                for field in ("median", "p95", "p99"):
-                    row[f"{metric}_{field}"] = stats.get(field, float("nan"))
-            rows.append(row)
-    return pd.DataFrame(rows)
-
 
 def plot_load_steps(steps: pd.DataFrame):
     """Throughput and latency percentiles against concurrency (closed loop) for every http run.
@@ -505,89 +335,3 @@ def write_figures(
             plt.close(figure)
             paths.append(path)
     return paths
-
-
-def _interval(median: float, low: float, high: float, digits: int = 3) -> str:
-    if not np.isfinite(median):
-        return "n/a"
-    return f"{median:.{digits}g} [{low:.{digits}g}, {high:.{digits}g}]"
-
-
-SUMMARY_COLUMNS = {
-    "ttft_ms": "TTFT ms",
-    "tpot_ms": "per-token ms",
-    "e2e_s": "end-to-end s",
-    "decode_tps": "decode tok/s",
-}
-
-
-def write_summary(runs: pd.DataFrame, reference: pd.DataFrame, figures_dir: str | Path) -> tuple[Path, Path]:
-    """Write ``summary.csv`` (every statistic) and ``summary.md`` (medians with 95% CIs).
-
-    The Markdown file has two tables under separate headings: measured runs,
-    then the article's published numbers.
-
-    Returns:
-        ``(csv_path, markdown_path)``.
-    """
-    figures_dir = Path(figures_dir)
-    figures_dir.mkdir(parents=True, exist_ok=True)
-    csv_path = figures_dir / "summary.csv"
-    md_path = figures_dir / "summary.md"
-    runs.to_csv(csv_path, index=False)
-
-    lines = ["# Benchmark summary", "", "## Measured runs (median [95% bootstrap CI])", ""]
-    if runs.empty:
-        lines.append("No runs found.")
-    else:
-        table = pd.DataFrame(
-            {
-                "run": runs["run_id"],
-                "status": runs["status"],
-                "platform": runs["platform"],
-                "model": runs["model"] + " " + runs["quantization"].fillna(""),
-                "requests": runs["requests"],
-                "out tokens": runs["output_tokens_per_request"],
-                **{
-                    label: [
-                        _interval(r[f"{key}_median"], r[f"{key}_ci_low"], r[f"{key}_ci_high"])
-                        for _, r in runs.iterrows()
-                    ]
-                    for key, label in SUMMARY_COLUMNS.items()
-                },
-                "throughput tok/s": [
-                    _interval(r["throughput_tps"], r["throughput_tps_ci_low"], r["throughput_tps_ci_high"])
-                    for _, r in runs.iterrows()
-                ],
-                "cost $/M tokens": [
-                    _interval(r["cost_per_million_usd"], r["cost_per_million_usd_ci_low"],
-                              r["cost_per_million_usd_ci_high"]) + (f" ({r['price_profile']})" if r["price_profile"] else "")
-                    for _, r in runs.iterrows()
-                ],  # fmt: skip
-                "energy J/token": [
-                    (_interval(r["energy_per_token_j"], r["energy_per_token_j_ci_low"], r["energy_per_token_j_ci_high"])
-                     + f" ({r['energy_kind']}, {r['energy_source']})") if r["energy_kind"] else "n/a"
-                    for _, r in runs.iterrows()
-                ],  # fmt: skip
-                "llama.cpp decode tok/s": runs["runtime_decode_tps_median"].map(lambda v: f"{v:.3g}"),
-                "harness/runtime": runs["harness_vs_runtime_decode_ratio"].map(lambda v: f"{v:.3f}"),
-                "prompts": runs["prompts"],
-                "prompt cache": runs["prompt_cache"],
-            }
-        )
-        hits = table["prompt cache"].str.startswith("hit")
-        table.loc[hits, "TTFT ms"] = table.loc[hits, "TTFT ms"] + " (cache hit)"
-        lines.append(table.to_markdown(index=False))
-        if hits.any():
-            lines += [
-                "",
-                "*cache hit*: the server served most prompt tokens from its prompt (prefix) cache, so these TTFTs "
-                "are cache lookups, not prefill. Measure prefill with `prompts: synthetic` (a prompt of its own "
-                "for every request) or `cache_prompt: off`.",
-            ]
-    lines += ["", "## Published (benchmark article, January 2026; not measured here)", ""]
-    published = reference[["platform", "model_size", "metric", "value", "unit", "kind"]]
-    lines.append(published.to_markdown(index=False))
-    lines.append("")
-    md_path.write_text("\n".join(lines))
-    return csv_path, md_path

@@ -3,27 +3,28 @@
 Platforms come from two places, never mixed up: the article's published
 throughputs (``data/reference/article-2026-01.csv``) priced by the profiles of
 ``data/reference/prices.yaml`` that name an ``article_platform``, and measured
-runs priced by the profile stored in their ``run.json``.
+runs priced as their ``run.json`` prices them (:func:`~benchlib.cost.runs.price_run`:
+the profile stored with the run, at the power a sensor measured if one did).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from benchlib.cost import (
-    OwnedHardware,
-    PriceBook,
-    Profile,
-    break_even,
-    cost_per_million_tokens_usd,
-    edge_devices_to_match,
-    energy_per_token_j,
-    hourly_cost_usd,
-    profile_from_record,
-)
+from benchlib.analysis.tables import summary_requests
+from benchlib.cost.break_even import break_even
+from benchlib.cost.formulas import edge_devices_to_match, energy_per_token_j
+from benchlib.cost.price_files import PriceBook
+from benchlib.cost.pricing import cost_per_million_tokens_usd
+from benchlib.cost.profiles import OwnedHardware, Profile
+from benchlib.cost.runs import price_run, profile_from_record, run_cost_summary
+from benchlib.metrics import successful_requests, summarize_requests
+from benchlib.paths import repo_root
 from benchlib.records import STATUS_COMPLETE, load_runs
 
 __all__ = [
@@ -50,21 +51,30 @@ def utilization_grid(minimum: float = 0.01, points: int = 60) -> np.ndarray:
     return np.geomspace(minimum, 1.0, int(points))
 
 
-def _row(label: str, source: str, profile: Profile, tps: float, low: float, high: float) -> dict:
-    power = profile.power_w
+def _row(label: str, source: str, tps: float, low: float, high: float, cost: dict[str, Any]) -> dict[str, Any]:
+    """One platform's row from its priced throughput (:func:`~benchlib.cost.runs.run_cost_summary`)."""
+    power = cost["power_w"]
     return {
         "platform": label,
         "source": source,
-        "profile": profile.name,
-        "kind": profile.kind,
+        "profile": cost["price_profile"],
+        "kind": cost["kind"],
         "throughput_tps": tps,
         "throughput_tps_ci_low": low,
         "throughput_tps_ci_high": high,
         "power_w": power,
+        "power_source": cost["power_source"],
         "energy_per_token_j": float(energy_per_token_j(power, tps)) if power is not None else np.nan,
-        "hourly_cost_usd": float(hourly_cost_usd(profile, 1.0)),
-        "cost_per_million_usd": float(cost_per_million_tokens_usd(profile, tps, 1.0)),
+        "hourly_cost_usd": cost["hourly_cost_usd"],
+        "cost_per_million_usd": cost["cost_per_million_usd"]["value"],
     }
+
+
+def _priced_profile(profile: Profile, cost: dict[str, Any]) -> Profile:
+    """``profile`` with the power the run was priced at (measured by a sensor, or its own)."""
+    if cost["power_source"] != "measured":
+        return profile
+    return dataclasses.replace(profile, power_w=cost["power_w"])
 
 
 def platform_table(
@@ -81,8 +91,6 @@ def platform_table(
         The table (one row per platform, cost and energy at full utilization)
         and the profile of each row, keyed by its ``platform`` label.
     """
-    from benchlib.metrics import summarize_requests
-
     rows, profiles = [], {}
     throughput = reference[(reference["metric"] == "throughput") & (reference["model_size"] == PUBLISHED_MODEL_SIZE)]
     for name in book:
@@ -92,18 +100,23 @@ def platform_table(
             continue
         tps = float(match["value"].iloc[0])
         label = f"{profile.article_platform} · {PUBLISHED_MODEL_SIZE} (published)"
-        rows.append(_row(label, "published", profile, tps, np.nan, np.nan))
+        rows.append(_row(label, "published", tps, np.nan, np.nan, run_cost_summary(profile, tps, np.array([tps]))))
         profiles[label] = profile
     for run in load_runs(runs_dir) if runs_dir else []:
         record = run.meta.get("price_profile")
         if run.status != STATUS_COMPLETE or not record or run.requests.empty:
             continue
-        summary = summarize_requests(run.requests)["system_throughput_tps"]
+        requests = successful_requests(summary_requests(run))
+        if requests.empty:
+            continue
+        summary = {**summarize_requests(requests), "energy": (run.meta.get("summary") or {}).get("energy")}
+        throughput = summary["system_throughput_tps"]
         profile = profile_from_record(record)
+        cost = price_run(profile, summary, requests)  # as the run's run.json
         model = run.meta.get("model", {})
         label = f"{run.meta['parameters']['platform']} · {model.get('name')} (measured, {run.run_id[-10:]})"
-        rows.append(_row(label, "measured", profile, summary["value"], summary["ci_low"], summary["ci_high"]))
-        profiles[label] = profile
+        rows.append(_row(label, "measured", throughput["value"], throughput["ci_low"], throughput["ci_high"], cost))
+        profiles[label] = _priced_profile(profile, cost)
     return pd.DataFrame(rows), profiles
 
 
@@ -213,8 +226,6 @@ def _plot_break_even(table: pd.DataFrame, platforms: pd.DataFrame, profiles: dic
 
 def _shown_path(path: Path) -> str:
     """A path relative to the benchlib checkout when it lies inside it (no machine paths in reports)."""
-    from benchlib.cli import repo_root
-
     try:
         return str(Path(path).resolve().relative_to(repo_root()))
     except ValueError:
@@ -262,7 +273,8 @@ def write_cost_report(
         "# Cost model",
         "",
         f"Price files: {', '.join(_shown_path(p) for p in book.files)}. Cost and energy at full utilization; "
-        "energy per token from the profile's power figure (an estimate unless the profile says measured).",
+        "energy per token from the power figure of `power_source`: the profile's (an estimate unless the "
+        "profile says measured) or, for a run a sensor measured, the measured mean power, as in its run.json.",
         "",
         shown.to_markdown(index=False, floatfmt=".4g"),
         "",

@@ -1,0 +1,44 @@
+"""Loading, statistics and plotting behind the analysis notebook.
+
+Measured runs (``data/runs/``) and the article's published numbers
+(``data/reference/``) are kept in separate tables and drawn in visibly
+different styles; every bar says whether it is measured or published.
+
+Modules: :mod:`~benchlib.analysis.tables` (run and step tables, the reference),
+:mod:`~benchlib.analysis.figures` (comparison figures, power timeline, load
+steps), :mod:`~benchlib.analysis.summary` (``summary.csv`` and ``summary.md``).
+"""
+
+from benchlib.analysis.figures import (
+    E2E_OUTPUT_TOKENS,
+    ESTIMATED_COLOR,
+    FIGURES,
+    MEASURED_COLOR,
+    PUBLISHED_COLOR,
+    FigureSpec,
+    plot_comparison,
+    plot_load_steps,
+    plot_power_timeline,
+    write_figures,
+)
+from benchlib.analysis.summary import SUMMARY_COLUMNS, write_summary
+from benchlib.analysis.tables import load_reference, run_table, step_table, summary_requests
+
+__all__ = [
+    "E2E_OUTPUT_TOKENS",
+    "ESTIMATED_COLOR",
+    "FIGURES",
+    "MEASURED_COLOR",
+    "PUBLISHED_COLOR",
+    "SUMMARY_COLUMNS",
+    "FigureSpec",
+    "load_reference",
+    "plot_comparison",
+    "plot_load_steps",
+    "plot_power_timeline",
+    "run_table",
+    "step_table",
+    "summary_requests",
+    "write_figures",
+    "write_summary",
+]

@@ -1,0 +1,206 @@
+"""Tables of the analysis notebook: one row per run, one row per load step, and the published reference.
+
+Statistics are recomputed from each run's ``requests.parquet``; its cost comes
+from :func:`benchlib.cost.price_run`, as in its ``run.json``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from benchlib.cost.runs import price_run, profile_from_record
+from benchlib.metrics import successful_requests, summarize_requests
+from benchlib.records import StoredRun, load_runs
+
+__all__ = ["load_reference", "run_table", "step_table", "summary_requests"]
+
+
+def load_reference(path: str | Path) -> pd.DataFrame:
+    """The published reference numbers as a tidy frame.
+
+    Raises:
+        FileNotFoundError: the CSV does not exist.
+        ValueError: a required column is missing.
+    """
+    frame = pd.read_csv(path)
+    required = {"platform", "platform_class", "model_size", "metric", "value", "unit", "kind", "source"}
+    missing = required - set(frame.columns)
+    if missing:
+        raise ValueError(f"{path} lacks the column(s) {', '.join(sorted(missing))}; required: {sorted(required)}.")
+    return frame
+
+
+def _stat(summary: dict[str, Any], metric: str, field: str, scale: float = 1.0) -> float:
+    value = summary.get(metric, {}).get(field)
+    return float(value) * scale if value is not None else float("nan")
+
+
+def _cost_columns(meta: dict[str, Any], summary: dict[str, Any], requests: pd.DataFrame) -> dict[str, Any]:
+    """Cost per million tokens under the run's stored price profile, priced as its ``run.json`` was.
+
+    Args:
+        meta: The run's ``run.json``.
+        summary: Its summary, recomputed from ``requests``.
+        requests: The successful rows the summary describes.
+    """
+    record = meta.get("price_profile")
+    throughput = summary.get("system_throughput_tps", {}).get("value")
+    nan = float("nan")
+    if not record or throughput is None or not np.isfinite(throughput):
+        return {"price_profile": None, "cost_per_million_usd": nan, "cost_per_million_usd_ci_low": nan,
+                "cost_per_million_usd_ci_high": nan}  # fmt: skip
+    measured = {**summary, "energy": (meta.get("summary") or {}).get("energy")}  # the sensor's power, if any
+    cost = price_run(profile_from_record(record), measured, requests)
+    interval = cost["cost_per_million_usd"]
+    return {
+        "price_profile": cost["price_profile"],
+        "cost_per_million_usd": interval["value"],
+        "cost_per_million_usd_ci_low": interval["ci_low"],
+        "cost_per_million_usd_ci_high": interval["ci_high"],
+    }
+
+
+def _energy_columns(meta: dict[str, Any]) -> dict[str, Any]:
+    """Energy per token as the sweep recorded it (gross and idle-subtracted, with source and kind)."""
+    energy = (meta.get("summary") or {}).get("energy") or {}
+    nan = float("nan")
+    per_token = energy.get("energy_per_token_j") or {}
+    idle = energy.get("idle_subtracted_energy_per_token_j") or {}
+    return {
+        "energy_kind": energy.get("kind") if energy.get("valid") else None,
+        "energy_source": energy.get("source"),
+        "energy_boundary": energy.get("boundary"),
+        "energy_problem": energy.get("problem"),
+        "mean_power_w": energy.get("mean_power_w", nan) if energy.get("valid") else nan,
+        "energy_per_token_j": per_token.get("value", nan),
+        "energy_per_token_j_ci_low": per_token.get("ci_low", nan),
+        "energy_per_token_j_ci_high": per_token.get("ci_high", nan),
+        "idle_power_w": energy.get("idle_power_w") if energy.get("idle_power_w") is not None else nan,
+        "idle_subtracted_energy_per_token_j": idle.get("value", nan),
+    }
+
+
+def summary_requests(run: StoredRun) -> pd.DataFrame:
+    """The rows a run's summary describes, failed ones included.
+
+    Every request of a sequential run; for an ``http`` sweep, the rows of its
+    first load step (``summary_step``) from the attempt that completed it.
+    """
+    requests = run.requests
+    step = run.meta.get("summary_step")
+    if step is not None and not requests.empty:
+        attempt = (run.meta.get("steps", {}).get(step) or {}).get("attempt")
+        requests = requests[(requests["step"] == step) & (requests["attempt"] == attempt)]
+    return requests
+
+
+def _run_row(run: StoredRun) -> dict[str, Any]:
+    meta = run.meta
+    params = meta.get("parameters", {})
+    model = meta.get("model", {})
+    step = meta.get("summary_step")
+    requests = summary_requests(run)  # an http sweep: its row describes its first load step
+    summary = summarize_requests(requests) if not requests.empty else {"requests": 0}
+    params_m = (model.get("parameter_count") or 0) / 1e6
+    row: dict[str, Any] = {
+        "run_id": run.run_id,
+        "status": run.status,
+        "profile": params.get("profile"),
+        "platform": params.get("platform"),
+        "runtime": params.get("runtime"),
+        "model": model.get("name"),
+        "architecture": model.get("architecture"),
+        "model_params_m": round(params_m, 1),
+        "quantization": model.get("quantization"),
+        "threads": (meta.get("runtime") or {}).get("threads", params.get("threads")),
+        "cpu_model": (meta.get("machine") or {}).get("cpu_model"),
+        "output_tokens_per_request": params.get("output_tokens"),
+        "requests": summary.get("requests", 0),
+        "requests_planned": (meta.get("progress") or {}).get("total"),
+        "load_step": step,
+        "network_rtt_ms": ((meta.get("network") or {}).get("rtt_s_median") or float("nan")) * 1e3,
+    }
+    for metric, name, scale in (
+        ("ttft_s", "ttft_ms", 1e3),
+        ("tpot_s", "tpot_ms", 1e3),
+        ("e2e_s", "e2e_s", 1.0),
+        ("decode_tps", "decode_tps", 1.0),
+    ):
+        for field in ("median", "ci_low", "ci_high", "p95", "p99"):
+            row[f"{name}_{field}"] = _stat(summary, metric, field, scale)
+    throughput = summary.get("system_throughput_tps", {})
+    row["throughput_tps"] = throughput.get("value", float("nan"))
+    row["throughput_tps_ci_low"] = throughput.get("ci_low", float("nan"))
+    row["throughput_tps_ci_high"] = throughput.get("ci_high", float("nan"))
+    row.update(_cost_columns(meta, summary, successful_requests(requests)))
+    row.update(_energy_columns(meta))
+    row["runtime_decode_tps_median"] = _stat(summary, "runtime_decode_tps", "median")
+    row["harness_vs_runtime_decode_ratio"] = _stat(summary, "harness_vs_runtime_decode_ratio", "median")
+    row.update(_prompt_columns(params, summary, requests))
+    row["flash_attn"] = ((meta.get("runtime") or {}).get("effective") or {}).get("flash_attn")
+    return row
+
+
+def _prompt_columns(params: dict[str, Any], summary: dict[str, Any], requests: pd.DataFrame) -> dict[str, Any]:
+    """What the prompts were and how much of them a prompt cache served."""
+    cache = summary.get("prompt_cache") or {}
+    if not cache.get("reported"):
+        state = "not reported"
+    else:
+        state = f"{'hit' if cache['hit'] else 'miss'} ({cache['cached_share']:.0%} cached)"
+    prompts = params.get("prompt_set", params.get("prompts"))
+    return {
+        "prompts": prompts if isinstance(prompts, str) else "custom",
+        "prompt_tokens_median": float(pd.to_numeric(requests["prompt_tokens"], errors="coerce").median())
+        if "prompt_tokens" in requests else float("nan"),
+        "prompt_cache": state,
+        "prompt_cache_hit": bool(cache.get("hit", False)),
+        "prompt_cache_share": cache.get("cached_share", float("nan")),
+    }
+
+
+def run_table(runs_dir: str | Path) -> pd.DataFrame:
+    """One row per run under ``runs_dir``: identity, status, medians with 95% CIs, p95, p99.
+
+    Statistics are recomputed from ``requests.parquet``, so an interrupted run
+    shows what it completed (its status says it did not finish).
+    """
+    rows = [_run_row(run) for run in load_runs(runs_dir)]
+    return pd.DataFrame(rows)
+
+
+
+def step_table(runs_dir: str | Path) -> pd.DataFrame:
+    """One row per load step of every ``http`` run: throughput, latency percentiles, goodput, errors."""
+    rows = []
+    for run in load_runs(runs_dir):
+        for step_id, record in (run.meta.get("steps") or {}).items():
+            summary = record.get("summary") or {}
+            row = {
+                "run_id": run.run_id,
+                "platform": run.meta.get("parameters", {}).get("platform"),
+                "model": run.meta.get("model", {}).get("name"),
+                "step": step_id,
+                "status": record.get("status"),
+                "mode": summary.get("mode"),
+                "concurrency": summary.get("concurrency"),
+                "rate_rps": summary.get("rate_rps"),
+                "requests_ok": summary.get("requests_ok"),
+                "requests_failed": summary.get("requests_failed"),
+                "errors_by_kind": summary.get("errors_by_kind"),
+                "throughput_tps": summary.get("throughput_tps", float("nan")),
+                "request_rate_rps": summary.get("request_rate_rps", float("nan")),
+                "goodput_rps": summary.get("goodput_rps", float("nan")),
+                "retried_requests": summary.get("retried_requests", 0),
+                "prompt_cache_share": (summary.get("prompt_cache") or {}).get("cached_share", float("nan")),
+            }
+            for metric in ("ttft_s", "tpot_s", "e2e_s", "ttfh_s"):
+                stats = summary.get(metric) or {}
+                for field in ("median", "p95", "p99"):
+                    row[f"{metric}_{field}"] = stats.get(field, float("nan"))
+            rows.append(row)
+    return pd.DataFrame(rows)

@@ -1,0 +1,82 @@
+"""Price assumptions and cost formulas: USD per million tokens, joules per token, break-even, pricing a run.
+
+Modules:
+
+* :mod:`~benchlib.cost.formulas`: pure formulas on numbers (USD per hour, per
+  million tokens, joules per token, devices to match a cloud instance).
+* :mod:`~benchlib.cost.profiles`: owned and rented price profiles, validated.
+* :mod:`~benchlib.cost.pricing`: what a profile costs per hour and per million tokens.
+* :mod:`~benchlib.cost.break_even`: the utilization where edge and cloud cost the same.
+* :mod:`~benchlib.cost.uncertainty`: cost and energy intervals from bootstrap samples.
+* :mod:`~benchlib.cost.price_files`: YAML price files merged into a price book.
+* :mod:`~benchlib.cost.runs`: the profile stored with a run, and :func:`price_run`.
+* :mod:`~benchlib.cost.report`: tables and figures of the cost-model notebook.
+
+Profiles come from YAML price files (schema in ``data/reference/prices.yaml``):
+:func:`load_prices` reads the article's defaults and then your files, which add
+profiles or replace them by name.
+"""
+
+from benchlib.cost.break_even import BreakEven, break_even, break_even_utilization
+from benchlib.cost.formulas import (
+    SECONDS_PER_DAY,
+    SECONDS_PER_HOUR,
+    TOKENS_PER_MILLION,
+    DeviceCount,
+    FloatOrArray,
+    amortization_usd_per_h,
+    average_power_w,
+    edge_devices_to_match,
+    electricity_usd_per_h,
+    energy_per_token_j,
+    owned_hourly_cost_usd,
+    rented_hourly_cost_usd,
+    requests_per_day,
+    tokens_per_hour,
+    usd_per_million_tokens,
+)
+from benchlib.cost.price_files import DEFAULT_PRICES_PATH, SCHEMA_VERSION, PriceBook, load_prices
+from benchlib.cost.pricing import cost_per_million_tokens_usd, hourly_cost_usd
+from benchlib.cost.profiles import KINDS, OwnedHardware, Profile, RentedInstance
+from benchlib.cost.runs import measured_power_w, price_run, profile_from_record, profile_record, run_cost_summary
+from benchlib.cost.uncertainty import CostUncertainty, Interval, cost_uncertainty, percentile_interval
+
+__all__ = [
+    "DEFAULT_PRICES_PATH",
+    "KINDS",
+    "SCHEMA_VERSION",
+    "SECONDS_PER_DAY",
+    "SECONDS_PER_HOUR",
+    "TOKENS_PER_MILLION",
+    "BreakEven",
+    "CostUncertainty",
+    "DeviceCount",
+    "FloatOrArray",
+    "Interval",
+    "OwnedHardware",
+    "PriceBook",
+    "Profile",
+    "RentedInstance",
+    "amortization_usd_per_h",
+    "average_power_w",
+    "break_even",
+    "break_even_utilization",
+    "cost_per_million_tokens_usd",
+    "cost_uncertainty",
+    "edge_devices_to_match",
+    "electricity_usd_per_h",
+    "energy_per_token_j",
+    "hourly_cost_usd",
+    "load_prices",
+    "measured_power_w",
+    "owned_hourly_cost_usd",
+    "percentile_interval",
+    "price_run",
+    "profile_from_record",
+    "profile_record",
+    "rented_hourly_cost_usd",
+    "requests_per_day",
+    "run_cost_summary",
+    "tokens_per_hour",
+    "usd_per_million_tokens",
+]
