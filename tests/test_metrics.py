@@ -336,15 +336,18 @@ def test_step_statistics_without_targets_counts_every_success_and_without_succes
     assert empty == {"requests_ok": 0, "requests_failed": 0, "errors_by_kind": {}, "retried_requests": 0}
 
 
-def test_step_statistics_are_what_a_load_step_summary_records():
-    from benchlib.load import LoadStep, StepOutcome, step_summary
+def test_a_load_step_records_the_step_what_it_issued_and_its_statistics():
+    from benchlib.sweep.load_steps import step_summary
+    from benchlib.sweep.steps import LoadStep, StepOutcome
 
-    outcome = StepOutcome(LoadStep("c2", "closed", 2, None, 4, 60.0), 5.0, 7.0, issued=4)
+    outcome = StepOutcome(LoadStep("c2", "closed", 2, None, 4, 60.0), 5.0, 7.0, issued=4, aborted=None)
     slo = {"ttft_s": 0.5, "tpot_s": 0.12, "e2e_s": 0}
     recorded = step_summary(_step_rows(), outcome, slo)
-    assert {k: v for k, v in recorded.items() if k in step_statistics(_step_rows(), 2.0, slo)} == step_statistics(
-        _step_rows(), 2.0, slo
-    )
+    statistics = step_statistics(_step_rows(), 2.0, slo)
+    assert {k: v for k, v in recorded.items() if k in statistics} == statistics
+    assert {k: recorded[k] for k in ("step_id", "mode", "concurrency", "issued", "duration_s", "aborted")} == {
+        "step_id": "c2", "mode": "closed", "concurrency": 2, "issued": 4, "duration_s": 2.0, "aborted": None,
+    }  # fmt: skip
 
 
 def test_goodput_rps():

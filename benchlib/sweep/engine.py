@@ -34,7 +34,13 @@ from benchlib.config import SweepConfig
 from benchlib.power.session import PowerSession
 from benchlib.records import STATUS_COMPLETE, RunDirectory, now_iso
 from benchlib.sweep.driver import Attempt, Driver, Window
-from benchlib.sweep.run_record import attempt_energy, mark_stopped, price_run, save_power_samples, start_meta
+from benchlib.sweep.run_record import (
+    attempt_energy,
+    mark_stopped,
+    price_run_record,
+    save_power_samples,
+    start_meta,
+)
 
 __all__ = ["SweepResult", "create_driver", "prepare_run_directory", "run_sweep"]
 
@@ -102,7 +108,7 @@ def run_sweep(config: SweepConfig, progress: bool = True, fresh: bool = False) -
     if previous is not None and previous.get("status") == STATUS_COMPLETE:
         print(f"Run {store.path} is already complete; reusing it (use --fresh to measure again).")
         requests = store.read_requests()
-        if price_run(previous, config, driver.priced_requests(previous, requests)):
+        if price_run_record(previous, config, driver.priced_requests(previous, requests)):
             store.write_meta(previous)
         return SweepResult(store.path, previous, requests, reused=True)
     driver.open()
@@ -186,7 +192,7 @@ def _finish(
     summary["energy"] = energy
     if energy.get("valid") is False and power.kind is not None:
         print(f"Warning: no energy figure for this run: {energy.get('problem')}")
-    price_run(meta, config, driver.priced_requests(meta, requests), force=True)
+    price_run_record(meta, config, driver.priced_requests(meta, requests), force=True)
     driver.after_pricing(meta, config.price())
     meta["status"] = STATUS_COMPLETE
     meta["ended_at"] = now_iso()

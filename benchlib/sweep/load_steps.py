@@ -20,7 +20,7 @@ import pandas as pd
 
 from benchlib.config import SweepConfig
 from benchlib.errors import BenchlibError, ParameterError
-from benchlib.metrics import summarize_requests
+from benchlib.metrics import step_statistics, summarize_requests
 from benchlib.records import RunDirectory
 from benchlib.runtimes.base import GenerationRequest, TokenTrace
 from benchlib.runtimes.http import HttpRuntime, ServerGone, measure_rtt, run_coroutine
@@ -238,33 +238,3 @@ class LoadStepsDriver:
             meta["summary"]["cost_at_peak"] = run_cost_summary(price, peak["value"], np.array([peak["value"]]))
             meta["summary"]["cost_at_peak"]["step"] = peak["step"]
 
-
-def step_statistics(rows, duration_s, slo):  # TEMP until the cost/metrics branch lands
-    from benchlib.metrics import prompt_cache_summary, retried_requests, summarize, system_throughput_tps
-
-    ok = rows[rows["error"].isna()] if not rows.empty else rows
-    failed = rows[rows["error"].notna()] if not rows.empty else rows
-    summary: dict[str, Any] = {
-        "requests_ok": int(len(ok)),
-        "requests_failed": int(len(failed)),
-        "errors_by_kind": {str(k): int(v) for k, v in failed["error_kind"].value_counts().items()} if len(failed) else {},
-        "retried_requests": retried_requests(rows),
-    }
-    if ok.empty:
-        return summary
-    for column in ("ttft_s", "ttfh_s", "headers_to_first_token_s", "tpot_s", "e2e_s", "decode_tps"):
-        summary[column] = summarize(pd.to_numeric(ok[column], errors="coerce")).to_dict()
-    summary["itl_s"] = summarize([gap for gaps in ok["itl_s"] for gap in gaps]).to_dict()
-    summary["output_tokens"] = int(ok["output_tokens"].sum())
-    summary["throughput_tps"] = system_throughput_tps(ok["sent_unix_s"], ok["last_token_unix_s"], ok["output_tokens"])
-    summary["request_rate_rps"] = len(ok) / duration_s if duration_s > 0 else float("nan")
-    meets = pd.Series(True, index=ok.index)
-    targets = {k: float(v) for k, v in slo.items() if v}
-    for metric, target in targets.items():
-        meets &= pd.to_numeric(ok[metric], errors="coerce") <= target
-    summary["slo"] = targets
-    summary["requests_meeting_slo"] = int(meets.sum())
-    summary["goodput_rps"] = float(meets.sum()) / duration_s if duration_s > 0 else float("nan")
-    summary["token_count_sources"] = sorted(set(ok["token_count_source"]))
-    summary["prompt_cache"] = prompt_cache_summary(ok)
-    return summary

@@ -23,7 +23,7 @@ from benchlib.records import (
 )
 from benchlib.sweep.driver import EnergyBasis
 
-__all__ = ["attempt_energy", "mark_stopped", "price_run", "save_power_samples", "start_meta"]
+__all__ = ["attempt_energy", "mark_stopped", "price_run_record", "save_power_samples", "start_meta"]
 
 
 def start_meta(config: SweepConfig, model: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
@@ -91,7 +91,7 @@ def attempt_energy(
     return energy
 
 
-def price_run(meta: dict[str, Any], config: SweepConfig, requests: pd.DataFrame, force: bool = False) -> bool:
+def price_run_record(meta: dict[str, Any], config: SweepConfig, requests: pd.DataFrame, force: bool = False) -> bool:
     """Price a complete run under the configuration's price profile; True when ``meta`` changed.
 
     Prices are not part of the run's identity: a reused run is priced again under
@@ -103,6 +103,7 @@ def price_run(meta: dict[str, Any], config: SweepConfig, requests: pd.DataFrame,
         requests: The requests whose throughput the cost is computed from.
         force: Price even when the stored profile is the one asked for.
     """
+    from benchlib.cost import price_run as cost_of_run
     from benchlib.cost import profile_record
 
     price = config.price()
@@ -114,14 +115,6 @@ def price_run(meta: dict[str, Any], config: SweepConfig, requests: pd.DataFrame,
     meta["price_profile"] = record
     meta.get("summary", {}).pop("cost", None)
     if price is not None and not requests.empty:
-        meta["summary"]["cost"] = price_run_summary(price, meta["summary"], requests)
+        meta["summary"]["cost"] = cost_of_run(price, meta["summary"], requests)
     return True
 
-
-def price_run_summary(price, summary, requests):  # TEMP until the cost branch lands
-    from benchlib.cost import run_cost_summary
-    from benchlib.metrics import throughput_replicates
-
-    energy = summary.get("energy") or {}
-    power_w = float(energy["mean_power_w"]) if energy.get("valid") and energy.get("kind") == "measured" else None
-    return run_cost_summary(price, summary["system_throughput_tps"]["value"], throughput_replicates(requests), power_w=power_w)
