@@ -238,14 +238,14 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     run_dir = run_sweep_notebook(args.params, _parse_overrides(args.set), fresh=args.fresh, progress=not args.quiet)
     from benchlib.records import RunDirectory
 
-    meta = RunDirectory(run_dir).read_meta() or {}
-    summary = meta.get("summary", {})
-    if summary.get("requests"):
-        tpot = summary["tpot_s"]
+    record = RunDirectory(run_dir).read_record()
+    summary = record.summary if record is not None else None
+    if summary is not None and summary.requests and summary.tpot_s is not None:
+        tpot = summary.tpot_s
         print(
-            f"{summary['requests']} requests: per-token latency median {tpot['median'] * 1e3:.2f} ms "
-            f"[95% CI {tpot['ci_low'] * 1e3:.2f}, {tpot['ci_high'] * 1e3:.2f}], "
-            f"throughput {summary['system_throughput_tps']['value']:.1f} tok/s"
+            f"{summary.requests} requests: per-token latency median {tpot.median * 1e3:.2f} ms "
+            f"[95% CI {tpot.ci_low * 1e3:.2f}, {tpot.ci_high * 1e3:.2f}], "
+            f"throughput {summary.system_throughput_tps.value:.1f} tok/s"
         )
     return 0
 

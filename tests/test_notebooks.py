@@ -56,7 +56,7 @@ def test_invalid_values_and_files_are_refused(tmp_path, capsys):
     bad_type = tmp_path / "type.yaml"
     bad_type.write_text("repetitions: many\n")
     assert main(["sweep", str(bad_type)]) == 2
-    assert "repetitions must be int" in capsys.readouterr().err
+    assert "repetitions (workload.repetitions) must be an integer, got 'many'" in capsys.readouterr().err
     assert main(["sweep", str(tmp_path / "missing.yaml")]) == 2
     err = capsys.readouterr().err
     assert "does not exist" in err and "smoke" in err

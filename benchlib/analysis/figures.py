@@ -220,7 +220,7 @@ def plot_power_timeline(run: StoredRun):
     samples_file = run.path / "power.parquet"
     samples = pd.read_parquet(samples_file) if samples_file.exists() else pd.DataFrame()
     figure, axes = plt.subplots(figsize=(9, 3.8))
-    energy = (run.meta.get("summary") or {}).get("energy") or {}
+    energy = run.record.summary.energy.model_dump() if run.record.summary.energy is not None else {}
     title = f"Power timeline of run {run.run_id}"
     if samples.empty:
         axes.text(
@@ -243,7 +243,7 @@ def plot_power_timeline(run: StoredRun):
     else:
         power, times = latest["power_w"].to_numpy(), latest["unix_s"].to_numpy() - origin
     axes.plot(times, power, color=MEASURED_COLOR, linewidth=1.2, label=f"{latest['source'].iloc[0]} ({latest['kind'].iloc[0]})")
-    idle = (run.meta.get("power") or {}).get("idle")
+    idle = (run.record.power or {}).get("idle")
     if idle:
         axes.axvspan(idle["start_unix_s"] - origin, idle["end_unix_s"] - origin, color="#cccccc", alpha=0.6, label="idle baseline")
     if energy.get("start_unix_s") is not None:

@@ -15,6 +15,7 @@ import pandas as pd
 from benchlib.cost.runs import price_run, profile_from_record
 from benchlib.metrics import successful_requests, summarize_requests
 from benchlib.records import StoredRun, load_runs
+from benchlib.records.record import EnergySummary, RunRecord
 
 __all__ = ["load_reference", "run_table", "step_table", "summary_requests"]
 
@@ -39,22 +40,21 @@ def _stat(summary: dict[str, Any], metric: str, field: str, scale: float = 1.0) 
     return float(value) * scale if value is not None else float("nan")
 
 
-def _cost_columns(meta: dict[str, Any], summary: dict[str, Any], requests: pd.DataFrame) -> dict[str, Any]:
+def _cost_columns(record: RunRecord, summary: dict[str, Any], requests: pd.DataFrame) -> dict[str, Any]:
     """Cost per million tokens under the run's stored price profile, priced as its ``run.json`` was.
 
     Args:
-        meta: The run's ``run.json``.
+        record: The run's ``run.json``.
         summary: Its summary, recomputed from ``requests``.
         requests: The successful rows the summary describes.
     """
-    record = meta.get("price_profile")
     throughput = summary.get("system_throughput_tps", {}).get("value")
     nan = float("nan")
-    if not record or throughput is None or not np.isfinite(throughput):
+    if not record.price_profile or throughput is None or not np.isfinite(throughput):
         return {"price_profile": None, "cost_per_million_usd": nan, "cost_per_million_usd_ci_low": nan,
                 "cost_per_million_usd_ci_high": nan}  # fmt: skip
-    measured = {**summary, "energy": (meta.get("summary") or {}).get("energy")}  # the sensor's power, if any
-    cost = price_run(profile_from_record(record), measured, requests)
+    energy = record.summary.energy.model_dump() if record.summary.energy is not None else None
+    cost = price_run(profile_from_record(record.price_profile), {**summary, "energy": energy}, requests)
     interval = cost["cost_per_million_usd"]
     return {
         "price_profile": cost["price_profile"],
@@ -64,22 +64,22 @@ def _cost_columns(meta: dict[str, Any], summary: dict[str, Any], requests: pd.Da
     }
 
 
-def _energy_columns(meta: dict[str, Any]) -> dict[str, Any]:
+def _energy_columns(energy: EnergySummary | None) -> dict[str, Any]:
     """Energy per token as the sweep recorded it (gross and idle-subtracted, with source and kind)."""
-    energy = (meta.get("summary") or {}).get("energy") or {}
+    energy = energy or EnergySummary()
     nan = float("nan")
-    per_token = energy.get("energy_per_token_j") or {}
-    idle = energy.get("idle_subtracted_energy_per_token_j") or {}
+    per_token = energy.energy_per_token_j or {}
+    idle = energy.idle_subtracted_energy_per_token_j or {}
     return {
-        "energy_kind": energy.get("kind") if energy.get("valid") else None,
-        "energy_source": energy.get("source"),
-        "energy_boundary": energy.get("boundary"),
-        "energy_problem": energy.get("problem"),
-        "mean_power_w": energy.get("mean_power_w", nan) if energy.get("valid") else nan,
+        "energy_kind": energy.kind if energy.valid else None,
+        "energy_source": energy.source,
+        "energy_boundary": energy.boundary,
+        "energy_problem": energy.problem,
+        "mean_power_w": energy.mean_power_w if energy.valid and energy.mean_power_w is not None else nan,
         "energy_per_token_j": per_token.get("value", nan),
         "energy_per_token_j_ci_low": per_token.get("ci_low", nan),
         "energy_per_token_j_ci_high": per_token.get("ci_high", nan),
-        "idle_power_w": energy.get("idle_power_w") if energy.get("idle_power_w") is not None else nan,
+        "idle_power_w": energy.idle_power_w if energy.idle_power_w is not None else nan,
         "idle_subtracted_energy_per_token_j": idle.get("value", nan),
     }
 
@@ -91,18 +91,18 @@ def summary_requests(run: StoredRun) -> pd.DataFrame:
     first load step (``summary_step``) from the attempt that completed it.
     """
     requests = run.requests
-    step = run.meta.get("summary_step")
-    if step is not None and not requests.empty:
-        attempt = (run.meta.get("steps", {}).get(step) or {}).get("attempt")
-        requests = requests[(requests["step"] == step) & (requests["attempt"] == attempt)]
+    record = run.record
+    if record.is_load_sweep and not requests.empty:
+        attempt = record.summary_step_attempt()
+        requests = requests[(requests["step"] == record.summary_step) & (requests["attempt"] == attempt)]
     return requests
 
 
 def _run_row(run: StoredRun) -> dict[str, Any]:
-    meta = run.meta
-    params = meta.get("parameters", {})
-    model = meta.get("model", {})
-    step = meta.get("summary_step")
+    record = run.record
+    params = record.parameters
+    model = record.model
+    runtime = record.runtime or {}
     requests = summary_requests(run)  # an http sweep: its row describes its first load step
     summary = summarize_requests(requests) if not requests.empty else {"requests": 0}
     params_m = (model.get("parameter_count") or 0) / 1e6
@@ -116,13 +116,13 @@ def _run_row(run: StoredRun) -> dict[str, Any]:
         "architecture": model.get("architecture"),
         "model_params_m": round(params_m, 1),
         "quantization": model.get("quantization"),
-        "threads": (meta.get("runtime") or {}).get("threads", params.get("threads")),
-        "cpu_model": (meta.get("machine") or {}).get("cpu_model"),
+        "threads": runtime.get("threads", params.get("threads")),
+        "cpu_model": record.machine.get("cpu_model"),
         "output_tokens_per_request": params.get("output_tokens"),
         "requests": summary.get("requests", 0),
-        "requests_planned": (meta.get("progress") or {}).get("total"),
-        "load_step": step,
-        "network_rtt_ms": ((meta.get("network") or {}).get("rtt_s_median") or float("nan")) * 1e3,
+        "requests_planned": record.progress.total if record.progress is not None else None,
+        "load_step": record.summary_step,
+        "network_rtt_ms": ((record.network or {}).get("rtt_s_median") or float("nan")) * 1e3,
     }
     for metric, name, scale in (
         ("ttft_s", "ttft_ms", 1e3),
@@ -136,12 +136,12 @@ def _run_row(run: StoredRun) -> dict[str, Any]:
     row["throughput_tps"] = throughput.get("value", float("nan"))
     row["throughput_tps_ci_low"] = throughput.get("ci_low", float("nan"))
     row["throughput_tps_ci_high"] = throughput.get("ci_high", float("nan"))
-    row.update(_cost_columns(meta, summary, successful_requests(requests)))
-    row.update(_energy_columns(meta))
+    row.update(_cost_columns(record, summary, successful_requests(requests)))
+    row.update(_energy_columns(record.summary.energy))
     row["runtime_decode_tps_median"] = _stat(summary, "runtime_decode_tps", "median")
     row["harness_vs_runtime_decode_ratio"] = _stat(summary, "harness_vs_runtime_decode_ratio", "median")
     row.update(_prompt_columns(params, summary, requests))
-    row["flash_attn"] = ((meta.get("runtime") or {}).get("effective") or {}).get("flash_attn")
+    row["flash_attn"] = (runtime.get("effective") or {}).get("flash_attn")
     return row
 
 
@@ -178,14 +178,14 @@ def step_table(runs_dir: str | Path) -> pd.DataFrame:
     """One row per load step of every ``http`` run: throughput, latency percentiles, goodput, errors."""
     rows = []
     for run in load_runs(runs_dir):
-        for step_id, record in (run.meta.get("steps") or {}).items():
-            summary = record.get("summary") or {}
+        for step_id, step in run.record.steps.items():
+            summary = step.summary
             row = {
                 "run_id": run.run_id,
-                "platform": run.meta.get("parameters", {}).get("platform"),
-                "model": run.meta.get("model", {}).get("name"),
+                "platform": run.record.parameters.get("platform"),
+                "model": run.record.model.get("name"),
                 "step": step_id,
-                "status": record.get("status"),
+                "status": step.status,
                 "mode": summary.get("mode"),
                 "concurrency": summary.get("concurrency"),
                 "rate_rps": summary.get("rate_rps"),

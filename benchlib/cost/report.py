@@ -103,18 +103,18 @@ def platform_table(
         rows.append(_row(label, "published", tps, np.nan, np.nan, run_cost_summary(profile, tps, np.array([tps]))))
         profiles[label] = profile
     for run in load_runs(runs_dir) if runs_dir else []:
-        record = run.meta.get("price_profile")
-        if run.status != STATUS_COMPLETE or not record or run.requests.empty:
+        record = run.record
+        if run.status != STATUS_COMPLETE or not record.price_profile or run.requests.empty:
             continue
         requests = successful_requests(summary_requests(run))
         if requests.empty:
             continue
-        summary = {**summarize_requests(requests), "energy": (run.meta.get("summary") or {}).get("energy")}
+        energy = record.summary.energy.model_dump() if record.summary.energy is not None else None
+        summary = {**summarize_requests(requests), "energy": energy}
         throughput = summary["system_throughput_tps"]
-        profile = profile_from_record(record)
+        profile = profile_from_record(record.price_profile)
         cost = price_run(profile, summary, requests)  # as the run's run.json
-        model = run.meta.get("model", {})
-        label = f"{run.meta['parameters']['platform']} · {model.get('name')} (measured, {run.run_id[-10:]})"
+        label = f"{record.parameters['platform']} · {record.model.get('name')} (measured, {run.run_id[-10:]})"
         rows.append(_row(label, "measured", throughput["value"], throughput["ci_low"], throughput["ci_high"], cost))
         profiles[label] = _priced_profile(profile, cost)
     return pd.DataFrame(rows), profiles

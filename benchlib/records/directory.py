@@ -30,6 +30,8 @@ from typing import Any
 import pandas as pd
 import pyarrow  # noqa: F401  (imported now, not on the first write inside a measured window)
 
+from benchlib.records.record import RunRecord
+
 __all__ = [
     "REQUESTS_FILE",
     "RUN_FILE",
@@ -166,6 +168,11 @@ class RunDirectory:
         if not self.run_file.exists():
             return None
         return json.loads(self.run_file.read_text())
+
+    def read_record(self) -> RunRecord | None:
+        """``run.json`` as a typed :class:`~benchlib.records.record.RunRecord`, or ``None`` when there is none."""
+        meta = self.read_meta()
+        return RunRecord.model_validate(meta) if meta is not None else None
 
     def write_meta(self, meta: dict[str, Any], durable: bool = True) -> None:
         """Write ``run.json`` atomically; ``durable=False`` skips fsync (progress updates)."""
