@@ -1,0 +1,113 @@
+"""Validated configuration: pydantic v2 models whose errors are :class:`~benchlib.errors.ParameterError`.
+
+A bad value becomes one message that names the field path, the value given and
+what is allowed; a check written next to its field (a ``field_validator`` or
+``model_validator`` raising ``ParameterError``) keeps its own message word for
+word.
+
+Use :class:`ValidatedModel` as the base class of a settings or config section
+(its constructor raises ``ParameterError``), and :func:`parse` to validate a
+mapping read from a file with the section's name in the message.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from benchlib.errors import ParameterError
+
+__all__ = ["ValidatedModel", "describe_errors", "parse"]
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+_ALLOWED = {
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "string_type": "a string",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "list_type": "a list",
+    "dict_type": "a mapping",
+}
+
+
+def _path(where: str, location: tuple[Any, ...]) -> str:
+    parts = [where] if where else []
+    parts += [str(part) for part in location]
+    return ".".join(parts) or "(root)"
+
+
+def describe_errors(error: ValidationError, model_cls: type[BaseModel], where: str = "") -> str:
+    """One message for every problem pydantic found, each naming field path, value and what is allowed.
+
+    A :class:`~benchlib.errors.ParameterError` raised by a validator is passed
+    through with its own message.
+
+    Args:
+        error: What pydantic raised.
+        model_cls: The model that was validated (its fields are the valid names).
+        where: Prefix of the field paths, e.g. ``runtime`` (empty: none).
+    """
+    messages: list[str] = []
+    for item in error.errors(include_url=False):
+        original = (item.get("ctx") or {}).get("error")
+        if isinstance(original, ParameterError):
+            messages.append(str(original))
+            continue
+        path = _path(where, item["loc"])
+        if item["type"] == "extra_forbidden":
+            valid = ", ".join(model_cls.model_fields)
+            messages.append(f"Unknown parameter {path}; valid parameters{f' of {where}' if where else ''}: {valid}.")
+        elif item["type"] == "missing":
+            messages.append(f"Parameter {path} is required.")
+        elif item["type"] in _ALLOWED:
+            messages.append(f"Parameter {path} must be {_ALLOWED[item['type']]}, got {item['input']!r}.")
+        else:
+            detail = item["msg"].removeprefix("Value error, ")
+            messages.append(f"Parameter {path} = {item['input']!r}: {detail}.")
+    return " ".join(dict.fromkeys(messages))
+
+
+def parse(model_cls: type[ModelT], values: Mapping[str, Any] | ModelT, where: str = "") -> ModelT:
+    """Validate ``values`` as ``model_cls``.
+
+    Args:
+        model_cls: A pydantic v2 model class.
+        values: Field name -> value (or an instance, returned as it is).
+        where: Name of the section, prefixed to field paths in messages (``runtime.threads``).
+
+    Returns:
+        The validated model.
+
+    Raises:
+        ParameterError: a field is unknown, missing, of the wrong type or out of
+            bounds; the message names the field path, the value and what is allowed.
+    """
+    if isinstance(values, model_cls):
+        return values
+    try:
+        return model_cls.model_validate(dict(values))
+    except ValidationError as exc:
+        raise ParameterError(describe_errors(exc, model_cls, where)) from None
+
+
+class ValidatedModel(BaseModel):
+    """Base of benchlib's settings: frozen, unknown fields refused, no silent type coercion.
+
+    ``strict`` keeps values as given (an int stays an int; only an int given
+    for a float field becomes that float), so what a run records is what the
+    user wrote. Constructing with keyword arguments raises
+    :class:`~benchlib.errors.ParameterError`, as :func:`parse` does.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise ParameterError(describe_errors(exc, type(self))) from None
