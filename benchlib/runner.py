@@ -234,7 +234,7 @@ class SweepParams:
             raise ParameterError(f"Parameter power must be str, got {self.power!r}.")
         self.power_settings().validate()
         if self.runtime == "onnx":
-            from benchlib.convert import check_options
+            from benchlib.runtimes.onnx.options import check_options
 
             check_options(self.onnx_precision, self.onnx_provider)
         if self.runtime == "http":
