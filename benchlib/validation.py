@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from benchlib.errors import ParameterError
 
-__all__ = ["ValidatedModel", "describe_errors", "parse"]
+__all__ = ["FieldErrors", "ValidatedModel", "describe_errors", "parse"]
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -35,10 +35,25 @@ _ALLOWED = {
 }
 
 
+class FieldErrors(ParameterError):
+    """Invalid values of a :class:`ValidatedModel`; keeps pydantic's errors to name them again under a section.
+
+    Attributes:
+        model_cls: The model that refused the values.
+        validation_error: pydantic's error.
+    """
+
+    def __init__(self, model_cls: type[BaseModel], validation_error: ValidationError, where: str = "") -> None:
+        super().__init__(describe_errors(validation_error, model_cls, where))
+        self.model_cls = model_cls
+        self.validation_error = validation_error
+
+    def __reduce__(self):  # pickled (a Ray worker's error) as the plain ParameterError it reads as
+        return ParameterError, (str(self),)
+
+
 def _path(where: str, location: tuple[Any, ...]) -> str:
-    parts = [where] if where else []
-    parts += [str(part) for part in location]
-    return ".".join(parts) or "(root)"
+    return ".".join([where] * bool(where) + [str(part) for part in location])
 
 
 def describe_errors(error: ValidationError, model_cls: type[BaseModel], where: str = "") -> str:
@@ -55,10 +70,13 @@ def describe_errors(error: ValidationError, model_cls: type[BaseModel], where: s
     messages: list[str] = []
     for item in error.errors(include_url=False):
         original = (item.get("ctx") or {}).get("error")
+        if isinstance(original, FieldErrors):  # a ValidatedModel's own __init__ (model_validate runs it), or a nested one
+            messages.append(describe_errors(original.validation_error, original.model_cls, _path(where, item["loc"])))
+            continue
         if isinstance(original, ParameterError):
             messages.append(str(original))
             continue
-        path = _path(where, item["loc"])
+        path = _path(where, item["loc"]) or "(root)"
         if item["type"] == "extra_forbidden":
             valid = ", ".join(model_cls.model_fields)
             messages.append(f"Unknown parameter {path}; valid parameters{f' of {where}' if where else ''}: {valid}.")
@@ -92,7 +110,7 @@ def parse(model_cls: type[ModelT], values: Mapping[str, Any] | ModelT, where: st
     try:
         return model_cls.model_validate(dict(values))
     except ValidationError as exc:
-        raise ParameterError(describe_errors(exc, model_cls, where)) from None
+        raise FieldErrors(model_cls, exc, where) from None
 
 
 class ValidatedModel(BaseModel):
@@ -110,4 +128,4 @@ class ValidatedModel(BaseModel):
         try:
             super().__init__(**values)
         except ValidationError as exc:
-            raise ParameterError(describe_errors(exc, type(self))) from None
+            raise FieldErrors(type(self), exc) from None
