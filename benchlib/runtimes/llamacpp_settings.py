@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from pydantic import field_validator
-
-from benchlib.errors import ParameterError
 from benchlib.runtimes.local_settings import LocalModelSettings
+from benchlib.validation import one_of
 
 __all__ = ["FLASH_ATTN_MODES", "LlamaCppSettings"]
 
@@ -33,9 +31,4 @@ class LlamaCppSettings(LocalModelSettings):
     ubatch_tokens: int = 512
     flash_attn: str = "auto"
 
-    @field_validator("flash_attn")
-    @classmethod
-    def _known_flash_attn_mode(cls, value: str) -> str:
-        if value not in FLASH_ATTN_MODES:
-            raise ParameterError(f"Unknown flash_attn '{value}'; valid: {', '.join(FLASH_ATTN_MODES)}.")
-        return value
+    _known_flash_attn = one_of("flash_attn", FLASH_ATTN_MODES)

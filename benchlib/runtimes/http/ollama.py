@@ -8,11 +8,10 @@ server's durations. Fixed output length: ``options.num_predict`` (Ollama has no
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from benchlib.runtimes.base import GenerationRequest, RuntimeTimings
-from benchlib.runtimes.http.stream import BodyOptions, Dialect, ServerError, StreamState
+from benchlib.runtimes.http.stream import BodyOptions, Dialect, StreamState, parse_event
 
 __all__ = ["CHAT", "GENERATE", "apply_line", "chat_body", "generate_body"]
 
@@ -43,11 +42,7 @@ def apply_line(stream: StreamState, line: str, arrived_s: float) -> None:
         ValueError: unparseable JSON or not an object.
         ServerError: the server reported an error.
     """
-    event = json.loads(line)
-    if not isinstance(event, dict):
-        raise ValueError(f"expected a JSON object, got {type(event).__name__}")
-    if "error" in event:
-        raise ServerError(str(event["error"]))
+    event = parse_event(line)
     text = event.get("response")
     if text is None:
         text = (event.get("message") or {}).get("content")

@@ -9,11 +9,10 @@ llama.cpp's servers ``min_tokens``); output tokens come from the final
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from benchlib.runtimes.base import GenerationRequest, RuntimeTimings
-from benchlib.runtimes.http.stream import BodyOptions, Dialect, ServerError, StreamState
+from benchlib.runtimes.http.stream import BodyOptions, Dialect, StreamState, parse_event
 
 __all__ = ["DIALECT", "apply_event", "apply_line", "build_body", "openai_body"]
 
@@ -63,11 +62,7 @@ def apply_event(stream: StreamState, data: str, arrived_s: float) -> None:
     if data.strip() == "[DONE]":
         stream.done = True
         return
-    event = json.loads(data)
-    if not isinstance(event, dict):
-        raise ValueError(f"expected a JSON object, got {type(event).__name__}")
-    if "error" in event:
-        raise ServerError(str(event["error"]))
+    event = parse_event(data)
     usage = event.get("usage")
     if usage:
         stream.usage_output_tokens = usage.get("completion_tokens")

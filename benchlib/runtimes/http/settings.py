@@ -12,7 +12,7 @@ from benchlib.errors import ParameterError
 from benchlib.runtimes.base import GenerationRequest
 from benchlib.runtimes.http.apis import APIS, DIALECTS
 from benchlib.runtimes.http.stream import Dialect
-from benchlib.validation import ValidatedModel
+from benchlib.validation import ValidatedModel, one_of
 
 __all__ = ["CACHE_PROMPT_MODES", "FIXED_LENGTH_MODES", "HttpSettings"]
 
@@ -67,26 +67,9 @@ class HttpSettings(ValidatedModel):
             raise ParameterError(f"url must look like http://HOST:PORT, got {url!r}.")
         return url
 
-    @field_validator("api")
-    @classmethod
-    def _known_api(cls, api: str) -> str:
-        if api not in APIS:
-            raise ParameterError(f"Unknown api '{api}'; valid: {', '.join(APIS)}.")
-        return api
-
-    @field_validator("fixed_length")
-    @classmethod
-    def _known_fixed_length(cls, mode: str) -> str:
-        if mode not in FIXED_LENGTH_MODES:
-            raise ParameterError(f"Unknown fixed_length '{mode}'; valid: {', '.join(FIXED_LENGTH_MODES)}.")
-        return mode
-
-    @field_validator("cache_prompt")
-    @classmethod
-    def _known_cache_prompt(cls, mode: str) -> str:
-        if mode not in CACHE_PROMPT_MODES:
-            raise ParameterError(f"Unknown cache_prompt '{mode}'; valid: {', '.join(CACHE_PROMPT_MODES)}.")
-        return mode
+    _known_api = one_of("api", tuple(APIS))
+    _known_fixed_length = one_of("fixed_length", FIXED_LENGTH_MODES)
+    _known_cache_prompt = one_of("cache_prompt", CACHE_PROMPT_MODES)
 
     @field_validator("request_timeout_s")
     @classmethod

@@ -8,16 +8,32 @@ state into the request's :class:`~benchlib.runtimes.base.TokenTrace`.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
 from benchlib.runtimes.base import GenerationRequest, RuntimeTimings, TokenTrace
 
-__all__ = ["BodyOptions", "Dialect", "ServerError", "StreamState"]
+__all__ = ["BodyOptions", "Dialect", "ServerError", "StreamState", "parse_event"]
 
 
 class ServerError(Exception):
     """The server reported an error inside the stream."""
+
+
+def parse_event(text: str) -> dict[str, Any]:
+    """One JSON event of a stream.
+
+    Raises:
+        ValueError: not JSON, or not an object.
+        ServerError: the event reports an error.
+    """
+    event = json.loads(text)
+    if not isinstance(event, dict):
+        raise ValueError(f"expected a JSON object, got {type(event).__name__}")
+    if "error" in event:
+        raise ServerError(str(event["error"]))
+    return event
 
 
 class BodyOptions(Protocol):

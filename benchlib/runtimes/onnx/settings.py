@@ -7,6 +7,7 @@ from pydantic import field_validator, model_validator
 from benchlib.errors import ParameterError
 from benchlib.runtimes.local_settings import LocalModelSettings
 from benchlib.runtimes.onnx.options import DEFAULT_PRECISION, DEFAULT_PROVIDER, check_options
+from benchlib.validation import at_least
 
 __all__ = ["OnnxSettings"]
 
@@ -44,26 +45,9 @@ class OnnxSettings(LocalModelSettings):
             )
         return gpu_layers
 
-    @field_validator("threads")
-    @classmethod
-    def _threads_not_negative(cls, threads: int) -> int:
-        if threads < 0:
-            raise ParameterError(f"threads must be 0 (one per physical core) or more, got {threads}.")
-        return threads
-
-    @field_validator("context_tokens")
-    @classmethod
-    def _room_for_a_token(cls, context_tokens: int) -> int:
-        if context_tokens < 2:
-            raise ParameterError(f"context_tokens must be at least 2, got {context_tokens}.")
-        return context_tokens
-
-    @field_validator("temperature")
-    @classmethod
-    def _temperature_not_negative(cls, temperature: float) -> float:
-        if temperature < 0:
-            raise ParameterError(f"temperature must be 0 (greedy) or more, got {temperature}.")
-        return temperature
+    _threads_not_negative = at_least("threads", 0, "one per physical core")
+    _room_for_a_token = at_least("context_tokens", 2)
+    _temperature_not_negative = at_least("temperature", 0, "greedy")
 
     @model_validator(mode="after")
     def _precision_runs_on_provider(self) -> "OnnxSettings":
