@@ -327,14 +327,14 @@ def _cmd_native(args: argparse.Namespace) -> int:
 
 
 def _cmd_convert(args: argparse.Namespace) -> int:
-    from benchlib.convert import DEFAULT_PRECISION, convert
+    from benchlib.runtimes.onnx.conversion import DEFAULT_PRECISION, convert
 
     converted = [convert(args.model, p, args.provider, force=args.force) for p in args.precision or [DEFAULT_PRECISION]]
     for item in converted:
         how = "cached" if item.reused else f"converted in {item.convert_s:.1f} s"
         print(f"{item.precision} for {item.provider}: {item.path}  ({item.size_bytes / 1e6:.0f} MB, {how})")
     if args.check:
-        from benchlib.quality import quality_check
+        from benchlib.runtimes.onnx.quality import quality_check
         from benchlib.records import atomic_write_json
 
         report = quality_check(args.model, [c.precision for c in converted], args.provider, output_tokens=args.check_tokens)

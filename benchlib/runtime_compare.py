@@ -142,7 +142,7 @@ def compare_runtimes(
     Returns:
         ``rows`` (one per configuration, llama.cpp first) with ratios to llama.cpp.
     """
-    from benchlib.convert import convert
+    from benchlib.runtimes.onnx.conversion import convert
 
     folders = {p: convert(model, p, "cpu").path for p in precisions}
     common = {"model": model, "generations": generations, "output_tokens": output_tokens, "threads": threads}

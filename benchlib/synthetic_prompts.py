@@ -163,7 +163,7 @@ class ServerTokenizer:
 
         import aiohttp
 
-        from benchlib.runtimes.http import run_coroutine
+        from benchlib.runtimes.http.transport import run_coroutine
 
         url = self.settings.url.rstrip("/") + path
         headers = self.settings.headers()

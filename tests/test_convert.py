@@ -13,18 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from benchlib import convert as convert_module
 from benchlib.cli import main
-from benchlib.convert import (
-    MANIFEST_NAME,
-    PRECISIONS,
-    PROVIDERS,
-    check_options,
-    convert,
-    hf_folder_for,
-    missing_conversion_tools,
-    supported_architectures,
-)
+from benchlib.runtimes.onnx import conversion as convert_module
+from benchlib.runtimes.onnx.conversion import convert, hf_folder_for
+from benchlib.runtimes.onnx.manifest import MANIFEST_NAME
+from benchlib.runtimes.onnx.options import PRECISIONS, PROVIDERS, check_options
+from benchlib.runtimes.onnx.tools import missing_conversion_tools, supported_architectures
 from benchlib.errors import ModelError, ParameterError
 from benchlib.models import resolve_model
 

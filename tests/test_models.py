@@ -215,7 +215,7 @@ def test_truncated_gguf_never_reaches_llama_cpp(smol_path, tmp_path):
         from benchlib.models import resolve_model
         from benchlib.runtimes import create_runtime
         from benchlib.config import SweepConfig
-from benchlib.sweep import run_sweep
+        from benchlib.sweep import run_sweep
 
         path, short, out_dir = sys.argv[1], sys.argv[2], sys.argv[3]
         assert "llama_cpp" not in sys.modules, "llama_cpp imported at benchlib import time"

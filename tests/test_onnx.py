@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from benchlib.convert import missing_conversion_tools
+from benchlib.runtimes.onnx.tools import missing_conversion_tools
 
 MISSING = missing_conversion_tools()
 pytestmark = pytest.mark.skipif(
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.skipif(
 
 if not MISSING:
     from benchlib.cli import main
-    from benchlib.convert import convert, hf_folder_for
+    from benchlib.runtimes.onnx.conversion import convert, hf_folder_for
     from benchlib.errors import ParameterError, RuntimeFailure
     from benchlib.metrics import request_metrics
     from benchlib.models import resolve_model
@@ -351,7 +351,7 @@ def test_convert_check_reports_agreement_and_perplexity(int4_dir, fp32_dir, tmp_
 @pytest.mark.slow
 def test_sweep_with_the_onnx_runtime(tmp_path, int4_dir):
     from benchlib.config import SweepConfig
-from benchlib.sweep import run_sweep
+    from benchlib.sweep import run_sweep
 
     params = SweepConfig(
         profile="smoke-onnx", runtime="onnx", prompts="tiny", output_tokens=8, repetitions=2, warmup=1,

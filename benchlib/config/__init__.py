@@ -3,8 +3,6 @@
 * :mod:`~benchlib.config.sections`: run, runtime, workload, load, power, pricing;
 * :mod:`~benchlib.config.sweep`: :class:`SweepConfig`, built from the flat
   parameters of a YAML file or the sweep notebook;
-* :mod:`~benchlib.config.validation`: pydantic errors as one clear
-  :class:`~benchlib.errors.ParameterError`;
 * :mod:`~benchlib.config.schema`: JSON Schema of parameter files and of ``run.json``.
 """
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, StrictStr, field_validator
+from pydantic import BeforeValidator, Field, StrictBool, StrictInt, StrictStr, field_validator
 
+from benchlib.errors import ParameterError
 from benchlib.models import DEFAULT_MODEL
 from benchlib.power.session import SOURCE_CHOICES
+from benchlib.validation import ValidatedModel
 from benchlib.workload import SYNTHETIC, Workload, resolve_prompts
 
 __all__ = [
@@ -30,7 +32,7 @@ __all__ = [
 
 def _number(value: Any) -> Any:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"must be a number, got {value!r}")
+        raise ValueError("must be a number")
     return value
 
 
@@ -38,10 +40,8 @@ Number = Annotated[Union[int, float], BeforeValidator(_number)]
 """A number, kept as given (an int stays an int: run ids hash the values as written)."""
 
 
-class Section(BaseModel):
-    """A section: frozen, unknown names refused."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class Section(ValidatedModel):
+    """A section: frozen, unknown names refused, values kept as given."""
 
 
 class RunSection(Section):
@@ -196,7 +196,7 @@ class PowerSection(Section):
     @classmethod
     def _known_source(cls, power: str) -> str:
         if power not in SOURCE_CHOICES:
-            raise ValueError(f"Unknown power source '{power}'; valid: {', '.join(SOURCE_CHOICES)}.")
+            raise ParameterError(f"Unknown power source '{power}'; valid: {', '.join(SOURCE_CHOICES)}.")
         return power
 
 

@@ -24,9 +24,10 @@ from benchlib.config.sections import (
     Section,
     WorkloadSection,
 )
-from benchlib.config.validation import parse
+from benchlib.errors import ParameterError
 from benchlib.records import run_id_for
 from benchlib.runtimes.registry import RUNTIMES, RuntimeSpec, runtime_spec
+from benchlib.validation import parse
 from benchlib.workload import SYNTHETIC, Workload, resolve_prompts
 
 __all__ = ["SECTIONS", "SweepConfig"]
@@ -47,16 +48,11 @@ NOT_IDENTITY = ("output_dir", "price_profile", "price_files")
 
 def _runtime_defaults(spec: RuntimeSpec) -> dict[str, Any]:
     """The flat defaults of a runtime's own parameters (its settings' defaults; "" where a field has none)."""
-    if not hasattr(spec.settings, "model_fields"):  # TEMP until the runtimes branch lands
-        import dataclasses
-        fs = {f.name: f for f in dataclasses.fields(spec.settings)}
-        return {n: ("" if fs[f].default is dataclasses.MISSING else fs[f].default) for n, f in spec.parameters.items()}
     fields = spec.settings.model_fields
-    defaults = {}
-    for name, field_name in spec.parameters.items():
-        default = fields[field_name].get_default(call_default_factory=True)
-        defaults[name] = "" if default is None and fields[field_name].is_required() else default
-    return defaults
+    return {
+        name: "" if fields[field].is_required() else fields[field].get_default(call_default_factory=True)
+        for name, field in spec.parameters.items()
+    }
 
 
 def parameter_defaults() -> dict[str, Any]:
@@ -67,6 +63,17 @@ def parameter_defaults() -> dict[str, Any]:
     for spec in RUNTIMES.values():
         defaults.update(_runtime_defaults(spec))
     return defaults
+
+
+def _is_sectioned(values: dict[str, Any]) -> bool:
+    """True for a mapping of sections (``{"run": {...}}``), False for flat parameters (``{"runtime": "http"}``).
+
+    ``runtime`` and ``power`` are both section names and flat parameters: a flat one is never a mapping.
+    """
+    return all(
+        name == "runtime_options" or (name in SECTIONS and isinstance(value, (dict, BaseModel)))
+        for name, value in values.items()
+    )
 
 
 class SweepConfig(BaseModel):
@@ -114,12 +121,12 @@ class SweepConfig(BaseModel):
     @classmethod
     def _from_flat(cls, values: Any) -> Any:
         """Split flat parameters into sections (a mapping of sections passes through)."""
-        if not isinstance(values, dict) or set(values) <= {*SECTIONS, "runtime_options"}:
+        if not isinstance(values, dict) or _is_sectioned(values):
             return values
         defaults = parameter_defaults()
         unknown = sorted(set(values) - set(defaults))
         if unknown:
-            raise ValueError(
+            raise ParameterError(
                 f"Unknown sweep parameter(s) {', '.join(unknown)}; valid parameters: {', '.join(defaults)}."
             )
         flat = {**defaults, **values}
@@ -164,20 +171,9 @@ class SweepConfig(BaseModel):
             ParameterError: a setting the runtime refuses (the message lists the valid values).
         """
         spec = self.spec
-        flat = self.flat()
-        values = {name: flat[name] for name in spec.shared}
-        values.update({field: flat[name] for name, field in spec.parameters.items()})
-        if "served_model" in values and not values["served_model"]:
-            values["served_model"] = self.run.model  # a server's model name defaults to ``model``
-        if not hasattr(spec.settings, "model_fields"):  # TEMP until the runtimes branch lands
-            if spec.name == "onnx":
-                from benchlib.convert import check_options
-                check_options(values["precision"], values["provider"])
-            settings = spec.settings(**values)
-            if hasattr(settings, "validate"):
-                settings.validate()
-            return settings
-        return parse(spec.settings, values, where=f"{spec.name} setting")
+        values = spec.settings_values(self.flat())
+        from_sweep = getattr(spec.settings, "from_sweep", None)  # a server's settings may derive from ``model``
+        return from_sweep(values, self.run.model) if from_sweep else parse(spec.settings, values, where=spec.name)
 
     def price(self):
         """The price profile named by ``price_profile`` (``None`` when empty)."""

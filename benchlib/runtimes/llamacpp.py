@@ -24,21 +24,18 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import os
 import time
-from dataclasses import dataclass
 from typing import Any, Iterator
 
 import numpy as np
 
-from benchlib.errors import ParameterError, RuntimeFailure
+from benchlib.errors import RuntimeFailure
 from benchlib.models import ModelInfo
 from benchlib.runtimes.base import GenerationRequest, RuntimeTimings, TokenTrace
+from benchlib.runtimes.llamacpp_settings import FLASH_ATTN_MODES, LlamaCppSettings
+from benchlib.runtimes.local_settings import default_threads
 
 __all__ = ["FLASH_ATTN_MODES", "LlamaCppRuntime", "LlamaCppSettings", "default_threads"]
-
-FLASH_ATTN_MODES = ("auto", "on", "off")
-"""Flash attention: ``auto`` (llama.cpp enables it where the device supports it), ``on``, ``off``."""
 
 _GGML_TYPE_NAMES = {0: "f32", 1: "f16", 2: "q4_0", 3: "q4_1", 6: "q5_0", 7: "q5_1", 8: "q8_0", 30: "bf16"}
 
@@ -53,52 +50,6 @@ def _compute_ms(perf) -> float:
     and counts tokens itself.
     """
     return float(perf.t_p_eval_ms) + float(perf.t_eval_ms)
-
-
-def default_threads() -> int:
-    """Physical cores of this machine (llama.cpp decodes best at one thread per core)."""
-    try:
-        import psutil
-
-        physical = psutil.cpu_count(logical=False)
-    except Exception:  # psutil cannot read the topology everywhere
-        physical = None
-    return physical or os.cpu_count() or 1
-
-
-@dataclass(frozen=True)
-class LlamaCppSettings:
-    """Settings of the llama.cpp runtime.
-
-    Attributes:
-        threads: Decode threads; 0 means one per physical core.
-        context_tokens: Context size (``n_ctx``) in tokens.
-        batch_tokens: Logical batch size (``n_batch``) in tokens; llama.cpp's
-            tools default to 2048 (capped at the context size).
-        ubatch_tokens: Physical micro-batch size (``n_ubatch``) in tokens;
-            llama.cpp's default, 512.
-        gpu_layers: Layers offloaded to a GPU (needs a GPU build of llama.cpp).
-        flash_attn: One of :data:`FLASH_ATTN_MODES`; ``auto`` as llama.cpp's tools.
-        seed: Random seed (used only when ``temperature`` > 0).
-        temperature: 0 for greedy decoding (the default), else softmax sampling.
-    """
-
-    threads: int = 0
-    context_tokens: int = 2048
-    batch_tokens: int = 2048
-    ubatch_tokens: int = 512
-    gpu_layers: int = 0
-    flash_attn: str = "auto"
-    seed: int = 0
-    temperature: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.flash_attn not in FLASH_ATTN_MODES:
-            raise ParameterError(f"Unknown flash_attn '{self.flash_attn}'; valid: {', '.join(FLASH_ATTN_MODES)}.")
-
-    def resolved_threads(self) -> int:
-        """The thread count actually used."""
-        return self.threads if self.threads > 0 else default_threads()
 
 
 class LlamaCppRuntime:

@@ -180,5 +180,5 @@ def test_bad_parameters_name_the_parameter_what_it_must_be_and_the_value(tmp_pat
         _config(tmp_path, output_tokens="4")
     with pytest.raises(ParameterError, match="Unknown runtime 'nope'; valid runtimes: .*fake"):
         _config(tmp_path, runtime="nope")
-    with pytest.raises(ParameterError, match="Fake setting token_gap_s must be a number, got 'slow'"):
+    with pytest.raises(ParameterError, match=r"Parameter token_gap_s \(fake.token_gap_s\) must be a number, got 'slow'"):
         _config(tmp_path, fake_token_gap_s="slow")

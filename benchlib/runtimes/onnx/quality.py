@@ -32,6 +32,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from benchlib.errors import ParameterError
+from benchlib.runtimes.onnx.settings import OnnxSettings
 
 __all__ = [
     "DEFAULT_QUALITY_TEXT",
@@ -44,7 +45,7 @@ __all__ = [
     "quality_check",
 ]
 
-DEFAULT_QUALITY_TEXT = Path(__file__).resolve().parents[1] / "data" / "quality" / "public-domain.txt"
+DEFAULT_QUALITY_TEXT = Path(__file__).resolve().parents[3] / "data" / "quality" / "public-domain.txt"
 
 
 @dataclass(frozen=True)
@@ -192,7 +193,7 @@ def llamacpp_perplexity(gguf_path: str | Path, token_ids: Sequence[int], context
     """
     import llama_cpp
 
-    from benchlib.runtimes.llamacpp import default_threads
+    from benchlib.runtimes.local_settings import default_threads
 
     threads = threads or default_threads()
     llm = llama_cpp.Llama(
@@ -218,7 +219,7 @@ def onnx_perplexity(model_dir: str | Path, token_ids: Sequence[int], context_tok
     Returns:
         ``(perplexity, scored tokens)``.
     """
-    from benchlib.runtimes.onnx import OnnxRuntime, OnnxSettings
+    from benchlib.runtimes.onnx.runtime import OnnxRuntime
 
     settings = OnnxSettings(threads=threads, provider=provider, model_dir=str(model_dir), precision=_precision_of(model_dir, provider))
     runtime = OnnxRuntime(None, settings)
@@ -230,7 +231,7 @@ def onnx_perplexity(model_dir: str | Path, token_ids: Sequence[int], context_tok
 
 
 def _runtime_perplexity(runtime: Any, token_ids: Sequence[int], context_tokens: int) -> tuple[float, int]:
-    """Perplexity through a loaded :class:`~benchlib.runtimes.onnx.OnnxRuntime` (the generator's ``logits`` output)."""
+    """Perplexity through a loaded :class:`~benchlib.runtimes.onnx.runtime.OnnxRuntime` (the generator's ``logits`` output)."""
     og, model = runtime._og, runtime.genai_model
     total, count = 0.0, 0
     for window in _windows(token_ids, context_tokens):
@@ -246,7 +247,8 @@ def _runtime_perplexity(runtime: Any, token_ids: Sequence[int], context_tokens: 
 
 
 def _precision_of(model_dir: str | Path, provider: str) -> str:
-    from benchlib.convert import MANIFEST_NAME, VALID_COMBINATIONS, load_manifest
+    from benchlib.runtimes.onnx.manifest import MANIFEST_NAME, load_manifest
+    from benchlib.runtimes.onnx.options import VALID_COMBINATIONS
 
     if (Path(model_dir) / MANIFEST_NAME).exists():
         return load_manifest(model_dir)["precision"]
@@ -284,11 +286,13 @@ def quality_check(
             compare with), or invalid options.
         ModelError, RuntimeFailure: conversion or loading failed.
     """
-    from benchlib.convert import _say, check_options, convert
     from benchlib.models import ModelInfo, resolve_model
     from benchlib.runtimes.base import GenerationRequest
     from benchlib.runtimes.llamacpp import LlamaCppRuntime, LlamaCppSettings
-    from benchlib.runtimes.onnx import OnnxRuntime, OnnxSettings
+    from benchlib.runtimes.onnx.conversion import convert
+    from benchlib.runtimes.onnx.options import check_options
+    from benchlib.runtimes.onnx.process import say
+    from benchlib.runtimes.onnx.runtime import OnnxRuntime
     from benchlib.workload import PROMPT_SETS
 
     for precision in precisions:
@@ -304,7 +308,7 @@ def quality_check(
     text_path = Path(text_path or DEFAULT_QUALITY_TEXT)
     text = text_path.read_text(encoding="utf-8")
 
-    _say(progress, f"quality: llama.cpp on {Path(source.path).name} (greedy, {len(prompts)} prompts x {output_tokens} tokens; perplexity)")
+    say(progress, f"quality: llama.cpp on {Path(source.path).name} (greedy, {len(prompts)} prompts x {output_tokens} tokens; perplexity)")
     reference = LlamaCppRuntime(source, LlamaCppSettings(threads=threads))
     reference.load()
     try:
@@ -320,7 +324,7 @@ def quality_check(
     rows = []
     for precision in precisions:
         converted = convert(source, precision, provider, progress=progress)
-        _say(progress, f"quality: onnx {precision} on {provider}")
+        say(progress, f"quality: onnx {precision} on {provider}")
         runtime = OnnxRuntime(source, OnnxSettings(threads=threads, precision=precision, provider=provider, model_dir=converted.path))
         runtime.load()
         try:

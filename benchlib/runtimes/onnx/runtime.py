@@ -1,7 +1,8 @@
 """ONNX Runtime in process, through onnxruntime-genai, on the CPU, CUDA or TensorRT execution provider.
 
-The model is a folder made by :func:`benchlib.convert.convert` (a GGUF catalogue
-name or path is converted on first use and cached; see :mod:`benchlib.convert`).
+The model is a folder made by :func:`benchlib.runtimes.onnx.conversion.convert` (a GGUF
+catalogue name or path is converted on first use and cached; see
+:mod:`benchlib.runtimes.onnx.conversion`).
 As in the llama.cpp runtime, the generation loop is ours, so
 
 * exactly ``max_output_tokens`` tokens come out: with ``ignore_eos`` the
@@ -23,62 +24,32 @@ Execution providers are chosen explicitly: a requested ``cuda`` or ``tensorrt``
 provider that cannot load is an error naming the missing library, never a
 silent fall back to the CPU.
 
-Installation families: ONNX Runtime comes as a CPU family (``onnxruntime`` +
-``onnxruntime-genai``) and a GPU family (``onnxruntime-gpu`` +
-``onnxruntime-genai-cuda``). Both install the same ``onnxruntime`` /
-``onnxruntime_genai`` modules, so having both means one silently overwrote the
-other. Importing this module checks that exactly one family is installed, and
-raises :class:`~benchlib.errors.RuntimeFailure` saying how to repair it otherwise.
+Installation families (:mod:`benchlib.runtimes.onnx.install`): importing this
+module checks that exactly one of ONNX Runtime's CPU and GPU families is
+installed, and raises :class:`~benchlib.errors.RuntimeFailure` saying how to
+repair it otherwise.
 """
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
-from benchlib.convert import (
-    BUILDER_PROVIDER,
-    DEFAULT_PRECISION,
-    DEFAULT_PROVIDER,
-    MANIFEST_NAME,
-    ConvertedModel,
-    check_options,
-    convert,
-)
 from benchlib.errors import ParameterError, RuntimeFailure
 from benchlib.models import ModelInfo
-from benchlib.runtimes.base import GenerationRequest, RuntimeTimings, TokenTrace
-from benchlib.runtimes.llamacpp import default_threads
+from benchlib.runtimes.base import GenerationRequest, TokenTrace
+from benchlib.runtimes.onnx.conversion import convert
+from benchlib.runtimes.onnx.generator import MAX_GENERATOR_BATCH, GeneratorGroup, split_into_groups
+from benchlib.runtimes.onnx.install import GPU_INSTALL_HINT, detect_onnx_install
+from benchlib.runtimes.onnx.manifest import MANIFEST_NAME, ConvertedModel
+from benchlib.runtimes.onnx.options import BUILDER_PROVIDER
+from benchlib.runtimes.onnx.settings import OnnxSettings
 
-__all__ = [
-    "CPU_FAMILY",
-    "GPU_FAMILY",
-    "GPU_INSTALL_HINT",
-    "INSTALL",
-    "MAX_GENERATOR_BATCH",
-    "OnnxInstall",
-    "OnnxRuntime",
-    "OnnxSettings",
-    "detect_onnx_install",
-]
-
-CPU_FAMILY = ("onnxruntime", "onnxruntime-genai")
-"""Distributions of the CPU build (``pip install -e ".[onnx]"``)."""
-
-GPU_FAMILY = ("onnxruntime-gpu", "onnxruntime-genai-cuda")
-"""Distributions of the CUDA build (``environment-gpu.yml``)."""
-
-CPU_INSTALL_HINT = 'pip install -e ".[onnx]"'
-GPU_INSTALL_HINT = (
-    "conda env create -f environment-gpu.yml, or in a fresh virtual environment: "
-    "pip install -e . onnxruntime-genai-cuda==0.18.0 'onnxruntime-gpu[cuda,cudnn]==1.31.1'"
-)
+__all__ = ["INSTALL", "MAX_GENERATOR_BATCH", "OnnxRuntime"]
 
 # What each provider needs, for the error message when it cannot load.
 PROVIDER_LIBRARIES = {
@@ -90,153 +61,8 @@ PROVIDER_LIBRARIES = {
 DEVICE_TYPES = {"cpu": "CPU", "cuda": "CUDA", "tensorrt": "NvTensorRtRtx"}
 
 
-@dataclass(frozen=True)
-class OnnxInstall:
-    """Which ONNX Runtime family this environment has.
-
-    Attributes:
-        family: ``cpu`` or ``gpu``.
-        versions: Installed ONNX Runtime distributions and their versions.
-    """
-
-    family: str
-    versions: dict[str, str]
-
-    @property
-    def onnxruntime_version(self) -> str:
-        """Version of ``onnxruntime`` or ``onnxruntime-gpu``."""
-        return self.versions[CPU_FAMILY[0] if self.family == "cpu" else GPU_FAMILY[0]]
-
-    @property
-    def genai_version(self) -> str:
-        """Version of ``onnxruntime-genai`` or ``onnxruntime-genai-cuda``."""
-        return self.versions[CPU_FAMILY[1] if self.family == "cpu" else GPU_FAMILY[1]]
-
-
-def _installed_versions() -> dict[str, str]:
-    versions = {}
-    for name in (*CPU_FAMILY, *GPU_FAMILY):
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            continue
-    return versions
-
-
-def detect_onnx_install(versions: Mapping[str, str] | None = None) -> OnnxInstall:
-    """Check that exactly one complete ONNX Runtime family is installed.
-
-    Args:
-        versions: Distribution name -> version (default: read from this environment).
-
-    Raises:
-        RuntimeFailure: none installed, both families installed (the CPU wheel
-            silently overwrites the GPU one, so CUDA vanishes), or a family with
-            one of its two packages missing; the message says how to repair it.
-    """
-    versions = dict(_installed_versions() if versions is None else versions)
-    cpu = [name for name in CPU_FAMILY if name in versions]
-    gpu = [name for name in GPU_FAMILY if name in versions]
-    found = ", ".join(f"{name} {versions[name]}" for name in (*cpu, *gpu))
-    if cpu and gpu:
-        raise RuntimeFailure(
-            f"Both ONNX Runtime families are installed ({found}). They install the same modules, so one silently "
-            "replaced the other (usually the CPU build replaces CUDA). Keep one: on a GPU machine run "
-            "pip uninstall -y onnxruntime onnxruntime-genai && pip install --force-reinstall --no-deps "
-            "onnxruntime-gpu onnxruntime-genai-cuda; on a CPU machine run pip uninstall -y onnxruntime-gpu "
-            "onnxruntime-genai-cuda && pip install --force-reinstall --no-deps onnxruntime onnxruntime-genai."
-        )
-    if not cpu and not gpu:
-        raise RuntimeFailure(
-            "The onnx runtime needs ONNX Runtime GenAI, which is not installed. On a CPU machine (or a Raspberry "
-            f"Pi): {CPU_INSTALL_HINT}; on an NVIDIA GPU machine: {GPU_INSTALL_HINT}. To convert models here too, "
-            'add the convert extra (".[onnx,convert]").'
-        )
-    family, names = ("cpu", CPU_FAMILY) if cpu else ("gpu", GPU_FAMILY)
-    missing = [name for name in names if name not in versions]
-    if missing:
-        hint = CPU_INSTALL_HINT if family == "cpu" else GPU_INSTALL_HINT
-        raise RuntimeFailure(
-            f"The {family.upper()} ONNX Runtime family is incomplete: {found} is installed but {', '.join(missing)} "
-            f"is missing. Install it: {hint}."
-        )
-    return OnnxInstall(family=family, versions={name: versions[name] for name in names})
-
-
 INSTALL = detect_onnx_install()
 """The ONNX Runtime family of this environment, checked when this module is imported."""
-
-
-@dataclass(frozen=True)
-class OnnxSettings:
-    """Settings of the ONNX Runtime runtime.
-
-    The first five are the sweep's runtime settings (the same as llama.cpp's).
-
-    Attributes:
-        threads: CPU threads of the session (intra-op); 0 means one per physical core.
-        context_tokens: Largest prompt + output length allowed, tokens.
-        gpu_layers: Must be 0: the execution provider runs the whole model
-            (``provider: cuda`` is the ONNX equivalent of offloading every layer).
-        seed: Random seed (used only when ``temperature`` > 0).
-        temperature: 0 for greedy decoding (the default), else softmax sampling
-            over the whole vocabulary.
-        precision: Weight precision of the converted model (``int4`` ...).
-        provider: Execution provider: ``cpu``, ``cuda`` or ``tensorrt``.
-        model_dir: An already converted folder to load instead of converting the
-            sweep's model (empty: convert, or reuse the cached conversion).
-    """
-
-    threads: int = 0
-    context_tokens: int = 2048
-    gpu_layers: int = 0
-    seed: int = 0
-    temperature: float = 0.0
-    precision: str = DEFAULT_PRECISION
-    provider: str = DEFAULT_PROVIDER
-    model_dir: str = ""
-
-    def __post_init__(self) -> None:
-        check_options(self.precision, self.provider)
-        if self.gpu_layers:
-            raise ParameterError(
-                f"gpu_layers={self.gpu_layers} is a llama.cpp setting; the onnx runtime runs the whole model on its "
-                "execution provider. Set gpu_layers: 0 and choose the provider (cpu, cuda, tensorrt) instead."
-            )
-        if self.threads < 0:
-            raise ParameterError(f"threads must be 0 (one per physical core) or more, got {self.threads}.")
-        if self.context_tokens < 2:
-            raise ParameterError(f"context_tokens must be at least 2, got {self.context_tokens}.")
-        if self.temperature < 0:
-            raise ParameterError(f"temperature must be 0 (greedy) or more, got {self.temperature}.")
-
-    def resolved_threads(self) -> int:
-        """The thread count actually used."""
-        return self.threads if self.threads > 0 else default_threads()
-
-
-MAX_GENERATOR_BATCH = 32
-"""Most sequences one onnxruntime-genai 0.18 generator takes (``batch_size (N) must be in [1, 32]``)."""
-
-
-@dataclass
-class _Group:
-    """One onnxruntime-genai generator and the requests (sequences) it runs."""
-
-    requests: list[GenerationRequest]
-    prompts: list[np.ndarray]
-    generator: Any = None
-    width: int = 0
-    max_new: int = 0
-    prompt_s: float = 0.0
-    step_s: list[float] = field(default_factory=list)
-    token_ids: list[list[int]] = field(default_factory=list)
-    token_times: list[list[float]] = field(default_factory=list)
-    active: list[bool] = field(default_factory=list)
-
-    @property
-    def running(self) -> bool:
-        return self.generator is not None and any(self.active)
 
 
 class OnnxRuntime:
@@ -448,17 +274,14 @@ class OnnxRuntime:
         for request, ids in zip(requests, prompts):
             self._check(request, ids)
         ignore_eos = requests[0].ignore_eos
-        groups = [
-            _Group(requests[i : i + MAX_GENERATOR_BATCH], prompts[i : i + MAX_GENERATOR_BATCH])
-            for i in range(0, len(requests), MAX_GENERATOR_BATCH)
-        ]
+        groups = split_into_groups(requests, prompts)
         for group in groups:
             self._start(group, ignore_eos)
         # One step of every generator in turn (lockstep when a batch needs several generators).
         while any(group.running for group in groups):
             for group in groups:
                 if group.running:
-                    self._step(group, ignore_eos)
+                    group.step(self._eos, ignore_eos)
         traces = []
         source = "onnxruntime-genai calls timed by benchlib: append_tokens + first generate_next_token (prompt), later generate_next_token calls (decode)"
         for group in groups:
@@ -468,43 +291,17 @@ class OnnxRuntime:
                 if len(groups) > 1:
                     label += f" as {len(groups)} generators of at most {MAX_GENERATOR_BATCH} stepped in turn"
                 label += ", timings shared by the generator's sequences"
-            for request, ids, out, times in zip(group.requests, group.prompts, group.token_ids, group.token_times):
-                count = len(out)
-                timings = RuntimeTimings(
-                    prompt_eval_s=group.prompt_s + group.step_s[0],
-                    prompt_eval_tokens=int(ids.size),
-                    decode_s=float(sum(group.step_s[1:count])),
-                    decode_tokens=count - 1,
-                    source=label,
-                )
-                traces.append(
-                    TokenTrace(
-                        request_id=request.request_id,
-                        sent_s=sent_s,
-                        token_times_s=tuple(times),
-                        prompt_tokens=int(ids.size),
-                        token_ids=tuple(out),
-                        text=tokenizer.decode(np.asarray(out, dtype=np.int32)),
-                        runtime_timings=timings,
-                    )
-                )
+            traces += group.traces(sent_s, label, tokenizer.decode)
         return traces
 
-    def _start(self, group: _Group, ignore_eos: bool) -> None:
-        """Create the group's generator and evaluate its (right-padded) prompts."""
-        og = self._og
-        group.width = max(ids.size for ids in group.prompts)
-        group.max_new = max(r.max_output_tokens for r in group.requests)
+    def _start(self, group: GeneratorGroup, ignore_eos: bool) -> None:
+        """Check the group fits the context, then start its generator."""
         if group.width + group.max_new > min(self.settings.context_tokens, self._model_context):
             raise RuntimeFailure(
                 f"This batch needs {group.width + group.max_new} tokens of context per sequence (longest prompt "
                 f"{group.width}, padded, + {group.max_new} output) but context_tokens is {self.settings.context_tokens}. "
                 "Raise context_tokens, or batch prompts of similar length."
             )
-        batch = np.full((len(group.requests), group.width), self._pad_id, dtype=np.int32)
-        for row, ids in enumerate(group.prompts):
-            batch[row, : ids.size] = ids
-        params = og.GeneratorParams(self._model)
         search: dict[str, Any] = {
             "batch_size": len(group.requests),
             "max_length": group.width + group.max_new,
@@ -516,34 +313,7 @@ class OnnxRuntime:
                 temperature=float(self.settings.temperature), top_k=self._vocab_size, top_p=1.0,
                 random_seed=int(self._rng.integers(0, 2**31 - 1)),
             )  # fmt: skip
-        params.set_search_options(**search)
-        group.generator = og.Generator(self._model, params)
-        started = time.perf_counter()
-        group.generator.append_tokens(batch)
-        group.prompt_s = time.perf_counter() - started
-        group.token_ids = [[] for _ in group.requests]
-        group.token_times = [[] for _ in group.requests]
-        group.active = [True] * len(group.requests)
-
-    def _step(self, group: _Group, ignore_eos: bool) -> None:
-        """One token for every sequence of the group, timestamped when ``generate_next_token`` returns."""
-        generator = group.generator
-        before = time.perf_counter()
-        generator.generate_next_token()
-        now = time.perf_counter()
-        group.step_s.append(now - before)
-        tokens = generator.get_next_tokens()
-        for index, request in enumerate(group.requests):
-            if not group.active[index]:
-                continue
-            token = int(tokens[index])
-            group.token_ids[index].append(token)
-            group.token_times[index].append(now)
-            if len(group.token_ids[index]) >= request.max_output_tokens or (not ignore_eos and token in self._eos):
-                group.active[index] = False
-        if not any(group.active) or generator.is_done():
-            group.active = [False] * len(group.requests)
-            group.generator = None  # frees its KV cache
+        group.start(self._og, self._model, self._pad_id, search)
 
     # ------------------------------------------------------------------ description
 
