@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from benchlib.bench_fidelity import client_vs_llama_server_tpot, decode_vs_llama_bench, llama_server_prompt_cache
+from benchlib.paths import BENCH_DEFAULT, params_dir, sensors_dir
 from benchlib.records import atomic_write_json, now_iso
 
 __all__ = ["BENCHMARKS", "decode_accuracy", "notebook_overhead", "onnx_vs_llamacpp", "report_wall_time", "run_benchmarks", "sampler_cost", "sampler_slowdown"]
@@ -92,12 +93,10 @@ def notebook_overhead(repeats: int = 3) -> dict[str, Any]:
     Args:
         repeats: Fresh smoke sweeps to time.
     """
-    from benchlib.cli import repo_root
-
     overheads, walls = [], []
     for _ in range(repeats):
         with tempfile.TemporaryDirectory() as folder:
-            wall = _benchlib("sweep", str(repo_root() / "params" / "smoke.yaml"), "--quiet", "--set", f"output_dir={folder}")
+            wall = _benchlib("sweep", str(params_dir() / "smoke.yaml"), "--quiet", "--set", f"output_dir={folder}")
             run_file = next(Path(folder).glob("*/run.json"))
             timings = json.loads(run_file.read_text())["attempts"][-1]["timings"]
             inside = timings["model_load_s"] + timings["warmup_s"] + timings["measured_s"]
@@ -114,11 +113,9 @@ def notebook_overhead(repeats: int = 3) -> dict[str, Any]:
 
 def report_wall_time() -> dict[str, Any]:
     """Wall time of ``make report``'s commands after setup, with a fresh default sweep."""
-    from benchlib.cli import repo_root
-
     with tempfile.TemporaryDirectory() as folder:
         runs = Path(folder) / "runs"
-        sweep_s = _benchlib("sweep", str(repo_root() / "params" / "local-cpu.yaml"), "--quiet", "--set", f"output_dir={runs}")
+        sweep_s = _benchlib("sweep", str(params_dir() / "local-cpu.yaml"), "--quiet", "--set", f"output_dir={runs}")
         report_s = _benchlib(
             "report", "--runs-dir", str(runs), "--figures-dir", str(Path(folder) / "figures"),
             "--output-dir", str(Path(folder) / "report"),
@@ -137,10 +134,9 @@ def report_wall_time() -> dict[str, Any]:
 
 
 def _fixture_reader():
-    from benchlib.cli import repo_root
     from benchlib.power import Ina2xxReader
 
-    return Ina2xxReader(root=repo_root() / "tests" / "fixtures" / "power" / "sysfs" / "pi5_ina226")
+    return Ina2xxReader(root=sensors_dir() / "sysfs" / "pi5_ina226")
 
 
 def sampler_cost(rates_hz: tuple[float, ...] = (10.0, 100.0), duration_s: float = 10.0) -> dict[str, Any]:
@@ -344,7 +340,7 @@ BENCHMARKS = {
 """Every benchmark, by name (``benchlib bench --only NAME``)."""
 
 
-def run_benchmarks(output_dir: str | Path = "data/bench", only: list[str] | None = None) -> dict[str, Any]:
+def run_benchmarks(output_dir: str | Path = BENCH_DEFAULT, only: list[str] | None = None) -> dict[str, Any]:
     """Run the benchmarks (all, or ``only`` these), print the results and save them as JSON.
 
     Returns:

@@ -213,7 +213,7 @@ def _plot_break_even(table: pd.DataFrame, platforms: pd.DataFrame, profiles: dic
 
 def _shown_path(path: Path) -> str:
     """A path relative to the benchlib checkout when it lies inside it (no machine paths in reports)."""
-    from benchlib.cli import repo_root
+    from benchlib.paths import repo_root
 
     try:
         return str(Path(path).resolve().relative_to(repo_root()))

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.slow
 
 
 def analysis_reference():
-    from benchlib.cli import repo_root
+    from benchlib.paths import repo_root
 
     return repo_root() / "data" / "reference" / "article-2026-01.csv"
 
