@@ -17,6 +17,7 @@ __all__ = [
     "REFERENCE_CSV_NAME",
     "REPORT_DEFAULT",
     "RUNS_DEFAULT",
+    "SCHEMA_DEFAULT",
     "notebooks_dir",
     "params_dir",
     "reference_csv",
@@ -36,6 +37,9 @@ REPORT_DEFAULT = "data/report"
 
 BENCH_DEFAULT = "data/bench"
 """Results of benchlib's own benchmarks (``benchlib bench --output-dir``), relative to the current directory."""
+
+SCHEMA_DEFAULT = "params/schema"
+"""JSON Schema files (``benchlib schema --out``), relative to the current directory."""
 
 REFERENCE_CSV_NAME = "article-2026-01.csv"
 """The published reference numbers, a file in :func:`reference_dir`."""
