@@ -24,7 +24,7 @@ from benchlib.records import RunDirectory
 from benchlib.runner import SweepParams, run_sweep
 from benchlib.runtimes.base import GenerationRequest
 from benchlib.runtimes.http import HttpRuntime, HttpSettings, ServerGone
-from benchlib.local_servers import free_port, llama_server, replay_server
+from benchlib.testing.local_servers import free_port, llama_server, replay_server
 
 pytestmark = pytest.mark.slow
 

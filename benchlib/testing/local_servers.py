@@ -108,7 +108,7 @@ def native_llama_server(
 def replay_server(port: int, log: Path, interval_ms: float = 5.0, slow_s: float = 5.0, api_key_env: str = "", env=None) -> ServerProcess:
     """benchlib's replay server (documented OpenAI and Ollama stream formats)."""
     command = [
-        sys.executable, "-m", "benchlib.replay_server", "--port", str(port),
+        sys.executable, "-m", "benchlib.testing.replay_server", "--port", str(port),
         "--interval-ms", str(interval_ms), "--slow-s", str(slow_s), "--api-key-env", api_key_env,
     ]  # fmt: skip
     return ServerProcess(command, port, "/api/version", log, env=env)

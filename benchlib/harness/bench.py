@@ -20,7 +20,7 @@
    against llama.cpp's server, the client's decode rate over the server's own
    perf counters, as a ratio.
 
-6. Fidelity against llama.cpp's own tools (:mod:`benchlib.bench_fidelity`):
+6. Fidelity against llama.cpp's own tools (:mod:`benchlib.harness.fidelity`):
    in-process decode rate over ``llama-bench`` tg128, client TPOT over
    ``llama-server``'s own per-token time, and TTFT of repeated against
    synthetic prompts on ``llama-server``.
@@ -40,7 +40,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchlib.bench_fidelity import client_vs_llama_server_tpot, decode_vs_llama_bench, llama_server_prompt_cache
+from benchlib.harness.fidelity import client_vs_llama_server_tpot, decode_vs_llama_bench, llama_server_prompt_cache
 from benchlib.paths import BENCH_DEFAULT, params_dir, sensors_dir
 from benchlib.records import atomic_write_json, now_iso
 
@@ -56,7 +56,7 @@ def decode_accuracy(generations: int = 12, output_tokens: int = 128) -> dict[str
     """
     from benchlib.metrics import request_metrics
     from benchlib.models import DEFAULT_MODEL, resolve_model
-    from benchlib.runtime_compare import warm_generations
+    from benchlib.harness.runtime_compare import warm_generations
     from benchlib.runtimes.llamacpp import LlamaCppRuntime
 
     runtime = LlamaCppRuntime(resolve_model(DEFAULT_MODEL))
@@ -213,7 +213,7 @@ def load_generator_accuracy(concurrency: int = 64, interval_ms: float = 20.0, ou
     import numpy as np
 
     from benchlib.load import LoadStep, run_step
-    from benchlib.local_servers import free_port, replay_server
+    from benchlib.testing.local_servers import free_port, replay_server
     from benchlib.runtimes.base import GenerationRequest
     from benchlib.runtimes.http import HttpSettings
 
@@ -264,7 +264,7 @@ def client_vs_server_decode(requests: int = 8, output_tokens: int = 128) -> dict
     import re
     import tempfile
 
-    from benchlib.local_servers import free_port, llama_server
+    from benchlib.testing.local_servers import free_port, llama_server
     from benchlib.metrics import request_metrics
     from benchlib.models import DEFAULT_MODEL, resolve_model
     from benchlib.runtimes.base import GenerationRequest
@@ -304,9 +304,9 @@ def onnx_vs_llamacpp(generations: int = 8, output_tokens: int = 128, precisions:
 
     Each configuration runs in its own process (cold start, its own peak RSS);
     ratios are ONNX / llama.cpp. Also ONNX int4's batched throughput at batch
-    sizes 1, 4, 16 and 64. See :mod:`benchlib.runtime_compare`.
+    sizes 1, 4, 16 and 64. See :mod:`benchlib.harness.runtime_compare`.
     """
-    from benchlib.runtime_compare import batch_throughput, compare_runtimes
+    from benchlib.harness.runtime_compare import batch_throughput, compare_runtimes
 
     comparison = compare_runtimes(precisions=precisions, generations=generations, output_tokens=output_tokens)
     flat: dict[str, Any] = {"model": comparison["model"], "generations": generations, "output_tokens": output_tokens}
