@@ -1,59 +1,39 @@
-"""The ``benchlib`` command line: sweep, report, models, doctor, native, bench.
+"""The ``benchlib`` command line: sweep, report, models, doctor, native, convert, bench, schema.
 
 Every deliberate error (:class:`benchlib.errors.BenchlibError`) is printed as
 one message that says what to fix, with exit status 2; a failed notebook exits
-with status 1 and names the executed notebook to open.
+with status 1 and names the executed notebook to open. The notebooks run
+through :mod:`benchlib.notebook_runner`; its public functions are re-exported
+here.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from benchlib.errors import BenchlibError, ParameterError
+from benchlib.notebook_runner import (
+    NotebookFailed,
+    load_parameter_file,
+    notebook_parameter_names,
+    run_report_notebook,
+    run_sweep_notebook,
+)
+from benchlib.paths import BENCH_DEFAULT, FIGURES_DEFAULT, REPORT_DEFAULT, RUNS_DEFAULT, SCHEMA_DEFAULT, reference_csv
 
-__all__ = ["main", "repo_root", "load_parameter_file", "run_sweep_notebook", "run_report_notebook"]
-
-KERNEL_NAME = "benchlib"
-
-
-def repo_root() -> Path:
-    """The benchlib checkout (the folder that holds ``notebooks/`` and ``params/``)."""
-    return Path(__file__).resolve().parents[1]
-
-
-def _notebook(name: str) -> Path:
-    path = repo_root() / "notebooks" / name
-    if not path.exists():
-        raise BenchlibError(f"Notebook {path} is missing; run benchlib from a checkout of the benchlib repository.")
-    return path
-
-
-def load_parameter_file(path: str | Path) -> dict[str, Any]:
-    """Read a YAML parameter file into a mapping.
-
-    Raises:
-        ParameterError: missing file, invalid YAML, or not a mapping.
-    """
-    path = Path(path)
-    if not path.exists():
-        profiles = sorted(p.stem for p in (repo_root() / "params").glob("*.yaml"))
-        raise ParameterError(f"Parameter file {path} does not exist; shipped profiles: {', '.join(profiles)}.")
-    try:
-        values = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ParameterError(f"Parameter file {path} is not valid YAML: {exc}") from exc
-    if values is None:
-        return {}
-    if not isinstance(values, dict):
-        raise ParameterError(f"Parameter file {path} must be a mapping of name: value, got {type(values).__name__}.")
-    return values
+__all__ = [
+    "NotebookFailed",
+    "load_parameter_file",
+    "main",
+    "notebook_parameter_names",
+    "run_report_notebook",
+    "run_sweep_notebook",
+]
 
 
 def _parse_overrides(pairs: list[str]) -> dict[str, Any]:
@@ -64,174 +44,6 @@ def _parse_overrides(pairs: list[str]) -> dict[str, Any]:
             raise ParameterError(f"--set takes NAME=VALUE, got {pair!r}.")
         overrides[name.strip()] = yaml.safe_load(text)
     return overrides
-
-
-def notebook_parameter_names(notebook: Path) -> list[str]:
-    """Names in the notebook's cell tagged ``parameters``."""
-    import papermill
-
-    return list(papermill.inspect_notebook(str(notebook)).keys())
-
-
-def _kernel_name() -> str:
-    from jupyter_client.kernelspec import KernelSpecManager
-
-    return KERNEL_NAME if KERNEL_NAME in KernelSpecManager().find_kernel_specs() else "python3"
-
-
-def _execute(notebook: Path, output: Path, parameters: dict[str, Any]) -> None:
-    """Run a notebook with papermill; raise a one-line error naming the failed cell."""
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
-
-    try:
-        papermill.execute_notebook(
-            str(notebook),
-            str(output),
-            parameters=parameters,
-            kernel_name=_kernel_name(),
-            cwd=str(repo_root()),
-            progress_bar=False,
-        )
-    except PapermillExecutionError as exc:
-        raise NotebookFailed(
-            f"{notebook.name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}\n"
-            f"The executed notebook, with the traceback, is at {output}"
-        ) from None
-
-
-class NotebookFailed(Exception):
-    """A notebook raised an error while papermill executed it."""
-
-
-def _watch_progress(run_file: Path, worker: threading.Thread) -> None:
-    """Show a progress bar from ``run.json`` while ``worker`` executes the notebook."""
-    import json
-
-    from tqdm import tqdm
-
-    bar = None
-    while worker.is_alive():
-        worker.join(timeout=0.5)
-        try:
-            progress = json.loads(run_file.read_text()).get("progress")
-        except (OSError, ValueError):
-            continue
-        if not progress:
-            continue
-        if bar is None:
-            bar = tqdm(total=progress["total"], initial=0, desc="requests", unit="req")
-        if progress["completed"] != bar.n:
-            bar.update(progress["completed"] - bar.n)
-    if bar is not None:
-        bar.close()
-
-
-def run_sweep_notebook(
-    parameter_file: str | Path | None,
-    overrides: dict[str, Any] | None = None,
-    fresh: bool = False,
-    progress: bool = True,
-) -> Path:
-    """Execute ``notebooks/sweep.ipynb`` with papermill for a parameter file.
-
-    Unknown parameter names are refused before any kernel starts (papermill
-    itself only warns), values are validated, and the executed notebook is
-    saved in the run directory.
-
-    Args:
-        parameter_file: YAML file of sweep parameters (``params/NAME.yaml``).
-        overrides: Values that replace those of the file.
-        fresh: Delete earlier results of the same parameters first.
-        progress: Show a progress bar over the measured requests.
-
-    Returns:
-        The run directory.
-
-    Raises:
-        ParameterError: unknown or invalid parameters.
-        NotebookFailed: the notebook raised.
-    """
-    import shutil
-
-    from benchlib.records import RunDirectory
-    from benchlib.config import SweepConfig as SweepParams
-
-    notebook = _notebook("sweep.ipynb")
-    values = load_parameter_file(parameter_file) if parameter_file else {}
-    values.update(overrides or {})
-    valid = notebook_parameter_names(notebook)
-    unknown = sorted(set(values) - set(valid))
-    if unknown:
-        raise ParameterError(
-            f"Unknown sweep parameter(s) {', '.join(unknown)} in {parameter_file}; valid parameters: {', '.join(valid)}."
-        )
-    values["output_dir"] = str(Path(values.get("output_dir", "data/runs")).resolve())
-    if isinstance(values.get("price_files"), list):
-        values["price_files"] = [str(Path(p).resolve()) if isinstance(p, str) else p for p in values["price_files"]]
-    params = SweepParams.from_mapping(values)
-    store = RunDirectory(params.run_dir())
-    if fresh and store.path.exists():
-        shutil.rmtree(store.path)
-    if store.effective_status() == "complete":
-        from benchlib.sweep import run_sweep
-
-        run_sweep(params, progress=False)  # reuses the run; prices it under the profile asked for now
-        return store.path
-    store.path.mkdir(parents=True, exist_ok=True)
-    print(f"Sweep {params.run_id()}: {params.run.platform}, {params.run.runtime}, model {params.run.model}")
-    output = store.path / "sweep.ipynb"
-    failure: list[BaseException] = []
-
-    def work() -> None:
-        try:
-            _execute(notebook, output, values)
-        except BaseException as exc:  # handed to the main thread
-            failure.append(exc)
-
-    worker = threading.Thread(target=work, daemon=True)
-    worker.start()
-    if progress:
-        _watch_progress(store.run_file, worker)
-    worker.join()
-    if failure:
-        raise failure[0]
-    print(f"Run directory: {store.path}  (run.json, requests.parquet, sweep.ipynb)")
-    return store.path
-
-
-def run_report_notebook(
-    runs_dir: str | Path,
-    figures_dir: str | Path,
-    reference: str | Path,
-    output_dir: str | Path,
-    price_files: list[str] | None = None,
-) -> list[Path]:
-    """Execute ``analysis.ipynb`` and ``cost_model.ipynb``: figures and summary tables from every run.
-
-    Args:
-        runs_dir: Folder of run directories.
-        figures_dir: Where figures and tables go.
-        reference: The published reference CSV.
-        output_dir: Where the executed notebooks go.
-        price_files: Your price files for the cost model.
-
-    Returns:
-        The files written under ``figures_dir``.
-    """
-    figures_dir = Path(figures_dir).resolve()
-    output_dir = Path(output_dir).resolve()
-    output_dir.mkdir(parents=True, exist_ok=True)
-    common = {
-        "runs_dir": str(Path(runs_dir).resolve()),
-        "figures_dir": str(figures_dir),
-        "reference_csv": str(Path(reference).resolve()),
-    }
-    started = time.time()
-    _execute(_notebook("analysis.ipynb"), output_dir / "analysis.ipynb", common)
-    prices = [str(Path(p).resolve()) for p in price_files or []]
-    _execute(_notebook("cost_model.ipynb"), output_dir / "cost_model.ipynb", {**common, "price_files": prices})
-    return sorted(p for p in figures_dir.iterdir() if p.is_file() and p.stat().st_mtime >= started - 1)
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
@@ -347,9 +159,17 @@ def _cmd_convert(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from benchlib.bench import run_benchmarks
+    from benchlib.harness.bench import run_benchmarks
 
     run_benchmarks(args.output_dir, args.only or None)
+    return 0
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from benchlib.config.schema import write_schemas
+
+    for path in write_schemas(Path(args.out)):
+        print(path)
     return 0
 
 
@@ -365,10 +185,10 @@ def _parser() -> argparse.ArgumentParser:
     sweep.set_defaults(func=_cmd_sweep)
 
     report = commands.add_parser("report", help="run the analysis notebook: figures and summary table")
-    report.add_argument("--runs-dir", default="data/runs")
-    report.add_argument("--figures-dir", default="figures")
-    report.add_argument("--reference", default=str(repo_root() / "data" / "reference" / "article-2026-01.csv"))
-    report.add_argument("--output-dir", default="data/report", help="where the executed notebooks go")
+    report.add_argument("--runs-dir", default=RUNS_DEFAULT)
+    report.add_argument("--figures-dir", default=FIGURES_DEFAULT)
+    report.add_argument("--reference", default=str(reference_csv()))
+    report.add_argument("--output-dir", default=REPORT_DEFAULT, help="where the executed notebooks go")
     report.add_argument("--prices", action="append", default=[], metavar="FILE", help="your price file (repeatable)")
     report.set_defaults(func=_cmd_report)
 
@@ -399,9 +219,13 @@ def _parser() -> argparse.ArgumentParser:
     convert.set_defaults(func=_cmd_convert)
 
     bench = commands.add_parser("bench", help="run benchlib's own benchmarks (harness accuracy, overheads)")
-    bench.add_argument("--output-dir", default="data/bench")
+    bench.add_argument("--output-dir", default=BENCH_DEFAULT)
     bench.add_argument("--only", action="append", default=[], metavar="NAME", help="run only this benchmark (repeatable)")
     bench.set_defaults(func=_cmd_bench)
+
+    schema = commands.add_parser("schema", help="write JSON Schema files for parameter files and run.json (editors validate YAML with them)")
+    schema.add_argument("--out", default=SCHEMA_DEFAULT, metavar="DIR", help=f"folder for the schema files (default: {SCHEMA_DEFAULT})")
+    schema.set_defaults(func=_cmd_schema)
     return parser
 
 

@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from benchlib.paths import repo_root
+
 __all__ = ["KEY_PACKAGES", "cpu_governor", "cpu_model", "fingerprint", "git_state", "os_release"]
 
 KEY_PACKAGES = (
@@ -70,7 +72,7 @@ def os_release() -> str | None:
 
 def git_state(directory: str | Path | None = None) -> dict[str, Any]:
     """The git commit of the benchlib checkout and whether it has uncommitted changes."""
-    directory = Path(directory) if directory else Path(__file__).resolve().parents[1]
+    directory = Path(directory) if directory else repo_root()
 
     def git(*args: str) -> str | None:
         try:

@@ -7,10 +7,10 @@ import pandas as pd
 import papermill
 import pytest
 
-from benchlib.cli import repo_root
 from benchlib.cost import load_prices, profile_from_record, profile_record
 from benchlib.errors import ParameterError
 from benchlib.config import SweepConfig
+from benchlib.paths import repo_root
 from benchlib.sweep import run_sweep
 
 ROOT = repo_root()

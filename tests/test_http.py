@@ -25,13 +25,13 @@ from benchlib.config import SweepConfig
 from benchlib.sweep import run_sweep
 from benchlib.runtimes.base import GenerationRequest
 from benchlib.runtimes.http import HttpRuntime, HttpSettings, ServerGone
-from benchlib.local_servers import free_port, llama_server, replay_server
+from benchlib.testing.local_servers import free_port, llama_server, replay_server
 
 pytestmark = pytest.mark.slow
 
 
 def analysis_reference():
-    from benchlib.cli import repo_root
+    from benchlib.paths import repo_root
 
     return repo_root() / "data" / "reference" / "article-2026-01.csv"
 

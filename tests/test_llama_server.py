@@ -13,7 +13,7 @@ import asyncio
 import pytest
 
 from benchlib.sweep.steps import LoadStep, run_step
-from benchlib.local_servers import free_port, native_llama_server
+from benchlib.testing.local_servers import free_port, native_llama_server
 from benchlib.models import resolve_model
 from benchlib.config import SweepConfig
 from benchlib.sweep import run_sweep

@@ -1,6 +1,6 @@
 """An external meter's CSV log, aligned to windows by wall-clock time.
 
-The two fixture logs have power linear in time (see fixtures/power/README.md),
+The two fixture logs have power linear in time (see data/sensors/README.md),
 so the energy over any window has a closed form to check against.
 """
 
@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from benchlib.paths import sensors_dir
 from benchlib.power import SAMPLE_COLUMNS, MeterLogError, MeterLogReader
 
-FIXTURES = Path(__file__).parent / "fixtures" / "power"
+FIXTURES = sensors_dir()
 T0 = 1768471200.0  # 2026-01-15T10:00:00Z, the first row of both logs
 
 

@@ -1,7 +1,7 @@
 """Power readers against recorded command output and fixture sysfs trees.
 
 This machine has no RAPL, hwmon power sensor, NVML or vcgencmd; the readers
-run their real code on the fixtures in tests/fixtures/power (see its README
+run their real code on the fixtures in data/sensors (see its README
 for where each comes from), and the NVML / vcgencmd absence is tested as is.
 """
 
@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from benchlib.errors import ParameterError
+from benchlib.paths import sensors_dir
 from benchlib.power import (
     CounterError,
     CounterUnwrapper,
@@ -36,7 +37,7 @@ from benchlib.power import (
 )
 from benchlib.power.base import EnergyCounterReader, PowerRateReader, PowerReader
 
-FIXTURES = Path(__file__).parent / "fixtures" / "power"
+FIXTURES = sensors_dir()
 PMIC_TEXT = (FIXTURES / "pmic_read_adc.txt").read_text()
 
 

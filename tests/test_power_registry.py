@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from benchlib.errors import ParameterError
+from benchlib.paths import sensors_dir
 from benchlib.power import (
     AUTO_PREFERENCE,
     READERS,
@@ -30,7 +31,7 @@ from benchlib.power import (
 )
 from benchlib.power import window_energy_per_token as energy_per_token_j  # the power module's name
 
-FIXTURES = Path(__file__).parent / "fixtures" / "power"
+FIXTURES = sensors_dir()
 PMIC_TEXT = (FIXTURES / "pmic_read_adc.txt").read_text()
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from benchlib.paths import sensors_dir
 from benchlib.power import (
     SAMPLE_COLUMNS,
     Measurement,
@@ -28,7 +29,7 @@ from benchlib.power import (
     trapezoid_window_j,
 )
 
-FIXTURES = Path(__file__).parent / "fixtures" / "power"
+FIXTURES = sensors_dir()
 
 
 class CurveReader:

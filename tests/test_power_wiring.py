@@ -13,15 +13,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from benchlib.cli import repo_root
 from benchlib.errors import BenchlibError, ParameterError
+from benchlib.paths import repo_root, sensors_dir
 from benchlib.power.session import SOURCE_CHOICES
 from benchlib.records import RunDirectory
 from benchlib.config import SweepConfig
 from benchlib.sweep import run_sweep
 
 ROOT = repo_root()
-INA226 = ROOT / "tests" / "fixtures" / "power" / "sysfs" / "pi5_ina226"
+INA226 = sensors_dir() / "sysfs" / "pi5_ina226"
 INA226_W = 6.125  # power1_input of the fixture, 6125000 uW
 
 pytestmark = pytest.mark.slow

@@ -15,6 +15,7 @@ from pydantic import BeforeValidator, Field, StrictBool, StrictInt, StrictStr, f
 
 from benchlib.errors import ParameterError
 from benchlib.models import DEFAULT_MODEL
+from benchlib.paths import RUNS_DEFAULT
 from benchlib.power.session import SOURCE_CHOICES
 from benchlib.validation import ValidatedModel
 from benchlib.workload import SYNTHETIC, Workload, resolve_prompts
@@ -61,7 +62,7 @@ class RunSection(Section):
     runtime: StrictStr = "llama.cpp"
     model: StrictStr = DEFAULT_MODEL
     seed: StrictInt = Field(0, ge=0)
-    output_dir: StrictStr = "data/runs"
+    output_dir: StrictStr = RUNS_DEFAULT
 
     @field_validator("runtime")
     @classmethod

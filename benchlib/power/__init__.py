@@ -6,6 +6,8 @@ Modules, one job each:
 * :mod:`~benchlib.power.measurement`: the :class:`Measurement` value.
 * :mod:`~benchlib.power.integrate`: trapezoids and counter differences.
 * :mod:`~benchlib.power.sampler`: :class:`PowerSampler`, the background thread.
+* :mod:`~benchlib.power.samples`: the samples a sampler keeps (two clocks, power, energy).
+* :mod:`~benchlib.power.window`: one window's energy from the samples around it.
 * Readers: :mod:`~benchlib.power.pmic` (``pi5-pmic``), :mod:`~benchlib.power.ina2xx`
   (``ina2xx``), :mod:`~benchlib.power.rapl` (``rapl``), :mod:`~benchlib.power.nvml`
   (``nvml``), :mod:`~benchlib.power.meter_log` (``meter-log``),

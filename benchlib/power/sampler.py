@@ -13,11 +13,10 @@ Every sample carries two timestamps: ``time.time()`` (wall clock, to align
 with external logs and other machines) and ``time.perf_counter()`` (the
 monotonic clock the rest of benchlib times tokens with; integration uses it).
 
-Power readers are integrated with the trapezoid rule over the samples inside
-a window, with the power at each edge interpolated between the samples around
-it. Energy counters are unwrapped into one cumulative energy (wrap-around via
-the reader's ``counter_range_j``) and a window's energy is that cumulative
-energy's difference, interpolated at the edges.
+The samples are kept in a :class:`~benchlib.power.samples.SampleSeries`
+(counters unwrapped via the reader's ``counter_range_j``), and a window's
+energy is computed by :func:`~benchlib.power.window.window_measurement`
+(trapezoids for power, a cumulative-energy difference for counters).
 
 A sensor that raises (beyond ``tolerate_errors`` consecutive failures,
 default none), or a counter that steps backwards implausibly, stops the
@@ -33,7 +32,6 @@ when a read overruns its period, the missed deadlines are skipped and counted.
 
 from __future__ import annotations
 
-import bisect
 import logging
 import math
 import threading
@@ -42,18 +40,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-import numpy as np
 import pandas as pd
 
-from benchlib.power.base import EnergyCounterReader, PowerRateReader, PowerReader
+from benchlib.power.base import PowerReader
 from benchlib.power.errors import CounterError, PowerError, PowerReadError
-from benchlib.power.integrate import CounterUnwrapper, interpolate_at, trapezoid_window_j
-from benchlib.power.measurement import (
-    METHOD_COUNTER,
-    METHOD_TRAPEZOID,
-    SAMPLE_COLUMNS,
-    Measurement,
-)
+from benchlib.power.measurement import Measurement
+from benchlib.power.samples import SampleSeries, samples_frame
+from benchlib.power.window import uncovered_problem, window_measurement
 
 __all__ = ["DEFAULT_RATE_HZ", "PowerSampler", "SamplerState"]
 
@@ -102,23 +95,7 @@ class PowerSampler:
             raise PowerError(f"rate_hz must be positive, got {rate_hz!r}")
         if tolerate_errors < 0:
             raise PowerError(f"tolerate_errors must be >= 0, got {tolerate_errors!r}")
-        if reader.quantity == "power":
-            if not isinstance(reader, PowerRateReader):
-                raise PowerError(
-                    f"{reader.name} does not implement PowerRateReader (name, boundary, kind, "
-                    "quantity, describe(), close(), read_power_w())"
-                )
-        elif reader.quantity == "energy":
-            if not isinstance(reader, EnergyCounterReader):
-                raise PowerError(
-                    f"{reader.name} does not implement EnergyCounterReader (name, boundary, kind, quantity, "
-                    "counter_range_j, max_plausible_power_w, describe(), close(), read_energy_j())"
-                )
-        else:
-            raise PowerError(
-                f"{reader.name} has quantity {reader.quantity!r}; a live reader must be "
-                "'power' or 'energy' (offline sources such as meter-log are not sampled)"
-            )
+        samples = SampleSeries.for_reader(reader)
         self.reader = reader
         self.rate_hz = float(rate_hz)
         self.period_s = 1.0 / self.rate_hz
@@ -135,15 +112,8 @@ class PowerSampler:
         self._thread: threading.Thread | None = None
         self._state: SamplerState = "new"
         self._problem: str | None = None
-        self._unix: list[float] = []
-        self._perf: list[float] = []
-        self._power: list[float] = []
-        self._energy: list[float] = []
         self._windows: dict[str, _Window] = {}
-        self._unwrapper: CounterUnwrapper | None = None
-        if reader.quantity == "energy":
-            assert isinstance(reader, EnergyCounterReader)
-            self._unwrapper = CounterUnwrapper(reader.counter_range_j, reader.max_plausible_power_w)
+        self._samples = samples
         self._unix_minus_perf = time.time() - time.perf_counter()
 
     # ------------------------------------------------------------------ lifecycle
@@ -210,7 +180,7 @@ class PowerSampler:
     def sample_count(self) -> int:
         """Samples taken so far."""
         with self._cond:
-            return len(self._perf)
+            return len(self._samples)
 
     def raise_if_failed(self) -> None:
         """Raise :class:`PowerReadError` with the problem if the sampler failed."""
@@ -221,7 +191,7 @@ class PowerSampler:
     def describe(self) -> dict[str, Any]:
         """The reader's description plus the sampling settings and state."""
         with self._cond:
-            state, problem, n = self._state, self._problem, len(self._perf)
+            state, problem, n = self._state, self._problem, len(self._samples)
         return {
             **self.reader.describe(),
             "rate_hz": self.rate_hz,
@@ -260,7 +230,7 @@ class PowerSampler:
 
     def _sample_once(self) -> None:
         perf_before, unix_before = time.perf_counter(), time.time()
-        if self._unwrapper is None:
+        if not self._samples.is_counter:
             value = float(self.reader.read_power_w())  # type: ignore[attr-defined]
             if not math.isfinite(value):
                 raise PowerReadError(f"{self.reader.name} returned a non-finite power {value!r} W")
@@ -272,27 +242,13 @@ class PowerSampler:
         perf_s = (perf_before + perf_after) / 2.0
         unix_s = (unix_before + unix_after) / 2.0
         with self._cond:
-            if self._perf and perf_s <= self._perf[-1]:
-                return
-            if self._unwrapper is not None:
-                assert raw is not None
-                energy_j = self._unwrapper.update(raw, perf_s)
-                if self._perf:
-                    value = (energy_j - self._energy[-1]) / (perf_s - self._perf[-1])
-            elif self._perf:
-                energy_j = self._energy[-1] + (self._power[-1] + value) * (perf_s - self._perf[-1]) / 2
-            else:
-                energy_j = 0.0
-            self._unix.append(unix_s)
-            self._perf.append(perf_s)
-            self._power.append(value)
-            self._energy.append(energy_j)
-            self._cond.notify_all()
+            if self._samples.add(perf_s, unix_s, power_w=value, counter_j=raw):
+                self._cond.notify_all()
 
     def _fail(self, exc: BaseException) -> None:
         when = datetime.now(timezone.utc).isoformat(timespec="seconds")
         with self._cond:
-            n = len(self._perf)
+            n = len(self._samples)
             self._problem = (
                 f"power source {self.reader.name} failed at {when} after {n} samples: "
                 f"{type(exc).__name__}: {exc}"
@@ -315,7 +271,7 @@ class PowerSampler:
         target = time.perf_counter() if after_perf_s is None else after_perf_s
         deadline = time.perf_counter() + (self.end_timeout_s if timeout_s is None else timeout_s)
         with self._cond:
-            while not (self._perf and self._perf[-1] >= target):
+            while not ((last := self._samples.last_perf_s) is not None and last >= target):
                 if self._state in ("new", "failed", "stopped"):
                     return False
                 remaining = deadline - time.perf_counter()
@@ -407,77 +363,18 @@ class PowerSampler:
         if end_perf_s < start_perf_s:
             raise PowerError(f"window {name!r} ends before it starts ({end_perf_s} < {start_perf_s})")
         covered = self.wait_for_sample(end_perf_s)
-        reader = self.reader
-        is_counter = self._unwrapper is not None
-        method = METHOD_COUNTER if is_counter else METHOD_TRAPEZOID
         with self._cond:
-            lo = max(bisect.bisect_right(self._perf, start_perf_s) - 1, 0)
-            hi = bisect.bisect_left(self._perf, end_perf_s) + 1
-            perf = np.array(self._perf[lo:hi])
-            unix = np.array(self._unix[lo:hi])
-            values = np.array(self._energy[lo:hi] if is_counter else self._power[lo:hi])
+            samples = self._samples.around(start_perf_s, end_perf_s)
             state, problem = self._state, self._problem
-            first_perf = self._perf[0] if self._perf else math.nan
-        duration_s = end_perf_s - start_perf_s
-        inside = int(np.count_nonzero((perf >= start_perf_s) & (perf <= end_perf_s)))
-        common: dict[str, Any] = {
-            "name": name,
-            "duration_s": duration_s,
-            "source": reader.name,
-            "boundary": reader.boundary,
-            "kind": reader.kind,
-            "start_unix_s": self._to_unix(start_perf_s, perf, unix) if start_unix_s is None else start_unix_s,
-            "end_unix_s": self._to_unix(end_perf_s, perf, unix) if end_unix_s is None else end_unix_s,
-            "start_perf_s": start_perf_s,
-            "end_perf_s": end_perf_s,
-            "method": method,
-        }
-
-        def invalid(why: str) -> Measurement:
-            log.warning("power window %r is invalid: %s", name, why)
-            return _invalid(why, inside, common)
-
-        if not covered:
-            if state == "new":
-                return invalid("the sampler was never started; call start() before measuring")
-            if state == "failed":
-                return invalid(f"{problem}; no good sample covers the end of the window")
-            if state == "stopped":
-                return invalid("the sampler was stopped before the window ended; end windows before stop()")
-            return invalid(
-                f"no reading from {reader.name} within {self.end_timeout_s:g} s after the window "
-                "ended: the sensor stopped responding"
-            )
-        if len(perf) == 0 or perf[0] > start_perf_s:
-            return invalid(
-                f"the window starts before the first sample (at perf {first_perf:.3f} s); "
-                "begin windows after start()"
-            )
-        if not is_counter and len(perf) > 1:
-            gap = float(np.max(np.diff(perf)))
-            if gap > self.max_gap_s:
-                return invalid(
-                    f"{reader.name} gave no reading for {gap:.2f} s inside the window "
-                    f"(limit {self.max_gap_s:g} s): the power in that gap is unknown"
-                )
-        if is_counter:
-            energy_j = interpolate_at(perf, values, end_perf_s) - interpolate_at(perf, values, start_perf_s)
-        else:
-            energy_j, _ = trapezoid_window_j(perf, values, start_perf_s, end_perf_s)
-        if duration_s > 0:
-            mean_power_w = energy_j / duration_s
-        elif is_counter:
-            mean_power_w = math.nan
-        else:
-            mean_power_w = interpolate_at(perf, values, start_perf_s)
-        return _valid(energy_j, mean_power_w, inside, common)
-
-    def _to_unix(self, perf_s: float, perf: np.ndarray, unix: np.ndarray) -> float:
-        """Wall-clock time for a ``perf_counter`` time, from the nearest samples' clock pairs."""
-        if len(perf) == 0:
-            return perf_s + self._unix_minus_perf
-        offsets = unix - perf
-        return perf_s + float(np.interp(perf_s, perf, offsets))
+        measurement = window_measurement(
+            name, self.reader, samples, start_perf_s, end_perf_s,
+            start_unix_s=start_unix_s, end_unix_s=end_unix_s,
+            uncovered_problem=None if covered else uncovered_problem(state, problem, self.reader.name, self.end_timeout_s),
+            max_gap_s=self.max_gap_s, fallback_unix_minus_perf_s=self._unix_minus_perf,
+        )  # fmt: skip
+        if not measurement.valid:
+            log.warning("power window %r is invalid: %s", name, measurement.problem)
+        return measurement
 
     # ------------------------------------------------------------------ export
 
@@ -490,23 +387,5 @@ class PowerSampler:
         J), ``source``, ``boundary``, ``kind``.
         """
         with self._cond:
-            data = {
-                "unix_s": np.array(self._unix),
-                "perf_s": np.array(self._perf),
-                "power_w": np.array(self._power),
-                "energy_j": np.array(self._energy),
-            }
-        n = len(data["unix_s"])
-        frame = pd.DataFrame(data)
-        frame["source"] = pd.Series([self.reader.name] * n, dtype="string")
-        frame["boundary"] = pd.Series([self.reader.boundary] * n, dtype="string")
-        frame["kind"] = pd.Series([self.reader.kind] * n, dtype="string")
-        return frame[list(SAMPLE_COLUMNS)]
-
-
-def _invalid(problem: str, samples: int, common: dict[str, Any]) -> Measurement:
-    return Measurement.invalid(problem=problem, samples=samples, **common)
-
-
-def _valid(energy_j: float, mean_power_w: float, samples: int, common: dict[str, Any]) -> Measurement:
-    return Measurement(energy_j=energy_j, mean_power_w=mean_power_w, samples=samples, **common)
+            data = self._samples.arrays()
+        return samples_frame(data, self.reader)

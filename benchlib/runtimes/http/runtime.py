@@ -14,7 +14,7 @@ __all__ = ["HttpRuntime"]
 class HttpRuntime:
     """The Runtime protocol over a streaming server, one request at a time.
 
-    Load generation (concurrency, arrival rates) lives in :mod:`benchlib.load`;
+    Load generation (concurrency, arrival rates) lives in :mod:`benchlib.sweep.load_steps`;
     this class serves single requests and the sweep's warm-up.
 
     Args:

@@ -15,7 +15,7 @@ name a request asks for:
 * ``replay-slow``: waits ``slow_s`` before answering at all;
 * ``replay-error``: an error object inside the stream.
 
-Run it with ``python -m benchlib.replay_server --port 8123 --interval-ms 20``.
+Run it with ``python -m benchlib.testing.replay_server --port 8123 --interval-ms 20``.
 Formats follow the OpenAI streaming API (``data: {...}`` events, ``data:
 [DONE]``) and the Ollama API (``/api/generate`` and ``/api/chat`` lines with
 ``response`` or ``message.content`` and a final ``done: true`` line carrying

@@ -20,7 +20,7 @@
    against llama.cpp's server, the client's decode rate over the server's own
    perf counters, as a ratio.
 
-6. Fidelity against llama.cpp's own tools (:mod:`benchlib.bench_fidelity`):
+6. Fidelity against llama.cpp's own tools (:mod:`benchlib.harness.fidelity`):
    in-process decode rate over ``llama-bench`` tg128, client TPOT over
    ``llama-server``'s own per-token time, and TTFT of repeated against
    synthetic prompts on ``llama-server``.
@@ -40,7 +40,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchlib.bench_fidelity import client_vs_llama_server_tpot, decode_vs_llama_bench, llama_server_prompt_cache
+from benchlib.harness.fidelity import client_vs_llama_server_tpot, decode_vs_llama_bench, llama_server_prompt_cache
+from benchlib.paths import BENCH_DEFAULT, params_dir, sensors_dir
 from benchlib.records import atomic_write_json, now_iso
 
 __all__ = ["BENCHMARKS", "decode_accuracy", "notebook_overhead", "onnx_vs_llamacpp", "report_wall_time", "run_benchmarks", "sampler_cost", "sampler_slowdown"]
@@ -55,7 +56,7 @@ def decode_accuracy(generations: int = 12, output_tokens: int = 128) -> dict[str
     """
     from benchlib.metrics import request_metrics
     from benchlib.models import DEFAULT_MODEL, resolve_model
-    from benchlib.runtime_compare import warm_generations
+    from benchlib.harness.runtime_compare import warm_generations
     from benchlib.runtimes.llamacpp import LlamaCppRuntime
 
     runtime = LlamaCppRuntime(resolve_model(DEFAULT_MODEL))
@@ -92,12 +93,10 @@ def notebook_overhead(repeats: int = 3) -> dict[str, Any]:
     Args:
         repeats: Fresh smoke sweeps to time.
     """
-    from benchlib.cli import repo_root
-
     overheads, walls = [], []
     for _ in range(repeats):
         with tempfile.TemporaryDirectory() as folder:
-            wall = _benchlib("sweep", str(repo_root() / "params" / "smoke.yaml"), "--quiet", "--set", f"output_dir={folder}")
+            wall = _benchlib("sweep", str(params_dir() / "smoke.yaml"), "--quiet", "--set", f"output_dir={folder}")
             run_file = next(Path(folder).glob("*/run.json"))
             timings = json.loads(run_file.read_text())["attempts"][-1]["timings"]
             inside = timings["model_load_s"] + timings["warmup_s"] + timings["measured_s"]
@@ -114,11 +113,9 @@ def notebook_overhead(repeats: int = 3) -> dict[str, Any]:
 
 def report_wall_time() -> dict[str, Any]:
     """Wall time of ``make report``'s commands after setup, with a fresh default sweep."""
-    from benchlib.cli import repo_root
-
     with tempfile.TemporaryDirectory() as folder:
         runs = Path(folder) / "runs"
-        sweep_s = _benchlib("sweep", str(repo_root() / "params" / "local-cpu.yaml"), "--quiet", "--set", f"output_dir={runs}")
+        sweep_s = _benchlib("sweep", str(params_dir() / "local-cpu.yaml"), "--quiet", "--set", f"output_dir={runs}")
         report_s = _benchlib(
             "report", "--runs-dir", str(runs), "--figures-dir", str(Path(folder) / "figures"),
             "--output-dir", str(Path(folder) / "report"),
@@ -137,10 +134,9 @@ def report_wall_time() -> dict[str, Any]:
 
 
 def _fixture_reader():
-    from benchlib.cli import repo_root
     from benchlib.power import Ina2xxReader
 
-    return Ina2xxReader(root=repo_root() / "tests" / "fixtures" / "power" / "sysfs" / "pi5_ina226")
+    return Ina2xxReader(root=sensors_dir() / "sysfs" / "pi5_ina226")
 
 
 def sampler_cost(rates_hz: tuple[float, ...] = (10.0, 100.0), duration_s: float = 10.0) -> dict[str, Any]:
@@ -217,7 +213,7 @@ def load_generator_accuracy(concurrency: int = 64, interval_ms: float = 20.0, ou
     import numpy as np
 
     from benchlib.sweep.steps import LoadStep, run_step
-    from benchlib.local_servers import free_port, replay_server
+    from benchlib.testing.local_servers import free_port, replay_server
     from benchlib.runtimes.base import GenerationRequest
     from benchlib.runtimes.http import HttpSettings
 
@@ -268,7 +264,7 @@ def client_vs_server_decode(requests: int = 8, output_tokens: int = 128) -> dict
     import re
     import tempfile
 
-    from benchlib.local_servers import free_port, llama_server
+    from benchlib.testing.local_servers import free_port, llama_server
     from benchlib.metrics import request_metrics
     from benchlib.models import DEFAULT_MODEL, resolve_model
     from benchlib.runtimes.base import GenerationRequest
@@ -308,9 +304,9 @@ def onnx_vs_llamacpp(generations: int = 8, output_tokens: int = 128, precisions:
 
     Each configuration runs in its own process (cold start, its own peak RSS);
     ratios are ONNX / llama.cpp. Also ONNX int4's batched throughput at batch
-    sizes 1, 4, 16 and 64. See :mod:`benchlib.runtime_compare`.
+    sizes 1, 4, 16 and 64. See :mod:`benchlib.harness.runtime_compare`.
     """
-    from benchlib.runtime_compare import batch_throughput, compare_runtimes
+    from benchlib.harness.runtime_compare import batch_throughput, compare_runtimes
 
     comparison = compare_runtimes(precisions=precisions, generations=generations, output_tokens=output_tokens)
     flat: dict[str, Any] = {"model": comparison["model"], "generations": generations, "output_tokens": output_tokens}
@@ -344,7 +340,7 @@ BENCHMARKS = {
 """Every benchmark, by name (``benchlib bench --only NAME``)."""
 
 
-def run_benchmarks(output_dir: str | Path = "data/bench", only: list[str] | None = None) -> dict[str, Any]:
+def run_benchmarks(output_dir: str | Path = BENCH_DEFAULT, only: list[str] | None = None) -> dict[str, Any]:
     """Run the benchmarks (all, or ``only`` these), print the results and save them as JSON.
 
     Returns:

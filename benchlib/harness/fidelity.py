@@ -60,7 +60,7 @@ def decode_vs_llama_bench(pairs: int = 16, output_tokens: int = 128, threads: in
 
     from benchlib.metrics import request_metrics
     from benchlib.models import DEFAULT_MODEL, resolve_model
-    from benchlib.runtime_compare import warm_generations
+    from benchlib.harness.runtime_compare import warm_generations
     from benchlib.runtimes.base import GenerationRequest
     from benchlib.runtimes.llamacpp import LlamaCppRuntime, LlamaCppSettings
     from benchlib.workload import PROMPT_SETS
@@ -115,7 +115,7 @@ def decode_vs_llama_bench(pairs: int = 16, output_tokens: int = 128, threads: in
 
 
 def _native_server(folder: Path):
-    from benchlib.local_servers import free_port, native_llama_server
+    from benchlib.testing.local_servers import free_port, native_llama_server
     from benchlib.models import DEFAULT_MODEL, resolve_model
 
     return native_llama_server(resolve_model(DEFAULT_MODEL).path, free_port(), folder / "llama-server.log").start()
@@ -161,7 +161,7 @@ def llama_server_prompt_cache(requests: int = 16, output_tokens: int = 16, concu
     """TTFT of repeated against synthetic prompts on llama-server, and failures of a 64-request c4 step."""
     import pandas as pd
 
-    from benchlib.config import SweepConfig as SweepParams
+    from benchlib.config import SweepConfig
     from benchlib.sweep import run_sweep
 
     with tempfile.TemporaryDirectory() as folder:
@@ -172,16 +172,16 @@ def llama_server_prompt_cache(requests: int = 16, output_tokens: int = 16, concu
                 served_model="smollm2", output_tokens=output_tokens, warmup=1, power="none",
                 output_dir=str(Path(folder) / "runs"),
             )  # fmt: skip
-            repeated = run_sweep(SweepParams.from_mapping({**common, "prompts": "short", "step_min_requests": requests}), progress=False)
+            repeated = run_sweep(SweepConfig.from_mapping({**common, "prompts": "short", "step_min_requests": requests}), progress=False)
             prompt_tokens = int(pd.to_numeric(repeated.requests["prompt_tokens"]).median())
             synthetic = run_sweep(
-                SweepParams.from_mapping(
+                SweepConfig.from_mapping(
                     {**common, "prompts": "synthetic", "prompt_tokens": max(prompt_tokens - 1, 1), "step_min_requests": requests}
                 ),
                 progress=False,
             )
             loaded = run_sweep(
-                SweepParams.from_mapping(
+                SweepConfig.from_mapping(
                     {**common, "prompts": "synthetic", "prompt_tokens": 64, "output_tokens": 32, "concurrency": [4],
                      "step_min_requests": concurrency_requests}
                 ),

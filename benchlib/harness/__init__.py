@@ -1,0 +1,13 @@
+"""benchlib's own benchmarks (``make bench``, ``benchlib bench``): how much the harness adds to what it measures.
+
+* :mod:`benchlib.harness.bench`: the benchmarks by name and :func:`run_benchmarks`;
+* :mod:`benchlib.harness.fidelity`: benchlib's numbers against llama.cpp's own tools;
+* :mod:`benchlib.harness.runtime_compare`: llama.cpp against ONNX Runtime, each in its own process.
+
+Not part of a sweep: nothing in the core imports this package. Import from
+the modules: this package imports nothing, so that ``python -m
+benchlib.harness.runtime_compare`` measures a process that has loaded only
+what its runtime needs (its peak memory is one of the results).
+"""
+
+__all__: list[str] = []
