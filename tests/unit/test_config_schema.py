@@ -57,3 +57,11 @@ def test_benchlib_schema_writes_both_files(tmp_path, capsys):
     written = sorted(p.name for p in tmp_path.iterdir())
     assert written == ["run.schema.json", "sweep-parameters.schema.json"]
     assert str(tmp_path / "run.schema.json") in capsys.readouterr().out
+
+
+def test_the_committed_schemas_are_what_benchlib_schema_writes(tmp_path):
+    """params/schema/ is what editors read: it must not fall behind the code (run `benchlib schema` to refresh)."""
+    main(["schema", "--out", str(tmp_path)])
+    for written in tmp_path.iterdir():
+        committed = ROOT / "params" / "schema" / written.name
+        assert committed.exists() and committed.read_text() == written.read_text(), f"run `benchlib schema`: {written.name}"
