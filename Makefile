@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.benchlib-installed
 SWEEP ?= params/local-cpu.yaml
 
-.PHONY: setup native report sweep test bench lab clean-runs
+.PHONY: setup native report sweep test test-unit bench lab clean-runs
 
 setup: $(STAMP)
 
@@ -34,6 +34,10 @@ report: sweep
 
 test: setup native
 	$(BIN)/python -m pytest
+
+# The fast half (seconds): the package's unit tests and the compatibility pins; no server, no native build.
+test-unit: setup
+	$(BIN)/python -m pytest tests/unit tests/test_compat_pins.py
 
 bench: setup native
 	$(BIN)/benchlib bench

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from architecture import MAX_MODULE_LINES, import_cycles, import_edges, long_modules, private_imports  # noqa: E402
+from architecture import MAX_MODULE_LINES, import_cycles, import_edges, long_modules, private_imports
 
 
 def test_the_import_graph_is_read():

@@ -2,7 +2,7 @@
 
 Every import counts, including those inside functions (a function-level
 import only hides a cycle until the function runs).
-``python tests/architecture.py`` prints the facts.
+``python tests/unit/architecture.py`` prints the facts.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
-PACKAGE_DIR = Path(__file__).resolve().parents[1] / "benchlib"
+PACKAGE_DIR = Path(__file__).resolve().parents[2] / "benchlib"
 MAX_MODULE_LINES = 400
 
 

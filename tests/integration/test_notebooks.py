@@ -11,7 +11,7 @@ from benchlib.cli import main, notebook_parameter_names, run_report_notebook, ru
 from benchlib.errors import ParameterError
 from benchlib.config import SweepConfig
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_committed_notebooks_have_no_outputs():

@@ -27,7 +27,7 @@ from benchlib.cost import (
 )
 from benchlib.errors import ParameterError
 
-FIXTURES = Path(__file__).parent / "fixtures" / "prices"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "prices"
 ARTICLE_CSV = DEFAULT_PRICES_PATH.parent / "article-2026-01.csv"
 
 # The article's measured throughputs (7B q4, tokens/s) and published results, to 2 decimals.

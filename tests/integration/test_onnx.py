@@ -42,7 +42,7 @@ if not MISSING:
         detect_onnx_install,
     )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PERSISTENT_ONNX_CACHE = Path(
     os.environ.get("BENCHLIB_ONNX_CACHE_DIR")
     or Path(os.environ.get("BENCHLIB_CACHE_DIR") or Path.home() / ".cache" / "benchlib") / "onnx"

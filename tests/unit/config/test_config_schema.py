@@ -13,7 +13,7 @@ from benchlib.cli import main
 from benchlib.config import SweepConfig
 from benchlib.config.schema import parameters_schema, run_record_schema
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "params").glob("*.yaml")), ids=lambda p: p.stem)
