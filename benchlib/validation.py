@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from benchlib.errors import ParameterError
 
-__all__ = ["FieldErrors", "ValidatedModel", "at_least", "describe_errors", "one_of", "parse"]
+__all__ = ["FieldErrors", "ValidatedModel", "describe_errors", "one_of", "parse"]
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -162,20 +162,6 @@ def one_of(field: str, choices: Sequence[str]) -> Any:
     def check(cls: type, value: Any) -> Any:
         if value not in choices:
             raise ParameterError(f"Unknown {field} '{value}'; valid: {', '.join(choices)}.")
-        return value
-
-    return field_validator(field)(classmethod(check))
-
-
-def at_least(field: str, minimum: float, meaning: str = "") -> Any:
-    """A field validator (assign it in the class body) refusing a value below ``minimum``.
-
-    The message: ``FIELD must be MINIMUM (MEANING) or more, got VALUE.``
-    """
-
-    def check(cls: type, value: Any) -> Any:
-        if value < minimum:
-            raise ParameterError(f"{field} must be {minimum}{f' ({meaning})' if meaning else ''} or more, got {value}.")
         return value
 
     return field_validator(field)(classmethod(check))

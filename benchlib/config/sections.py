@@ -9,13 +9,14 @@ only groups them. The runtime's own parameters (``flash_attn``,
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Union
+from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, StrictBool, StrictInt, StrictStr, field_validator
+from pydantic import Field, StrictBool, StrictInt, StrictStr, field_validator
 
 from benchlib.errors import ParameterError
 from benchlib.models import DEFAULT_MODEL
 from benchlib.paths import RUNS_DEFAULT
+from benchlib.runtimes.local_settings import ContextTokens, GpuLayers, Number, Threads
 from benchlib.power.session import SOURCE_CHOICES
 from benchlib.validation import ValidatedModel
 from benchlib.workload import SYNTHETIC, Workload, resolve_prompts
@@ -29,16 +30,6 @@ __all__ = [
     "Section",
     "WorkloadSection",
 ]
-
-
-def _number(value: Any) -> Any:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError("must be a number")
-    return value
-
-
-Number = Annotated[Union[int, float], BeforeValidator(_number)]
-"""A number, kept as given (an int stays an int: run ids hash the values as written)."""
 
 
 class Section(ValidatedModel):
@@ -83,10 +74,10 @@ class RuntimeSection(Section):
         temperature: Sampling temperature; 0 for greedy decoding.
     """
 
-    threads: StrictInt = Field(0, ge=0)
-    context_tokens: StrictInt = Field(2048, ge=16)
-    gpu_layers: StrictInt = Field(0, ge=0)
-    temperature: Number = Field(0.0, ge=0)
+    threads: Threads = 0
+    context_tokens: ContextTokens = 2048
+    gpu_layers: GpuLayers = 0
+    temperature: Annotated[Number, Field(ge=0)] = 0.0  # as written: the run id hashes it
 
 
 class WorkloadSection(Section):

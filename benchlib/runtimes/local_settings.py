@@ -3,10 +3,35 @@
 from __future__ import annotations
 
 import os
+from typing import Annotated, Any, Union
+
+from pydantic import BeforeValidator, Field
 
 from benchlib.validation import ValidatedModel
 
-__all__ = ["LocalModelSettings", "default_threads"]
+__all__ = ["ContextTokens", "GpuLayers", "LocalModelSettings", "Number", "Temperature", "Threads", "default_threads"]
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("must be a number")
+    return value
+
+
+Number = Annotated[Union[int, float], BeforeValidator(_number)]
+"""A number, kept as given (an int stays an int: run ids hash the values as written)."""
+
+Threads = Annotated[int, Field(ge=0)]
+"""CPU threads; 0 means one per physical core."""
+
+ContextTokens = Annotated[int, Field(ge=16)]
+"""Context size (largest prompt + output), tokens."""
+
+GpuLayers = Annotated[int, Field(ge=0)]
+"""Layers offloaded to a GPU."""
+
+Temperature = Annotated[float, Field(ge=0)]
+"""Sampling temperature; 0 for greedy decoding (a runtime gets a float)."""
 
 
 def default_threads() -> int:
@@ -31,11 +56,11 @@ class LocalModelSettings(ValidatedModel):
         temperature: 0 for greedy decoding (the default), else softmax sampling.
     """
 
-    threads: int = 0
-    context_tokens: int = 2048
-    gpu_layers: int = 0
-    seed: int = 0
-    temperature: float = 0.0
+    threads: Threads = 0
+    context_tokens: ContextTokens = 2048
+    gpu_layers: GpuLayers = 0
+    seed: Annotated[int, Field(ge=0)] = 0
+    temperature: Temperature = 0.0
 
     def resolved_threads(self) -> int:
         """The thread count actually used."""

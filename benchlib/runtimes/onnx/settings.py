@@ -7,7 +7,6 @@ from pydantic import field_validator, model_validator
 from benchlib.errors import ParameterError
 from benchlib.runtimes.local_settings import LocalModelSettings
 from benchlib.runtimes.onnx.options import DEFAULT_PRECISION, DEFAULT_PROVIDER, check_options
-from benchlib.validation import at_least
 
 __all__ = ["OnnxSettings"]
 
@@ -45,9 +44,6 @@ class OnnxSettings(LocalModelSettings):
             )
         return gpu_layers
 
-    _threads_not_negative = at_least("threads", 0, "one per physical core")
-    _room_for_a_token = at_least("context_tokens", 2)
-    _temperature_not_negative = at_least("temperature", 0, "greedy")
 
     @model_validator(mode="after")
     def _precision_runs_on_provider(self) -> "OnnxSettings":
