@@ -16,7 +16,8 @@ from typing import Any
 
 import yaml
 
-from benchlib.errors import BenchlibError, ParameterError
+from benchlib.errors import BenchlibError, ParameterError, SweepInterrupted
+from benchlib.kernel_interrupt import EXIT_INTERRUPTED
 from benchlib.notebook_runner import (
     NotebookFailed,
     load_parameter_file,
@@ -234,6 +235,9 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return args.func(args)
+    except SweepInterrupted as exc:
+        print(f"benchlib: {exc}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except BenchlibError as exc:
         print(f"benchlib: error: {exc}", file=sys.stderr)
         return 2

@@ -1,6 +1,6 @@
 """Errors benchlib raises on purpose: each message says what is wrong and how to fix it."""
 
-__all__ = ["BenchlibError", "ModelError", "ParameterError", "RuntimeFailure"]
+__all__ = ["BenchlibError", "ModelError", "ParameterError", "RuntimeFailure", "SweepInterrupted"]
 
 
 class BenchlibError(Exception):
@@ -20,3 +20,7 @@ class ParameterError(BenchlibError, ValueError):
 
 class RuntimeFailure(BenchlibError):
     """A runtime failed to load a model or to generate."""
+
+
+class SweepInterrupted(BenchlibError):
+    """The user stopped a sweep (Ctrl-C); its completed requests are kept and the same command resumes it."""

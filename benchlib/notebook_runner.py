@@ -14,7 +14,8 @@ from typing import Any
 
 import yaml
 
-from benchlib.errors import BenchlibError, ParameterError
+from benchlib.errors import BenchlibError, ParameterError, SweepInterrupted
+from benchlib.kernel_interrupt import forward_ctrl_c
 from benchlib.paths import RUNS_DEFAULT, notebooks_dir, params_dir, repo_root
 
 __all__ = [
@@ -119,6 +120,46 @@ def _watch_progress(run_file: Path, worker: threading.Thread) -> None:
         bar.close()
 
 
+def _resume_hint(parameter_file: str | Path | None, overrides: dict[str, Any] | None) -> str:
+    """How to resume: the same command again (without --fresh)."""
+    import json
+    import shlex
+
+    pairs = ((name, value if isinstance(value, str) else json.dumps(value)) for name, value in (overrides or {}).items())
+    sets = " ".join(f"--set {shlex.quote(f'{name}={text}')}" for name, text in pairs)
+    command = " ".join(part for part in ("benchlib sweep", str(parameter_file or ""), sets) if part)
+    return f"Completed requests are kept; run the same command to resume: {command}"
+
+
+def _run_sweep_kernel(notebook: Path, store, values: dict[str, Any], progress: bool, resume_hint: str) -> None:
+    """Execute the sweep notebook into the run directory, Ctrl-C interrupting the kernel's sweep.
+
+    Raises:
+        SweepInterrupted: the user pressed Ctrl-C (the run is recorded as interrupted).
+        NotebookFailed: the notebook raised.
+    """
+    output = store.path / "sweep.ipynb"
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            _execute(notebook, output, values)
+        except BaseException as exc:  # handed to the main thread
+            failure.append(exc)
+
+    with forward_ctrl_c(resume_hint) as pressed:
+        worker = threading.Thread(target=work, daemon=True)
+        worker.start()
+        if progress:
+            _watch_progress(store.run_file, worker)
+        while worker.is_alive():
+            worker.join(timeout=0.2)
+    if pressed.is_set() or (failure and "KeyboardInterrupt" in str(failure[0])):
+        raise SweepInterrupted(f"Sweep interrupted; its run is marked interrupted in {store.run_file}. {resume_hint}")
+    if failure:
+        raise failure[0]
+
+
 def run_sweep_notebook(
     parameter_file: str | Path | None,
     overrides: dict[str, Any] | None = None,
@@ -145,7 +186,9 @@ def run_sweep_notebook(
         NotebookFailed: the notebook raised.
     """
     from benchlib.config import SweepConfig
+    from benchlib.records import RunDirectory
     from benchlib.sweep import prepare_run_directory, run_sweep
+    from benchlib.sweep.preflight import preflight
 
     notebook = _notebook("sweep.ipynb")
     values = load_parameter_file(parameter_file) if parameter_file else {}
@@ -160,28 +203,14 @@ def run_sweep_notebook(
     if isinstance(values.get("price_files"), list):
         values["price_files"] = [str(Path(p).resolve()) if isinstance(p, str) else p for p in values["price_files"]]
     config = SweepConfig.from_mapping(values)
-    store = prepare_run_directory(config, fresh)
-    if store.effective_status() == "complete":
+    if not fresh and RunDirectory(config.run_dir()).effective_status() == "complete":
         run_sweep(config, progress=False)  # reuses the run; prices it under the profile asked for now
-        return store.path
+        return config.run_dir()
+    preflight(config, fresh)  # the model, the server, the power source: refused here, nothing written yet
+    store = prepare_run_directory(config, fresh)
     store.path.mkdir(parents=True, exist_ok=True)
     print(f"Sweep {config.run_id()}: {config.run.platform}, {config.run.runtime}, model {config.run.model}")
-    output = store.path / "sweep.ipynb"
-    failure: list[BaseException] = []
-
-    def work() -> None:
-        try:
-            _execute(notebook, output, values)
-        except BaseException as exc:  # handed to the main thread
-            failure.append(exc)
-
-    worker = threading.Thread(target=work, daemon=True)
-    worker.start()
-    if progress:
-        _watch_progress(store.run_file, worker)
-    worker.join()
-    if failure:
-        raise failure[0]
+    _run_sweep_kernel(notebook, store, values, progress, _resume_hint(parameter_file, overrides))
     print(f"Run directory: {store.path}  (run.json, requests.parquet, sweep.ipynb)")
     return store.path
 

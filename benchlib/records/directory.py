@@ -39,6 +39,7 @@ __all__ = [
     "STATUS_COMPLETE",
     "STATUS_FAILED",
     "STATUS_INTERRUPTED",
+    "STATUS_PROCESS_GONE",
     "STATUS_RUNNING",
     "RunDirectory",
     "atomic_write_bytes",
@@ -56,6 +57,8 @@ STATUS_RUNNING = "running"
 STATUS_COMPLETE = "complete"
 STATUS_FAILED = "failed"
 STATUS_INTERRUPTED = "interrupted"
+STATUS_PROCESS_GONE = "interrupted (process gone)"
+"""A run whose ``run.json`` says ``running`` but whose process (pid and start time, on this host) is gone."""
 
 
 def now_iso() -> str:
@@ -208,10 +211,11 @@ class RunDirectory:
         return table
 
     def effective_status(self, meta: dict[str, Any] | None = None) -> str:
-        """The run's status, with a dead ``running`` run reported as ``interrupted``.
+        """The run's status, with a dead ``running`` run reported as :data:`STATUS_PROCESS_GONE`.
 
-        A run whose ``run.json`` says ``running`` but whose process no longer
-        exists on this host (killed, crashed, machine restarted) did not finish.
+        A run whose ``run.json`` says ``running`` but whose process (its pid and
+        that process's start time) no longer exists on this host (killed with
+        ``kill -9``, crashed, machine restarted) did not finish.
         """
         meta = meta if meta is not None else self.read_meta()
         if meta is None:
@@ -223,4 +227,4 @@ class RunDirectory:
         if attempt.get("host") != socket.gethostname():
             return STATUS_RUNNING  # cannot tell from here
         alive = _process_alive(int(attempt.get("pid", -1)), attempt.get("process_started_unix_s"))
-        return STATUS_RUNNING if alive else STATUS_INTERRUPTED
+        return STATUS_RUNNING if alive else STATUS_PROCESS_GONE

@@ -32,10 +32,12 @@ import pandas as pd
 
 from benchlib.config import SweepConfig
 from benchlib.power.session import PowerSession
-from benchlib.records import STATUS_COMPLETE, RunDirectory, now_iso
+from benchlib.errors import ParameterError
+from benchlib.records import STATUS_COMPLETE, STATUS_RUNNING, RunDirectory, now_iso
 from benchlib.sweep.driver import Attempt, Driver, Window
 from benchlib.sweep.run_record import (
     attempt_energy,
+    close_previous_attempt,
     mark_stopped,
     price_run_record,
     save_power_samples,
@@ -104,6 +106,15 @@ def run_sweep(config: SweepConfig, progress: bool = True, fresh: bool = False) -
     driver = create_driver(config)
     store = prepare_run_directory(config, fresh)
     previous = store.read_meta()
+    status = store.effective_status(previous)
+    if status == STATUS_RUNNING:
+        attempt = previous["attempts"][-1]
+        raise ParameterError(
+            f"Run {store.path} is being measured right now by process {attempt.get('pid')} on {attempt.get('host')} "
+            f"(started {attempt.get('started_at')}). Wait for it, or stop it (Ctrl-C) and run again to resume."
+        )
+    if previous is not None and status != STATUS_COMPLETE:
+        previous = close_previous_attempt(previous, status)
     driver.check(store, previous)
     if previous is not None and previous.get("status") == STATUS_COMPLETE:
         print(f"Run {store.path} is already complete; reusing it (use --fresh to measure again).")

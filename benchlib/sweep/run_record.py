@@ -16,6 +16,7 @@ from benchlib.records import (
     SCHEMA_VERSION,
     STATUS_FAILED,
     STATUS_INTERRUPTED,
+    STATUS_PROCESS_GONE,
     STATUS_RUNNING,
     RunDirectory,
     atomic_write_bytes,
@@ -23,7 +24,28 @@ from benchlib.records import (
 )
 from benchlib.sweep.driver import EnergyBasis
 
-__all__ = ["attempt_energy", "mark_stopped", "price_run_record", "save_power_samples", "start_meta"]
+__all__ = ["attempt_energy", "close_previous_attempt", "mark_stopped", "price_run_record", "save_power_samples", "start_meta"]
+
+
+def close_previous_attempt(previous: dict[str, Any], status: str) -> dict[str, Any]:
+    """``run.json`` of a run that did not complete, with how its last attempt ended recorded in that attempt.
+
+    Args:
+        previous: The run's ``run.json``.
+        status: Its effective status (``failed``, ``interrupted``, or
+            ``interrupted (process gone)`` for a ``running`` run whose process is gone).
+    """
+    meta = dict(previous)
+    attempts = [dict(a) for a in meta.get("attempts", [])]
+    if attempts and "outcome" not in attempts[-1]:
+        if status == STATUS_PROCESS_GONE:
+            last = attempts[-1]
+            reason = f"process gone: pid {last.get('pid')} on {last.get('host')} ended without recording why (killed or crashed)"
+        else:
+            reason = meta.get("error")
+        attempts[-1].update({"outcome": STATUS_INTERRUPTED if status == STATUS_PROCESS_GONE else status, "error": reason})
+    meta["attempts"] = attempts
+    return meta
 
 
 def start_meta(config: SweepConfig, model: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
@@ -57,8 +79,10 @@ def start_meta(config: SweepConfig, model: dict[str, Any], previous: dict[str, A
 
 def mark_stopped(store: RunDirectory, meta: dict[str, Any], exc: BaseException) -> None:
     """Record in ``run.json`` that the attempt stopped: ``interrupted`` (Ctrl-C) or ``failed``, and why."""
-    meta["status"] = STATUS_INTERRUPTED if isinstance(exc, KeyboardInterrupt) else STATUS_FAILED
-    meta["error"] = f"{type(exc).__name__}: {exc}"
+    interrupted = isinstance(exc, KeyboardInterrupt)
+    meta["status"] = STATUS_INTERRUPTED if interrupted else STATUS_FAILED
+    reason = "stopped by the user (Ctrl-C, or the notebook's interrupt)" if interrupted and not str(exc) else exc
+    meta["error"] = f"{type(exc).__name__}: {reason}"
     store.write_meta(meta)
 
 

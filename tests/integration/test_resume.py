@@ -52,13 +52,16 @@ def test_kill_9_loses_nothing_and_the_sweep_resumes(tmp_path):
     total = params.workload.repetitions * len(params.workload_plan().prompts)
     assert 2 <= len(before) < total, "kill landed after the sweep finished; make the sweep longer"
     assert meta["status"] == "running"
-    assert store.effective_status() == "interrupted"
+    assert store.effective_status() == "interrupted (process gone)"
     assert (before["attempt"] == 0).all()
 
     result = run_sweep(params, progress=False)
     after = result.requests
     assert result.meta["status"] == "complete"
     assert len(result.meta["attempts"]) == 2
+    first = result.meta["attempts"][0]
+    assert first["outcome"] == "interrupted" and first["error"].startswith("process gone: pid")
+    assert "outcome" not in result.meta["attempts"][1]
     assert len(after) == total
     assert after["request_id"].is_unique
     kept = after[after["attempt"] == 0].reset_index(drop=True)

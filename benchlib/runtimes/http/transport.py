@@ -45,28 +45,45 @@ def run_coroutine(coroutine):
 
     A notebook kernel already runs an event loop, where ``asyncio.run`` is
     refused; there the coroutine runs on a loop of its own in a worker thread.
-    Exceptions propagate to the caller.
+    Exceptions propagate to the caller. A ``KeyboardInterrupt`` of the caller
+    (Ctrl-C, the kernel's interrupt) cancels the coroutine — requests in flight
+    are abandoned — before it propagates.
     """
     import threading
 
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(coroutine)
+        return asyncio.run(coroutine)  # asyncio.run cancels the coroutine on Ctrl-C itself
+    loop = asyncio.new_event_loop()
+    task = loop.create_task(coroutine)
     outcome: dict[str, Any] = {}
 
     def target() -> None:
         try:
-            outcome["value"] = asyncio.run(coroutine)
+            outcome["value"] = loop.run_until_complete(task)
         except BaseException as exc:  # handed to the calling thread
             outcome["error"] = exc
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
 
     worker = threading.Thread(target=target, name="benchlib-http")
     worker.start()
-    worker.join()
+    try:
+        while worker.is_alive():
+            worker.join(timeout=0.1)
+    except KeyboardInterrupt:
+        loop.call_soon_threadsafe(task.cancel)
+        worker.join(timeout=CANCEL_GRACE_S)
+        raise
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]
+
+
+CANCEL_GRACE_S = 5.0
+"""Longest an interrupted coroutine may take to cancel its requests, seconds."""
 
 
 class ServerGone(RuntimeFailure):

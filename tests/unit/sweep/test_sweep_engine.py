@@ -128,6 +128,7 @@ def test_a_stopped_run_keeps_its_requests_and_resumes(tmp_path, error, status, c
     assert "Resuming" in capsys.readouterr().out
     assert result.meta["status"] == "complete" and "error" not in result.meta
     assert len(result.meta["attempts"]) == 2
+    assert result.meta["attempts"][0]["outcome"] == status and "as the test asked" in result.meta["attempts"][0]["error"]
     assert sorted(result.requests["request_id"]) == sorted(r.request_id for r in config.workload_plan().measured())
     assert result.requests.groupby("attempt").size().to_dict() == {0: 5, 1: 7}
 
@@ -182,3 +183,39 @@ def test_bad_parameters_name_the_parameter_what_it_must_be_and_the_value(tmp_pat
         _config(tmp_path, runtime="nope")
     with pytest.raises(ParameterError, match=r"Parameter token_gap_s \(fake.token_gap_s\) must be a number, got 'slow'"):
         _config(tmp_path, fake_token_gap_s="slow")
+
+
+def test_a_run_whose_process_is_gone_is_recorded_as_an_interrupted_attempt(tmp_path):
+    """kill -9 leaves ``running`` with a dead pid: shown as ``interrupted (process gone)``, then resumed."""
+    config = _config(tmp_path)
+    FAIL["after_requests"] = 4
+    with pytest.raises(RuntimeFailure):
+        run_sweep(config, progress=False)
+    store = RunDirectory(config.run_dir())
+    meta = store.read_meta()
+    meta["status"] = "running"  # what a killed process leaves: it never recorded its end
+    meta["attempts"][-1]["pid"] = 2**22 + 7  # no such process
+    store.write_meta(meta)
+    assert store.effective_status() == "interrupted (process gone)"
+
+    FAIL["after_requests"] = None
+    result = run_sweep(config, progress=False)
+    first = result.meta["attempts"][0]
+    assert first["outcome"] == "interrupted" and first["error"].startswith(f"process gone: pid {2**22 + 7}")
+    assert result.meta["status"] == "complete" and len(result.requests) == 12
+
+
+def test_a_run_being_measured_is_not_measured_twice(tmp_path):
+    import os
+
+    config = _config(tmp_path)
+    FAIL["after_requests"] = 2
+    with pytest.raises(RuntimeFailure):
+        run_sweep(config, progress=False)
+    store = RunDirectory(config.run_dir())
+    meta = store.read_meta()
+    meta["status"] = "running"  # as if this very process were measuring it
+    meta["attempts"][-1]["pid"] = os.getpid()
+    store.write_meta(meta)
+    with pytest.raises(ParameterError, match=f"being measured right now by process {os.getpid()}"):
+        run_sweep(config, progress=False)
