@@ -64,7 +64,12 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    from benchlib.analysis import skipped_runs
+
     written = run_report_notebook(args.runs_dir, args.figures_dir, args.reference, args.output_dir, args.prices)
+    skipped = skipped_runs(args.runs_dir)
+    for row in skipped.itertuples():
+        print(f"Skipped {row.run}: {row.reason}")
     print(f"Executed notebooks: {Path(args.output_dir).resolve()}/analysis.ipynb, cost_model.ipynb")
     print("Written:")
     for path in written:
@@ -73,6 +78,19 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if summary.exists():
         print()
         print(summary.read_text())
+    return 0
+
+
+def _cmd_runs(args: argparse.Namespace) -> int:
+    from tabulate import tabulate
+
+    from benchlib.records.listing import LISTING_COLUMNS, list_runs
+
+    rows = list_runs(args.runs_dir)
+    if not rows:
+        print(f"No runs under {Path(args.runs_dir).resolve()}.")
+        return 0
+    print(tabulate([[row[c] for c in LISTING_COLUMNS] for row in rows], headers=LISTING_COLUMNS))
     return 0
 
 
@@ -192,6 +210,10 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--output-dir", default=REPORT_DEFAULT, help="where the executed notebooks go")
     report.add_argument("--prices", action="append", default=[], metavar="FILE", help="your price file (repeatable)")
     report.set_defaults(func=_cmd_report)
+
+    runs = commands.add_parser("runs", help="list the runs: id, status, platform, model, requests done/planned, start")
+    runs.add_argument("--runs-dir", default=RUNS_DEFAULT)
+    runs.set_defaults(func=_cmd_runs)
 
     models = commands.add_parser("models", help="list, install or inspect models")
     models.add_argument("action", nargs="?", default="list", choices=["list", "install", "show"])

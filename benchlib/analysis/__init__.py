@@ -22,7 +22,7 @@ from benchlib.analysis.figures import (
     write_figures,
 )
 from benchlib.analysis.summary import SUMMARY_COLUMNS, write_summary
-from benchlib.analysis.tables import load_reference, run_table, step_table, summary_requests
+from benchlib.analysis.tables import load_reference, report_runs, run_table, skipped_runs, step_table, summary_requests
 
 __all__ = [
     "E2E_OUTPUT_TOKENS",
@@ -36,7 +36,9 @@ __all__ = [
     "plot_comparison",
     "plot_load_steps",
     "plot_power_timeline",
+    "report_runs",
     "run_table",
+    "skipped_runs",
     "step_table",
     "summary_requests",
     "write_figures",

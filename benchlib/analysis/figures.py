@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from benchlib.analysis.tables import step_table
-from benchlib.records import STATUS_COMPLETE, StoredRun, load_runs
+from benchlib.records import STATUS_COMPLETE, StoredRun, scan_runs
 
 __all__ = [
     "E2E_OUTPUT_TOKENS",
@@ -325,7 +325,7 @@ def write_figures(
             paths.append(path)
             steps.to_csv(figures_dir / "load_steps.csv", index=False)
             paths.append(figures_dir / "load_steps.csv")
-        stored = [run for run in load_runs(runs_dir) if run.status == STATUS_COMPLETE]
+        stored = [run for run in scan_runs(runs_dir).runs if run.status == STATUS_COMPLETE]
         with_samples = [run for run in stored if (run.path / "power.parquet").exists()]
         chosen = (with_samples or stored)[-1:] if stored else []
         for run in chosen:

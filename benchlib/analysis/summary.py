@@ -24,11 +24,20 @@ SUMMARY_COLUMNS = {
 }
 
 
-def write_summary(runs: pd.DataFrame, reference: pd.DataFrame, figures_dir: str | Path) -> tuple[Path, Path]:
+def write_summary(
+    runs: pd.DataFrame, reference: pd.DataFrame, figures_dir: str | Path, skipped: pd.DataFrame | None = None
+) -> tuple[Path, Path]:
     """Write ``summary.csv`` (every statistic) and ``summary.md`` (medians with 95% CIs).
 
-    The Markdown file has two tables under separate headings: measured runs,
-    then the article's published numbers.
+    The Markdown file has the measured runs, the run directories left out and
+    why (when there are any), then the article's published numbers, each under
+    its own heading.
+
+    Args:
+        runs: :func:`~benchlib.analysis.tables.run_table`.
+        reference: The published numbers.
+        figures_dir: Where the files go.
+        skipped: :func:`~benchlib.analysis.tables.skipped_runs`.
 
     Returns:
         ``(csv_path, markdown_path)``.
@@ -88,6 +97,9 @@ def write_summary(runs: pd.DataFrame, reference: pd.DataFrame, figures_dir: str 
                 "are cache lookups, not prefill. Measure prefill with `prompts: synthetic` (a prompt of its own "
                 "for every request) or `cache_prompt: off`.",
             ]
+    if skipped is not None and not skipped.empty:
+        lines += ["", f"## Skipped run directories ({len(skipped)}): not in the tables above", ""]
+        lines.append(skipped.to_markdown(index=False))
     lines += ["", "## Published (benchmark article, January 2026; not measured here)", ""]
     published = reference[["platform", "model_size", "metric", "value", "unit", "kind"]]
     lines.append(published.to_markdown(index=False))

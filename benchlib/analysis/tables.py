@@ -14,7 +14,7 @@ import pandas as pd
 
 from benchlib.cost.runs import price_run, profile_from_record
 from benchlib.metrics import successful_requests, summarize_requests
-from benchlib.records import StoredRun, load_runs
+from benchlib.records import RunScan, SkippedRun, StoredRun, scan_runs
 from benchlib.records.record import EnergySummary, RunRecord
 
 __all__ = ["load_reference", "run_table", "step_table", "summary_requests"]
@@ -163,13 +163,32 @@ def _prompt_columns(params: dict[str, Any], summary: dict[str, Any], requests: p
     }
 
 
+def report_runs(runs_dir: str | Path) -> RunScan:
+    """The runs a report is built from (those with at least one completed request), and the ones skipped, with why."""
+    scan = scan_runs(runs_dir)
+    runs = [run for run in scan.runs if not successful_requests(run.requests).empty]
+    empty = [
+        SkippedRun(run.path, f"no completed request (status: {run.status})")
+        for run in scan.runs
+        if successful_requests(run.requests).empty
+    ]
+    return RunScan(runs, [*scan.skipped, *empty])
+
+
+def skipped_runs(runs_dir: str | Path) -> pd.DataFrame:
+    """The run directories a report leaves out, and why (one row each; empty when none)."""
+    skipped = report_runs(runs_dir).skipped
+    return pd.DataFrame({"run": [s.run_id for s in skipped], "reason": [s.reason for s in skipped]})
+
+
 def run_table(runs_dir: str | Path) -> pd.DataFrame:
-    """One row per run under ``runs_dir``: identity, status, medians with 95% CIs, p95, p99.
+    """One row per run under ``runs_dir`` with a completed request: identity, status, medians with 95% CIs, p95, p99.
 
     Statistics are recomputed from ``requests.parquet``, so an interrupted run
-    shows what it completed (its status says it did not finish).
+    shows what it completed (its status says it did not finish). Runs left
+    out are listed by :func:`skipped_runs`.
     """
-    rows = [_run_row(run) for run in load_runs(runs_dir)]
+    rows = [_run_row(run) for run in report_runs(runs_dir).runs]
     return pd.DataFrame(rows)
 
 
@@ -177,7 +196,7 @@ def run_table(runs_dir: str | Path) -> pd.DataFrame:
 def step_table(runs_dir: str | Path) -> pd.DataFrame:
     """One row per load step of every ``http`` run: throughput, latency percentiles, goodput, errors."""
     rows = []
-    for run in load_runs(runs_dir):
+    for run in report_runs(runs_dir).runs:
         for step_id, step in run.record.steps.items():
             summary = step.summary
             row = {

@@ -25,7 +25,7 @@ from benchlib.cost.profiles import OwnedHardware, Profile
 from benchlib.cost.runs import price_run, profile_from_record, run_cost_summary
 from benchlib.metrics import successful_requests, summarize_requests
 from benchlib.paths import repo_root
-from benchlib.records import STATUS_COMPLETE, load_runs
+from benchlib.records import STATUS_COMPLETE, scan_runs
 
 __all__ = [
     "break_even_table",
@@ -102,7 +102,7 @@ def platform_table(
         label = f"{profile.article_platform} · {PUBLISHED_MODEL_SIZE} (published)"
         rows.append(_row(label, "published", tps, np.nan, np.nan, run_cost_summary(profile, tps, np.array([tps]))))
         profiles[label] = profile
-    for run in load_runs(runs_dir) if runs_dir else []:
+    for run in scan_runs(runs_dir).runs if runs_dir else []:  # the analysis report names skipped ones
         record = run.record
         if run.status != STATUS_COMPLETE or not record.price_profile or run.requests.empty:
             continue

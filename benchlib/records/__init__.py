@@ -30,7 +30,7 @@ from benchlib.records.directory import (
     run_id_for,
 )
 from benchlib.records.record import RunRecord
-from benchlib.records.stored import StoredRun, load_runs
+from benchlib.records.stored import RunScan, SkippedRun, StoredRun, load_runs, scan_runs
 
 __all__ = [
     "REQUESTS_FILE",
@@ -43,10 +43,13 @@ __all__ = [
     "STATUS_RUNNING",
     "RunDirectory",
     "RunRecord",
+    "RunScan",
+    "SkippedRun",
     "StoredRun",
     "atomic_write_bytes",
     "atomic_write_json",
     "load_runs",
     "now_iso",
     "run_id_for",
+    "scan_runs",
 ]

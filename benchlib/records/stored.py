@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from pydantic import ValidationError
 
-from benchlib.records.directory import RUN_FILE, SCHEMA_VERSION, RunDirectory
+from benchlib.records.directory import SCHEMA_VERSION, RunDirectory
 from benchlib.records.record import RunRecord
 
-__all__ = ["StoredRun", "load_runs"]
+__all__ = ["RunScan", "SkippedRun", "StoredRun", "load_runs", "scan_runs"]
 
 
 @dataclass(frozen=True)
@@ -44,32 +45,83 @@ class StoredRun:
         return str(self.meta.get("run_id", self.path.name))
 
 
-def load_runs(runs_dir: str | Path) -> list[StoredRun]:
-    """Every run under ``runs_dir`` (directories with a ``run.json``), sorted by start time.
+@dataclass(frozen=True)
+class SkippedRun:
+    """A run directory that cannot be read, and why.
 
-    Runs written by a newer, unknown schema are skipped with a warning rather
-    than misread.
+    Attributes:
+        path: The directory.
+        reason: What is wrong with it, in words a user can act on.
+    """
+
+    path: Path
+    reason: str
+
+    @property
+    def run_id(self) -> str:
+        """The directory's name (its run id)."""
+        return self.path.name
+
+
+@dataclass(frozen=True)
+class RunScan:
+    """Every run directory under a folder: the runs that read, and those skipped with their reasons."""
+
+    runs: list[StoredRun]
+    skipped: list[SkippedRun]
+
+
+def _read_run(directory: RunDirectory) -> StoredRun | SkippedRun:
+    """One run directory read back, or why it cannot be."""
+    if not directory.run_file.exists():
+        return SkippedRun(directory.path, "no run.json: the sweep never started measuring")
+    try:
+        meta = directory.read_meta()
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return SkippedRun(directory.path, f"run.json is not valid JSON ({exc}); the file is damaged")
+    if not isinstance(meta, dict):
+        return SkippedRun(directory.path, "run.json is not a JSON object; the file is damaged")
+    version = meta.get("schema_version", 0)
+    if not isinstance(version, int) or version > SCHEMA_VERSION:
+        return SkippedRun(
+            directory.path,
+            f"schema_version {version!r} is not one this benchlib knows (up to {SCHEMA_VERSION}); upgrade benchlib",
+        )
+    try:
+        record = RunRecord.model_validate(meta)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        return SkippedRun(directory.path, f"run.json does not read as a run record: {where}: {first['msg']}")
+    completed = record.progress.completed if record.progress is not None else 0
+    if not directory.requests_file.exists() and completed:
+        return SkippedRun(directory.path, f"requests.parquet is missing, though run.json counts {completed} completed requests")
+    try:
+        requests = directory.read_requests()
+    except Exception as exc:  # pyarrow raises several kinds for a damaged file
+        return SkippedRun(directory.path, f"requests.parquet is unreadable ({type(exc).__name__}: {exc})")
+    return StoredRun(directory.path, meta, directory.effective_status(meta), requests)
+
+
+def scan_runs(runs_dir: str | Path) -> RunScan:
+    """Every run directory under ``runs_dir``: the runs (sorted by start time) and the ones skipped, with why.
+
+    A damaged ``run.json``, a schema version this benchlib does not know, or a
+    missing or unreadable ``requests.parquet`` skips a run instead of misreading it.
     """
     root = Path(runs_dir)
     runs: list[StoredRun] = []
-    if not root.exists():
-        return runs
-    for run_file in sorted(root.glob(f"*/{RUN_FILE}")):
-        directory = RunDirectory(run_file.parent)
-        try:
-            meta = directory.read_meta()
-        except json.JSONDecodeError as exc:
-            warnings.warn(f"Skipping {run_file}: not valid JSON ({exc}).", stacklevel=2)
-            continue
-        if meta is None:
-            continue
-        if int(meta.get("schema_version", 0)) > SCHEMA_VERSION:
-            warnings.warn(
-                f"Skipping {run_file}: schema_version {meta.get('schema_version')} is newer than this "
-                f"benchlib understands ({SCHEMA_VERSION}); upgrade benchlib.",
-                stacklevel=2,
-            )
-            continue
-        runs.append(StoredRun(directory.path, meta, directory.effective_status(meta), directory.read_requests()))
+    skipped: list[SkippedRun] = []
+    for path in sorted(p for p in root.iterdir() if p.is_dir()) if root.exists() else []:
+        read = _read_run(RunDirectory(path))
+        (runs if isinstance(read, StoredRun) else skipped).append(read)
     runs.sort(key=lambda run: str(run.meta.get("started_at", "")))
-    return runs
+    return RunScan(runs, skipped)
+
+
+def load_runs(runs_dir: str | Path) -> list[StoredRun]:
+    """Every run under ``runs_dir`` that reads, sorted by start time; each skipped one is named in a warning."""
+    scan = scan_runs(runs_dir)
+    for skipped in scan.skipped:
+        warnings.warn(f"Skipping {skipped.path}: {skipped.reason}.", stacklevel=2)
+    return scan.runs

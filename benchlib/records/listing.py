@@ -1,0 +1,38 @@
+"""``benchlib runs``: one line per run directory, with the status the report would show."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from benchlib.records.stored import scan_runs
+
+__all__ = ["LISTING_COLUMNS", "list_runs"]
+
+LISTING_COLUMNS = ("run", "status", "platform", "model", "requests", "started")
+
+
+def list_runs(runs_dir: str | Path) -> list[dict[str, Any]]:
+    """Every run directory under ``runs_dir``: run id, status, platform, model, requests done/planned, start.
+
+    A dead ``running`` run shows as ``interrupted (process gone)``; a directory
+    that cannot be read shows as ``skipped: WHY``.
+    """
+    scan = scan_runs(runs_dir)
+    rows = []
+    for run in scan.runs:
+        record = run.record
+        planned = record.progress.total if record.progress is not None else "?"
+        done = len(run.requests) if record.summary_step is None else record.progress.completed if record.progress else "?"
+        rows.append({
+            "run": run.run_id,
+            "status": run.status,
+            "platform": record.parameters.get("platform", ""),
+            "model": record.model.get("name") or record.parameters.get("model", ""),
+            "requests": f"{done}/{planned}",
+            "started": record.started_at or "",
+        })  # fmt: skip
+    for skipped in scan.skipped:
+        rows.append({"run": skipped.run_id, "status": f"skipped: {skipped.reason}", "platform": "", "model": "",
+                     "requests": "", "started": ""})  # fmt: skip
+    return rows
