@@ -23,10 +23,12 @@ from benchlib.records.directory import (
     STATUS_INTERRUPTED,
     STATUS_PROCESS_GONE,
     STATUS_RUNNING,
+    OutputNotWritable,
     RunDirectory,
     atomic_write_bytes,
     atomic_write_json,
     now_iso,
+    output_not_writable,
     run_id_for,
 )
 from benchlib.records.record import RunRecord
@@ -41,6 +43,7 @@ __all__ = [
     "STATUS_INTERRUPTED",
     "STATUS_PROCESS_GONE",
     "STATUS_RUNNING",
+    "OutputNotWritable",
     "RunDirectory",
     "RunRecord",
     "RunScan",
@@ -50,6 +53,7 @@ __all__ = [
     "atomic_write_json",
     "load_runs",
     "now_iso",
+    "output_not_writable",
     "run_id_for",
     "scan_runs",
 ]

@@ -30,11 +30,13 @@ from typing import Any
 import pandas as pd
 import pyarrow  # noqa: F401  (imported now, not on the first write inside a measured window)
 
+from benchlib.errors import RuntimeFailure
 from benchlib.records.record import RunRecord
 
 __all__ = [
     "REQUESTS_FILE",
     "RUN_FILE",
+    "OutputNotWritable",
     "SCHEMA_VERSION",
     "STATUS_COMPLETE",
     "STATUS_FAILED",
@@ -45,6 +47,7 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_json",
     "now_iso",
+    "output_not_writable",
     "run_id_for",
 ]
 
@@ -59,6 +62,21 @@ STATUS_FAILED = "failed"
 STATUS_INTERRUPTED = "interrupted"
 STATUS_PROCESS_GONE = "interrupted (process gone)"
 """A run whose ``run.json`` says ``running`` but whose process (pid and start time, on this host) is gone."""
+
+
+class OutputNotWritable(RuntimeFailure):
+    """The run directory cannot be written (disk full, read-only folder, permissions)."""
+
+
+def output_not_writable(run_dir: str | Path, exc: OSError) -> OutputNotWritable:
+    """The error for a failed write into ``run_dir``: what failed, that completed requests are kept, what to do."""
+    reason = exc.strerror or str(exc)
+    where = f" ({exc.filename})" if exc.filename else ""
+    return OutputNotWritable(
+        f"Cannot write to the run directory {run_dir}: {reason}{where}. Every request completed before this is kept "
+        "there (requests.parquet, and requests.partial.jsonl until it is folded in); free space or make the folder "
+        "writable, then run the same command to resume."
+    )
 
 
 def now_iso() -> str:

@@ -33,7 +33,7 @@ import pandas as pd
 from benchlib.config import SweepConfig
 from benchlib.power.session import PowerSession
 from benchlib.errors import ParameterError
-from benchlib.records import STATUS_COMPLETE, STATUS_RUNNING, RunDirectory, now_iso
+from benchlib.records import STATUS_COMPLETE, STATUS_RUNNING, RunDirectory, now_iso, output_not_writable
 from benchlib.sweep.driver import Attempt, Driver, Window
 from benchlib.sweep.run_record import (
     attempt_energy,
@@ -146,6 +146,7 @@ def _measure(
     timings: dict[str, float] = {}
     window: Window | None = None
     measurement = None
+    stopped_by: BaseException | None = None
     try:
         power.start()
         meta["power"] = power.describe()
@@ -169,15 +170,40 @@ def _measure(
                 "measured", window.start_perf_s, window.end_perf_s, unix + window.start_perf_s, unix + window.end_perf_s
             )
     except BaseException as exc:
+        stopped_by = exc
         bar.close()
         meta["attempts"][-1]["timings"] = timings
-        driver.stopped(attempt)
-        mark_stopped(store, meta, exc)
+        _record_stop(driver, attempt, exc)
         raise
     finally:
         driver.close()
-        save_power_samples(store, power, attempt.index)
+        _keep_power_samples(store, power, attempt.index, stopped_by)
     return _finish(config, driver, store, meta, attempt.index, timings, power, measurement, window, previous)
+
+
+def _record_stop(driver: Driver, attempt: Attempt, exc: BaseException) -> None:
+    """Keep what the stopped attempt completed and record why it stopped, without hiding why it stopped.
+
+    When the run directory cannot be written either (the reason it stopped, or
+    a disk that filled meanwhile), the stop goes unrecorded: the run then reads
+    as ``interrupted (process gone)`` and the user sees the first error.
+    """
+    try:
+        driver.stopped(attempt)
+        mark_stopped(attempt.store, attempt.meta, exc)
+    except OSError as write_error:
+        print(f"Warning: could not record the stop in {attempt.store.run_file}: {write_error}")
+
+
+def _keep_power_samples(store: RunDirectory, power: PowerSession, attempt: int, stopped_by: BaseException | None) -> None:
+    """Save the power samples; a failed write is a clear error, or a warning when the attempt already stopped."""
+    try:
+        save_power_samples(store, power, attempt)
+    except OSError as exc:
+        if stopped_by is not None:  # the user sees why the attempt stopped, not this consequence
+            print(f"Warning: could not save the power samples in {store.path}: {exc}")
+            return
+        raise output_not_writable(store.path, exc) from exc
 
 
 def _finish(
