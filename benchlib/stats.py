@@ -31,6 +31,10 @@ __all__ = [
 
 DEFAULT_RESAMPLES = 2000
 DEFAULT_CONFIDENCE = 0.95
+BATCH_VALUES = 4_000_000
+"""Resampled values held at once (scipy's ``batch``): a long load step pools millions of inter-token
+gaps, and 2000 resamples of them at once would need tens of GB. Batching draws the same indices in
+the same order, so the replicates do not change."""
 
 
 def _check_confidence(confidence: float) -> float:
@@ -124,6 +128,7 @@ def bootstrap(
         paired=True,
         confidence_level=confidence,
         method="percentile",
+        batch=max(1, BATCH_VALUES // n),
         rng=np.random.default_rng(seed),
     )
     interval = result.confidence_interval
