@@ -15,6 +15,8 @@ name a request asks for:
 * ``replay-slow``: waits ``slow_s`` before answering at all;
 * ``replay-error``: an error object inside the stream;
 * ``replay-500``: HTTP 500 with a JSON error body, no stream;
+* ``replay-flaky``: every third request (counted over this mode) answers
+  HTTP 500, the others stream well;
 * ``replay-cut``: two tokens, then half of the third event's line, then the
   connection is closed (a stream cut mid-token);
 * ``replay-endless``: tokens forever, whatever ``max_tokens`` says (only the
@@ -42,7 +44,7 @@ __all__ = ["MODES", "ReplayConfig", "make_app", "main"]
 
 MODES = (
     "replay", "replay-multi", "replay-usage", "replay-malformed", "replay-truncated", "replay-slow", "replay-error",
-    "replay-500", "replay-cut", "replay-endless", "replay-stall",
+    "replay-500", "replay-flaky", "replay-cut", "replay-endless", "replay-stall",
 )  # fmt: skip
 
 ENDLESS_MODES = ("replay-endless", "replay-stall")
@@ -70,6 +72,8 @@ def make_app(config: ReplayConfig):
     """The aiohttp application."""
     from aiohttp import web
 
+    flaky_count = [0]  # requests of replay-flaky so far
+
     def authorized(request) -> bool:
         return config.api_key is None or request.headers.get("Authorization") == f"Bearer {config.api_key}"
 
@@ -94,7 +98,9 @@ def make_app(config: ReplayConfig):
         tokens = int((body.get("options") or {}).get("num_predict", 16) if ollama else body.get("max_tokens", 16))
         if mode == "replay-slow":
             await asyncio.sleep(config.slow_s)
-        if mode == "replay-500":
+        if mode == "replay-flaky":
+            flaky_count[0] += 1
+        if mode == "replay-500" or (mode == "replay-flaky" and flaky_count[0] % 3 == 0):
             return web.json_response({"error": {"message": "replayed internal error", "code": 500}}, status=500)
         response = web.StreamResponse(
             headers={"Content-Type": "application/x-ndjson" if ollama else "text/event-stream"}
