@@ -1,9 +1,10 @@
-"""Soak: a long http sweep at concurrency 64 against the replay server (``benchlib bench --only soak``).
+"""Soak: a long http load step at concurrency 64 against the replay server (``benchlib bench --only soak``).
 
-What users run, for long enough to show a leak: :func:`benchlib.sweep.run_sweep`
-with ``runtime: http``, one closed-loop step of 64 streams against the replay
-server streaming one token every 20 ms, for ``BENCHLIB_SOAK_S`` seconds (600
-by default). Meanwhile a thread samples this process's resident memory (RSS)
+What users run, for long enough to show a leak: the sweep's load step
+(:func:`benchlib.sweep.steps.run_step`, each finished request's row appended to
+``requests.partial.jsonl`` as the http driver does), one closed-loop step of 64
+streams against the replay server streaming one token every 20 ms, for
+``BENCHLIB_SOAK_S`` seconds (600 by default). Meanwhile a thread samples this process's resident memory (RSS)
 and CPU time every few seconds. Reported:
 
 * requests issued and failed (goal: zero failed), by error kind;
@@ -93,7 +94,12 @@ def _duration_s(duration_s: float | None) -> float:
 def soak(
     duration_s: float | None = None, concurrency: int = 64, interval_ms: float = 20.0, output_tokens: int = 64
 ) -> dict[str, Any]:
-    """An http sweep of one closed-loop step against the replay server, with the client's memory and CPU.
+    """One closed-loop load step against the replay server, recorded as a sweep records it; the client's memory and CPU.
+
+    Every finished request goes through the sweep's own path: its row
+    (:func:`benchlib.sweep.rows.load_step_row`) appended to a real
+    ``requests.partial.jsonl`` (:class:`benchlib.sweep.partial_log.PartialLog`).
+    The step's statistics are not computed here (``benchlib.metrics``).
 
     Args:
         duration_s: Length of the step, seconds (``None``: ``BENCHLIB_SOAK_S``, else 600).
@@ -101,45 +107,67 @@ def soak(
         interval_ms: The replay server's time between tokens, milliseconds.
         output_tokens: Tokens per request.
     """
-    from benchlib.config import SweepConfig
-    from benchlib.sweep import run_sweep
+    import asyncio
+    from collections import Counter
+
+    from benchlib.runtimes.base import GenerationRequest
+    from benchlib.runtimes.http import HttpSettings
+    from benchlib.sweep.partial_log import PartialLog
+    from benchlib.sweep.rows import load_step_row
+    from benchlib.sweep.steps import LoadStep, run_step
     from benchlib.testing.local_servers import free_port, replay_server
+    from benchlib.workload import PROMPT_SETS
 
     duration_s = _duration_s(duration_s)
-    # enough requests that the step runs its full duration (the driver makes a step's requests up front)
-    ideal_rps = concurrency / (output_tokens * interval_ms / 1000.0)
-    min_requests = int(1.5 * ideal_rps * duration_s) + concurrency
+    step = LoadStep(f"c{concurrency}", "closed", concurrency, None, 10**9, duration_s)
+    prompts = PROMPT_SETS["short"]
+    counter = iter(range(10**9))
+    kinds: Counter = Counter()
+    tokens = [0]
+
+    def next_request() -> GenerationRequest:
+        index = next(counter)
+        prompt = index % len(prompts)
+        return GenerationRequest(f"{step.step_id}-a0-{index:05d}-p{prompt:02d}", prompts[prompt], output_tokens, True)
+
     with tempfile.TemporaryDirectory() as folder:
         server = replay_server(free_port(), Path(folder) / "replay.log", interval_ms=interval_ms).start()
+        log = PartialLog(Path(folder))
+        unix_minus_perf_s = time.time() - time.perf_counter()
+
+        def on_trace(request: GenerationRequest, trace) -> None:
+            log.append(load_step_row(trace, request, step, 0, unix_minus_perf_s))
+            kinds[trace.error_kind or "ok"] += 1
+            tokens[0] += trace.output_tokens if trace.error is None else 0
+
         sampler = ResourceSampler()
         try:
-            config = SweepConfig.from_mapping(
-                dict(
-                    profile="soak", runtime="http", url=server.url, model="replay", served_model="replay",
-                    prompts="short", output_tokens=output_tokens, concurrency=[concurrency],
-                    step_min_requests=min_requests, step_max_s=duration_s, warmup=1, power="none",
-                    request_timeout_s=60.0, output_dir=str(Path(folder) / "runs"),
-                )
-            )  # fmt: skip
+            settings = HttpSettings(url=server.url, served_model="replay", request_timeout_s=60.0)
             sampler.start()
-            result = run_sweep(config, progress=False)
+            outcome = asyncio.run(run_step(settings, step, next_request, on_trace))
             sampler.stop()
         finally:
             server.stop()
-        step = result.meta["steps"][f"c{concurrency}"]
-        requests = result.requests
-    return _figures(step, requests, sampler, duration_s, concurrency, interval_ms, output_tokens)
+            log.close()
+        recorded = sum(1 for _ in open(log.path, encoding="utf-8"))
+    start_unix_s = unix_minus_perf_s + outcome.started_perf_s
+    end_unix_s = unix_minus_perf_s + outcome.ended_perf_s
+    failed = {kind: n for kind, n in kinds.items() if kind != "ok"}
+    return _figures(
+        start_unix_s, end_unix_s, outcome.issued, recorded, failed, tokens[0], sampler,
+        duration_s, concurrency, interval_ms, output_tokens,
+    )  # fmt: skip
 
 
-def _figures(step, requests, sampler: ResourceSampler, duration_s, concurrency, interval_ms, output_tokens) -> dict[str, Any]:
-    """The soak's figures from the step's record, its rows and the resource samples."""
-    start, end = step["started_unix_s"], step["ended_unix_s"]
-    step_s = end - start
-    failed = requests[requests["error"].notna()]
-    tokens = int(requests.loc[requests["error"].isna(), "output_tokens"].sum())
+def _figures(
+    start_unix_s, end_unix_s, issued, recorded, failed, tokens, sampler: ResourceSampler, duration_s, concurrency,
+    interval_ms, output_tokens,
+) -> dict[str, Any]:
+    """The soak's figures from the step's counts and the resource samples."""
+    step_s = end_unix_s - start_unix_s
     tokens_per_s = tokens / step_s
-    inside = sampler.between(start, end)
-    warm = [s for s in inside if s[0] >= start + min(WARM_S, step_s / 2)]
+    inside = sampler.between(start_unix_s, end_unix_s)
+    warm = [s for s in inside if s[0] >= start_unix_s + min(WARM_S, step_s / 2)]
     rss_warm_mb = warm[0][1] / 2**20 if warm else float("nan")
     rss_end_mb = warm[-1][1] / 2**20 if warm else float("nan")
     growth = (rss_end_mb - rss_warm_mb) / rss_warm_mb if warm else float("nan")
@@ -151,10 +179,10 @@ def _figures(step, requests, sampler: ResourceSampler, duration_s, concurrency, 
         "concurrency": concurrency,
         "true_interval_ms": interval_ms,
         "output_tokens_per_request": output_tokens,
-        "requests_issued": int(step["summary"]["issued"]),
-        "requests_recorded": int(len(requests)),
-        "requests_failed": int(len(failed)),
-        "errors_by_kind": {str(k): int(v) for k, v in failed["error_kind"].value_counts().items()},
+        "requests_issued": int(issued),
+        "requests_recorded": int(recorded),
+        "requests_failed": int(sum(failed.values())),
+        "errors_by_kind": failed,
         "tokens_per_s": tokens_per_s,
         "ideal_tokens_per_s": concurrency * 1000.0 / interval_ms,
         "rss_mb_at_warm": rss_warm_mb,
@@ -166,7 +194,7 @@ def _figures(step, requests, sampler: ResourceSampler, duration_s, concurrency, 
         "client_cpu_s": cpu_s,
         "client_cpu_core_fraction": cpu_s / sampled_s,
         "client_cpu_s_per_1k_tps": cpu_s / sampled_s / (tokens_per_s / 1000.0),
-        "zero_failed_goal_met": len(failed) == 0,
+        "zero_failed_goal_met": not failed,
         "goal": "zero failed requests; RSS growth after the first minute < 5%",
         "note": "client process only (the replay server is another process); a shared machine moves CPU figures",
     }
