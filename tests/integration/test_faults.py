@@ -176,7 +176,7 @@ def test_a_power_sensor_vanishing_mid_http_sweep(replay, tmp_path, source, tree,
     requests = store.read_requests()
     assert len(requests) == 40 and requests["error"].isna().all(), "no completed request is lost"
     energy = meta["summary"]["energy"]
-    assert energy["valid"] is False and energy["problem"], energy
+    assert energy["valid"] is False and f"power source {source}" in energy["problem"] and "failed" in energy["problem"], energy
     assert "energy_j" not in energy and "energy_per_token_j" not in energy, "never a made-up number"
     assert meta["power"]["sampler"]["state"] == "failed" and meta["power"]["sampler"]["problem"]
     assert (store.path / "power.parquet").exists(), "the samples before the sensor vanished are kept"
