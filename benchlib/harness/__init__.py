@@ -2,7 +2,8 @@
 
 * :mod:`benchlib.harness.bench`: the benchmarks by name and :func:`run_benchmarks`;
 * :mod:`benchlib.harness.fidelity`: benchlib's numbers against llama.cpp's own tools;
-* :mod:`benchlib.harness.runtime_compare`: llama.cpp against ONNX Runtime, each in its own process.
+* :mod:`benchlib.harness.runtime_compare`: llama.cpp against ONNX Runtime, each in its own process;
+* :mod:`benchlib.harness.soak`: a long http sweep at concurrency 64 (memory growth, CPU per 1k tok/s).
 
 Not part of a sweep: nothing in the core imports this package. Import from
 the modules: this package imports nothing, so that ``python -m

@@ -25,6 +25,12 @@
    ``llama-server``'s own per-token time, and TTFT of repeated against
    synthetic prompts on ``llama-server``.
 
+7. Soak (:mod:`benchlib.harness.soak`): an http sweep at concurrency 64
+   against the replay server (a token every 20 ms) for ``BENCHLIB_SOAK_S``
+   seconds (default 600): failed requests (goal: none), tokens/s, the client's
+   memory growth after the first minute (goal: under 5%) and its CPU seconds
+   per 1k tokens/s.
+
 Results are printed and saved as JSON under ``data/bench/``. These are
 measurements, not pass/fail tests: a noisy machine moves them.
 """
@@ -41,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from benchlib.harness.fidelity import client_vs_llama_server_tpot, decode_vs_llama_bench, llama_server_prompt_cache
+from benchlib.harness.soak import soak
 from benchlib.paths import BENCH_DEFAULT, params_dir, sensors_dir
 from benchlib.records import atomic_write_json, now_iso
 
@@ -336,6 +343,7 @@ BENCHMARKS = {
     "load_generator_accuracy": load_generator_accuracy,
     "client_vs_server_decode": client_vs_server_decode,
     "onnx_vs_llamacpp": onnx_vs_llamacpp,
+    "soak": soak,
 }
 """Every benchmark, by name (``benchlib bench --only NAME``)."""
 

@@ -7,7 +7,10 @@ completed request. A resumed sweep skips finished steps and runs an
 unfinished step again from its start (its earlier rows stay on disk, marked
 with their attempt; a step's statistics use its latest attempt). A failed,
 timed-out or truncated request is recorded with its error and kept out of the
-latency statistics — never dropped, never averaged in.
+latency statistics — never dropped, never averaged in. A run directory that
+cannot be written stops the attempt with
+:class:`~benchlib.sweep.partial_log.OutputNotWritable`; the rows already
+written stay on disk for the next attempt.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from benchlib.records import RunDirectory
 from benchlib.runtimes.base import GenerationRequest, TokenTrace
 from benchlib.runtimes.http import HttpRuntime, ServerGone, measure_rtt, run_coroutine
 from benchlib.sweep.driver import Attempt, EnergyBasis, Window
-from benchlib.sweep.partial_log import PartialLog, fold_partial
+from benchlib.sweep.partial_log import OutputNotWritable, PartialLog, fold_partial, output_not_writable
 from benchlib.sweep.rows import load_step_row
 from benchlib.sweep.steps import LoadStep, StepOutcome, run_step
 from benchlib.workload import Workload
@@ -171,7 +174,10 @@ class LoadStepsDriver:
 
             def on_trace(request: GenerationRequest, trace: TokenTrace, step: LoadStep = step) -> None:
                 self.partial.append(load_step_row(trace, request, step, attempt.index, unix_minus_perf))
-                attempt.advance()
+                try:
+                    attempt.advance()  # writes run.json's progress now and then
+                except OSError as exc:
+                    raise output_not_writable(store.path, exc) from exc
 
             outcome = run_coroutine(run_step(self.settings, step, next_request, on_trace, seed=self.config.run.seed))
             window[:] = [window[0] if window else outcome.started_perf_s, outcome.ended_perf_s]
@@ -197,8 +203,18 @@ class LoadStepsDriver:
         return Window(window[0], window[1], unix_minus_perf) if window else None
 
     def stopped(self, attempt: Attempt) -> None:
-        """Fold the rows of the interrupted step into ``requests.parquet``."""
-        fold_partial(attempt.store, self.partial)
+        """Fold the rows of the interrupted step into ``requests.parquet``.
+
+        When the run directory cannot be written the rows stay in
+        ``requests.partial.jsonl`` (the next attempt folds them) and the error
+        that stopped the attempt is the one raised, not this one.
+        """
+        if self.partial is None:
+            return
+        try:
+            fold_partial(attempt.store, self.partial)
+        except OutputNotWritable:
+            pass
 
     def close(self) -> None:
         """Close the partial log."""

@@ -3,6 +3,11 @@
 Appending a line costs no rewrite, so the event loop's timing is not
 disturbed, and a ``kill -9`` loses no completed request: the next attempt
 folds the lines it finds into ``requests.parquet`` first.
+
+A run directory that cannot be written (disk full, read-only) raises
+:class:`OutputNotWritable`, whose message says where the completed requests
+are and how to resume; a line cut by a failed write is ignored when read, and
+the next line written starts on a line of its own.
 """
 
 from __future__ import annotations
@@ -14,11 +19,27 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchlib.errors import RuntimeFailure
 from benchlib.records import RunDirectory
 
-__all__ = ["PARTIAL_FILE", "PartialLog", "fold_partial"]
+__all__ = ["PARTIAL_FILE", "OutputNotWritable", "PartialLog", "fold_partial", "output_not_writable"]
 
 PARTIAL_FILE = "requests.partial.jsonl"
+
+
+class OutputNotWritable(RuntimeFailure):
+    """The run directory cannot be written (disk full, read-only folder, permissions)."""
+
+
+def output_not_writable(run_dir: Path, exc: OSError) -> OutputNotWritable:
+    """The error to raise when writing into ``run_dir`` failed with ``exc``: what failed, where the results are, what to do."""
+    reason = exc.strerror or str(exc)
+    where = f" ({exc.filename})" if exc.filename else ""
+    return OutputNotWritable(
+        f"Cannot write to the run directory {run_dir}: {reason}{where}. Every request completed before this is kept "
+        f"there (requests.parquet, and {PARTIAL_FILE} until it is folded in); free space or make the folder writable, "
+        "then run the same command to resume."
+    )
 
 
 class PartialLog:
@@ -33,11 +54,24 @@ class PartialLog:
         self._handle = None
 
     def append(self, row: dict[str, Any]) -> None:
-        """Write one row and flush it to the OS (survives the process being killed)."""
-        if self._handle is None:
-            self._handle = open(self.path, "a", encoding="utf-8")
-        self._handle.write(json.dumps(row, default=_json_default) + "\n")
-        self._handle.flush()
+        """Write one row straight to the OS, unbuffered (survives the process being killed).
+
+        Raises:
+            OutputNotWritable: the write failed (disk full, read-only folder);
+                the rows written before stay in the file.
+        """
+        line = (json.dumps(row, default=_json_default) + "\n").encode("utf-8")
+        try:
+            if self._handle is None:
+                self._handle = open(self.path, "ab", buffering=0)
+                if self._handle.tell() > 0 and _last_byte(self.path) != b"\n":
+                    line = b"\n" + line  # an earlier write was cut: its fragment stays a line of its own
+            written = 0
+            while written < len(line):
+                written += self._handle.write(line[written:])
+        except OSError as exc:
+            self.close()  # the next append reopens and starts a fresh line
+            raise output_not_writable(self.path.parent, exc) from exc
 
     def read(self) -> pd.DataFrame:
         """Every complete line written so far (a line cut by a crash is ignored)."""
@@ -59,8 +93,17 @@ class PartialLog:
     def close(self) -> None:
         """Close the file."""
         if self._handle is not None:
-            self._handle.close()
-            self._handle = None
+            handle, self._handle = self._handle, None
+            try:
+                handle.close()
+            except OSError:
+                pass  # unbuffered: nothing of ours is lost when closing fails
+
+
+def _last_byte(path: Path) -> bytes:
+    with open(path, "rb") as handle:
+        handle.seek(-1, 2)
+        return handle.read(1)
 
 
 def _json_default(value: Any) -> Any:
@@ -72,9 +115,21 @@ def _json_default(value: Any) -> Any:
 
 
 def fold_partial(store: RunDirectory, partial: PartialLog) -> pd.DataFrame:
-    """Move the rows of ``requests.partial.jsonl`` into ``requests.parquet`` (atomically); return all rows."""
+    """Move the rows of ``requests.partial.jsonl`` into ``requests.parquet`` (atomically); return all rows.
+
+    Raises:
+        OutputNotWritable: ``requests.parquet`` could not be written; the rows
+            stay in ``requests.partial.jsonl`` (the next attempt folds them).
+    """
     rows = partial.read()
-    if not rows.empty:
-        store.append_requests(rows.to_dict("records"))
-    partial.clear()
+    try:
+        if not rows.empty:
+            done = store.read_requests()
+            if not done.empty:  # folded before, but the partial file could not be removed then
+                rows = rows[~rows["request_id"].isin(done["request_id"])]
+        if not rows.empty:
+            store.append_requests(rows.to_dict("records"))
+        partial.clear()
+    except OSError as exc:
+        raise output_not_writable(store.path, exc) from exc
     return store.read_requests()

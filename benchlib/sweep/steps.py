@@ -9,7 +9,9 @@ Each step stops issuing requests once ``step_min_requests`` have been issued
 or after ``step_max_s`` seconds, whichever comes first, then waits for the
 requests in flight. A failed, timed-out or truncated request is handed on like
 any other (and recorded with its error); the step stops early when the server
-is gone.
+is gone. When recording a request fails (the run directory cannot be written)
+or the step is cancelled, the requests in flight are cancelled — never
+recorded — and the error propagates.
 """
 
 from __future__ import annotations
@@ -119,6 +121,22 @@ class _Tracker:
             self.failures_in_a_row = 0
 
 
+async def _cancel(tasks: list[asyncio.Future]) -> None:
+    """Cancel the tasks and wait until they have stopped."""
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _all_or_none(tasks: list[asyncio.Future]) -> None:
+    """Wait for every task; at the first error (or a cancellation) cancel the others and raise it."""
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        await _cancel(tasks)
+        raise
+
+
 async def run_step(
     settings: HttpSettings,
     step: LoadStep,
@@ -145,8 +163,15 @@ async def run_step(
 
     async with client_session(connector=connector) as session:
 
+        failures: list[BaseException] = []  # recording a request failed: issue no more
+
         async def send(request: GenerationRequest) -> None:
-            tracker.record(request, await stream_request(session, settings, request))
+            trace = await stream_request(session, settings, request)
+            try:
+                tracker.record(request, trace)
+            except BaseException as exc:
+                failures.append(exc)
+                raise
 
         if step.mode == "closed":
 
@@ -156,19 +181,25 @@ async def run_step(
                     issued += 1
                     await send(next_request())
 
-            await asyncio.gather(*(worker() for _ in range(step.concurrency or 1)))
+            await _all_or_none([asyncio.ensure_future(worker()) for _ in range(step.concurrency or 1)])
         else:
             rng = np.random.default_rng(seed)
-            tasks = []
+            tasks: list[asyncio.Future] = []
             arrival = started
-            while issued < step.min_requests and tracker.aborted is None:
-                arrival += float(rng.exponential(1.0 / float(step.rate_rps)))
-                if arrival > deadline:
-                    break
-                delay = arrival - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                issued += 1
-                tasks.append(asyncio.create_task(send(next_request())))
-            await asyncio.gather(*tasks)
+            try:
+                while issued < step.min_requests and tracker.aborted is None and not failures:
+                    arrival += float(rng.exponential(1.0 / float(step.rate_rps)))
+                    if arrival > deadline:
+                        break
+                    delay = arrival - time.perf_counter()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                    if failures:
+                        break  # the error is raised below
+                    issued += 1
+                    tasks.append(asyncio.create_task(send(next_request())))
+            except BaseException:
+                await _cancel(tasks)
+                raise
+            await _all_or_none(tasks)
     return StepOutcome(step, started, time.perf_counter(), issued, tracker.aborted)

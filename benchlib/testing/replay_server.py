@@ -13,7 +13,16 @@ name a request asks for:
 * ``replay-malformed``: a line of invalid JSON in the middle of the stream;
 * ``replay-truncated``: the stream stops before its end marker;
 * ``replay-slow``: waits ``slow_s`` before answering at all;
-* ``replay-error``: an error object inside the stream.
+* ``replay-error``: an error object inside the stream;
+* ``replay-500``: HTTP 500 with a JSON error body, no stream;
+* ``replay-flaky``: every third request (counted over this mode) answers
+  HTTP 500, the others stream well;
+* ``replay-cut``: two tokens, then half of the third event's line, then the
+  connection is closed (a stream cut mid-token);
+* ``replay-endless``: tokens forever, whatever ``max_tokens`` says (only the
+  client's timeout ends it);
+* ``replay-stall``: one token, then only keep-alive comments (``: keep-alive``)
+  forever.
 
 Run it with ``python -m benchlib.testing.replay_server --port 8123 --interval-ms 20``.
 Formats follow the OpenAI streaming API (``data: {...}`` events, ``data:
@@ -33,7 +42,13 @@ from dataclasses import dataclass
 
 __all__ = ["MODES", "ReplayConfig", "make_app", "main"]
 
-MODES = ("replay", "replay-multi", "replay-usage", "replay-malformed", "replay-truncated", "replay-slow", "replay-error")
+MODES = (
+    "replay", "replay-multi", "replay-usage", "replay-malformed", "replay-truncated", "replay-slow", "replay-error",
+    "replay-500", "replay-flaky", "replay-cut", "replay-endless", "replay-stall",
+)  # fmt: skip
+
+ENDLESS_MODES = ("replay-endless", "replay-stall")
+"""Modes whose stream only ends when the client goes away."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +71,8 @@ class ReplayConfig:
 def make_app(config: ReplayConfig):
     """The aiohttp application."""
     from aiohttp import web
+
+    flaky_count = [0]  # requests of replay-flaky so far
 
     def authorized(request) -> bool:
         return config.api_key is None or request.headers.get("Authorization") == f"Bearer {config.api_key}"
@@ -81,52 +98,70 @@ def make_app(config: ReplayConfig):
         tokens = int((body.get("options") or {}).get("num_predict", 16) if ollama else body.get("max_tokens", 16))
         if mode == "replay-slow":
             await asyncio.sleep(config.slow_s)
+        if mode == "replay-flaky":
+            flaky_count[0] += 1
+        if mode == "replay-500" or (mode == "replay-flaky" and flaky_count[0] % 3 == 0):
+            return web.json_response({"error": {"message": "replayed internal error", "code": 500}}, status=500)
         response = web.StreamResponse(
             headers={"Content-Type": "application/x-ndjson" if ollama else "text/event-stream"}
         )
         await response.prepare(request)
-        per_chunk = 2 if mode in ("replay-multi", "replay-usage") else 1
-        started = time.perf_counter()
-        sent = 0
-        index = 0
-        while sent < tokens:
-            # absolute deadlines: the k-th chunk leaves at start + k * interval, so gaps average exactly interval_s
-            await asyncio.sleep(max(0.0, started + (index + 1) * config.interval_s - time.perf_counter()))
-            count = min(per_chunk, tokens - sent)
-            text = "".join(f" t{sent + i}" for i in range(count))
-            if mode == "replay-malformed" and index == 2:
-                await response.write(b"data: {this is not json\n\n" if not ollama else b"{this is not json\n")
-            if mode == "replay-error" and index == 2:
-                payload = {"error": "replayed server error"}
-                await response.write((json.dumps(payload) + "\n").encode() if ollama else f"data: {json.dumps(payload)}\n\n".encode())
-            if mode == "replay-truncated" and index == 2:
-                return response
+        try:
+            per_chunk = 2 if mode in ("replay-multi", "replay-usage") else 1
+            started = time.perf_counter()
+            sent = 0
+            index = 0
+            while sent < tokens or mode in ENDLESS_MODES:
+                if request.transport is None or request.transport.is_closing():
+                    return response  # the client went away (an endless stream ends only like this)
+                # absolute deadlines: the k-th chunk leaves at start + k * interval, so gaps average exactly interval_s
+                await asyncio.sleep(max(0.0, started + (index + 1) * config.interval_s - time.perf_counter()))
+                count = per_chunk if mode in ENDLESS_MODES else min(per_chunk, tokens - sent)
+                text = "".join(f" t{sent + i}" for i in range(count))
+                if mode == "replay-malformed" and index == 2:
+                    await response.write(b"data: {this is not json\n\n" if not ollama else b"{this is not json\n")
+                if mode == "replay-error" and index == 2:
+                    payload = {"error": "replayed server error"}
+                    await response.write((json.dumps(payload) + "\n").encode() if ollama else f"data: {json.dumps(payload)}\n\n".encode())
+                if mode == "replay-truncated" and index == 2:
+                    return response
+                if mode == "replay-cut" and index == 2:
+                    line = f"data: {json.dumps({'choices': [{'index': 0, 'text': ' t2'}]})}\n\n".encode()
+                    await response.write(line[: len(line) // 2])
+                    request.transport.close()  # mid-chunk: no end of the chunked body, no end marker
+                    return response
+                if mode == "replay-stall" and index >= 1:
+                    await response.write(b": keep-alive\n\n" if not ollama else b"\n")
+                    index += 1
+                    continue
+                if ollama:
+                    key = {"message": {"role": "assistant", "content": text}} if chat else {"response": text}
+                    await response.write((json.dumps({"model": mode, "done": False, **key}) + "\n").encode())
+                else:
+                    choice = {"index": 0, "finish_reason": None}
+                    choice.update({"delta": {"content": text}} if chat else {"text": text})
+                    if mode == "replay-multi":
+                        choice["logprobs"] = {"tokens": [f" t{sent + i}" for i in range(count)]}
+                    await response.write(f"data: {json.dumps({'choices': [choice]})}\n\n".encode())
+                sent += count
+                index += 1
+            elapsed_ns = int((time.perf_counter() - started) * 1e9)
             if ollama:
-                key = {"message": {"role": "assistant", "content": text}} if chat else {"response": text}
-                await response.write((json.dumps({"model": mode, "done": False, **key}) + "\n").encode())
+                final = {
+                    "model": mode, "done": True, "eval_count": tokens, "eval_duration": elapsed_ns,
+                    "prompt_eval_count": config.prompt_tokens, "prompt_eval_duration": int(config.interval_s * 1e9),
+                }  # fmt: skip
+                await response.write((json.dumps(final) + "\n").encode())
             else:
-                choice = {"index": 0, "finish_reason": None}
-                choice.update({"delta": {"content": text}} if chat else {"text": text})
-                if mode == "replay-multi":
-                    choice["logprobs"] = {"tokens": [f" t{sent + i}" for i in range(count)]}
-                await response.write(f"data: {json.dumps({'choices': [choice]})}\n\n".encode())
-            sent += count
-            index += 1
-        elapsed_ns = int((time.perf_counter() - started) * 1e9)
-        if ollama:
-            final = {
-                "model": mode, "done": True, "eval_count": tokens, "eval_duration": elapsed_ns,
-                "prompt_eval_count": config.prompt_tokens, "prompt_eval_duration": int(config.interval_s * 1e9),
-            }  # fmt: skip
-            await response.write((json.dumps(final) + "\n").encode())
-        else:
-            end = {"choices": [{"index": 0, "finish_reason": "length", **({"delta": {}} if chat else {"text": ""})}]}
-            await response.write(f"data: {json.dumps(end)}\n\n".encode())
-            if mode == "replay-usage":
-                usage = {"prompt_tokens": config.prompt_tokens, "completion_tokens": tokens}
-                await response.write(f"data: {json.dumps({'choices': [], 'usage': usage})}\n\n".encode())
-            await response.write(b"data: [DONE]\n\n")
-        return response
+                end = {"choices": [{"index": 0, "finish_reason": "length", **({"delta": {}} if chat else {"text": ""})}]}
+                await response.write(f"data: {json.dumps(end)}\n\n".encode())
+                if mode == "replay-usage":
+                    usage = {"prompt_tokens": config.prompt_tokens, "completion_tokens": tokens}
+                    await response.write(f"data: {json.dumps({'choices': [], 'usage': usage})}\n\n".encode())
+                await response.write(b"data: [DONE]\n\n")
+            return response
+        except ConnectionResetError:  # the client went away mid-stream (its timeout, or it was stopped)
+            return response
 
     app = web.Application()
     app.router.add_get("/v1/models", models)
