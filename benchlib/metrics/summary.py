@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from benchlib.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, bootstrap_ci
+from benchlib.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, LARGE_SAMPLE, bootstrap_ci, median_interval
 
 __all__ = ["Summary", "summarize"]
 
@@ -44,16 +44,21 @@ class Summary:
 def summarize(
     values: Any, confidence: float = DEFAULT_CONFIDENCE, resamples: int = DEFAULT_RESAMPLES, seed: int = 0
 ) -> Summary:
-    """Median, p95, p99, mean and a bootstrap CI of the median of ``values``.
+    """Median, p95, p99, mean and a confidence interval of the median of ``values``.
 
-    NaN values (undefined metrics) are dropped first.
+    NaN values (undefined metrics) are dropped first. The interval is a
+    percentile bootstrap, or above :data:`~benchlib.stats.LARGE_SAMPLE` values
+    the order-statistic interval (:func:`~benchlib.stats.median_interval`).
     """
     array = np.asarray(values, dtype=float)
     array = array[~np.isnan(array)]
     if array.size == 0:
         nan = float("nan")
         return Summary(0, nan, nan, nan, nan, nan, nan, confidence)
-    low, high = bootstrap_ci(array, np.median, confidence, resamples, seed)
+    if array.size > LARGE_SAMPLE:
+        low, high = median_interval(array, confidence)
+    else:
+        low, high = bootstrap_ci(array, np.median, confidence, resamples, seed)
     p50, p95, p99 = np.percentile(array, [50, 95, 99])
     return Summary(
         n=int(array.size),

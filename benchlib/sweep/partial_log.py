@@ -19,27 +19,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchlib.errors import RuntimeFailure
-from benchlib.records import RunDirectory
+from benchlib.records import OutputNotWritable, RunDirectory, output_not_writable
 
 __all__ = ["PARTIAL_FILE", "OutputNotWritable", "PartialLog", "fold_partial", "output_not_writable"]
 
 PARTIAL_FILE = "requests.partial.jsonl"
-
-
-class OutputNotWritable(RuntimeFailure):
-    """The run directory cannot be written (disk full, read-only folder, permissions)."""
-
-
-def output_not_writable(run_dir: Path, exc: OSError) -> OutputNotWritable:
-    """The error to raise when writing into ``run_dir`` failed with ``exc``: what failed, where the results are, what to do."""
-    reason = exc.strerror or str(exc)
-    where = f" ({exc.filename})" if exc.filename else ""
-    return OutputNotWritable(
-        f"Cannot write to the run directory {run_dir}: {reason}{where}. Every request completed before this is kept "
-        f"there (requests.parquet, and {PARTIAL_FILE} until it is folded in); free space or make the folder writable, "
-        "then run the same command to resume."
-    )
 
 
 class PartialLog:

@@ -242,7 +242,7 @@ def test_a_read_only_output_folder_while_appending_loses_nothing_and_resumes(rep
         meta = store.read_meta()
         assert meta["status"] == "running" and "c2" not in meta.get("steps", {})
         # run.json could not be updated, but its process is gone: the run reads as interrupted, not running
-        assert store.effective_status(meta) == "interrupted"
+        assert store.effective_status(meta) == "interrupted (process gone)"
     result = run_sweep(params, progress=False)
     assert result.meta["status"] == "complete"
     requests = result.requests
@@ -293,7 +293,7 @@ def test_a_full_disk_while_appending_is_a_clear_error_and_loses_nothing(replay, 
     assert "OutputNotWritable: Cannot write to the run directory" in message and "No space left on device" in message
     kept = _partial_rows(store.path)
     assert 2 <= len(kept) < 30
-    assert store.effective_status() == "interrupted", "run.json could not be updated, but it does not read as running"
+    assert store.effective_status() == "interrupted (process gone)", "run.json could not be updated, but it does not read as running"
     filler.unlink()
     result = run_sweep(params, progress=False)
     assert result.meta["status"] == "complete"
@@ -313,11 +313,6 @@ def test_a_partial_line_cut_by_a_failed_write_does_not_swallow_the_next_row(tmp_
     assert list(log.read()["request_id"]) == ["a", "b"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: mark_stopped's run.json write fails too and replaces the clear OutputNotWritable with a bare "
-    "PermissionError/OSError (benchlib/sweep/engine.py, the except block of _measure)",
-)
 def test_the_error_the_user_sees_is_the_clear_one(replay, tmp_path):
     params = _sweep(replay.url, tmp_path / "runs", served_model="replay", output_tokens=30, step_min_requests=30)
     store = RunDirectory(params.run_dir())
@@ -342,11 +337,6 @@ def test_the_error_the_user_sees_is_the_clear_one(replay, tmp_path):
     assert isinstance(error, BenchlibError) and "resume" in str(error)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sequential driver: append_requests' PermissionError/OSError is raised bare (benchlib/sweep/sequential.py "
-    "measure), and the engine's run.json write then replaces it (benchlib/sweep/engine.py)",
-)
 def test_an_in_process_sweep_into_a_read_only_folder_says_how_to_resume(tmp_path):
     params = SweepConfig.from_mapping(
         dict(profile="fault-test", prompts="tiny", output_tokens=8, repetitions=20, warmup=1, threads=2, power="none",
@@ -375,12 +365,6 @@ def test_an_in_process_sweep_into_a_read_only_folder_says_how_to_resume(tmp_path
     assert isinstance(error, BenchlibError) and "Cannot write to the run directory" in str(error), repr(error)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="metrics: step_statistics bootstraps the median of every pooled inter-token gap with 2000 resamples at once "
-    "(benchlib/metrics/summary.py summarize -> benchlib/stats.py bootstrap): 1.9M gaps need a 30 GB array; "
-    "a 10-minute step at concurrency 64 (the soak) fails at its summary with MemoryError",
-)
 def test_a_long_step_can_be_summarized_in_bounded_memory():
     """3000 requests of 631 tokens (1.9M gaps, what 10 minutes at c64 and 20 ms/token give), under a 4 GB address space."""
     code = """

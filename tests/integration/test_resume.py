@@ -91,7 +91,7 @@ def test_a_changed_model_file_is_not_mixed_into_an_old_run(tmp_path, root):
     meta_file = params.run_dir() / "run.json"
     meta = json.loads(meta_file.read_text())
     meta["model"]["sha256"] = "0" * 64  # as if the file had been replaced since
-    meta["status"] = "running"
+    meta["status"] = "interrupted"  # an unfinished run (a running one whose process lives is refused anyway)
     meta_file.write_text(json.dumps(meta))
     with pytest.raises(ParameterError, match="fresh"):
         run_sweep(params, progress=False)
