@@ -313,19 +313,25 @@ def test_a_partial_line_cut_by_a_failed_write_does_not_swallow_the_next_row(tmp_
     assert list(log.read()["request_id"]) == ["a", "b"]
 
 
-def test_the_error_the_user_sees_is_the_clear_one(replay, tmp_path):
-    params = _sweep(replay.url, tmp_path / "runs", served_model="replay", output_tokens=30, step_min_requests=30)
-    store = RunDirectory(params.run_dir())
+def _sweep_in_thread(params) -> tuple[threading.Thread, dict]:
+    """Start ``run_sweep`` in a thread; the dict gets the error it raises, if any."""
     outcome: dict = {}
 
     def sweep() -> None:
         try:
             run_sweep(params, progress=False)
-        except BaseException as exc:  # examined below
+        except BaseException as exc:  # examined by the test
             outcome["error"] = exc
 
     worker = threading.Thread(target=sweep)
     worker.start()
+    return worker, outcome
+
+
+def test_the_error_the_user_sees_is_the_clear_one(replay, tmp_path):
+    params = _sweep(replay.url, tmp_path / "runs", served_model="replay", output_tokens=30, step_min_requests=30)
+    store = RunDirectory(params.run_dir())
+    worker, outcome = _sweep_in_thread(params)
     deadline = time.monotonic() + 60
     while len(_partial_rows(store.path)) < 2:
         assert worker.is_alive() and time.monotonic() < deadline
@@ -343,16 +349,7 @@ def test_an_in_process_sweep_into_a_read_only_folder_says_how_to_resume(tmp_path
              output_dir=str(tmp_path / "runs"))
     )  # fmt: skip
     store = RunDirectory(params.run_dir())
-    outcome: dict = {}
-
-    def sweep() -> None:
-        try:
-            run_sweep(params, progress=False)
-        except BaseException as exc:  # examined below
-            outcome["error"] = exc
-
-    worker = threading.Thread(target=sweep)
-    worker.start()
+    worker, outcome = _sweep_in_thread(params)
     deadline = time.monotonic() + 120
     while not (store.requests_file.exists() and len(store.read_requests()) >= 2):
         assert worker.is_alive() and time.monotonic() < deadline, outcome
