@@ -23,7 +23,10 @@ def list_runs(runs_dir: str | Path) -> list[dict[str, Any]]:
     for run in scan.runs:
         record = run.record
         planned = record.progress.total if record.progress is not None else "?"
-        done = len(run.requests) if record.summary_step is None else record.progress.completed if record.progress else "?"
+        if record.is_load_sweep:  # its rows include steps measured again: the progress counts each once
+            done = record.progress.completed if record.progress is not None else "?"
+        else:  # every completed request is a row (a killed run's progress may lag its rows)
+            done = len(run.requests)
         rows.append({
             "run": run.run_id,
             "status": run.status,
