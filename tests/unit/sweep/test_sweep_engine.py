@@ -121,20 +121,26 @@ def test_bad_parameters_name_the_parameter_what_it_must_be_and_the_value(tmp_pat
         _config(tmp_path, fake_token_gap_s="slow")
 
 
-def test_a_run_whose_process_is_gone_is_recorded_as_an_interrupted_attempt(tmp_path):
-    """kill -9 leaves ``running`` with a dead pid: shown as ``interrupted (process gone)``, then resumed."""
-    config = _config(tmp_path)
-    FAIL["after_requests"] = 4
+def _left_running(config: SweepConfig, pid: int) -> RunDirectory:
+    """A run stopped after 3 requests whose run.json still says ``running``, by process ``pid``."""
+    FAIL["after_requests"] = 3
     with pytest.raises(RuntimeFailure):
         run_sweep(config, progress=False)
+    FAIL["after_requests"] = None
     store = RunDirectory(config.run_dir())
     meta = store.read_meta()
     meta["status"] = "running"  # what a killed process leaves: it never recorded its end
-    meta["attempts"][-1]["pid"] = 2**22 + 7  # no such process
+    meta["attempts"][-1]["pid"] = pid
     store.write_meta(meta)
+    return store
+
+
+def test_a_run_whose_process_is_gone_is_recorded_as_an_interrupted_attempt(tmp_path):
+    """kill -9 leaves ``running`` with a dead pid: shown as ``interrupted (process gone)``, then resumed."""
+    config = _config(tmp_path)
+    store = _left_running(config, pid=2**22 + 7)  # no such process
     assert store.effective_status() == "interrupted (process gone)"
 
-    FAIL["after_requests"] = None
     result = run_sweep(config, progress=False)
     first = result.meta["attempts"][0]
     assert first["outcome"] == "interrupted" and first["error"].startswith(f"process gone: pid {2**22 + 7}")
@@ -145,13 +151,6 @@ def test_a_run_being_measured_is_not_measured_twice(tmp_path):
     import os
 
     config = _config(tmp_path)
-    FAIL["after_requests"] = 2
-    with pytest.raises(RuntimeFailure):
-        run_sweep(config, progress=False)
-    store = RunDirectory(config.run_dir())
-    meta = store.read_meta()
-    meta["status"] = "running"  # as if this very process were measuring it
-    meta["attempts"][-1]["pid"] = os.getpid()
-    store.write_meta(meta)
+    _left_running(config, pid=os.getpid())  # as if this very process were measuring it
     with pytest.raises(ParameterError, match=f"being measured right now by process {os.getpid()}"):
         run_sweep(config, progress=False)
