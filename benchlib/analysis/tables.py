@@ -166,13 +166,14 @@ def _prompt_columns(params: dict[str, Any], summary: dict[str, Any], requests: p
 def report_runs(runs_dir: str | Path) -> RunScan:
     """The runs a report is built from (those with at least one completed request), and the ones skipped, with why."""
     scan = scan_runs(runs_dir)
-    runs = [run for run in scan.runs if not successful_requests(run.requests).empty]
-    empty = [
-        SkippedRun(run.path, f"no completed request (status: {run.status})")
-        for run in scan.runs
-        if successful_requests(run.requests).empty
-    ]
-    return RunScan(runs, [*scan.skipped, *empty])
+    runs: list[StoredRun] = []
+    skipped = list(scan.skipped)
+    for run in scan.runs:
+        if successful_requests(run.requests).empty:
+            skipped.append(SkippedRun(run.path, f"no completed request (status: {run.status})"))
+        else:
+            runs.append(run)
+    return RunScan(runs, skipped)
 
 
 def skipped_runs(runs_dir: str | Path) -> pd.DataFrame:

@@ -196,8 +196,15 @@ class RunDirectory:
         return RunRecord.model_validate(meta) if meta is not None else None
 
     def write_meta(self, meta: dict[str, Any], durable: bool = True) -> None:
-        """Write ``run.json`` atomically; ``durable=False`` skips fsync (progress updates)."""
-        atomic_write_json(self.run_file, meta, durable)
+        """Write ``run.json`` atomically; ``durable=False`` skips fsync (progress updates).
+
+        Raises:
+            OutputNotWritable: the folder cannot be written (disk full, read-only).
+        """
+        try:
+            atomic_write_json(self.run_file, meta, durable)
+        except OSError as exc:
+            raise output_not_writable(self.path, exc) from exc
 
     def read_requests(self) -> pd.DataFrame:
         """The completed requests (an empty frame when there are none).
@@ -218,13 +225,19 @@ class RunDirectory:
 
         The table written last is kept in memory, so appending between two
         measured requests costs one write, not a read and a write.
+
+        Raises:
+            OutputNotWritable: the folder cannot be written; the rows written before stay.
         """
         existing = self._table if self._table is not None else self.read_requests()
         new = pd.DataFrame(rows)
         table = new if existing.empty else pd.concat([existing, new], ignore_index=True)
         buffer = io.BytesIO()
         table.to_parquet(buffer, index=False)
-        atomic_write_bytes(self.requests_file, buffer.getvalue())
+        try:
+            atomic_write_bytes(self.requests_file, buffer.getvalue())
+        except OSError as exc:
+            raise output_not_writable(self.path, exc) from exc
         self._table = table
         return table
 

@@ -33,7 +33,14 @@ import pandas as pd
 from benchlib.config import SweepConfig
 from benchlib.power.session import PowerSession
 from benchlib.errors import ParameterError
-from benchlib.records import STATUS_COMPLETE, STATUS_RUNNING, RunDirectory, now_iso, output_not_writable
+from benchlib.records import (
+    STATUS_COMPLETE,
+    STATUS_RUNNING,
+    OutputNotWritable,
+    RunDirectory,
+    now_iso,
+    output_not_writable,
+)
 from benchlib.sweep.driver import Attempt, Driver, Window
 from benchlib.sweep.run_record import (
     attempt_energy,
@@ -191,7 +198,7 @@ def _record_stop(driver: Driver, attempt: Attempt, exc: BaseException) -> None:
     try:
         driver.stopped(attempt)
         mark_stopped(attempt.store, attempt.meta, exc)
-    except OSError as write_error:
+    except (OSError, OutputNotWritable) as write_error:
         print(f"Warning: could not record the stop in {attempt.store.run_file}: {write_error}")
 
 

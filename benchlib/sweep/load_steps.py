@@ -28,7 +28,7 @@ from benchlib.records import RunDirectory
 from benchlib.runtimes.base import GenerationRequest, TokenTrace
 from benchlib.runtimes.http import HttpRuntime, ServerGone, measure_rtt, run_coroutine
 from benchlib.sweep.driver import Attempt, EnergyBasis, Window
-from benchlib.sweep.partial_log import OutputNotWritable, PartialLog, fold_partial, output_not_writable
+from benchlib.sweep.partial_log import OutputNotWritable, PartialLog, fold_partial
 from benchlib.sweep.rows import load_step_row
 from benchlib.sweep.steps import LoadStep, StepOutcome, run_step
 from benchlib.workload import Workload
@@ -174,10 +174,7 @@ class LoadStepsDriver:
 
             def on_trace(request: GenerationRequest, trace: TokenTrace, step: LoadStep = step) -> None:
                 self.partial.append(load_step_row(trace, request, step, attempt.index, unix_minus_perf))
-                try:
-                    attempt.advance()  # writes run.json's progress now and then
-                except OSError as exc:
-                    raise output_not_writable(store.path, exc) from exc
+                attempt.advance()  # writes run.json's progress now and then (OutputNotWritable if it cannot)
 
             outcome = run_coroutine(run_step(self.settings, step, next_request, on_trace, seed=self.config.run.seed))
             window[:] = [window[0] if window else outcome.started_perf_s, outcome.ended_perf_s]

@@ -15,7 +15,7 @@ from benchlib.config import SweepConfig
 from benchlib.errors import ParameterError
 from benchlib.metrics import summarize_requests, throughput_replicates
 from benchlib.models import ModelInfo, resolve_model
-from benchlib.records import RunDirectory, output_not_writable
+from benchlib.records import RunDirectory
 from benchlib.runtimes.base import GenerationRequest
 from benchlib.runtimes.registry import create_runtime
 from benchlib.sweep.driver import Attempt, EnergyBasis, Window
@@ -98,11 +98,7 @@ class SequentialDriver:
         first_sent_s = last_token_s = None
         for request in self.pending:
             trace = self.runtime.generate(request)
-            row = sequential_row(trace, request, attempt.index, attempt.unix_minus_perf_s)
-            try:
-                attempt.store.append_requests([row])
-            except OSError as exc:  # disk full, read-only folder: the rows already written stay
-                raise output_not_writable(attempt.store.path, exc) from exc
+            attempt.store.append_requests([sequential_row(trace, request, attempt.index, attempt.unix_minus_perf_s)])
             first_sent_s = trace.sent_s if first_sent_s is None else first_sent_s
             last_token_s = trace.token_times_s[-1]
             attempt.advance()
