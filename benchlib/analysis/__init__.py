@@ -21,6 +21,14 @@ from benchlib.analysis.figures import (
     plot_power_timeline,
     write_figures,
 )
+from benchlib.analysis.groups import (
+    COMPARISON_GROUP,
+    LIKE_FOR_LIKE_GROUP,
+    MODEL_LABEL,
+    WORKLOAD_LABEL,
+    add_group_columns,
+    published_model_label,
+)
 from benchlib.analysis.summary import SUMMARY_COLUMNS, write_summary
 from benchlib.analysis.tables import load_reference, report_runs, run_table, skipped_runs, step_table, summary_requests
 

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchlib.analysis.groups import add_group_columns
 from benchlib.cost.runs import price_run, profile_from_record
 from benchlib.metrics import successful_requests, summarize_requests
 from benchlib.records import RunScan, SkippedRun, StoredRun, scan_runs
@@ -116,6 +117,7 @@ def _run_row(run: StoredRun) -> dict[str, Any]:
         "architecture": model.get("architecture"),
         "model_params_m": round(params_m, 1),
         "quantization": model.get("quantization"),
+        "model_sha256": model.get("sha256"),
         "threads": runtime.get("threads", params.get("threads")),
         "cpu_model": record.machine.get("cpu_model"),
         "output_tokens_per_request": params.get("output_tokens"),
@@ -190,7 +192,7 @@ def run_table(runs_dir: str | Path) -> pd.DataFrame:
     out are listed by :func:`skipped_runs`.
     """
     rows = [_run_row(run) for run in report_runs(runs_dir).runs]
-    return pd.DataFrame(rows)
+    return add_group_columns(pd.DataFrame(rows))
 
 
 
