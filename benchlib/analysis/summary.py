@@ -24,20 +24,72 @@ SUMMARY_COLUMNS = {
 }
 
 
-def write_summary(
-    runs: pd.DataFrame, reference: pd.DataFrame, figures_dir: str | Path, skipped: pd.DataFrame | None = None
-) -> tuple[Path, Path]:
-    """Write ``summary.csv`` (every statistic) and ``summary.md`` (medians with 95% CIs).
+def _statistics_section(statistics: pd.DataFrame) -> list[str]:
+    """Every metric of every measured run: n, median [95% CI], p95, p99, basis."""
+    measured = statistics[statistics["basis"] != "published"]
+    if measured.empty:
+        return []
+    lines = ["", "## Every metric of every run (n, median [95% CI], p95, p99)", ""]
+    for source, rows in measured.groupby("source", sort=False):
+        lines += [f"### {source} · {rows['platform'].iloc[0]} · {rows['model'].iloc[0]}", ""]
+        table = pd.DataFrame(
+            {
+                "metric": rows["label"] + " (" + rows["unit"] + ")",
+                "basis": rows["basis"],
+                "n": rows["n"].map(lambda v: f"{v:.0f}" if np.isfinite(v) else ""),
+                "median [95% CI]": [_interval(r.median, r.ci_low, r.ci_high, 4) for r in rows.itertuples()],
+                "p95": rows["p95"].map(lambda v: f"{v:.4g}" if np.isfinite(v) else ""),
+                "p99": rows["p99"].map(lambda v: f"{v:.4g}" if np.isfinite(v) else ""),
+            }
+        )
+        lines += [table.to_markdown(index=False), ""]
+    lines.append(
+        "*basis*: `measured` from this run's requests or a power sensor; `estimated` from the hardware "
+        "profile's assumed power (energy, and the electricity in the cost), not a sensor."
+    )
+    return lines
 
-    The Markdown file has the measured runs, the run directories left out and
-    why (when there are any), then the article's published numbers, each under
-    its own heading.
+
+def _verdict_section(title: str, frame: pd.DataFrame | None, columns: dict[str, str], empty: str) -> list[str]:
+    """A table of verdicts (comparisons, plausibility, thermal) under its own heading."""
+    if frame is None:
+        return []
+    lines = ["", f"## {title}", ""]
+    if frame.empty:
+        return [*lines, empty]
+    present = {column: label for column, label in columns.items() if column in frame.columns}
+    return [*lines, frame[list(present)].rename(columns=present).to_markdown(index=False)]
+
+
+def write_summary(
+    runs: pd.DataFrame,
+    reference: pd.DataFrame,
+    figures_dir: str | Path,
+    skipped: pd.DataFrame | None = None,
+    *,
+    statistics: pd.DataFrame | None = None,
+    comparisons: pd.DataFrame | None = None,
+    plausibility: pd.DataFrame | None = None,
+    thermal: pd.DataFrame | None = None,
+) -> tuple[Path, Path]:
+    """Write ``summary.csv`` (every statistic, long form), ``runs.csv`` (one row per run) and ``summary.md``.
+
+    The Markdown file has the measured runs (medians with 95% CIs), every
+    metric of every run (n, median, CI, p95, p99, basis), the pairwise
+    comparison verdicts, the plausibility verdicts, the thermal flags, the run
+    directories left out and why, then the article's published numbers, each
+    under its own heading. Sections whose frame is ``None`` are left out.
 
     Args:
         runs: :func:`~benchlib.analysis.tables.run_table`.
         reference: The published numbers.
         figures_dir: Where the files go.
         skipped: :func:`~benchlib.analysis.tables.skipped_runs`.
+        statistics: :func:`~benchlib.analysis.statistics.statistics_table`; it
+            is ``summary.csv`` (without it, ``summary.csv`` is the run table).
+        comparisons: :func:`~benchlib.analysis.comparisons.compare_runs`.
+        plausibility: :func:`~benchlib.analysis.plausibility.plausibility_table`.
+        thermal: :func:`~benchlib.analysis.thermal.thermal_table`.
 
     Returns:
         ``(csv_path, markdown_path)``.
@@ -46,63 +98,90 @@ def write_summary(
     figures_dir.mkdir(parents=True, exist_ok=True)
     csv_path = figures_dir / "summary.csv"
     md_path = figures_dir / "summary.md"
-    runs.to_csv(csv_path, index=False)
+    runs.to_csv(figures_dir / "runs.csv", index=False)
+    (statistics if statistics is not None else runs).to_csv(csv_path, index=False)
 
     lines = ["# Benchmark summary", "", "## Measured runs (median [95% bootstrap CI])", ""]
-    if runs.empty:
-        lines.append("No runs found.")
-    else:
-        table = pd.DataFrame(
-            {
-                "run": runs["run_id"],
-                "status": runs["status"],
-                "platform": runs["platform"],
-                "model": runs["model"] + " " + runs["quantization"].fillna(""),
-                "requests": runs["requests"],
-                "out tokens": runs["output_tokens_per_request"],
-                **{
-                    label: [
-                        _interval(r[f"{key}_median"], r[f"{key}_ci_low"], r[f"{key}_ci_high"])
-                        for _, r in runs.iterrows()
-                    ]
-                    for key, label in SUMMARY_COLUMNS.items()
-                },
-                "throughput tok/s": [
-                    _interval(r["throughput_tps"], r["throughput_tps_ci_low"], r["throughput_tps_ci_high"])
-                    for _, r in runs.iterrows()
-                ],
-                "cost $/M tokens": [
-                    _interval(r["cost_per_million_usd"], r["cost_per_million_usd_ci_low"],
-                              r["cost_per_million_usd_ci_high"]) + (f" ({r['price_profile']})" if r["price_profile"] else "")
-                    for _, r in runs.iterrows()
-                ],  # fmt: skip
-                "energy J/token": [
-                    (_interval(r["energy_per_token_j"], r["energy_per_token_j_ci_low"], r["energy_per_token_j_ci_high"])
-                     + f" ({r['energy_kind']}, {r['energy_source']})") if r["energy_kind"] else "n/a"
-                    for _, r in runs.iterrows()
-                ],  # fmt: skip
-                "llama.cpp decode tok/s": runs["runtime_decode_tps_median"].map(lambda v: f"{v:.3g}"),
-                "harness/runtime": runs["harness_vs_runtime_decode_ratio"].map(lambda v: f"{v:.3f}"),
-                "prompts": runs["prompts"],
-                "prompt cache": runs["prompt_cache"],
-            }
-        )
-        hits = table["prompt cache"].str.startswith("hit")
-        table.loc[hits, "TTFT ms"] = table.loc[hits, "TTFT ms"] + " (cache hit)"
-        lines.append(table.to_markdown(index=False))
-        if hits.any():
-            lines += [
-                "",
-                "*cache hit*: the server served most prompt tokens from its prompt (prefix) cache, so these TTFTs "
-                "are cache lookups, not prefill. Measure prefill with `prompts: synthetic` (a prompt of its own "
-                "for every request) or `cache_prompt: off`.",
-            ]
+    lines += _runs_section(runs)
+    if statistics is not None:
+        lines += _statistics_section(statistics)
+    lines += _verdict_section(
+        "Pairwise comparisons (same model and workload; details in comparisons.md)", comparisons,
+        {"comparison_group": "group", "run_a": "A", "run_b": "B", "metric": "metric", "verdict": "verdict", "basis": "basis"},
+        "No two runs share a model and workload: nothing to compare like for like.",
+    )  # fmt: skip
+    lines += _verdict_section(
+        "Physical plausibility (batch-1 decode ceiling from memory bandwidth; plausibility.csv)", plausibility,
+        {"source": "figure", "basis": "basis", "platform": "platform", "model": "model", "value": "value",
+         "ceiling_tps": "ceiling tok/s", "percent_of_ceiling": "% of ceiling", "verdict": "verdict"},
+        "No run or published figure to check.",
+    )  # fmt: skip
+    lines += _verdict_section(
+        "Thermal and clock state during the measured window", thermal,
+        {"run_id": "run", "sources": "sources", "temp_max_c": "max °C", "clock_drop_pct": "clock drop %", "flag": "flag"},
+        "No run recorded thermal state.",
+    )  # fmt: skip
     if skipped is not None and not skipped.empty:
         lines += ["", f"## Skipped run directories ({len(skipped)}): not in the tables above", ""]
         lines.append(skipped.to_markdown(index=False))
     lines += ["", "## Published (benchmark article, January 2026; not measured here)", ""]
-    published = reference[["platform", "model_size", "metric", "value", "unit", "kind"]]
+    published = reference[["platform", "model_size", "metric", "value", "unit"]].assign(
+        basis="published (the article's own: " + reference["kind"] + ")"
+    )
     lines.append(published.to_markdown(index=False))
     lines.append("")
     md_path.write_text("\n".join(lines))
     return csv_path, md_path
+
+
+def _runs_section(runs: pd.DataFrame) -> list[str]:
+    """The measured runs, one row each: medians with 95% CIs, cost, energy, prompts."""
+    if runs.empty:
+        return ["No runs found."]
+    lines: list[str] = []
+    table = pd.DataFrame(
+        {
+            "run": runs["run_id"],
+            "status": runs["status"],
+            "platform": runs["platform"],
+            "model": runs["model"] + " " + runs["quantization"].fillna(""),
+            "requests": runs["requests"],
+            "out tokens": runs["output_tokens_per_request"],
+            **{
+                label: [
+                    _interval(r[f"{key}_median"], r[f"{key}_ci_low"], r[f"{key}_ci_high"])
+                    for _, r in runs.iterrows()
+                ]
+                for key, label in SUMMARY_COLUMNS.items()
+            },
+            "throughput tok/s": [
+                _interval(r["throughput_tps"], r["throughput_tps_ci_low"], r["throughput_tps_ci_high"])
+                for _, r in runs.iterrows()
+            ],
+            "cost $/M tokens": [
+                _interval(r["cost_per_million_usd"], r["cost_per_million_usd_ci_low"],
+                          r["cost_per_million_usd_ci_high"]) + (f" ({r['price_profile']})" if r["price_profile"] else "")
+                for _, r in runs.iterrows()
+            ],  # fmt: skip
+            "energy J/token": [
+                (_interval(r["energy_per_token_j"], r["energy_per_token_j_ci_low"], r["energy_per_token_j_ci_high"])
+                 + f" ({r['energy_kind']}, {r['energy_source']})") if r["energy_kind"] else "n/a"
+                for _, r in runs.iterrows()
+            ],  # fmt: skip
+            "llama.cpp decode tok/s": runs["runtime_decode_tps_median"].map(lambda v: f"{v:.3g}"),
+            "harness/runtime": runs["harness_vs_runtime_decode_ratio"].map(lambda v: f"{v:.3f}"),
+            "prompts": runs["prompts"],
+            "prompt cache": runs["prompt_cache"],
+        }
+    )
+    hits = table["prompt cache"].str.startswith("hit")
+    table.loc[hits, "TTFT ms"] = table.loc[hits, "TTFT ms"] + " (cache hit)"
+    lines.append(table.to_markdown(index=False))
+    if hits.any():
+        lines += [
+            "",
+            "*cache hit*: the server served most prompt tokens from its prompt (prefix) cache, so these TTFTs "
+            "are cache lookups, not prefill. Measure prefill with `prompts: synthetic` (a prompt of its own "
+            "for every request) or `cache_prompt: off`.",
+        ]
+    return lines

@@ -116,7 +116,7 @@ def test_smoke_sweep_then_analysis(tmp_path):
     assert (tmp_path / "report" / "analysis.ipynb").exists() and (tmp_path / "report" / "cost_model.ipynb").exists()
     for png in figures.glob("*.png"):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
-    summary = pd.read_csv(figures / "summary.csv")
+    summary = pd.read_csv(figures / "runs.csv")
     assert list(summary["run_id"]) == [run_dir.name]
     row = summary.iloc[0]
     assert row["tpot_ms_ci_low"] <= row["tpot_ms_median"] <= row["tpot_ms_ci_high"]
