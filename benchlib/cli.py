@@ -133,8 +133,21 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     else:
         print("power: auto will fall back to the hardware profile's estimate, recorded as estimated (not measured).")
     print()
+    _print_memory_bandwidth()
+    print()
     _print_native_status()
     return 0
+
+
+def _print_memory_bandwidth() -> None:
+    from benchlib.env import memory_bandwidth
+
+    probe = memory_bandwidth()
+    if probe.get("gb_s") is None:
+        print(f"memory bandwidth: not measured ({probe.get('error')})")
+        return
+    print(f"memory bandwidth: {probe['gb_s']:.1f} GB/s measured ({probe['bound']}: {probe['method']}, "
+          f"{probe['duration_s']:.2f} s); sweeps record it in run.json machine.memory_bandwidth")  # fmt: skip
 
 
 def _print_native_status() -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from benchlib.paths import repo_root
 
-__all__ = ["KEY_PACKAGES", "cpu_governor", "cpu_model", "fingerprint", "git_state", "os_release"]
+__all__ = ["KEY_PACKAGES", "cpu_governor", "cpu_model", "fingerprint", "git_state", "memory_bandwidth", "os_release"]
 
 KEY_PACKAGES = (
     "benchlib",
@@ -98,12 +98,32 @@ def _package_versions() -> dict[str, str | None]:
     return versions
 
 
-def fingerprint() -> dict[str, Any]:
+def memory_bandwidth() -> dict[str, Any]:
+    """This machine's memory bandwidth, measured by a short probe (about 0.5 s; a lower bound of the peak).
+
+    Returns:
+        ``{gb_s, method, bound, ...}`` (:class:`benchlib.hardware.bandwidth.BandwidthProbe`),
+        or ``{"gb_s": None, "error": ...}`` when the probe cannot run (too little memory).
+    """
+    from benchlib.hardware.bandwidth import measure_memory_bandwidth
+
+    try:
+        return measure_memory_bandwidth().to_dict()
+    except MemoryError as exc:
+        return {"gb_s": None, "error": f"MemoryError: {exc}", "method": "numpy copy probe (could not allocate)"}
+
+
+def fingerprint(measure_bandwidth: bool = True) -> dict[str, Any]:
     """Describe this machine and its software.
+
+    Args:
+        measure_bandwidth: Run the memory-bandwidth probe (about 0.5 s) and
+            record it as ``memory_bandwidth``.
 
     Returns:
         CPU model, logical and physical cores, RAM, OS, kernel, Python and key
-        package versions, CPU governor, hostname and the git state of benchlib.
+        package versions, CPU governor, hostname, the git state of benchlib and
+        (unless ``measure_bandwidth`` is False) the measured memory bandwidth.
     """
     import psutil
 
@@ -120,4 +140,5 @@ def fingerprint() -> dict[str, Any]:
         "python": sys.version.split()[0],
         "packages": _package_versions(),
         **git_state(),
+        **({"memory_bandwidth": memory_bandwidth()} if measure_bandwidth else {}),
     }

@@ -121,6 +121,7 @@ class ModelInfo:
         quantization: Quantization type from ``general.file_type`` (``Q4_1`` ...).
         context_length: Trained context length in tokens.
         gguf_name: GGUF ``general.name`` where present.
+        geometry: Weight bytes and KV-cache geometry (:func:`benchlib.hardware.geometry.gguf_geometry`).
     """
 
     name: str
@@ -135,6 +136,7 @@ class ModelInfo:
     quantization: str
     context_length: int | None
     gguf_name: str | None
+    geometry: dict | None = None
 
     def to_dict(self) -> dict:
         """Plain dictionary for ``run.json``."""
@@ -217,12 +219,14 @@ def inspect_gguf(path: str | Path) -> dict:
 
     Returns:
         A dictionary with ``architecture``, ``parameter_count``, ``quantization``,
-        ``context_length``, ``gguf_name`` and ``file_size_bytes``.
+        ``context_length``, ``gguf_name``, ``file_size_bytes`` and ``geometry``.
 
     Raises:
         ModelError: the file is missing, not GGUF, truncated or corrupt.
     """
     import gguf
+
+    from benchlib.hardware.geometry import gguf_geometry
 
     path = Path(path)
     size = _check_gguf_file(path)
@@ -250,6 +254,7 @@ def inspect_gguf(path: str | Path) -> dict:
         "context_length": int(context_length) if context_length is not None else None,
         "gguf_name": _field_value(reader, "general.name"),
         "file_size_bytes": size,
+        "geometry": gguf_geometry(reader),
     }
 
 
@@ -258,7 +263,7 @@ def _cached_metadata(path: Path, sha256: str) -> dict:
     cache_file = cache_dir() / "gguf-metadata" / f"{sha256}.json"
     if cache_file.exists():
         cached = json.loads(cache_file.read_text())
-        if cached.get("file_size_bytes") == path.stat().st_size:
+        if cached.get("file_size_bytes") == path.stat().st_size and "geometry" in cached:
             return cached
     metadata = inspect_gguf(path)
     cache_file.parent.mkdir(parents=True, exist_ok=True)
