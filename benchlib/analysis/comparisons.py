@@ -95,7 +95,9 @@ METRICS: tuple[ComparedMetric, ...] = (
     ComparedMetric("tpot_s", "per-token latency", "s", "lower", "is {factor}× faster per token"),
     ComparedMetric("ttft_s", "time to first token", "s", "lower", "is {factor}× faster to first token"),
     ComparedMetric("e2e_s", "end-to-end latency", "s", "lower", "is {factor}× faster end to end"),
-    ComparedMetric("decode_tps", "per-request decode throughput", "tok/s", "higher", "has {factor}× higher throughput"),
+    ComparedMetric(
+        "decode_tps", "per-request decode throughput", "tok/s", "higher", "has {factor}× higher throughput"
+    ),
     ComparedMetric(
         "energy_per_token_j", "energy per token", "J/token", "lower", "uses {factor}× less energy per token", "energy"
     ),
@@ -158,7 +160,8 @@ def verdict(
         significant: Whether the difference is significant.
     """
     if not significant:
-        return f"no significant difference (ratio {_fmt(ratio)} [{_fmt(ci_low)}, {_fmt(ci_high)}], Holm p = {p_holm:.2g})"
+        interval = f"[{_fmt(ci_low)}, {_fmt(ci_high)}]"
+        return f"no significant difference (ratio {_fmt(ratio)} {interval}, Holm p = {p_holm:.2g})"
     lower_is_better = metric.better == "lower"
     a_wins = (ratio < 1) == lower_is_better
     invert = a_wins == lower_is_better  # the ratio A / B is below 1 in the winner's favour: turn it over

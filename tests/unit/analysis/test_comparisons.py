@@ -126,7 +126,8 @@ def test_energy_and_cost_samples_reproduce_the_run_tables_values():
     rate = sample / (requests["e2e_s"].to_numpy() / 8)
     assert rate == pytest.approx(np.full(12, rate[0]), rel=1e-12)
     runs = [_run("run-a", requests), _run("run-b", _requests(3 * BASE_TPOT_S))]
-    frame = _compare(runs, [_row("run-a", "pi5", energy_j=0.6, cost_usd=0.9), _row("run-b", "l4", energy_j=1.8, cost_usd=0.3)])
+    rows = [_row("run-a", "pi5", energy_j=0.6, cost_usd=0.9), _row("run-b", "l4", energy_j=1.8, cost_usd=0.3)]
+    frame = _compare(runs, rows)
     energy, cost = (frame.set_index("metric").loc[name] for name in ("energy_per_token_j", "cost_per_million_usd"))
     assert (energy["median_a"], energy["median_b"]) == pytest.approx((0.6, 1.8), rel=1e-12)
     assert energy["ratio"] == pytest.approx(1 / 3) and energy["basis"] == "measured"
