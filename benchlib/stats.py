@@ -27,6 +27,7 @@ __all__ = [
     "bootstrap",
     "bootstrap_ci",
     "bootstrap_replicates",
+    "bootstrap_two_samples",
     "median_interval",
     "percentile_interval",
 ]
@@ -221,3 +222,51 @@ def bootstrap_ci(
     samples, wrapped = _as_samples(values, statistic)
     result = bootstrap(samples, wrapped, confidence=confidence, resamples=resamples, seed=seed)
     return (result.ci_low, result.ci_high)
+
+
+def bootstrap_two_samples(
+    sample_a: Any,
+    sample_b: Any,
+    statistic: Callable[..., Any],
+    *,
+    confidence: float = DEFAULT_CONFIDENCE,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+) -> Bootstrap:
+    """Percentile bootstrap of a statistic of two independent samples, by :func:`scipy.stats.bootstrap`.
+
+    Each sample is resampled with replacement on its own (scipy's
+    ``paired=False``), so the samples may differ in length, e.g. the requests
+    of two runs.
+
+    Args:
+        sample_a: First 1-D sample (NaN-free).
+        sample_b: Second 1-D sample (NaN-free).
+        statistic: ``statistic(a, b, axis=-1)`` gives one value per resample
+            (scipy's vectorized convention), e.g. a ratio of medians.
+        confidence: Coverage of the interval, in (0, 1).
+        resamples: Number of bootstrap resamples.
+        seed: Seed of the resampling, so results are reproducible.
+
+    Raises:
+        ParameterError: ``confidence`` is outside (0, 1) or a sample has fewer than two values.
+    """
+    confidence = _check_confidence(confidence)
+    a, b = np.asarray(sample_a, dtype=float).ravel(), np.asarray(sample_b, dtype=float).ravel()
+    if a.size < 2 or b.size < 2:
+        raise ParameterError(f"Each sample needs at least two values to resample, got {a.size} and {b.size}.")
+    result = scipy_stats.bootstrap(
+        (a, b),
+        statistic,
+        n_resamples=resamples,
+        vectorized=True,
+        paired=False,
+        confidence_level=confidence,
+        method="percentile",
+        batch=max(1, BATCH_VALUES // (a.size + b.size)),
+        rng=np.random.default_rng(seed),
+    )
+    interval = result.confidence_interval
+    return Bootstrap(
+        np.asarray(result.bootstrap_distribution, dtype=float), float(interval.low), float(interval.high), confidence
+    )
