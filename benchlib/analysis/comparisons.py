@@ -217,11 +217,6 @@ def compare_samples(
     }  # fmt: skip
 
 
-def _electricity_estimated(run: StoredRun, row: pd.Series) -> bool:
-    """Whether a run's cost bills owned hardware's electricity at a profile's (estimated) power."""
-    return (run.record.price_profile or {}).get("kind") == "owned" and row.get("energy_kind") != "measured"
-
-
 def _sample(run: StoredRun, row: pd.Series, metric: ComparedMetric) -> tuple[np.ndarray, str, str | None]:
     """A run's sample of a metric, its basis, and why it cannot be compared (``None`` when it can)."""
     requests = successful_requests(summary_requests(run))
@@ -236,7 +231,7 @@ def _sample(run: StoredRun, row: pd.Series, metric: ComparedMetric) -> tuple[np.
     else:
         if not np.isfinite(value):
             return np.zeros(0), "unavailable", f"{run.run_id} has no price profile"
-        basis = "estimated" if _electricity_estimated(run, row) else "measured"
+        basis = row.get("cost_basis") or "measured"  # estimated when it bills electricity at an estimated power
     return scaled_samples(requests, value), basis, None
 
 

@@ -117,7 +117,7 @@ def _run_rows(run: StoredRun, table_row: pd.Series) -> list[dict[str, Any]]:
             basis = energy_basis
             note = f"{table_row.get('energy_source')}, boundary {table_row.get('energy_boundary')}" if np.isfinite(value) else "no energy"
         elif spec.name == "cost_per_million_usd":
-            basis = energy_basis  # its electricity comes from that energy
+            basis = table_row.get("cost_basis") or BASIS_MEASURED  # estimated when it bills estimated electricity
             note = f"price profile {table_row.get('price_profile')}" if np.isfinite(value) else "no price profile"
         rows.append(_row(**common, basis=basis, metric=spec.name, label=spec.label, unit=spec.unit,
                          n=table_row.get("requests"), median=value, ci_low=float(table_row.get(f"{column}_ci_low", float("nan"))),

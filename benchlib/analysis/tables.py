@@ -52,13 +52,18 @@ def _cost_columns(record: RunRecord, summary: dict[str, Any], requests: pd.DataF
     throughput = summary.get("system_throughput_tps", {}).get("value")
     nan = float("nan")
     if not record.price_profile or throughput is None or not np.isfinite(throughput):
-        return {"price_profile": None, "cost_per_million_usd": nan, "cost_per_million_usd_ci_low": nan,
+        return {"price_profile": None, "cost_basis": None, "cost_per_million_usd": nan, "cost_per_million_usd_ci_low": nan,
                 "cost_per_million_usd_ci_high": nan}  # fmt: skip
     energy = record.summary.energy.model_dump() if record.summary.energy is not None else None
     cost = price_run(profile_from_record(record.price_profile), {**summary, "energy": energy}, requests)
     interval = cost["cost_per_million_usd"]
+    profile = record.price_profile
+    bills_power = profile.get("kind") == "owned" or bool(profile.get("include_electricity"))
+    measured_energy = energy is not None and energy.get("valid") and energy.get("kind") == "measured"
     return {
         "price_profile": cost["price_profile"],
+        # its electricity is priced from the power the run recorded: an estimate unless a sensor measured it
+        "cost_basis": "estimated" if bills_power and not measured_energy else "measured",
         "cost_per_million_usd": interval["value"],
         "cost_per_million_usd_ci_low": interval["ci_low"],
         "cost_per_million_usd_ci_high": interval["ci_high"],

@@ -33,9 +33,9 @@ def _run(run_id: str, requests: pd.DataFrame, price_kind: str = "rented") -> Sto
 
 
 def _row(run_id: str, platform: str, group: str = GROUP, energy_j: float = 0.6, energy_kind: str | None = "measured",
-         cost_usd: float = 1.2) -> dict:  # fmt: skip
+         cost_usd: float = 1.2, cost_basis: str = "measured") -> dict:  # fmt: skip
     return {"run_id": run_id, "platform": platform, "comparison_group": group, "energy_per_token_j": energy_j,
-            "energy_kind": energy_kind, "cost_per_million_usd": cost_usd}  # fmt: skip
+            "energy_kind": energy_kind, "cost_per_million_usd": cost_usd, "cost_basis": cost_basis}  # fmt: skip
 
 
 def _compare(runs, rows, **kwargs) -> pd.DataFrame:
@@ -138,7 +138,8 @@ def test_energy_and_cost_samples_reproduce_the_run_tables_values():
 
 def test_estimated_energy_is_described_not_tested():
     runs = [_run("run-a", _requests(BASE_TPOT_S), price_kind="owned"), _run("run-b", _requests(2 * BASE_TPOT_S))]
-    rows = [_row("run-a", "pi5", energy_kind="estimated"), _row("run-b", "l4", energy_kind="measured")]
+    # the run table's cost_basis: owned hardware whose electricity is billed at an estimated power
+    rows = [_row("run-a", "pi5", energy_kind="estimated", cost_basis="estimated"), _row("run-b", "l4", energy_kind="measured")]
     frame = _compare(runs, rows).set_index("metric")
     for name in ("energy_per_token_j", "cost_per_million_usd"):  # owned hardware billed at an estimated power
         row = frame.loc[name]
