@@ -84,8 +84,13 @@ METRICS: tuple[MetricSpec, ...] = (
 
 STATISTICS_COLUMNS = (
     "source", "basis", "platform", "model", "comparison_group", "metric", "label", "unit",
-    "n", "median", "ci_low", "ci_high", "p95", "p99", "published_kind", "note",
+    "n", "median", "ci_low", "ci_high", "p95", "p99", "published_kind", "plausibility", "note",
 )  # fmt: skip
+
+_PLAUSIBILITY_METRICS = {"per_token_latency": "tpot_s", "throughput": "throughput_tps"}
+"""Published metrics the plausibility check reads -> this table's metric of the same figure."""
+_JUDGED_RUN_METRICS = ("tpot_s", "itl_s", "decode_tps", "throughput_tps")
+"""A run's metrics the decode ceiling speaks to."""
 
 
 def _row(**values: Any) -> dict[str, Any]:
@@ -139,13 +144,35 @@ def _published_rows(reference: pd.DataFrame) -> list[dict[str, Any]]:
     return rows
 
 
-def statistics_table(runs: list[StoredRun], table: pd.DataFrame, reference: pd.DataFrame | None = None) -> pd.DataFrame:
+def _add_plausibility(frame: pd.DataFrame, plausibility: pd.DataFrame) -> None:
+    """Put each plausibility verdict on the rows it judges: a run's decode figures; a published figure's own row."""
+    verdicts = plausibility.dropna(subset=["verdict"])
+    measured = verdicts[verdicts["label"] == "measured"].groupby("run_id")["verdict"]
+    by_run = measured.agg(lambda v: "; ".join(dict.fromkeys(v)))
+    is_run = frame["basis"] != BASIS_PUBLISHED
+    judged = is_run & frame["metric"].isin(_JUDGED_RUN_METRICS)
+    frame.loc[judged, "plausibility"] = frame.loc[judged, "source"].map(by_run)
+    for ref in verdicts[verdicts["label"] == "published"].itertuples():
+        metric = _PLAUSIBILITY_METRICS.get(ref.metric)
+        rows = (~is_run) & (frame["platform"] == ref.platform) & (frame["metric"] == metric) & (
+            frame["model"] == published_model_label(ref.model))
+        frame.loc[rows, "plausibility"] = ref.verdict
+
+
+def statistics_table(
+    runs: list[StoredRun],
+    table: pd.DataFrame,
+    reference: pd.DataFrame | None = None,
+    plausibility: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """n, median, 95% CI, p95 and p99 of every metric of every run, then the published figures.
 
     Args:
         runs: The stored runs of the report (:func:`~benchlib.analysis.tables.report_runs`).
         table: Their run table (:func:`~benchlib.analysis.tables.run_table`), for run-level values.
         reference: The published numbers (:func:`~benchlib.analysis.tables.load_reference`), or ``None``.
+        plausibility: :func:`~benchlib.analysis.plausibility.plausibility_table`: its verdicts go in
+            the ``plausibility`` column (a run's decode figures; a published figure's own row).
 
     Returns:
         One row per (run or published figure, metric), columns :data:`STATISTICS_COLUMNS`.
@@ -157,4 +184,7 @@ def statistics_table(runs: list[StoredRun], table: pd.DataFrame, reference: pd.D
             rows.extend(_run_rows(run, by_id[run.run_id]))
     if reference is not None:
         rows.extend(_published_rows(reference))
-    return pd.DataFrame(rows, columns=list(STATISTICS_COLUMNS))
+    frame = pd.DataFrame(rows, columns=list(STATISTICS_COLUMNS)).astype({"plausibility": object})
+    if plausibility is not None and not plausibility.empty and not frame.empty:
+        _add_plausibility(frame, plausibility)
+    return frame

@@ -58,7 +58,7 @@ def _verdict_section(title: str, frame: pd.DataFrame | None, columns: dict[str, 
     if frame.empty:
         return [*lines, empty]
     present = {column: label for column, label in columns.items() if column in frame.columns}
-    return [*lines, frame[list(present)].rename(columns=present).to_markdown(index=False)]
+    return [*lines, frame[list(present)].rename(columns=present).to_markdown(index=False, floatfmt=".4g")]
 
 
 def write_summary(
@@ -112,8 +112,9 @@ def write_summary(
     )  # fmt: skip
     lines += _verdict_section(
         "Physical plausibility (batch-1 decode ceiling from memory bandwidth; plausibility.csv)", plausibility,
-        {"source": "figure", "basis": "basis", "platform": "platform", "model": "model", "value": "value",
-         "ceiling_tps": "ceiling tok/s", "percent_of_ceiling": "% of ceiling", "verdict": "verdict"},
+        {"name": "figure", "label": "basis", "hardware": "hardware", "bandwidth_gb_s": "GB/s",
+         "bandwidth_basis": "bandwidth from", "figure_tps": "tok/s", "ceiling_tps": "ceiling tok/s",
+         "percent_of_ceiling": "% of ceiling", "verdict": "verdict"},
         "No run or published figure to check.",
     )  # fmt: skip
     lines += _verdict_section(

@@ -76,3 +76,19 @@ def test_summary_files_hold_the_statistics_and_label_every_value(runs_dir, tmp_p
     assert "No two runs share a model and workload" in text  # an empty comparison frame says so
     assert "Thermal" not in text  # no frame given: no section
     assert "published (the article's own: estimated)" in text
+
+
+def test_plausibility_verdicts_sit_on_the_figures_they_judge(runs_dir):
+    from benchlib.analysis.plausibility import plausibility_table
+
+    reference = load_reference(reference_csv())
+    stats = statistics_table(report_runs(runs_dir).runs, run_table(runs_dir), reference,
+                             plausibility_table(runs_dir, reference))  # fmt: skip
+    published = stats[(stats["basis"] == "published") & (stats["platform"] == "Raspberry Pi 5 + AI HAT+ 2")
+                      & (stats["model"] == "7B q4 (published)")].set_index("metric")  # fmt: skip
+    assert published.loc["throughput_tps", "plausibility"].startswith("implausible: above the bandwidth ceiling")
+    assert "no batching gain" in published.loc["throughput_tps", "plausibility"]
+    assert published.loc["tpot_s", "plausibility"] == "implausible: above the bandwidth ceiling"
+    assert published["plausibility"].drop(index=["throughput_tps", "tpot_s"]).isna().all()
+    run = stats[stats["basis"] != "published"].set_index("metric")["plausibility"]
+    assert run[["tpot_s", "decode_tps"]].notna().all() and run[["ttft_s", "e2e_s"]].isna().all()
