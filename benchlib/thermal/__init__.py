@@ -25,7 +25,7 @@ from benchlib.thermal.base import (
 from benchlib.thermal.monitor import DEFAULT_THERMAL_RATE_HZ, ThermalMonitor
 from benchlib.thermal.nvml import CLOCK_EVENT_REASONS, NvmlThermalSource, decode_clock_event_reasons
 from benchlib.thermal.snapshot import TEMP_COLUMN_PREFIX, ThermalSnapshot, merge_readings
-from benchlib.thermal.sources import SOURCE_ORDER, ThermalSources, detect_thermal_sources
+from benchlib.thermal.sources import SOURCE_ORDER, ThermalSources, detect_thermal_sources, format_thermal_sources
 from benchlib.thermal.sysfs import CpuClockSource, SysfsTemperatureSource, read_cpufreq_mhz, read_temperatures_c
 from benchlib.thermal.vcgencmd import (
     THROTTLE_BITS,
@@ -64,6 +64,7 @@ __all__ = [
     "decode_throttled",
     "detect_thermal_sources",
     "flag_text",
+    "format_thermal_sources",
     "is_throttling_reason",
     "merge_readings",
     "parse_get_throttled",

@@ -22,7 +22,7 @@ from benchlib.thermal.snapshot import ThermalSnapshot, merge_readings
 from benchlib.thermal.sysfs import DEFAULT_ROOT, CpuClockSource, SysfsTemperatureSource
 from benchlib.thermal.vcgencmd import VcgencmdSource
 
-__all__ = ["SOURCE_ORDER", "ThermalSources", "detect_thermal_sources"]
+__all__ = ["SOURCE_ORDER", "ThermalSources", "detect_thermal_sources", "format_thermal_sources"]
 
 log = logging.getLogger(__name__)
 
@@ -113,3 +113,12 @@ def detect_thermal_sources(
         except Exception as exc:  # a missing or broken source is recorded, never fatal
             unavailable[name] = str(exc) or type(exc).__name__
     return ThermalSources(tuple(sources), unavailable)
+
+
+def format_thermal_sources(found: ThermalSources) -> str:
+    """The doctor listing: one line per source, ``ok`` with what it reads, ``--`` with why it is missing."""
+    lines = [f"ok {s.name:<10} {s.describe().get('reads', '')}" for s in found.sources]
+    lines += [f"-- {name:<10} {why}" for name, why in found.unavailable.items()]
+    if not found.has_temperature:
+        lines.append("   runs on this machine record the CPU clock only (flag: no thermal sensor: clock only)")
+    return "\n".join(lines)
