@@ -132,6 +132,11 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
         print(f"power: auto will use {measured[0]}.")
     else:
         print("power: auto will fall back to the hardware profile's estimate, recorded as estimated (not measured).")
+    from benchlib.thermal import detect_thermal_sources, format_thermal_sources
+
+    thermal = detect_thermal_sources()
+    print(f"\nThermal and clock sources (recorded beside every run):\n{format_thermal_sources(thermal)}")
+    thermal.close()
     print()
     _print_memory_bandwidth()
     print()

@@ -5,6 +5,7 @@
     data/runs/RUN_ID/
       run.json           schema version, parameters, model, machine, status, summary
       requests.parquet   one row per completed measured request
+      thermal.parquet    one row per temperature/clock snapshot (benchlib.thermal)
       sweep.ipynb        the executed notebook (when run through papermill)
 
 Every file is written atomically (temporary file, fsync, rename), so a crash or
@@ -43,6 +44,7 @@ __all__ = [
     "STATUS_INTERRUPTED",
     "STATUS_PROCESS_GONE",
     "STATUS_RUNNING",
+    "THERMAL_FILE",
     "RunDirectory",
     "atomic_write_bytes",
     "atomic_write_json",
@@ -54,6 +56,8 @@ __all__ = [
 SCHEMA_VERSION = 1
 RUN_FILE = "run.json"
 REQUESTS_FILE = "requests.parquet"
+THERMAL_FILE = "thermal.parquet"
+"""Temperatures and clocks sampled during each attempt (one row per snapshot, an ``attempt`` column)."""
 
 # Status values in run.json, and the one derived when a "running" run's process is gone.
 STATUS_RUNNING = "running"

@@ -23,6 +23,8 @@ __all__ = [
     "RunRecord",
     "RunSummary",
     "StepRecord",
+    "ThermalRecord",
+    "ThermalWindow",
     "ThroughputInterval",
 ]
 
@@ -114,6 +116,42 @@ class StepRecord(_Record):
     summary: dict[str, Any] = Field(default_factory=dict)
 
 
+class ThermalWindow(_Record):
+    """Temperatures, clocks and throttling over the measured window (``benchlib.thermal.summarize_window``)."""
+
+    start_unix_s: float | None = None
+    end_unix_s: float | None = None
+    samples: int = 0
+    basis: str | None = None
+    max_temp_c: float | None = Field(None, description="hottest sensor in the window, degrees Celsius")
+    clock_start_mhz: float | None = Field(None, description="CPU clock at the window's start, MHz")
+    clock_min_mhz: float | None = Field(None, description="lowest CPU clock in the window, MHz")
+    clock_drop_pct: float | None = Field(None, description="(start - min) / start, percent")
+    gpu_clock_start_mhz: float | None = None
+    gpu_clock_min_mhz: float | None = None
+    gpu_clock_drop_pct: float | None = None
+    throttled: bool | None = Field(None, description="None when no source can tell (no vcgencmd, no NVML)")
+    throttle_reasons: list[str] = Field(default_factory=list)
+    other_clock_reasons: list[str] = Field(default_factory=list)
+    throttle_history_new: list[str] = Field(default_factory=list)
+
+
+class ThermalRecord(_Record):
+    """Thermal and clock state of the last attempt: sources, missing ones with why, snapshots, window summary."""
+
+    attempt: int | None = None
+    rate_hz: float | None = None
+    sources: list[str] = Field(default_factory=list, description="sources that answered (sysfs-temp, cpu-clock, vcgencmd, nvml)")
+    unavailable: dict[str, str] = Field(default_factory=dict, description="missing source -> why")
+    has_temperature: bool = False
+    start: dict[str, Any] | None = Field(None, description="snapshot at the attempt's start (ThermalSnapshot.record())")
+    end: dict[str, Any] | None = Field(None, description="snapshot at the attempt's end")
+    samples: int = 0
+    window: ThermalWindow | None = None
+    flag: str | None = Field(None, description="the report's verdict: ok, throttled (...), clock dropped N% ...")
+    problem: str | None = None
+
+
 class Attempt(_Record):
     """One execution of the sweep (a resumed run has several)."""
 
@@ -153,6 +191,7 @@ class RunRecord(_Record):
     price_profile: dict[str, Any] | None = None
     steps: dict[str, StepRecord] = Field(default_factory=dict)
     summary_step: str | None = None
+    thermal: ThermalRecord | None = None
     summary: RunSummary = Field(default_factory=RunSummary)
 
     @property

@@ -7,7 +7,8 @@
 2. reuses a complete run (priced again under the profile asked for now);
 3. has the driver check the model (before reuse: a changed model file is an
    error) and the server, opens the power session and records the start of an
-   attempt in ``run.json``;
+   attempt in ``run.json``; starts the thermal recorder (snapshots at the
+   attempt's start and end, 1 Hz samples between, ``thermal.parquet``);
 4. has the driver load the runtime, run the warm-up (never recorded) and
    every pending measured request, each recorded as soon as it completes;
 5. records a stopped attempt (``interrupted`` on Ctrl-C, else ``failed``) and
@@ -50,6 +51,7 @@ from benchlib.sweep.run_record import (
     save_power_samples,
     start_meta,
 )
+from benchlib.sweep.thermal_record import ThermalRecorder
 
 __all__ = ["SweepResult", "create_driver", "prepare_run_directory", "run_sweep"]
 
@@ -148,6 +150,8 @@ def _measure(
     store.write_meta(meta)
     if completed:
         print(f"Resuming {store.path}: {completed} of {total} requests already complete.")
+    thermal = ThermalRecorder()
+    thermal.start()  # never raises: a machine without sensors records why
     bar = tqdm(total=total, initial=completed, desc="requests", unit="req", disable=not progress)
     attempt = Attempt(len(meta["attempts"]) - 1, store, meta, bar)
     timings: dict[str, float] = {}
@@ -180,11 +184,16 @@ def _measure(
         stopped_by = exc
         bar.close()
         meta["attempts"][-1]["timings"] = timings
+        thermal.stop()
+        meta["thermal"] = thermal.record(None, attempt.index)
         _record_stop(driver, attempt, exc)
         raise
     finally:
+        thermal.stop()  # end snapshot; these two never raise
+        thermal.save(store, attempt.index)
         driver.close()
         _keep_power_samples(store, power, attempt.index, stopped_by)
+    meta["thermal"] = thermal.record(window, attempt.index)
     return _finish(config, driver, store, meta, attempt.index, timings, power, measurement, window, previous)
 
 
