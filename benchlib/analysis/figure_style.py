@@ -9,6 +9,7 @@ them as plain numbers.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 __all__ = [
@@ -85,57 +86,79 @@ def overlapping_tick_labels(axes, which: str = "x") -> list[tuple[str, str]]:
     return pairs
 
 
-def _apply(axes, which: str, subs: tuple[float, ...] | None, decade_step: int = 1) -> None:
-    from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter
+def _locator(axes, which: str, subs: tuple[float, ...] | None, decade_step: int = 1):
+    from matplotlib.ticker import FixedLocator, LogLocator, MaxNLocator
 
-    axis = _axis(axes, which)
-    if decade_step == 1:
-        axis.set_major_locator(LogLocator(base=10.0, subs=subs, numticks=99))
-    else:  # very wide ranges: one labelled decade in ``decade_step``
-        import math
+    if subs is not None:
+        return LogLocator(base=10.0, subs=subs, numticks=99)
+    low, high = sorted(axes.get_xlim() if which == "x" else axes.get_ylim())
+    if decade_step == 0:  # a range inside one tick step of 1..9: plain ticks, as on a linear axis
+        return MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10])
+    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    return FixedLocator([10.0**e for e in range(first, last + 1) if e % decade_step == 0])
 
-        low, high = sorted(axes.get_xlim() if which == "x" else axes.get_ylim())
-        first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
-        axis.set_major_locator(FixedLocator([10.0**e for e in range(first, last + 1) if e % decade_step == 0]))
-    axis.set_major_formatter(FuncFormatter(_plain_number))
-    axis.set_minor_locator(LogLocator(base=10.0, subs="auto", numticks=99))
-    axis.set_minor_formatter(NullFormatter())
+
+def _labels_collide(axes, which: str, locator) -> tuple[bool, int]:
+    """Whether the labels ``locator`` would give collide on screen, and how many are in view; nothing is drawn."""
+    from matplotlib.font_manager import FontProperties
+
+    low, high = sorted(axes.get_xlim() if which == "x" else axes.get_ylim())
+    locations = [v for v in locator.tick_values(low, high) if low <= v <= high]
+    renderer = axes.figure.canvas.get_renderer()
+    size = _axis(axes, which).get_major_ticks()[0].label1.get_fontsize()
+    font = FontProperties(size=size)
+    spans = []
+    for value in locations:
+        width, height, _ = renderer.get_text_width_height_descent(_plain_number(value), font, ismath=False)
+        point = (value, low) if which == "x" else (low, value)
+        centre = axes.transData.transform(point)[0 if which == "x" else 1]
+        half = (width if which == "x" else height) / 2 + renderer.points_to_pixels(2.0)  # 2 pt of air between labels
+        spans.append((centre - half, centre + half))
+    spans.sort()
+    collide = any(end > start for (_, end), (start, _) in zip(spans, spans[1:]))
+    return collide, len(locations)
+
+
+def _labelled(axes, which: str) -> bool:
+    params = _axis(axes, which).get_tick_params(which="major")
+    keys = ("labelbottom", "labeltop") if which == "x" else ("labelleft", "labelright")
+    return any(params.get(key, False) for key in keys)
 
 
 def fit_log_ticks(figure) -> None:
-    """Give every log-scaled axis of ``figure`` tick labels that never overlap.
+    """Give every log-scaled axis of ``figure`` tick labels that never overlap, printed as plain numbers.
 
-    For each log axis, tries the tick sets of one decade from sparse (``1``)
-    to dense (``1..9``) and keeps the first with at least four labels in view,
-    or the densest one whose labels do not overlap; a range so wide that even
-    decades collide labels every second (third ...) decade. Call it after the
-    figure's layout is final (``tight_layout``); it draws the figure.
+    For each log axis, tries the ticks of one decade from sparse (``1``) to
+    dense (``1..9``) and keeps the first with at least four labels in view, or
+    the densest whose labels do not collide; a range too narrow for two of
+    them gets plain evenly spaced ticks, one so wide that even decades collide
+    labels every second (third ...) decade. Call it once the layout is final
+    (after ``tight_layout``): label sizes are measured with the figure's renderer.
     """
-    figure.canvas.draw()
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
     for axes in figure.axes:
         for which in ("x", "y"):
             scale = axes.get_xscale() if which == "x" else axes.get_yscale()
-            if scale != "log":
-                continue
-            _apply(axes, which, _TICK_SETS[-1])
-            figure.canvas.draw()
-            if not _drawn_labels(axes, which):
-                continue  # an inner panel of a shared axis: its labels are hidden
-            chosen = None
+            if scale != "log" or not _labelled(axes, which):
+                continue  # linear, or an inner panel of a shared axis: its labels are hidden
+            chosen, chosen_count = None, 0
             for subs in _TICK_SETS:
-                _apply(axes, which, subs)
-                figure.canvas.draw()
-                if overlapping_tick_labels(axes, which):
+                locator = _locator(axes, which, subs)
+                collide, count = _labels_collide(axes, which, locator)
+                if collide:
                     break
-                chosen = subs
-                if len(_drawn_labels(axes, which)) >= _ENOUGH_TICKS:
+                chosen, chosen_count = locator, count
+                if count >= _ENOUGH_TICKS:
                     break
-            if chosen is not None:
-                _apply(axes, which, chosen)
-                continue
-            for step in (2, 3, 5, 10):
-                _apply(axes, which, None, decade_step=step)
-                figure.canvas.draw()
-                if not overlapping_tick_labels(axes, which):
-                    break
-    figure.canvas.draw()
+            if chosen is None:  # even the decades collide
+                steps = [_locator(axes, which, None, step) for step in (2, 3, 5, 10)]
+                chosen = next((c for c in steps if not _labels_collide(axes, which, c)[0]), steps[-1])
+            elif chosen_count < 3:  # a range of about one step of 1..9
+                plain = _locator(axes, which, None, 0)
+                chosen = plain if not _labels_collide(axes, which, plain)[0] else chosen
+            axis = _axis(axes, which)
+            axis.set_major_locator(chosen)
+            axis.set_major_formatter(FuncFormatter(_plain_number))
+            axis.set_minor_locator(LogLocator(base=10.0, subs="auto", numticks=99))
+            axis.set_minor_formatter(NullFormatter())

@@ -1,5 +1,9 @@
 """Figures of the analysis notebook: measured runs beside published values, power timeline, load steps.
 
+The comparison bars live here; the distributions (:mod:`~benchlib.analysis.distributions`),
+the serving curve and load steps (:mod:`~benchlib.analysis.serving`) and the
+Pareto view (:mod:`~benchlib.analysis.pareto`) beside it; :func:`write_figures` writes them all.
+
 Measured runs (``data/runs/``) and the article's published numbers
 (``data/reference/``) are drawn in visibly different styles; every bar says
 whether it is measured, estimated or published.
@@ -15,6 +19,9 @@ import pandas as pd
 
 from benchlib.analysis.figure_style import ESTIMATED_COLOR, MEASURED_COLOR, PUBLISHED_COLOR, fit_log_ticks, pyplot
 from benchlib.analysis.groups import MODEL_LABEL, model_label, published_model_label
+from benchlib.analysis.distributions import latency_samples, plot_latency_ecdf
+from benchlib.analysis.pareto import pareto_points, plot_pareto
+from benchlib.analysis.serving import plot_load_steps, plot_serving_curve, serving_points
 from benchlib.analysis.tables import step_table
 from benchlib.records import STATUS_COMPLETE, StoredRun, scan_runs
 
@@ -25,6 +32,7 @@ __all__ = [
     "MEASURED_COLOR",
     "PUBLISHED_COLOR",
     "FigureSpec",
+    "WrittenFigures",
     "comparison_panels",
     "plot_comparison",
     "plot_load_steps",
@@ -273,80 +281,63 @@ def plot_power_timeline(run: StoredRun):
 
 
 
-def plot_load_steps(steps: pd.DataFrame):
-    """Throughput and latency percentiles against concurrency (closed loop) for every http run.
+class WrittenFigures(list):
+    """The paths :func:`write_figures` wrote (a ``list[Path]``), and in ``skipped`` the figures it did not write, with why."""
 
-    Returns:
-        The matplotlib ``Figure``.
-    """
-    import matplotlib
+    def __init__(self, paths=(), skipped: dict[str, str] | None = None) -> None:
+        super().__init__(paths)
+        self.skipped: dict[str, str] = dict(skipped or {})
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    closed = steps[(steps["mode"] == "closed") & (steps["status"] == "complete")]
-    figure, (left, middle, right) = plt.subplots(1, 3, figsize=(13, 4))
-    for run_id, data in closed.groupby("run_id"):
-        data = data.sort_values("concurrency")
-        label = f"{data['platform'].iloc[0]} · {data['model'].iloc[0]} ({run_id[-10:]})"
-        left.plot(data["concurrency"], data["throughput_tps"], "o-", label=label)
-        for axes, metric, scale in ((middle, "ttft_s", 1e3), (right, "tpot_s", 1e3)):
-            line = axes.plot(data["concurrency"], data[f"{metric}_median"] * scale, "o-", label=f"{label} p50")[0]
-            for field, style in (("p95", "--"), ("p99", ":")):
-                axes.plot(data["concurrency"], data[f"{metric}_{field}"] * scale, style, color=line.get_color(),
-                          label=f"p{field[1:]}")  # fmt: skip
-    left.set_title("output throughput (measured)", fontsize=9)
-    left.set_ylabel("tokens per second")
-    middle.set_title("time to first token: p50 (solid), p95 (dashed), p99 (dotted)", fontsize=9)
-    middle.set_ylabel("ms")
-    right.set_title("time per output token: p50, p95, p99", fontsize=9)
-    right.set_ylabel("ms")
-    for axes in (left, middle, right):
-        axes.set_xscale("log", base=2)
-        axes.set_xlabel("concurrent streams (closed loop)")
-        axes.grid(True, alpha=0.3)
-    if closed.empty:
-        middle.text(0.5, 0.5, "no http run with closed-loop steps", transform=middle.transAxes, ha="center")
-    else:
-        left.legend(fontsize=6)
-    figure.tight_layout()
-    return figure
+def _save(figure, path: Path, paths: list[Path], tight: bool = True) -> None:
+    plt = pyplot()
+    figure.savefig(path, dpi=120, bbox_inches="tight" if tight else None)
+    plt.close(figure)
+    paths.append(path)
 
 
 def write_figures(
     runs: pd.DataFrame, reference: pd.DataFrame, figures_dir: str | Path, runs_dir: str | Path | None = None
-) -> list[Path]:
-    """Write every figure of :data:`FIGURES` for complete runs, and with ``runs_dir`` the power
-    timeline of the latest complete run that has power samples (else the latest); return the paths."""
-    import matplotlib.pyplot as plt
+) -> WrittenFigures:
+    """Write the report's figures for complete runs and return their paths.
 
+    Always: every figure of :data:`FIGURES` (one panel per model) and
+    ``pareto.png``. With ``runs_dir``: ``latency_ecdf.png``; for runs with
+    load steps ``load_steps.png``, ``load_steps.csv`` and, with a complete
+    closed-loop step, ``serving_curve.png``; and the power timeline of the
+    latest complete run that has power samples (else the latest).
+
+    A figure with nothing to show is not written, and a stale copy from an
+    earlier report is removed: the result's ``skipped`` maps its file name to why
+    (``{"serving_curve.png": "no load-step run with a complete closed-loop step"}``).
+
+    Returns:
+        :class:`WrittenFigures`: the written paths, with ``skipped``.
+    """
     figures_dir = Path(figures_dir)
     figures_dir.mkdir(parents=True, exist_ok=True)
     complete = runs[runs["status"] == STATUS_COMPLETE] if not runs.empty else runs
-    paths = []
+    paths: list[Path] = []
+    skipped: dict[str, str] = {}
     for spec in FIGURES:
-        figure = plot_comparison(spec, complete, reference)
-        path = figures_dir / spec.filename
-        figure.savefig(path, dpi=120, bbox_inches="tight")
-        plt.close(figure)
-        paths.append(path)
-    if runs_dir is not None:
-        steps = step_table(runs_dir)
-        if not steps.empty:
-            figure = plot_load_steps(steps)
-            path = figures_dir / "load_steps.png"
-            figure.savefig(path, dpi=120)
-            plt.close(figure)
-            paths.append(path)
-            steps.to_csv(figures_dir / "load_steps.csv", index=False)
-            paths.append(figures_dir / "load_steps.csv")
-        stored = [run for run in scan_runs(runs_dir).runs if run.status == STATUS_COMPLETE]
-        with_samples = [run for run in stored if (run.path / "power.parquet").exists()]
-        chosen = (with_samples or stored)[-1:] if stored else []
-        for run in chosen:
-            figure = plot_power_timeline(run)
-            path = figures_dir / "power_timeline.png"
-            figure.savefig(path, dpi=120)
-            plt.close(figure)
-            paths.append(path)
-    return paths
+        _save(plot_comparison(spec, complete, reference), figures_dir / spec.filename, paths)
+    _save(plot_pareto(pareto_points(complete, reference)), figures_dir / "pareto.png", paths)
+    if runs_dir is None:
+        skipped.update(dict.fromkeys(("latency_ecdf.png", "serving_curve.png", "power_timeline.png"), "no runs_dir given"))
+        return WrittenFigures(paths, skipped)
+    _save(plot_latency_ecdf(latency_samples(runs_dir, complete)), figures_dir / "latency_ecdf.png", paths)
+    steps = step_table(runs_dir)
+    if not steps.empty:
+        _save(plot_load_steps(steps), figures_dir / "load_steps.png", paths, tight=False)
+        steps.to_csv(figures_dir / "load_steps.csv", index=False)
+        paths.append(figures_dir / "load_steps.csv")
+    if serving_points(steps).empty:
+        skipped["serving_curve.png"] = "no load-step run with a complete closed-loop step"
+        (figures_dir / "serving_curve.png").unlink(missing_ok=True)
+    else:
+        _save(plot_serving_curve(steps), figures_dir / "serving_curve.png", paths)
+    stored = [run for run in scan_runs(runs_dir).runs if run.status == STATUS_COMPLETE]
+    with_samples = [run for run in stored if (run.path / "power.parquet").exists()]
+    for run in (with_samples or stored)[-1:]:
+        _save(plot_power_timeline(run), figures_dir / "power_timeline.png", paths, tight=False)
+    return WrittenFigures(paths, skipped)
