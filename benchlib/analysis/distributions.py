@@ -8,6 +8,7 @@ each request's ``itl_s`` list exploded into one row per gap.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -102,13 +103,19 @@ def plot_latency_ecdf(samples: pd.DataFrame):
             for run_id, run_data in data.groupby("run_id", sort=False):
                 label = run_data["run_label"].iloc[0]
                 values = run_data["value_ms"].to_numpy(dtype=float)
-                sns.ecdfplot(x=values, ax=axes, color=colours[label], log_scale=True)
+                with warnings.catch_warnings():  # one distinct value: matplotlib widens the axis, as we do below
+                    warnings.filterwarnings("ignore", "Attempting to set identical", UserWarning)
+                    sns.ecdfplot(x=values, ax=axes, color=colours[label], log_scale=True)
                 axes.lines[-1].set_gid(f"ecdf:{run_id}")
                 p50, p95 = np.percentile(values, [50, 95])
                 axes.plot([p50], [0.5], "o", color=colours[label], markeredgecolor="black", gid=f"p50-p95:{run_id}")
                 axes.plot([p95], [0.95], "^", color=colours[label], markeredgecolor="black", gid=f"p50-p95:{run_id}")
             if data.empty:
                 axes.text(0.5, 0.5, "no samples", transform=axes.transAxes, ha="center", color="#aa0000")
+            elif data["value_ms"].max() < data["value_ms"].min() * 1.02:  # one value: give the axis a width
+                with warnings.catch_warnings():
+                    warnings.filterwarnings("ignore", "Attempting to set identical", UserWarning)
+                    axes.set_xlim(data["value_ms"].min() / 1.05, data["value_ms"].max() * 1.05)
             axes.set_title(f"{metric}\nmodel: {model}", fontsize=8)
             axes.set_xlabel(f"{metric}, ms (log scale)", fontsize=8)
             axes.set_ylabel("share of samples ≤ x" if column == 0 else "")

@@ -55,18 +55,19 @@ def _axis(axes, which: str):
 
 
 def _drawn_labels(axes, which: str) -> list[tuple[str, Any]]:
-    """(text, window box) of the drawn, non-empty major tick labels of one axis inside its view."""
+    """(text, window box) of the drawn, non-empty tick labels (major and minor) of one axis inside its view."""
     renderer = axes.figure.canvas.get_renderer()
     low, high = sorted(axes.get_xlim() if which == "x" else axes.get_ylim())
+    axis = _axis(axes, which)
     return [
         (tick.label1.get_text(), tick.label1.get_window_extent(renderer))
-        for tick in _axis(axes, which).get_major_ticks()
+        for tick in axis.get_major_ticks() + axis.get_minor_ticks()
         if tick.label1.get_visible() and tick.label1.get_text() and low <= tick.get_loc() <= high
     ]
 
 
 def overlapping_tick_labels(axes, which: str = "x") -> list[tuple[str, str]]:
-    """Pairs of drawn tick labels of one axis whose boxes overlap (empty: readable).
+    """Pairs of drawn tick labels (major and minor) of one axis whose boxes overlap (empty: readable).
 
     Args:
         axes: A matplotlib ``Axes`` whose figure has been drawn (``figure.canvas.draw()``).

@@ -46,7 +46,7 @@ def pareto_points(runs: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
     """
     rows = []
     for _, run in runs.iterrows():
-        energy_kind = run.get("energy_kind") or "unknown"
+        energy_kind = run.get("energy_kind") if isinstance(run.get("energy_kind"), str) else "unknown"
         rows.append((f"{run['platform']} · {run['run_id'][-10:]}", run[MODEL_LABEL], float(run["tpot_ms_p95"]),
                      "measured p95", float(run["cost_per_million_usd"]), "measured", float(run["energy_per_token_j"]),
                      energy_kind))  # fmt: skip
