@@ -87,16 +87,13 @@ def overlapping_tick_labels(axes, which: str = "x") -> list[tuple[str, str]]:
     return pairs
 
 
-def _locator(axes, which: str, subs: tuple[float, ...] | None, decade_step: int = 1):
-    from matplotlib.ticker import FixedLocator, LogLocator, MaxNLocator
+def _decades(axes, which: str, step: int):
+    """Ticks at every ``step``-th power of ten in view (ranges so wide that even decades collide)."""
+    from matplotlib.ticker import FixedLocator
 
-    if subs is not None:
-        return LogLocator(base=10.0, subs=subs, numticks=99)
     low, high = sorted(axes.get_xlim() if which == "x" else axes.get_ylim())
-    if decade_step == 0:  # a range inside one tick step of 1..9: plain ticks, as on a linear axis
-        return MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10])
     first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
-    return FixedLocator([10.0**e for e in range(first, last + 1) if e % decade_step == 0])
+    return FixedLocator([10.0**e for e in range(first, last + 1) if e % step == 0])
 
 
 def _labels_collide(axes, which: str, locator) -> tuple[bool, int]:
@@ -126,15 +123,45 @@ def _labelled(axes, which: str) -> bool:
     return any(params.get(key, False) for key in keys)
 
 
+def _choose_locator(axes, which: str):
+    """The tick locator whose labels read best on one log axis without colliding."""
+    from matplotlib.ticker import LogLocator, MaxNLocator
+
+    low, high = sorted(axes.get_xlim() if which == "x" else axes.get_ylim())
+    if high < 10 * low:  # less than a decade: three or more evenly spaced plain numbers read best
+        for bins in (7, 5, 4, 3):
+            plain = MaxNLocator(nbins=bins, steps=[1, 2, 2.5, 5, 10])
+            collide, count = _labels_collide(axes, which, plain)
+            if not collide and count >= 3:
+                return plain
+    chosen, chosen_count = None, 0
+    for subs in _TICK_SETS:
+        locator = LogLocator(base=10.0, subs=subs, numticks=99)
+        collide, count = _labels_collide(axes, which, locator)
+        if collide:
+            break
+        chosen, chosen_count = locator, count
+        if count >= _ENOUGH_TICKS:
+            break
+    if chosen is None:  # even the decades collide
+        steps = [_decades(axes, which, step) for step in (2, 3, 5, 10)]
+        return next((locator for locator in steps if not _labels_collide(axes, which, locator)[0]), steps[-1])
+    if chosen_count < 2:  # a range so narrow that no two plain numbers of 1..9 fall in it
+        plain = MaxNLocator(nbins=2, steps=[1, 2, 2.5, 5, 10])
+        return plain if not _labels_collide(axes, which, plain)[0] else chosen
+    return chosen
+
+
 def fit_log_ticks(figure) -> None:
     """Give every log-scaled axis of ``figure`` tick labels that never overlap, printed as plain numbers.
 
-    For each log axis, tries the ticks of one decade from sparse (``1``) to
-    dense (``1..9``) and keeps the first with at least four labels in view, or
-    the densest whose labels do not collide; a range too narrow for two of
-    them gets plain evenly spaced ticks, one so wide that even decades collide
+    Less than a decade in view gets three or more evenly spaced ticks if they
+    fit; otherwise tries the ticks of one decade from sparse (``1``) to dense (``1..9``)
+    and keeps the first with at least four labels in view, or the densest
+    whose labels do not collide; a range so wide that even decades collide
     labels every second (third ...) decade. Call it once the layout is final
-    (after ``tight_layout``): label sizes are measured with the figure's renderer.
+    (after ``tight_layout``): label sizes are measured with the figure's
+    renderer, without drawing.
     """
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
@@ -143,23 +170,8 @@ def fit_log_ticks(figure) -> None:
             scale = axes.get_xscale() if which == "x" else axes.get_yscale()
             if scale != "log" or not _labelled(axes, which):
                 continue  # linear, or an inner panel of a shared axis: its labels are hidden
-            chosen, chosen_count = None, 0
-            for subs in _TICK_SETS:
-                locator = _locator(axes, which, subs)
-                collide, count = _labels_collide(axes, which, locator)
-                if collide:
-                    break
-                chosen, chosen_count = locator, count
-                if count >= _ENOUGH_TICKS:
-                    break
-            if chosen is None:  # even the decades collide
-                steps = [_locator(axes, which, None, step) for step in (2, 3, 5, 10)]
-                chosen = next((c for c in steps if not _labels_collide(axes, which, c)[0]), steps[-1])
-            elif chosen_count < 3:  # a range of about one step of 1..9
-                plain = _locator(axes, which, None, 0)
-                chosen = plain if not _labels_collide(axes, which, plain)[0] else chosen
             axis = _axis(axes, which)
-            axis.set_major_locator(chosen)
+            axis.set_major_locator(_choose_locator(axes, which))
             axis.set_major_formatter(FuncFormatter(_plain_number))
             axis.set_minor_locator(LogLocator(base=10.0, subs="auto", numticks=99))
             axis.set_minor_formatter(NullFormatter())
