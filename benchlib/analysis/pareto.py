@@ -137,7 +137,8 @@ def plot_pareto(points: pd.DataFrame):
     handles = [Line2D([], [], marker="o", linestyle="none", color=colours[m], label=f"model: {m}") for m in models]
     handles += [Line2D([], [], marker=_MARKERS[k][0], linestyle="none", markerfacecolor="grey" if _MARKERS[k][1] else "none",
                        markeredgecolor="black", label=_MARKERS[k][2]) for k in _MARKERS if k in kinds_drawn]  # fmt: skip
-    handles.append(Line2D([], [], linestyle="--", color="black", label="Pareto frontier (no point lower on both axes)"))
+    frontier_label = "Pareto frontier of all points (none lower on both axes; models differ, see colour)"
+    handles.append(Line2D([], [], linestyle="--", color="black", label=frontier_label))
     figure.legend(handles=handles, fontsize=7, loc="lower center", ncol=2)
     legend_share = (0.2 * ((len(handles) + 1) // 2) + 0.25) / figure.get_figheight()
     figure.tight_layout(rect=(0, legend_share, 1, 1))
