@@ -1,5 +1,9 @@
 """Figures of the analysis notebook: measured runs beside published values, power timeline, load steps.
 
+The comparison bars live here; the distributions (:mod:`~benchlib.analysis.distributions`),
+the serving curve and load steps (:mod:`~benchlib.analysis.serving`) and the
+Pareto view (:mod:`~benchlib.analysis.pareto`) beside it; :func:`write_figures` writes them all.
+
 Measured runs (``data/runs/``) and the article's published numbers
 (``data/reference/``) are drawn in visibly different styles; every bar says
 whether it is measured, estimated or published.
@@ -13,6 +17,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchlib.analysis.figure_style import ESTIMATED_COLOR, MEASURED_COLOR, PUBLISHED_COLOR, fit_log_ticks, pyplot
+from benchlib.analysis.groups import MODEL_LABEL, model_label, published_model_label
+from benchlib.analysis.distributions import latency_samples, plot_latency_ecdf
+from benchlib.analysis.pareto import pareto_points, plot_pareto
+from benchlib.analysis.serving import plot_load_steps, plot_serving_curve, serving_points
 from benchlib.analysis.tables import step_table
 from benchlib.analysis.thermal import thermal_samples, thermal_trace
 from benchlib.records import STATUS_COMPLETE, StoredRun, scan_runs
@@ -24,6 +33,8 @@ __all__ = [
     "MEASURED_COLOR",
     "PUBLISHED_COLOR",
     "FigureSpec",
+    "WrittenFigures",
+    "comparison_panels",
     "plot_comparison",
     "plot_load_steps",
     "plot_power_timeline",
@@ -109,98 +120,110 @@ FIGURES: tuple[FigureSpec, ...] = (
     ),
 )
 
-MEASURED_COLOR = "#1f77b4"
-ESTIMATED_COLOR = "#9ecae1"
-PUBLISHED_COLOR = "#bbbbbb"
-
-
 def _measured_label(row: pd.Series, extra_column: str | None = None, estimated: bool = False) -> str:
     status = "" if row["status"] == STATUS_COMPLETE else f", {row['status']}"
     extra = f", {extra_column.replace('_', ' ')} {row[extra_column]}" if extra_column else ""
     what = "run here, power ESTIMATED from profile" if estimated else "measured"
-    return (
-        f"{row['platform']} · {row['model']} ({row['model_params_m']:g}M {row['quantization']})"
-        f"\n{what}, n={row['requests']}{status}{extra}"
-    )
+    return f"{row['platform']} · {row['model']} · {row['runtime']}\n{what}, n={row['requests']}{status}{extra}"
 
 
-def plot_comparison(spec: FigureSpec, runs: pd.DataFrame, reference: pd.DataFrame):
-    """Draw one figure: measured runs (with 95% CIs) beside the published values.
+def comparison_panels(spec: FigureSpec, runs: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
+    """The bars of one comparison figure, one panel per model: what :func:`plot_comparison` draws.
+
+    Measured runs go to the panel of their ``model_label``; published values to
+    the panel of their model size (``7B q4 (published)``), so a 135M run and a
+    7B published figure never share an unlabelled axis.
 
     Returns:
-        The matplotlib ``Figure``.
+        One row per bar: ``panel``, ``label``, ``value``, ``err_low``, ``err_high``
+        (whisker lengths, NaN for published) and ``kind`` (``measured``,
+        ``estimated`` or ``published``); measured panels first, smaller models first.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     measured = runs
     if not measured.empty and spec.output_tokens is not None:
         measured = measured[measured["output_tokens_per_request"] == spec.output_tokens]
     if not measured.empty:
         measured = measured[np.isfinite(measured[spec.measured_column].astype(float))]
-    published = reference[reference["metric"] == spec.reference_metric]
-
-    labels: list[str] = []
-    values: list[float] = []
-    errors: list[tuple[float, float]] = []
-    colors: list[str] = []
-    hatches: list[str] = []
+        measured = measured.sort_values(["model_params_m", "run_id"], kind="stable")
+    rows = []
     for _, row in measured.iterrows():
         value = float(row[spec.measured_column])
         low, high = (float(row[c]) for c in spec.measured_ci)
         estimated = spec.kind_column is not None and row[spec.kind_column] == "estimated"
-        labels.append(_measured_label(row, spec.label_column, estimated))
-        values.append(value)
-        errors.append((max(value - low, 0.0), max(high - value, 0.0)) if np.isfinite(low) else (0.0, 0.0))
-        colors.append(ESTIMATED_COLOR if estimated else MEASURED_COLOR)
-        hatches.append(".." if estimated else "")
-    for _, row in published.iterrows():
-        labels.append(f"{row['platform']} · {row['model_size']}\npublished (article, Jan 2026, {row['kind']})")
-        values.append(float(row["value"]))
-        errors.append((np.nan, np.nan))  # published values carry no interval: no whisker
-        colors.append(PUBLISHED_COLOR)
-        hatches.append("//")
+        whiskers = (max(value - low, 0.0), max(high - value, 0.0)) if np.isfinite(low) else (0.0, 0.0)
+        panel = row[MODEL_LABEL] if MODEL_LABEL in row.index else model_label(row)
+        rows.append((f"{panel} · measured here", _measured_label(row, spec.label_column, estimated), value, *whiskers,
+                     "estimated" if estimated else "measured"))  # fmt: skip
+    for _, row in reference[reference["metric"] == spec.reference_metric].iterrows():
+        label = f"{row['platform']}\npublished (article, Jan 2026, {row['kind']})"
+        rows.append((published_model_label(row["model_size"]), label, float(row["value"]), np.nan, np.nan, "published"))
+    return pd.DataFrame(rows, columns=["panel", "label", "value", "err_low", "err_high", "kind"])
 
-    height = max(3.0, 0.62 * len(labels) + 1.8)
-    figure, axes = plt.subplots(figsize=(9, height))
-    positions = np.arange(len(labels))[::-1]
-    bars = axes.barh(
-        positions,
-        values,
-        xerr=np.array(errors).T if errors else None,
-        color=colors,
-        edgecolor="#333333",
-        capsize=4,
-    )
-    for bar, hatch in zip(bars, hatches):
-        bar.set_hatch(hatch)
-    for position, value, (_, above) in zip(positions, values, errors):
+
+_STYLES = {  # kind -> (colour, hatch, legend label)
+    "measured": (MEASURED_COLOR, "", "measured here (bar: median or value; whisker: 95% CI)"),
+    "estimated": (ESTIMATED_COLOR, "..", "run here, power estimated from the profile (not measured)"),
+    "published": (PUBLISHED_COLOR, "//", "published (benchmark article, Jan 2026; no interval)"),
+}
+
+
+def _draw_panel(axes, bars: pd.DataFrame) -> None:
+    positions = np.arange(len(bars))[::-1]
+    errors = bars[["err_low", "err_high"]].to_numpy().T
+    drawn = axes.barh(positions, bars["value"], xerr=errors, color=[_STYLES[k][0] for k in bars["kind"]],
+                      edgecolor="#333333", capsize=4)  # fmt: skip
+    for bar, kind in zip(drawn, bars["kind"]):
+        bar.set_hatch(_STYLES[kind][1])
+    for position, value, above in zip(positions, bars["value"], bars["err_high"]):
         end = value + (above if np.isfinite(above) else 0.0)
         axes.annotate(f"  {value:.3g}", (end, position), va="center", fontsize=8)
-    axes.set_yticks(positions, labels, fontsize=8)
-    axes.set_xscale("log")
-    if values:
-        axes.set_xlim(right=max(values) * 2.5)
-    axes.set_xlabel(spec.axis_label)
-    axes.set_title(spec.title, fontsize=10)
+    axes.set_yticks(positions, bars["label"], fontsize=8)
+    axes.set_ylim(-0.6, len(bars) - 0.4)
+
+
+def plot_comparison(spec: FigureSpec, runs: pd.DataFrame, reference: pd.DataFrame):
+    """Draw one figure: measured runs (with 95% CIs) beside the published values, one panel per model.
+
+    Panels share the log value axis (tick labels fitted by
+    :func:`~benchlib.analysis.figure_style.fit_log_ticks`) and are titled with
+    the model; see :func:`comparison_panels`.
+
+    Returns:
+        The matplotlib ``Figure``.
+    """
     from matplotlib.patches import Patch
 
-    legend = [
-        Patch(facecolor=MEASURED_COLOR, edgecolor="#333333", label="measured here (bar: median or value; whisker: 95% CI)"),
-        Patch(facecolor=PUBLISHED_COLOR, edgecolor="#333333", hatch="//", label="published (benchmark article, Jan 2026)"),
-    ]
-    if ESTIMATED_COLOR in colors:
-        legend.insert(1, Patch(facecolor=ESTIMATED_COLOR, edgecolor="#333333", hatch="..",
-                               label="run here, power estimated from the profile (not measured)"))  # fmt: skip
-    axes.legend(handles=legend, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12 * 5 / height), ncol=1)
-    if measured.empty:
+    plt = pyplot()
+    bars = comparison_panels(spec, runs, reference)
+    panels = list(dict.fromkeys(bars["panel"])) or ["no measured run and no published value"]
+    counts = [max(int((bars["panel"] == p).sum()), 1) for p in panels]
+    height = 0.55 * sum(counts) + 0.55 * len(panels) + 1.9
+    figure, axes_list = plt.subplots(len(panels), 1, figsize=(9, height), sharex=True, squeeze=False,
+                                     gridspec_kw={"height_ratios": counts})  # fmt: skip
+    axes_list = list(axes_list[:, 0])
+    for axes, panel in zip(axes_list, panels):
+        _draw_panel(axes, bars[bars["panel"] == panel])
+        axes.set_title(f"model: {panel}", fontsize=8, loc="left")
+        axes.set_xscale("log")
+    values = bars["value"].to_numpy(dtype=float)
+    if len(values):
+        lows = values - np.nan_to_num(bars["err_low"].to_numpy(dtype=float))
+        axes_list[0].set_xlim(max(lows.min(), values.min() / 10) / 1.5, values.max() * 2.5)
+    axes_list[-1].set_xlabel(spec.axis_label)
+    figure.suptitle(spec.title, fontsize=10)
+    kinds = [k for k in _STYLES if k in set(bars["kind"]) or k != "estimated"]
+    legend = [Patch(facecolor=_STYLES[k][0], edgecolor="#333333", hatch=_STYLES[k][1], label=_STYLES[k][2]) for k in kinds]
+    figure.legend(handles=legend, fontsize=7, loc="lower center", bbox_to_anchor=(0.5, 0.0))
+    if not (bars["kind"] != "published").any():
         note = "no complete measured run"
         if spec.output_tokens is not None:
             note += f" with {spec.output_tokens} output tokens per request"
-        axes.text(0.99, 0.99, note, transform=axes.transAxes, ha="right", va="top", fontsize=8, color="#aa0000")
-    figure.tight_layout()
+        axes_list[0].text(0.99, 0.99, note, transform=axes_list[0].transAxes, ha="right", va="top", fontsize=8,
+                          color="#aa0000")  # fmt: skip
+    legend_share = (0.2 * len(kinds) + 0.15) / height
+    figure.tight_layout(rect=(0, legend_share, 1, 1))
+    fit_log_ticks(figure)  # the second layout makes room for the fitted labels
+    figure.tight_layout(rect=(0, legend_share, 1, 1))
     return figure
 
 
@@ -273,80 +296,63 @@ def plot_power_timeline(run: StoredRun):
 
 
 
-def plot_load_steps(steps: pd.DataFrame):
-    """Throughput and latency percentiles against concurrency (closed loop) for every http run.
+class WrittenFigures(list):
+    """The paths :func:`write_figures` wrote (a ``list[Path]``), and in ``skipped`` the figures it did not write, with why."""
 
-    Returns:
-        The matplotlib ``Figure``.
-    """
-    import matplotlib
+    def __init__(self, paths=(), skipped: dict[str, str] | None = None) -> None:
+        super().__init__(paths)
+        self.skipped: dict[str, str] = dict(skipped or {})
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    closed = steps[(steps["mode"] == "closed") & (steps["status"] == "complete")]
-    figure, (left, middle, right) = plt.subplots(1, 3, figsize=(13, 4))
-    for run_id, data in closed.groupby("run_id"):
-        data = data.sort_values("concurrency")
-        label = f"{data['platform'].iloc[0]} · {data['model'].iloc[0]} ({run_id[-10:]})"
-        left.plot(data["concurrency"], data["throughput_tps"], "o-", label=label)
-        for axes, metric, scale in ((middle, "ttft_s", 1e3), (right, "tpot_s", 1e3)):
-            line = axes.plot(data["concurrency"], data[f"{metric}_median"] * scale, "o-", label=f"{label} p50")[0]
-            for field, style in (("p95", "--"), ("p99", ":")):
-                axes.plot(data["concurrency"], data[f"{metric}_{field}"] * scale, style, color=line.get_color(),
-                          label=f"p{field[1:]}")  # fmt: skip
-    left.set_title("output throughput (measured)", fontsize=9)
-    left.set_ylabel("tokens per second")
-    middle.set_title("time to first token: p50 (solid), p95 (dashed), p99 (dotted)", fontsize=9)
-    middle.set_ylabel("ms")
-    right.set_title("time per output token: p50, p95, p99", fontsize=9)
-    right.set_ylabel("ms")
-    for axes in (left, middle, right):
-        axes.set_xscale("log", base=2)
-        axes.set_xlabel("concurrent streams (closed loop)")
-        axes.grid(True, alpha=0.3)
-    if closed.empty:
-        middle.text(0.5, 0.5, "no http run with closed-loop steps", transform=middle.transAxes, ha="center")
-    else:
-        left.legend(fontsize=6)
-    figure.tight_layout()
-    return figure
+def _save(figure, path: Path, paths: list[Path], tight: bool = True) -> None:
+    plt = pyplot()
+    figure.savefig(path, dpi=120, bbox_inches="tight" if tight else None)
+    plt.close(figure)
+    paths.append(path)
 
 
 def write_figures(
     runs: pd.DataFrame, reference: pd.DataFrame, figures_dir: str | Path, runs_dir: str | Path | None = None
-) -> list[Path]:
-    """Write every figure of :data:`FIGURES` for complete runs, and with ``runs_dir`` the power
-    timeline of the latest complete run that has power samples (else the latest); return the paths."""
-    import matplotlib.pyplot as plt
+) -> WrittenFigures:
+    """Write the report's figures for complete runs and return their paths.
 
+    Always: every figure of :data:`FIGURES` (one panel per model) and
+    ``pareto.png``. With ``runs_dir``: ``latency_ecdf.png``; for runs with
+    load steps ``load_steps.png``, ``load_steps.csv`` and, with a complete
+    closed-loop step, ``serving_curve.png``; and the power timeline of the
+    latest complete run that has power samples (else the latest).
+
+    A figure with nothing to show is not written, and a stale copy from an
+    earlier report is removed: the result's ``skipped`` maps its file name to why
+    (``{"serving_curve.png": "no load-step run with a complete closed-loop step"}``).
+
+    Returns:
+        :class:`WrittenFigures`: the written paths, with ``skipped``.
+    """
     figures_dir = Path(figures_dir)
     figures_dir.mkdir(parents=True, exist_ok=True)
     complete = runs[runs["status"] == STATUS_COMPLETE] if not runs.empty else runs
-    paths = []
+    paths: list[Path] = []
+    skipped: dict[str, str] = {}
     for spec in FIGURES:
-        figure = plot_comparison(spec, complete, reference)
-        path = figures_dir / spec.filename
-        figure.savefig(path, dpi=120, bbox_inches="tight")
-        plt.close(figure)
-        paths.append(path)
-    if runs_dir is not None:
-        steps = step_table(runs_dir)
-        if not steps.empty:
-            figure = plot_load_steps(steps)
-            path = figures_dir / "load_steps.png"
-            figure.savefig(path, dpi=120)
-            plt.close(figure)
-            paths.append(path)
-            steps.to_csv(figures_dir / "load_steps.csv", index=False)
-            paths.append(figures_dir / "load_steps.csv")
-        stored = [run for run in scan_runs(runs_dir).runs if run.status == STATUS_COMPLETE]
-        with_samples = [run for run in stored if (run.path / "power.parquet").exists()]
-        chosen = (with_samples or stored)[-1:] if stored else []
-        for run in chosen:
-            figure = plot_power_timeline(run)
-            path = figures_dir / "power_timeline.png"
-            figure.savefig(path, dpi=120)
-            plt.close(figure)
-            paths.append(path)
-    return paths
+        _save(plot_comparison(spec, complete, reference), figures_dir / spec.filename, paths)
+    _save(plot_pareto(pareto_points(complete, reference)), figures_dir / "pareto.png", paths)
+    if runs_dir is None:
+        skipped.update(dict.fromkeys(("latency_ecdf.png", "serving_curve.png", "power_timeline.png"), "no runs_dir given"))
+        return WrittenFigures(paths, skipped)
+    _save(plot_latency_ecdf(latency_samples(runs_dir, complete)), figures_dir / "latency_ecdf.png", paths)
+    steps = step_table(runs_dir)
+    if not steps.empty:
+        _save(plot_load_steps(steps), figures_dir / "load_steps.png", paths, tight=False)
+        steps.to_csv(figures_dir / "load_steps.csv", index=False)
+        paths.append(figures_dir / "load_steps.csv")
+    if serving_points(steps).empty:
+        skipped["serving_curve.png"] = "no load-step run with a complete closed-loop step"
+        (figures_dir / "serving_curve.png").unlink(missing_ok=True)
+    else:
+        _save(plot_serving_curve(steps), figures_dir / "serving_curve.png", paths)
+    stored = [run for run in scan_runs(runs_dir).runs if run.status == STATUS_COMPLETE]
+    with_samples = [run for run in stored if (run.path / "power.parquet").exists()]
+    for run in (with_samples or stored)[-1:]:
+        _save(plot_power_timeline(run), figures_dir / "power_timeline.png", paths, tight=False)
+    return WrittenFigures(paths, skipped)
