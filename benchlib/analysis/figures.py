@@ -25,6 +25,7 @@ from benchlib.analysis.serving import plot_load_steps, plot_serving_curve, servi
 from benchlib.analysis.tables import step_table
 from benchlib.analysis.thermal import thermal_samples, thermal_trace
 from benchlib.records import STATUS_COMPLETE, StoredRun, scan_runs
+from benchlib.records.directory import THERMAL_FILE
 
 __all__ = [
     "E2E_OUTPUT_TOKENS",
@@ -320,7 +321,7 @@ def write_figures(
     ``pareto.png``. With ``runs_dir``: ``latency_ecdf.png``; for runs with
     load steps ``load_steps.png``, ``load_steps.csv`` and, with a complete
     closed-loop step, ``serving_curve.png``; and the power timeline of the
-    latest complete run that has power samples (else the latest).
+    latest complete run that has power samples (else thermal samples, else the latest).
 
     A figure with nothing to show is not written, and a stale copy from an
     earlier report is removed: the result's ``skipped`` maps its file name to why
@@ -352,7 +353,8 @@ def write_figures(
     else:
         _save(plot_serving_curve(steps), figures_dir / "serving_curve.png", paths)
     stored = [run for run in scan_runs(runs_dir).runs if run.status == STATUS_COMPLETE]
-    with_samples = [run for run in stored if (run.path / "power.parquet").exists()]
-    for run in (with_samples or stored)[-1:]:
+    with_power = [run for run in stored if (run.path / "power.parquet").exists()]
+    with_thermal = [run for run in stored if (run.path / THERMAL_FILE).exists()]
+    for run in (with_power or with_thermal or stored)[-1:]:
         _save(plot_power_timeline(run), figures_dir / "power_timeline.png", paths, tight=False)
     return WrittenFigures(paths, skipped)

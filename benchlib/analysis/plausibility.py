@@ -39,6 +39,7 @@ __all__ = [
     "VERDICT_NO_BATCHING_GAIN",
     "VERDICT_OK",
     "decode_ceiling_tps",
+    "plausibility_findings",
     "plausibility_table",
     "plot_plausibility",
     "write_plausibility",
@@ -274,3 +275,31 @@ def write_plausibility(frame: pd.DataFrame, figures_dir: str | Path) -> list[Pat
 
     plt.close(figure)
     return [csv_path, png_path]
+
+
+def plausibility_findings(frame: pd.DataFrame) -> list[str]:
+    """One sentence per row whose verdict is not ``ok``: the figure, its ceiling and what that means.
+
+    Args:
+        frame: :func:`plausibility_table`.
+
+    Returns:
+        Sentences for the report, published figures first.
+    """
+    sentences = []
+    flagged = frame[frame["verdict"].fillna(VERDICT_OK) != VERDICT_OK]
+    for row in flagged.sort_values("label", ascending=False).itertuples():
+        what = f"{row.name}: {row.figure_tps:.3g} tok/s"
+        parts = []
+        if VERDICT_IMPLAUSIBLE in row.verdict:
+            parts.append(
+                f"is {row.percent_of_ceiling:.0f}% of the batch-1 ceiling of {row.ceiling_tps:.3g} tok/s "
+                f"({row.bandwidth_gb_s:.4g} GB/s {row.hardware} memory ÷ {row.bytes_per_token / 1e9:.3g} GB read per "
+                "token): a single stream cannot decode that fast, so the figure is implausible as stated"
+            )
+        if VERDICT_NO_BATCHING_GAIN in row.verdict:
+            parts.append("equals 1 / per-token latency: a batch-1 (single-stream) figure, with no batching gain")
+        if not parts:  # unknown: what is missing
+            parts.append(f"cannot be checked ({row.verdict})")
+        sentences.append(f"{what} " + "; it ".join(parts) + ".")
+    return sentences

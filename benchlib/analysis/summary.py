@@ -119,7 +119,8 @@ def write_summary(
     )  # fmt: skip
     lines += _verdict_section(
         "Thermal and clock state during the measured window", thermal,
-        {"run_id": "run", "sources": "sources", "temp_max_c": "max °C", "clock_drop_pct": "clock drop %", "flag": "flag"},
+        {"run_id": "run", "sources": "sources", "temp_max_c": "max °C", "clock_start_mhz": "clock MHz at start",
+         "clock_drop_pct": "clock drop %", "throttled": "throttled", "flag": "flag"},
         "No run recorded thermal state.",
     )  # fmt: skip
     if skipped is not None and not skipped.empty:

@@ -112,6 +112,8 @@ def test_smoke_sweep_then_analysis(tmp_path):
         "per_token_latency.png", "e2e_128_tokens.png", "throughput.png", "cost_per_million_tokens.png",
         "energy_per_token.png", "power_timeline.png",
         "summary.csv", "summary.md", "cost_vs_utilization.png", "break_even.png", "cost_model.md",
+        "runs.csv", "latency_ecdf.png", "pareto.png", "comparisons.csv", "comparisons.md",
+        "plausibility.csv", "plausibility.png",
     } <= names  # fmt: skip
     assert (tmp_path / "report" / "analysis.ipynb").exists() and (tmp_path / "report" / "cost_model.ipynb").exists()
     for png in figures.glob("*.png"):

@@ -9,6 +9,7 @@ from benchlib.analysis.plausibility import (
     VERDICT_NO_BATCHING_GAIN,
     VERDICT_OK,
     decode_ceiling_tps,
+    plausibility_findings,
     plausibility_table,
     write_plausibility,
 )
@@ -68,3 +69,13 @@ def test_write_plausibility_writes_the_csv_and_the_figure(tmp_path, article):
     assert [p.name for p in paths] == ["plausibility.csv", "plausibility.png"]
     written = pd.read_csv(paths[0])
     assert len(written) == len(article) and paths[1].stat().st_size > 10_000
+
+
+def test_findings_say_in_words_what_is_implausible_and_what_is_batch_1(article):
+    findings = plausibility_findings(article.reset_index())
+    pi = next(s for s in findings if s.startswith("Raspberry Pi 5 + AI HAT+ 2 7B q4: throughput"))
+    assert "8.3 tok/s is 191% of the batch-1 ceiling of 4.35 tok/s" in pi and "17.1 GB/s" in pi
+    assert "implausible" in pi and "batch-1 (single-stream) figure" in pi
+    h100 = next(s for s in findings if s.startswith("H100-class GPU 7B q4: throughput"))
+    assert "implausible" not in h100 and "no batching gain" in h100
+    assert not any(s.startswith("H100-class GPU 7B q4: 1 / per-token latency") for s in findings)  # ok: no sentence
