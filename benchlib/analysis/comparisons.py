@@ -14,9 +14,15 @@ For each metric of :data:`METRICS` the per-request samples of the two runs give
   Holm-corrected over every tested row of the report
   (:func:`statsmodels.stats.multitest.multipletests`);
 - a verdict: the difference is significant when the Holm p-value is below
-  ``1 - confidence`` *and* the interval excludes 1; the verdict then names the
-  winner with a factor ≥ 1 in its favour (``… is 1.8× faster per token [1.7, 1.9]``),
-  else it says ``no significant difference (ratio …, Holm p = …)``.
+  ``1 - confidence``, the interval excludes 1 *and* the ratio is outside the
+  run-to-run noise margin (:data:`DEFAULT_NOISE_MARGIN`, 10%: two runs of the
+  same parameters on one machine differ by a few percent between runs, more
+  than the spread inside a run predicts, so a 6% shift between two repeats is
+  statistically detectable yet means nothing; asv uses the same rule with the
+  same default factor). The verdict then names the winner with a factor ≥ 1 in
+  its favour (``… is 1.8× faster per token [1.7, 1.9]``), else it says
+  ``no significant difference (ratio …, Holm p = …)`` and, when only the
+  margin held it back, says so.
 
 Energy per token and cost per million tokens have one value per run, not per
 request. Their per-request samples scale each request's seconds per output
@@ -59,6 +65,7 @@ from benchlib.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, bootstrap_two_
 
 __all__ = [
     "COLUMNS",
+    "DEFAULT_NOISE_MARGIN",
     "METRICS",
     "ComparedMetric",
     "compare_runs",
@@ -133,6 +140,10 @@ def holm(p_values: Sequence[float]) -> np.ndarray:
     return adjusted
 
 
+DEFAULT_NOISE_MARGIN = 0.10
+"""Relative difference below which two runs are not called different, whatever the p-value (10%)."""
+
+
 def _fmt(value: float) -> str:
     return f"{value:.3g}"
 
@@ -146,6 +157,7 @@ def verdict(
     ci_high: float,
     p_holm: float,
     significant: bool,
+    within_margin: float | None = None,
 ) -> str:
     """The verdict of one comparison in words, the factor ≥ 1 in the winner's favour.
 
@@ -158,9 +170,14 @@ def verdict(
         ci_high: Upper end of the ratio's interval.
         p_holm: Holm-adjusted p-value.
         significant: Whether the difference is significant.
+        within_margin: The noise margin (0.10) when the test alone would call the difference
+            significant but the ratio is inside the margin; the verdict then says so.
     """
     if not significant:
         interval = f"[{_fmt(ci_low)}, {_fmt(ci_high)}]"
+        if within_margin is not None:
+            return (f"no significant difference (ratio {_fmt(ratio)} {interval} is within the ±{within_margin:.0%} "
+                    f"run-to-run noise margin; Holm p = {p_holm:.2g})")  # fmt: skip
         return f"no significant difference (ratio {_fmt(ratio)} {interval}, Holm p = {p_holm:.2g})"
     lower_is_better = metric.better == "lower"
     a_wins = (ratio < 1) == lower_is_better
@@ -279,6 +296,7 @@ def compare_runs(
     confidence: float = DEFAULT_CONFIDENCE,
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
+    noise_margin: float = DEFAULT_NOISE_MARGIN,
 ) -> pd.DataFrame:
     """Every pair of runs in one comparison group, compared on every metric of :data:`METRICS`.
 
@@ -289,11 +307,12 @@ def compare_runs(
         confidence: Coverage of the intervals; ``1 - confidence`` is the significance level of the Holm p-values.
         n_resamples: Bootstrap resamples per comparison.
         seed: Seed of every bootstrap, so the report is the same to the last digit when rebuilt.
+        noise_margin: Relative difference a significant ratio must exceed (0.10: beyond 1.1 or below 1 / 1.1).
 
     Returns:
         One row per pair × metric with :data:`COLUMNS` (the verdict says why when a row is not tested).
         ``frame.attrs`` holds ``run_groups`` (every group of ``table`` and its run ids, single-run groups
-        included), ``confidence``, ``n_resamples`` and ``seed``, which :func:`write_comparisons` reports.
+        included), ``confidence``, ``n_resamples``, ``seed`` and ``noise_margin``, which :func:`write_comparisons` reports.
     """
     rows_by_id = {row["run_id"]: row for _, row in table.iterrows()}
     by_group: dict[str, list[tuple[StoredRun, pd.Series]]] = {}
@@ -312,19 +331,24 @@ def compare_runs(
     frame["p_holm"] = holm(frame["p_value"].to_numpy(dtype=float))
     alpha = 1.0 - confidence
     excludes_one = (frame["ci_low"] > 1) | (frame["ci_high"] < 1)
-    frame["significant"] = (frame["p_holm"] < alpha) & excludes_one
+    if noise_margin < 0:
+        raise ValueError(f"noise_margin must be 0 or more (a relative difference such as 0.10), got {noise_margin}")
+    tested_significant = (frame["p_holm"] < alpha) & excludes_one
+    beyond_margin = (frame["ratio"] >= 1 + noise_margin) | (frame["ratio"] <= 1 / (1 + noise_margin))
+    frame["significant"] = tested_significant & beyond_margin
+    held_back = tested_significant & ~beyond_margin
     names = {run_id: _run_name(row) for run_id, row in rows_by_id.items()}
     metrics = {metric.name: metric for metric in METRICS}
     frame["verdict"] = [
         f"not tested: {row.reason}" if isinstance(row.reason, str) else verdict(
             metrics[row.metric], names[row.run_a], names[row.run_b], row.ratio, row.ci_low, row.ci_high,
-            row.p_holm, bool(row.significant),
+            row.p_holm, bool(row.significant), noise_margin if held else None,
         )
-        for row in frame.itertuples()
+        for row, held in zip(frame.itertuples(), held_back)
     ]  # fmt: skip
     frame = frame[COLUMNS].astype({"significant": bool})
     frame.attrs.update(
         run_groups={group: [run.run_id for run, _ in members] for group, members in sorted(by_group.items())},
-        confidence=confidence, n_resamples=n_resamples, seed=seed,
+        confidence=confidence, n_resamples=n_resamples, seed=seed, noise_margin=noise_margin,
     )  # fmt: skip
     return frame

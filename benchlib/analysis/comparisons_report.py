@@ -8,14 +8,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchlib.analysis.comparisons import METRICS
+from benchlib.analysis.comparisons import DEFAULT_NOISE_MARGIN, METRICS
 
 __all__ = ["method_note", "write_comparisons"]
 
 _LABELS = {metric.name: metric.label for metric in METRICS}
 
 
-def method_note(tested: int, confidence: float, n_resamples: int, seed: int) -> str:
+def method_note(tested: int, confidence: float, n_resamples: int, seed: int, noise_margin: float = DEFAULT_NOISE_MARGIN) -> str:
     """How the comparisons were made, in words, for the head of ``comparisons.md``.
 
     Args:
@@ -23,6 +23,7 @@ def method_note(tested: int, confidence: float, n_resamples: int, seed: int) -> 
         confidence: Coverage of the intervals.
         n_resamples: Bootstrap resamples per comparison.
         seed: Seed of the bootstrap.
+        noise_margin: Relative difference a significant ratio must exceed.
     """
     level = f"{confidence:.0%}"
     return (
@@ -31,7 +32,9 @@ def method_note(tested: int, confidence: float, n_resamples: int, seed: int) -> 
         f"ratio (`scipy.stats.bootstrap`, the two runs' requests resampled independently, {n_resamples} resamples, "
         f"seed {seed}), and a two-sided **Mann–Whitney U** p-value (`scipy.stats.mannwhitneyu`) **Holm-corrected "
         f"over the {tested} tested comparisons** of this report (`statsmodels`). A difference is significant when "
-        f"the Holm p-value is below {1 - confidence:.2g} and the interval excludes 1; the verdict then gives the "
+        f"the Holm p-value is below {1 - confidence:.2g}, the interval excludes 1 and the ratio is beyond the "
+        f"±{noise_margin:.0%} run-to-run noise margin (two repeats of the same parameters on one machine differ "
+        f"by a few percent between runs, more than the spread inside a run predicts); the verdict then gives the "
         f"factor (≥ 1) in the winner's favour.\n\n"
         "Energy per token and cost per million tokens are one number per run. Their per-request samples are each "
         "request's seconds per output token (end-to-end ÷ output tokens) times the run's constant rate (its mean "
@@ -97,7 +100,7 @@ def write_comparisons(
     lines = [
         "# Pairwise comparisons (runs on the same model and workload)", "",
         method_note(tested, frame.attrs.get("confidence", 0.95), frame.attrs.get("n_resamples", 0),
-                    frame.attrs.get("seed", 0)),
+                    frame.attrs.get("seed", 0), frame.attrs.get("noise_margin", DEFAULT_NOISE_MARGIN)),
         "",
     ]  # fmt: skip
     if frame.empty:

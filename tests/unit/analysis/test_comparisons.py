@@ -187,3 +187,17 @@ def test_nothing_comparable_says_so(tmp_path):
 def test_the_two_sample_bootstrap_needs_two_values_in_each_sample():
     with pytest.raises(ParameterError, match="at least two values"):
         bootstrap_two_samples([1.0], [1.0, 2.0], np.median)
+
+
+def test_a_detectable_shift_inside_the_noise_margin_is_no_significant_difference():
+    tight = 0.010 + 0.00001 * np.arange(12)  # a 1% spread: a 6% shift between the runs is unmistakable
+    runs = [_run("run-a", _requests(tight)), _run("run-b", _requests(1.06 * tight))]
+    rows = [_row("run-a", "cpu"), _row("run-b", "cpu")]
+    tpot = _compare(runs, rows).set_index("metric").loc["tpot_s"]
+    assert tpot["p_holm"] < 0.01 and tpot["ci_high"] < 1 and not tpot["significant"]
+    assert tpot["verdict"].startswith("no significant difference (ratio 0.943 [")
+    assert "is within the ±10% run-to-run noise margin; Holm p = " in tpot["verdict"]
+    strict = _compare(runs, rows, noise_margin=0.0).set_index("metric").loc["tpot_s"]
+    assert strict["significant"] and strict["verdict"].startswith("cpu (run-a) is 1.06× faster per token [")
+    with pytest.raises(ValueError, match="noise_margin must be 0 or more"):
+        _compare(runs, rows, noise_margin=-0.1)
