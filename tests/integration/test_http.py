@@ -111,6 +111,9 @@ def test_closed_and_open_loop_steps(llama, tmp_path):
         analysis.run_table(runs_dir), analysis.load_reference(analysis_reference()), tmp_path / "figures", runs_dir
     )
     assert tmp_path / "figures" / "load_steps.png" in figures
+    assert tmp_path / "figures" / "serving_curve.png" in figures  # c1 and c3 are complete closed-loop steps
+    points = analysis.serving_points(steps_table)
+    assert sorted(points["concurrency"]) == [1, 3]
 
 
 def test_a_refused_connection_is_a_clear_error(tmp_path):
