@@ -1,11 +1,15 @@
-"""Pairwise comparisons on real runs: two smoke sweeps with the same parameters on this machine, and one more.
+"""Pairwise comparisons on real runs: repeated smoke sweeps with the same parameters on this machine, and one more.
 
-The two repeats differ only in their ``platform`` label (so their run ids
+The repeats differ only in their ``platform`` label (so their run ids
 differ); the issue asks that a repeated run come out as "no significant
-difference" more often than not. A third sweep with a longer output is another
-workload and must not be paired with them.
+difference" more often than not. One disturbed run (a neighbour on this shared
+VM, the first sweep after the setup step) can really be slower than the others,
+and a rank test rightly sees it, so "more often than not" is checked over the
+six pairs of four repeats, after a discarded warm-up sweep. A sweep with a
+longer output is another workload and must not be paired with them.
 """
 
+import itertools
 import time
 
 import pandas as pd
@@ -21,6 +25,7 @@ from benchlib.sweep import run_sweep
 
 ROOT = repo_root()
 REPETITIONS = 20  # one prompt ("tiny"), so 20 requests per run: enough for a rank test to see a real shift
+REPEATS = 4
 
 pytestmark = pytest.mark.slow
 
@@ -35,11 +40,13 @@ def _sweep(runs_dir, **overrides):
 def test_two_repeated_smoke_runs_are_mostly_no_significant_difference(tmp_path):
     runs_dir = tmp_path / "runs"
     started = time.monotonic()
-    first = _sweep(runs_dir, platform="this machine (repeat 1)", repetitions=REPETITIONS)
-    second = _sweep(runs_dir, platform="this machine (repeat 2)", repetitions=REPETITIONS)
+    _sweep(tmp_path / "warm-up", platform="warm-up", repetitions=REPETITIONS)  # settles the machine; not compared
+    repeats = [_sweep(runs_dir, platform=f"this machine (repeat {i})", repetitions=REPETITIONS)
+               for i in range(1, REPEATS + 1)]  # fmt: skip
+    first, second = repeats[:2]
     longer = _sweep(runs_dir, platform="this machine (repeat 1)", repetitions=3, output_tokens=16)
     sweeping_s = time.monotonic() - started
-    assert len({first, second, longer}) == 3
+    assert len({*repeats, longer}) == REPEATS + 1
 
     table = run_table(runs_dir)
     frame = compare_runs(report_runs(runs_dir).runs, table, seed=0)
@@ -47,16 +54,17 @@ def test_two_repeated_smoke_runs_are_mostly_no_significant_difference(tmp_path):
     assert csv_path.exists() and md_path.exists()
     assert list(pd.read_csv(csv_path).columns) == COLUMNS
 
-    # the one pair: the two repeats, A the run id that sorts first; the longer output is paired with nothing
-    assert len(frame) == len(METRICS)
-    assert set(zip(frame["run_a"], frame["run_b"])) == {tuple(sorted((first, second)))}
+    # every pair of the repeats, A the run id that sorts first; the longer output is paired with nothing
+    pairs = set(itertools.combinations(sorted(repeats), 2))
+    assert len(frame) == len(pairs) * len(METRICS)
+    assert set(zip(frame["run_a"], frame["run_b"])) == pairs
     assert longer not in set(frame["run_a"]) | set(frame["run_b"])
     assert (frame["n_a"] == REPETITIONS).all() and (frame["n_b"] == REPETITIONS).all()
     groups = table.set_index("run_id")["comparison_group"]
     assert groups[first] == groups[second] != groups[longer]
 
     # the run table's medians are the comparison's medians
-    rows = frame.set_index("metric")
+    rows = frame[(frame["run_a"] == min(first, second)) & (frame["run_b"] == max(first, second))].set_index("metric")
     a = table.set_index("run_id").loc[rows.loc["tpot_s", "run_a"]]
     assert rows.loc["tpot_s", "median_a"] * 1e3 == pytest.approx(a["tpot_ms_median"])
     assert rows.loc["cost_per_million_usd", "median_a"] == pytest.approx(a["cost_per_million_usd"])
@@ -67,12 +75,15 @@ def test_two_repeated_smoke_runs_are_mostly_no_significant_difference(tmp_path):
     assert energy["verdict"].startswith("not tested:")
 
     tested = frame[frame["p_value"].notna()]
-    assert len(tested) == len(METRICS) - 1
+    assert len(tested) == len(pairs) * (len(METRICS) - 1)
     same = tested["verdict"].str.startswith("no significant difference")
-    assert same.sum() > len(tested) / 2, tested[["metric", "ratio", "ci_low", "ci_high", "p_holm", "verdict"]]
+    shown = tested[["run_a", "run_b", "metric", "ratio", "ci_low", "ci_high", "p_holm"]]
+    assert same.sum() > len(tested) / 2, shown  # more often than not, over every comparison
+    pairs_alike = same.groupby([tested["run_a"], tested["run_b"]]).mean() > 0.5
+    assert pairs_alike.sum() > len(pairs) / 2, shown  # and for most pairs
 
     text = md_path.read_text()
     assert f"## {groups[first]}" in text and first in text and second in text
     assert "## Groups with a single run" in text and f"`{longer}`" in text
-    assert "Holm-corrected over the 5 tested comparisons" in text
+    assert f"Holm-corrected over the {len(tested)} tested comparisons" in text
     print(f"\nswept in {sweeping_s:.1f} s\n{text}")
