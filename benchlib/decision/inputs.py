@@ -165,7 +165,7 @@ class DecisionInputs(ValidatedModel):
     @classmethod
     def _from_flat(cls, values: Any) -> Any:
         """Split flat parameters into sections (a mapping of sections passes through)."""
-        if not isinstance(values, dict) or set(values) <= set(SECTIONS):
+        if not isinstance(values, dict) or (values and set(values) <= set(SECTIONS)):
             return values
         unknown = sorted(set(values) - set(FLAT_DEFAULTS))
         if unknown:
