@@ -4,7 +4,7 @@ Modules, one job each:
 
 * :mod:`~benchlib.decision.hourly`: the 24 hourly shares of a day's traffic (flat, diurnal, your own).
 * :mod:`~benchlib.decision.inputs`: targets, workload, constraints and candidates, validated;
-  loaded from ``params/decision.yaml`` or from the notebook's flat parameters.
+  loaded from ``params/decision/decision.yaml`` or from the notebook's flat parameters.
 * :mod:`~benchlib.decision.capacity`: capacity under the targets (load steps, single stream,
   published figures) and each target checked.
 * :mod:`~benchlib.decision.candidates`: every measured run and published platform, with its price profile.
@@ -14,7 +14,7 @@ Modules, one job each:
 
 Typical use (the decision notebook)::
 
-    inputs = load_decision_inputs("params/decision.yaml")   # or decision_inputs(**flat parameters)
+    inputs = load_decision_inputs("params/decision/decision.yaml")   # or decision_inputs(**flat parameters)
     result = make_decision(inputs)
     csv_path, md_path = write_decision(result, "figures")
 """
@@ -23,7 +23,9 @@ from benchlib.decision.candidates import Candidate, CandidateSet, build_candidat
 from benchlib.decision.capacity import Capacity, LatencySamples, TargetCheck
 from benchlib.decision.hourly import diurnal_shares, flat_shares, hourly_shares
 from benchlib.decision.inputs import (
+    DIURNAL_PARAMS,
     FLAT_DEFAULTS,
+    FLAT_PARAMS,
     CandidateSelection,
     Constraints,
     DecisionInputs,
@@ -38,7 +40,9 @@ from benchlib.decision.sizing import DAYS_PER_MONTH, VARIANTS, Costing, cost_can
 
 __all__ = [
     "DAYS_PER_MONTH",
+    "DIURNAL_PARAMS",
     "FLAT_DEFAULTS",
+    "FLAT_PARAMS",
     "VARIANTS",
     "Candidate",
     "CandidateSelection",

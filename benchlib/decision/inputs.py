@@ -1,6 +1,6 @@
 """What the decision is asked: service targets, the workload, constraints and the candidates, validated.
 
-Every input has one flat name, the same in ``params/decision*.yaml`` and in the
+Every input has one flat name, the same in ``params/decision/*.yaml`` and in the
 decision notebook's ``parameters`` cell (:data:`FLAT_DEFAULTS` lists them with
 their defaults); :class:`DecisionInputs` groups them into sections. A bad value
 is a :class:`~benchlib.errors.ParameterError` naming the parameter.
@@ -16,11 +16,13 @@ from pydantic import Field, StrictBool, StrictStr, field_validator, model_valida
 
 from benchlib.decision.hourly import hourly_shares
 from benchlib.errors import ParameterError
-from benchlib.paths import RUNS_DEFAULT, reference_csv
+from benchlib.paths import RUNS_DEFAULT, params_dir, reference_csv
 from benchlib.validation import ValidatedModel, parse
 
 __all__ = [
+    "DIURNAL_PARAMS",
     "FLAT_DEFAULTS",
+    "FLAT_PARAMS",
     "CandidateSelection",
     "Constraints",
     "DecisionInputs",
@@ -29,6 +31,11 @@ __all__ = [
     "decision_inputs",
     "load_decision_inputs",
 ]
+
+FLAT_PARAMS = params_dir() / "decision" / "decision.yaml"
+"""The shipped example: the article's workload (1 M requests/day of 128 tokens, 100 ms p95 per token), flat day."""
+DIURNAL_PARAMS = params_dir() / "decision" / "decision-diurnal.yaml"
+"""The same on the built-in diurnal day. (Not under ``params/*.yaml``: those are sweep parameter files.)"""
 
 PositiveSeconds = Annotated[float, Field(gt=0)]
 PositiveTokens = Annotated[int, Field(gt=0)]
@@ -204,14 +211,14 @@ def decision_inputs(**flat: Any) -> DecisionInputs:
 
 
 def load_decision_inputs(path: str | Path, **overrides: Any) -> DecisionInputs:
-    """The decision's inputs from a YAML file of flat parameters (``params/decision.yaml``), then ``overrides``.
+    """The decision's inputs from a YAML file of flat parameters (``params/decision/decision.yaml``), then ``overrides``.
 
     Raises:
         ParameterError: the file is missing or not a mapping, or a parameter is unknown or invalid.
     """
     path = Path(path)
     if not path.is_file():
-        raise ParameterError(f"Decision parameter file {path} not found; see params/decision.yaml for an example.")
+        raise ParameterError(f"Decision parameter file {path} not found; see params/decision/decision.yaml for an example.")
     try:
         values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:

@@ -25,7 +25,7 @@ def test_the_diurnal_example_sums_to_one_and_peaks_at_15_three_times_its_trough(
 
 @pytest.mark.parametrize("name", ["decision.yaml", "decision-diurnal.yaml"])
 def test_the_shipped_files_load_and_start_with_a_comment(name):
-    path = params_dir() / name
+    path = params_dir() / "decision" / name
     assert path.read_text().startswith("# Decision parameters")
     inputs = load_decision_inputs(path)
     assert inputs.workload.hourly_profile == ("flat" if name == "decision.yaml" else "diurnal")

@@ -88,7 +88,7 @@ def test_the_files_hold_one_row_per_candidate_and_variant_whose_arithmetic_adds_
 
 
 def test_the_articles_platforms_at_1m_requests_a_day_and_100_ms_recommend_the_cheapest_cloud(tmp_path):
-    inputs = load_decision_inputs(params_dir() / "decision.yaml", runs=False)
+    inputs = load_decision_inputs(params_dir() / "decision" / "decision.yaml", runs=False)
     assert (inputs.workload.requests_per_day, inputs.targets.tpot_p95_s, inputs.workload.output_tokens) == (
         1_000_000, 0.1, 128)  # fmt: skip
     result = make_decision(inputs)
@@ -105,7 +105,7 @@ def test_the_articles_platforms_at_1m_requests_a_day_and_100_ms_recommend_the_ch
 
 
 def test_the_diurnal_file_sizes_for_its_peak_hour():
-    inputs = load_decision_inputs(params_dir() / "decision-diurnal.yaml", runs=False)
+    inputs = load_decision_inputs(params_dir() / "decision" / "decision-diurnal.yaml", runs=False)
     result = make_decision(inputs)
     # peak hour 3/48 of 1e6 requests = 17.36 req/s -> 18 L4 instances of 0.977 req/s
     assert result.recommended.candidate.name == "L4-class GPU" and result.recommended.best.devices == 18
