@@ -1,0 +1,198 @@
+"""Sizing and cost: devices or instances for the peak hour, their cost and energy over the day.
+
+For each hour ``h`` the workload sends ``requests_per_day * share[h]`` requests,
+``rps[h] = that / 3600`` per second. A candidate serving ``capacity_rps``
+requests per second each needs ``devices = ceil(max(rps) / capacity_rps)``
+for the peak hour (:func:`benchlib.cost.edge_devices_to_match`). In hour
+``h`` each of ``n[h]`` devices is busy ``u[h] = rps[h] / (n[h] * capacity_rps)``
+of the time (load spread evenly), and the hour costs ``n[h] *
+hourly_cost(profile, u[h])`` (:func:`benchlib.cost.pricing.unchecked_hourly_cost_usd`,
+so an idle hour, ``u = 0``, costs its amortization and idle power). Variants:
+
+* ``owned`` (hardware you own): the peak count all day, ``n[h] = devices``.
+* ``always-on`` (rented): the peak count all day.
+* ``on-demand`` (rented): each hour's own count, ``n[h] = ceil(rps[h] / capacity_rps)``.
+* ``per-token`` (a hosted API): tokens times price, no devices.
+
+Everything adds up from the columns: ``device_hours = sum(n[h])``;
+``busy_device_hours = requests_per_day / capacity_rps / 3600``; energy per day
+``3600 * (busy_device_hours * power_w + (device_hours - busy_device_hours) * idle_power_w)``
+joules (the average power of each hour is ``u * power_w + (1 - u) * idle_power_w``);
+cost per day = ``amortization_usd_per_day + electricity_usd_per_day +
+rental_usd_per_day + hosted_usd_per_day``; per month = per day * 30.4;
+USD per million output tokens = cost per day / (requests_per_day * output_tokens) * 1e6,
+the realised utilization ``busy_device_hours / device_hours`` priced with
+:func:`benchlib.cost.usd_per_million_tokens`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from benchlib.cost import (
+    SECONDS_PER_HOUR,
+    TOKENS_PER_MILLION,
+    amortization_usd_per_h,
+    average_power_w,
+    edge_devices_to_match,
+    rented_hourly_cost_usd,
+    usd_per_million_tokens,
+)
+from benchlib.cost.pricing import unchecked_hourly_cost_usd
+from benchlib.decision.candidates import Candidate
+from benchlib.decision.inputs import Workload
+
+__all__ = ["DAYS_PER_MONTH", "VARIANTS", "Costing", "cost_candidate", "hourly_requests_per_s", "size_hours"]
+
+DAYS_PER_MONTH = 30.4
+VARIANTS = {"owned": ("owned",), "rented": ("always-on", "on-demand"), "hosted": ("per-token",)}
+"""The variants of each price-profile kind."""
+
+
+@dataclass(frozen=True)
+class Costing:
+    """One candidate under one provisioning variant, for one day of the workload.
+
+    Attributes:
+        candidate: The candidate's name.
+        variant: ``owned``, ``always-on``, ``on-demand`` or ``per-token``.
+        peak_requests_per_s: Requests per second of the busiest hour.
+        devices: Devices or instances provisioned at the peak (0 for a hosted API).
+        devices_by_hour: Provisioned count of each hour.
+        utilization_by_hour: Busy fraction of each provisioned device in each hour (0 when none is provisioned).
+        device_hours: ``sum(devices_by_hour)``.
+        busy_device_hours: Device-hours of work the day's requests need.
+        utilization: Realised utilization, ``busy_device_hours / device_hours``.
+        amortization_usd_per_day: Hardware amortization (owned).
+        electricity_usd_per_day: Electricity billed (owned, or rented with ``include_electricity``).
+        rental_usd_per_day: Instance price for the hours provisioned (rented).
+        hosted_usd_per_day: Tokens times price (hosted).
+        cost_per_day_usd: Everything the day costs.
+        cost_per_month_usd: ``cost_per_day_usd * 30.4``.
+        power_w: Draw under load used for energy, watts (NaN when unknown).
+        idle_power_w: Draw when idle, watts.
+        energy_per_day_j: Energy of the provisioned devices over the day, joules (NaN when unknown).
+        energy_per_day_kwh: The same in kWh.
+        energy_basis: ``measured`` (a sensor's mean power) or ``estimated`` (a profile's).
+        usd_per_million_output_tokens: Cost per million output tokens at the realised utilization.
+    """
+
+    candidate: str
+    variant: str
+    peak_requests_per_s: float
+    devices: int
+    devices_by_hour: tuple[int, ...]
+    utilization_by_hour: tuple[float, ...]
+    device_hours: float
+    busy_device_hours: float
+    utilization: float
+    amortization_usd_per_day: float
+    electricity_usd_per_day: float
+    rental_usd_per_day: float
+    hosted_usd_per_day: float
+    cost_per_day_usd: float
+    cost_per_month_usd: float
+    power_w: float
+    idle_power_w: float
+    energy_per_day_j: float
+    energy_per_day_kwh: float
+    energy_basis: str
+    usd_per_million_output_tokens: float
+
+
+def hourly_requests_per_s(workload: Workload) -> np.ndarray:
+    """Requests per second in each of the day's 24 hours."""
+    return workload.requests_per_day * np.asarray(workload.shares) / SECONDS_PER_HOUR
+
+
+def size_hours(requests_per_s: np.ndarray, capacity_rps: float, variant: str) -> tuple[np.ndarray, np.ndarray]:
+    """Devices of each hour and each one's utilization, for ``variant`` (peak count, or each hour's own).
+
+    Returns:
+        ``(devices_by_hour, utilization_by_hour)``; an hour without devices has utilization 0.
+    """
+    busy = requests_per_s > 0
+    needed = np.zeros(requests_per_s.size, dtype=int)
+    if busy.any():
+        needed[busy] = edge_devices_to_match(capacity_rps, requests_per_s[busy]).devices
+    devices = needed if variant == "on-demand" else np.full(requests_per_s.size, needed.max(initial=0))
+    utilization = np.divide(requests_per_s, devices * capacity_rps, out=np.zeros(requests_per_s.size),
+                            where=devices > 0)  # fmt: skip
+    return devices, utilization
+
+
+def _power_by_hour(utilization: np.ndarray, power_w: float, idle_power_w: float) -> np.ndarray:
+    busy = utilization > 0
+    return np.where(busy, average_power_w(np.where(busy, utilization, 1.0), power_w, idle_power_w), idle_power_w)
+
+
+def _hosted_cost_per_day(profile: Any, workload: Workload) -> float:
+    """Cost per day of a hosted API: input and output tokens times their prices, USD.
+
+    TODO(benchlib.cost): call the hosted profile's price function from benchlib.cost
+    (per million input and output tokens) with ``workload.requests_per_day *
+    workload.prompt_tokens`` input and ``workload.requests_per_day * workload.output_tokens``
+    output tokens once the ``hosted`` kind is merged.
+    """
+    raise NotImplementedError(
+        f"Price profile '{profile.name}' is a hosted API; benchlib.cost's hosted pricing is not wired into "
+        "the decision yet (benchlib.decision.sizing._hosted_cost_per_day)."
+    )
+
+
+def _hosted(candidate: Candidate, workload: Workload, peak_rps: float) -> Costing:
+    nan = float("nan")
+    cost = float(_hosted_cost_per_day(candidate.price_profile, workload))
+    tokens_per_day = workload.requests_per_day * workload.output_tokens
+    return Costing(
+        candidate.name, "per-token", peak_rps, 0, (0,) * 24, (0.0,) * 24, 0.0, 0.0, nan, 0.0, 0.0, 0.0, cost, cost,
+        cost * DAYS_PER_MONTH, nan, nan, nan, nan, "not known (hosted API)", cost / tokens_per_day * TOKENS_PER_MILLION,
+    )  # fmt: skip
+
+
+def cost_candidate(candidate: Candidate, workload: Workload) -> list[Costing]:
+    """Every variant of a candidate priced for one day of ``workload``.
+
+    Returns:
+        One :class:`Costing` per variant of its profile's kind (:data:`VARIANTS`); empty
+        when it has no price profile or no positive capacity (it cannot be sized).
+    """
+    profile = candidate.price_profile
+    rps = hourly_requests_per_s(workload)
+    peak_rps = float(rps.max())
+    if profile is None:
+        return []
+    if profile.kind not in ("owned", "rented"):
+        return [_hosted(candidate, workload, peak_rps)]
+    capacity = candidate.capacity
+    if not capacity.requests_per_s > 0:
+        return []
+    power_w = float(candidate.power_w) if candidate.power_w is not None else float("nan")
+    idle_power_w = float(profile.idle_power_w) if profile.idle_power_w is not None else power_w
+    measured_power = candidate.power_w if candidate.power_basis == "measured" else None
+    busy_device_hours = workload.requests_per_day / capacity.requests_per_s / SECONDS_PER_HOUR
+    costings = []
+    for variant in VARIANTS[profile.kind]:
+        devices, utilization = size_hours(rps, capacity.requests_per_s, variant)
+        per_device = np.asarray(unchecked_hourly_cost_usd(profile, utilization, measured_power), dtype=float)
+        cost = float(np.sum(devices * per_device))
+        device_hours = float(devices.sum())
+        if profile.kind == "owned":
+            amortization = amortization_usd_per_h(profile.hardware_usd, profile.amortization_h) * device_hours
+            rental = 0.0
+        else:
+            amortization = 0.0
+            rental = rented_hourly_cost_usd(profile.price_per_hour_usd, profile.discount) * device_hours
+        energy_j = float(np.sum(devices * _power_by_hour(utilization, power_w, idle_power_w)) * SECONDS_PER_HOUR)
+        realised = min(busy_device_hours / device_hours, 1.0)  # 1 + 1e-16 is a full hour
+        costings.append(Costing(
+            candidate.name, variant, peak_rps, int(devices.max()), tuple(int(n) for n in devices),
+            tuple(float(u) for u in utilization), device_hours, busy_device_hours, realised,
+            float(amortization), cost - float(amortization) - float(rental), float(rental), 0.0, cost,
+            cost * DAYS_PER_MONTH, power_w, idle_power_w, energy_j, energy_j / 3.6e6, candidate.power_basis,
+            float(usd_per_million_tokens(cost / device_hours, capacity.throughput_tps, realised)),
+        ))  # fmt: skip
+    return costings
