@@ -66,11 +66,12 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from benchlib.analysis import skipped_runs
 
-    written = run_report_notebook(args.runs_dir, args.figures_dir, args.reference, args.output_dir, args.prices)
+    written = run_report_notebook(args.runs_dir, args.figures_dir, args.reference, args.output_dir, args.prices,
+                                  args.decision)  # fmt: skip
     skipped = skipped_runs(args.runs_dir)
     for row in skipped.itertuples():
         print(f"Skipped {row.run}: {row.reason}")
-    print(f"Executed notebooks: {Path(args.output_dir).resolve()}/analysis.ipynb, cost_model.ipynb")
+    print(f"Executed notebooks: {Path(args.output_dir).resolve()}/analysis.ipynb, cost_model.ipynb, decision.ipynb")
     print("Written:")
     for path in written:
         print(f"  {path}")
@@ -227,6 +228,8 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--reference", default=str(reference_csv()))
     report.add_argument("--output-dir", default=REPORT_DEFAULT, help="where the executed notebooks go")
     report.add_argument("--prices", action="append", default=[], metavar="FILE", help="your price file (repeatable)")
+    report.add_argument("--decision", metavar="FILE", default=None,
+                        help="targets, workload and constraints of the decision (default: params/decision/decision.yaml)")
     report.set_defaults(func=_cmd_report)
 
     runs = commands.add_parser("runs", help="list the runs: id, status, platform, model, requests done/planned, start")

@@ -221,15 +221,18 @@ def run_report_notebook(
     reference: str | Path,
     output_dir: str | Path,
     price_files: list[str] | None = None,
+    decision_file: str | Path | None = None,
 ) -> list[Path]:
-    """Execute ``analysis.ipynb`` and ``cost_model.ipynb``: figures and summary tables from every run.
+    """Execute ``analysis.ipynb``, ``cost_model.ipynb`` and ``decision.ipynb``: figures, tables and the decision.
 
     Args:
         runs_dir: Folder of run directories.
         figures_dir: Where figures and tables go.
         reference: The published reference CSV.
         output_dir: Where the executed notebooks go.
-        price_files: Your price files for the cost model.
+        price_files: Your price files for the cost model and the decision.
+        decision_file: Targets, workload and constraints of the decision
+            (default: ``params/decision/decision.yaml``).
 
     Returns:
         The files written under ``figures_dir``.
@@ -246,4 +249,8 @@ def run_report_notebook(
     _execute(_notebook("analysis.ipynb"), output_dir / "analysis.ipynb", common)
     prices = [str(Path(p).resolve()) for p in price_files or []]
     _execute(_notebook("cost_model.ipynb"), output_dir / "cost_model.ipynb", {**common, "price_files": prices})
+    decision = {**common, "price_files": prices}
+    if decision_file is not None:
+        decision["decision_file"] = str(Path(decision_file).resolve())
+    _execute(_notebook("decision.ipynb"), output_dir / "decision.ipynb", decision)
     return sorted(p for p in figures_dir.iterdir() if p.is_file() and p.stat().st_mtime >= started - 1)
