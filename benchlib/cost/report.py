@@ -27,7 +27,7 @@ from benchlib.cost.price_files import PriceBook
 from benchlib.cost.pricing import cost_per_million_tokens_usd, hosted_usd_per_million_output_tokens
 from benchlib.cost.profiles import HostedApi, OwnedHardware, Profile
 from benchlib.cost.report_figures import plot_break_even, plot_cost_curves
-from benchlib.cost.runs import price_run, profile_from_record, run_cost_summary
+from benchlib.cost.runs import HOSTED_POWER_SOURCE, price_run, profile_from_record, run_cost_summary
 from benchlib.metrics import successful_requests, summarize_requests
 from benchlib.paths import repo_root
 from benchlib.records import STATUS_COMPLETE, scan_runs
@@ -96,7 +96,7 @@ def _hosted_row(profile: HostedApi, prompt_tokens_per_request: float, tokens_per
         "price_profile": profile.name,
         "kind": profile.kind,
         "power_w": None,
-        "power_source": None,
+        "power_source": HOSTED_POWER_SOURCE,
         "hourly_cost_usd": None,
         "cost_per_million_usd": {
             "value": float(hosted_usd_per_million_output_tokens(profile, prompt_tokens_per_request, tokens_per_request))

@@ -74,7 +74,7 @@ def plot_break_even(
     axes.set_yscale("log")
     axes.set_xlabel("edge utilization (log scale); the cloud instance is fully busy, a hosted API costs the same per token at any volume")
     axes.set_ylabel("cloud cost / edge cost per million tokens (log scale)")
-    axes.set_title("Break-even: where owned edge hardware and each cloud class cost the same (dots)", fontsize=10)
+    axes.set_title("Break-even: where owned edge hardware and each cloud class or hosted API cost the same (dots)", fontsize=10)
     axes.grid(True, which="both", alpha=0.3)
     axes.legend(fontsize=6, loc="lower right")
     figure.tight_layout()

@@ -26,6 +26,8 @@ from benchlib.metrics import throughput_replicates
 from benchlib.stats import DEFAULT_CONFIDENCE, bootstrap
 
 __all__ = [
+    "HOSTED_ENERGY_NOTE",
+    "HOSTED_POWER_SOURCE",
     "hosted_run_cost_summary",
     "measured_power_w",
     "price_run",
@@ -35,6 +37,8 @@ __all__ = [
 ]
 
 HOSTED_ENERGY_NOTE = "energy unknown: a hosted API publishes no power draw"
+HOSTED_POWER_SOURCE = "unknown (hosted API)"
+"""``power_source`` of a cost under a hosted API: no power figure exists."""
 
 
 def profile_record(profile: Profile) -> dict[str, Any]:
@@ -124,8 +128,9 @@ def hosted_run_cost_summary(
         confidence: Coverage of the interval.
 
     Returns:
-        The keys of :func:`run_cost_summary` (``hourly_cost_usd``, ``utilization``,
-        ``power_w`` and ``power_source`` are ``None``: not applicable), plus
+        The keys of :func:`run_cost_summary` (``hourly_cost_usd``, ``utilization``
+        and ``power_w`` are ``None``: not applicable; ``power_source`` is
+        :data:`HOSTED_POWER_SOURCE`), plus
         ``requests``, ``prompt_tokens``, ``output_tokens``, ``cost_usd`` (the run's
         requests at the API's prices), the two prices and ``energy_note``.
 
@@ -154,7 +159,7 @@ def hosted_run_cost_summary(
         "kind": profile.kind,
         "utilization": None,
         "power_w": None,
-        "power_source": None,
+        "power_source": HOSTED_POWER_SOURCE,
         "hourly_cost_usd": None,
         "cost_per_million_usd": {
             "value": float(hosted_usd_per_million_output_tokens(profile, prompt.sum(), output.sum())),

@@ -65,6 +65,7 @@ def test_price_run_with_a_hosted_api_prices_the_measured_tokens():
     assert priced["kind"] == "hosted" and priced["price_profile"] == "mini"
     assert priced["hourly_cost_usd"] is None and priced["utilization"] is None
     assert priced["power_w"] is None and "energy unknown" in priced["energy_note"]
+    assert priced["power_source"] == "unknown (hosted API)"
     CostSummary.model_validate(priced)  # it fits run.json's summary.cost
     # the run's throughput plays no part: a slower run of the same tokens costs the same
     slow = requests.assign(last_token_unix_s=requests["sent_unix_s"] + 10 * requests["e2e_s"])
@@ -118,6 +119,7 @@ def test_the_platform_table_lists_hosted_apis_at_list_price_and_the_hosted_run(t
     assert (mini["prompt_tokens_per_request"], mini["output_tokens_per_request"]) == (500, 200)
     for column in ("throughput_tps", "hourly_cost_usd", "power_w", "energy_per_token_j"):
         assert np.isnan(mini[column]), column  # unknown, not zero
+    assert mini["power_source"] == "unknown (hosted API)"
     llama = platforms.loc[f"workers-ai-llama-3.1-8b ({HOSTED_LABEL})"]
     assert llama["cost_per_million_usd"] == pytest.approx((500 * 0.28 + 200 * 0.83) / 200)  # $1.53
     # the measured run is priced as its run.json: its own tokens, 250 prompt and 100 output per request
