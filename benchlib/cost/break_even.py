@@ -1,21 +1,36 @@
-"""Break-even: the edge utilization at which owned edge hardware and a cloud instance cost the same per token."""
+"""Break-even: the edge utilization at which owned edge hardware and a cloud instance or hosted API cost the same per token.
+
+The cloud side enters only through its cost per million output tokens, so a
+hosted API (a flat price per token at any volume) uses the same crossing as a
+fully busy instance: ``u* = a_e / (K * edge_tps - b_e)``.
+"""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from benchlib.cost.formulas import (
+    SECONDS_PER_HOUR,
+    TOKENS_PER_MILLION,
     FloatOrArray,
     as_float_or_array,
     check_positive,
     check_utilization,
     requests_per_day,
+    usd_per_million_tokens,
 )
-from benchlib.cost.pricing import cost_per_million_tokens_usd, unchecked_hourly_cost_usd
-from benchlib.cost.profiles import Profile
+from benchlib.cost.pricing import (
+    cost_per_million_tokens_usd,
+    hosted_usd_per_million_output_tokens,
+    refuse_hosted,
+    unchecked_hourly_cost_usd,
+)
+from benchlib.cost.profiles import HostedApi, Profile
+from benchlib.errors import ParameterError
 
 __all__ = ["BreakEven", "break_even", "break_even_utilization"]
 
@@ -32,6 +47,9 @@ def break_even_utilization(
     edge_tps: FloatOrArray,
     cloud_tps: FloatOrArray,
     cloud_utilization: FloatOrArray | None = 1.0,
+    *,
+    prompt_tokens_per_request: FloatOrArray | None = None,
+    output_tokens_per_request: FloatOrArray | None = None,
 ) -> FloatOrArray:
     """Edge utilization at which edge and cloud cost the same per million tokens.
 
@@ -47,12 +65,21 @@ def break_even_utilization(
 
         u* = (a_c * edge_tps - a_e * cloud_tps) / (b_e * cloud_tps - b_c * edge_tps)
 
+    A hosted API (:class:`~benchlib.cost.profiles.HostedApi`) costs the same per
+    token at any volume: ``K`` is its price of a million output tokens with their
+    prompts (:func:`~benchlib.cost.pricing.hosted_usd_per_million_output_tokens`)
+    in the same units, and the first formula gives the crossing; ``cloud_tps`` and
+    ``cloud_utilization`` do not matter for it.
+
     Args:
-        edge: The owned edge profile (any profile works).
-        cloud: The cloud profile to compare against.
+        edge: The owned edge profile (an owned or rented profile; not a hosted API).
+        cloud: The cloud profile to compare against (rented, owned or hosted).
         edge_tps: Edge throughput while busy, tokens per second.
-        cloud_tps: Cloud throughput while busy, tokens per second.
-        cloud_utilization: The cloud's utilization in (0, 1], or ``None`` for "same as the edge".
+        cloud_tps: Cloud throughput while busy, tokens per second (ignored for a hosted API).
+        cloud_utilization: The cloud's utilization in (0, 1], or ``None`` for "same as the edge"
+            (ignored for a hosted API).
+        prompt_tokens_per_request: Prompt tokens per request; required when ``cloud`` is a hosted API.
+        output_tokens_per_request: Output tokens per request; required when ``cloud`` is a hosted API.
 
     Returns:
         ``u*`` in (0, 1], or NaN where there is no crossing in (0, 1]: the edge is
@@ -60,21 +87,44 @@ def break_even_utilization(
         because its marginal cost per token exceeds the cloud's), or the two cost
         ratios never change (same-utilization case with no idle/active power
         difference). :func:`break_even` says which.
+
+    Raises:
+        ParameterError: ``edge`` is a hosted API, or ``cloud`` is one and the token
+            counts per request are missing.
     """
+    refuse_hosted(edge, "the edge side of a break-even (put the hosted API on the cloud side)")
     t_e = check_positive(edge_tps, "edge_tps")
-    t_c = check_positive(cloud_tps, "cloud_tps")
     a_e, b_e = _linear_hourly_usd(edge)
-    a_c, b_c = _linear_hourly_usd(cloud)
     with np.errstate(divide="ignore", invalid="ignore"):
-        if cloud_utilization is None:
+        if isinstance(cloud, HostedApi):
+            cloud_usd_per_million = _hosted_usd_per_million(cloud, prompt_tokens_per_request, output_tokens_per_request)
+        elif cloud_utilization is None:
+            t_c = check_positive(cloud_tps, "cloud_tps")
+            a_c, b_c = _linear_hourly_usd(cloud)
+            cloud_usd_per_million = None
             u = (a_c * t_e - a_e * t_c) / (b_e * t_c - b_c * t_e)
         else:
+            t_c = check_positive(cloud_tps, "cloud_tps")
+            a_c, b_c = _linear_hourly_usd(cloud)
             uc = check_utilization(cloud_utilization, "cloud_utilization")
-            cloud_usd_per_token_rate = (a_c + b_c * uc) / (t_c * uc)
+            cloud_usd_per_million = usd_per_million_tokens(a_c + b_c * uc, t_c, uc)
+        if cloud_usd_per_million is not None:
+            # K: the cloud's USD per hour per token/s, from its USD per million tokens
+            cloud_usd_per_token_rate = np.asarray(cloud_usd_per_million) / TOKENS_PER_MILLION * SECONDS_PER_HOUR
             u = a_e / (cloud_usd_per_token_rate * t_e - b_e)
         u = np.asarray(u, dtype=float)
         u = np.where((u > 0) & (u <= 1.0 + 1e-12), np.minimum(u, 1.0), np.nan)
     return as_float_or_array(u)
+
+
+def _hosted_usd_per_million(api: HostedApi, prompt_tokens: Any, output_tokens: Any) -> FloatOrArray:
+    """A hosted API's USD per million output tokens for the break-even; both counts are required."""
+    if prompt_tokens is None or output_tokens is None:
+        raise ParameterError(
+            f"Break-even against hosted API '{api.name}': its cost per million output tokens depends on the prompt "
+            "sent with them; pass prompt_tokens_per_request and output_tokens_per_request."
+        )
+    return hosted_usd_per_million_output_tokens(api, prompt_tokens, output_tokens)
 
 
 @dataclass(frozen=True)
@@ -86,10 +136,12 @@ class BreakEven:
         requests_per_day: The same as edge requests a day of ``tokens_per_request``
             output tokens, or NaN.
         tokens_per_request: Output tokens per request used for ``requests_per_day``.
-        cloud_utilization: The cloud's utilization, or ``None`` for "same as the edge".
+        cloud_utilization: The cloud's utilization, or ``None`` for "same as the edge"
+            (as passed; a hosted API has none and ignores it).
         edge_usd_per_million_full: Edge cost per million tokens at utilization 1, USD.
         cloud_usd_per_million: Cloud cost per million tokens at its utilization
-            (at 1 when it follows the edge), USD.
+            (at 1 when it follows the edge), USD; a hosted API's price of a million
+            output tokens with their prompts.
         edge_cheaper_above: True when the edge is cheaper above the crossing,
             False when below it, ``None`` without a crossing.
         explanation: One sentence saying what the numbers mean.
@@ -113,6 +165,7 @@ def break_even(
     *,
     cloud_utilization: float | None = 1.0,
     tokens_per_request: float = 128,
+    prompt_tokens_per_request: float | None = None,
 ) -> BreakEven:
     """Break-even of an edge profile against a cloud profile, explained (scalars).
 
@@ -122,22 +175,37 @@ def break_even(
         edge: The owned edge profile.
         cloud: The cloud profile.
         edge_tps: Edge throughput, tokens per second.
-        cloud_tps: Cloud throughput, tokens per second.
+        cloud_tps: Cloud throughput, tokens per second (ignored for a hosted API: NaN is fine).
         cloud_utilization: The cloud's utilization in (0, 1], or ``None`` for "same as the edge".
-        tokens_per_request: Output tokens per request, for the requests-per-day figure.
+        tokens_per_request: Output tokens per request, for the requests-per-day figure
+            and, against a hosted API, for its price per million output tokens.
+        prompt_tokens_per_request: Prompt tokens per request; required against a hosted API.
     """
-    u = float(break_even_utilization(edge, cloud, edge_tps, cloud_tps, cloud_utilization))
+    hosted = isinstance(cloud, HostedApi)
+    u = float(
+        break_even_utilization(
+            edge, cloud, edge_tps, cloud_tps, cloud_utilization,
+            prompt_tokens_per_request=prompt_tokens_per_request, output_tokens_per_request=tokens_per_request,
+        )
+    )  # fmt: skip
     edge_full = float(cost_per_million_tokens_usd(edge, edge_tps, 1.0))
     uc = 1.0 if cloud_utilization is None else float(cloud_utilization)
-    cloud_cost = float(cost_per_million_tokens_usd(cloud, cloud_tps, uc))
-    at = "the same utilization" if cloud_utilization is None else f"utilization {uc:g}"
-    cloud_note = f"'{cloud.name}' at {at}"
+    if hosted:
+        cloud_cost = float(hosted_usd_per_million_output_tokens(cloud, prompt_tokens_per_request, tokens_per_request))
+        cloud_note = (
+            f"hosted API '{cloud.name}' (per token at any volume, {prompt_tokens_per_request:g}-token prompts)"
+        )
+    else:
+        cloud_cost = float(cost_per_million_tokens_usd(cloud, cloud_tps, uc))
+        at = "the same utilization" if cloud_utilization is None else f"utilization {uc:g}"
+        cloud_note = f"'{cloud.name}' at {at}"
     if math.isnan(u):
         rpd, cheaper_above = float("nan"), None
         verdict = "cheaper" if edge_full < cloud_cost else "dearer"
         explanation = (
             f"No break-even in (0, 1]: '{edge.name}' is {verdict} per million tokens than {cloud_note} at every "
-            f"edge utilization (both fully busy: ${edge_full:.4g} vs ${cloud_cost:.4g}, "
+            f"edge utilization ({'edge fully busy' if hosted else 'both fully busy'}: ${edge_full:.4g} vs "
+            f"${cloud_cost:.4g}, "
             f"ratio {cloud_cost / edge_full:.3g})."
         )
     else:

@@ -12,6 +12,9 @@ Definitions (DESIGN.md and the article's "Cost-per-inference" section):
 * tokens per hour: ``throughput_tps * 3600 * u``.
 * cost per million tokens: ``hourly_cost / tokens_per_hour * 1e6``, USD.
 * energy per token: ``power_w / throughput_tps``, J/token (at full load).
+* cost of tokens at a hosted API (per-token prices, no hourly cost, no
+  utilization): ``input_tokens * usd_per_million_input_tokens / 1e6 +
+  output_tokens * usd_per_million_output_tokens / 1e6``, USD.
 
 ``u`` (utilization) is the busy fraction of each hour, in (0, 1]. Every numeric
 function broadcasts over numpy arrays and returns a float for scalar inputs.
@@ -36,6 +39,7 @@ __all__ = [
     "amortization_usd_per_h",
     "as_float_or_array",
     "average_power_w",
+    "check_non_negative",
     "check_positive",
     "check_utilization",
     "edge_devices_to_match",
@@ -44,6 +48,7 @@ __all__ = [
     "owned_hourly_cost_usd",
     "rented_hourly_cost_usd",
     "requests_per_day",
+    "token_cost_usd",
     "tokens_per_hour",
     "usd_per_million_tokens",
 ]
@@ -87,6 +92,19 @@ def check_positive(value: Any, name: str) -> np.ndarray:
     bad = ~(array > 0)
     if np.any(bad):
         raise ParameterError(f"{name} must be a positive number, got {array[bad].flat[0]:g}.")
+    return array
+
+
+def check_non_negative(value: Any, name: str) -> np.ndarray:
+    """``value`` as an array, every value checked to be a number >= 0.
+
+    Raises:
+        ParameterError: a value is negative or NaN; the message names ``name``.
+    """
+    array = np.asarray(value, dtype=float)
+    bad = ~(array >= 0)
+    if np.any(bad):
+        raise ParameterError(f"{name} must be a number >= 0, got {array[bad].flat[0]:g}.")
     return array
 
 
@@ -198,6 +216,29 @@ def usd_per_million_tokens(
     """
     return as_float_or_array(
         np.asarray(hourly_cost_usd, dtype=float) / tokens_per_hour(throughput_tps, utilization) * TOKENS_PER_MILLION
+    )
+
+
+def token_cost_usd(
+    input_tokens: FloatOrArray,
+    output_tokens: FloatOrArray,
+    usd_per_million_input_tokens: FloatOrArray,
+    usd_per_million_output_tokens: FloatOrArray,
+) -> FloatOrArray:
+    """What tokens cost at per-token prices (a hosted API), USD.
+
+    Args:
+        input_tokens: Prompt (input) tokens sent, tokens (a count or a total).
+        output_tokens: Generated (output) tokens received, tokens.
+        usd_per_million_input_tokens: Price of a million input tokens, USD.
+        usd_per_million_output_tokens: Price of a million output tokens, USD.
+    """
+    return as_float_or_array(
+        (
+            check_non_negative(input_tokens, "input_tokens") * np.asarray(usd_per_million_input_tokens, dtype=float)
+            + check_non_negative(output_tokens, "output_tokens") * np.asarray(usd_per_million_output_tokens, dtype=float)
+        )
+        / TOKENS_PER_MILLION
     )
 
 

@@ -125,9 +125,10 @@ def _build_profile(
     valid = [f.name for f in fields(cls) if f.name not in ("name", "sources")]
     for key in raw:
         if key not in valid and key not in _META_KEYS:
+            reason = getattr(cls, "not_applicable", {}).get(key)
             raise ParameterError(
-                f"{where}: unknown field '{key}' for a {kind} profile; "
-                f"valid fields: {', '.join([*_META_KEYS, *valid])}."
+                f"{where}: unknown field '{key}' for a {kind} profile"
+                f"{f' ({reason})' if reason else ''}; valid fields: {', '.join([*_META_KEYS, *valid])}."
             )
     for key in required:
         if key not in raw:
@@ -167,8 +168,9 @@ def load_prices(*paths: str | Path, include_defaults: bool = True) -> PriceBook:
     The article's defaults (``data/reference/prices.yaml``) come first, then each
     path in order; a profile defined again replaces the earlier one by name. A
     profile may start from an earlier one with ``extends: <name>`` and override
-    fields, e.g. ``pi5: {extends: pi5, electricity_usd_per_kwh: 0.32}`` or
-    ``l4-spot: {extends: l4, discount: 0.6}``.
+    fields, e.g. ``pi5: {extends: pi5, electricity_usd_per_kwh: 0.32}``,
+    ``l4-spot: {extends: l4, discount: 0.6}`` or, for a hosted API,
+    ``my-api-batch: {extends: my-api, usd_per_million_output_tokens: 0.30}``.
 
     Args:
         *paths: Your price files (schema in ``data/reference/prices.yaml``).

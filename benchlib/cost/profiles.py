@@ -1,8 +1,10 @@
-"""Price profiles: hardware you own and instances you rent, validated when built.
+"""Price profiles: hardware you own, instances you rent, hosted APIs priced per token; validated when built.
 
 An :class:`OwnedHardware` profile amortizes its purchase price and pays its
 electricity; a :class:`RentedInstance` pays its hourly price (less a discount)
-whether busy or not. Every numeric field is checked against its allowed range.
+whether busy or not; a :class:`HostedApi` pays per million input and output
+tokens and has no hourly cost, no utilization and no known energy. Every
+numeric field is checked against its allowed range.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ from typing import Any, ClassVar, Union
 
 from benchlib.errors import ParameterError
 
-__all__ = ["KINDS", "PROFILE_TYPES", "OwnedHardware", "Profile", "RentedInstance"]
+__all__ = ["KINDS", "PROFILE_TYPES", "HostedApi", "OwnedHardware", "Profile", "RentedInstance"]
 
-KINDS = ("owned", "rented")
-
+KINDS = ("owned", "rented", "hosted")
+"""Valid values of a profile's ``kind``."""
 
 
 def _is_number(value: Any) -> bool:
@@ -156,5 +158,55 @@ class RentedInstance:
             )
 
 
-Profile = Union[OwnedHardware, RentedInstance]
-PROFILE_TYPES: dict[str, type] = {"owned": OwnedHardware, "rented": RentedInstance}
+_NO_ENERGY = (
+    "a hosted API publishes no power draw, so its energy per token is unknown (reported as such, never estimated)"
+)
+
+
+@dataclass(frozen=True)
+class HostedApi:
+    """A hosted model endpoint billed per token (an OpenAI-compatible API of a provider).
+
+    It has no hourly cost and no utilization: every request pays
+    ``input_tokens * usd_per_million_input_tokens / 1e6 + output_tokens *
+    usd_per_million_output_tokens / 1e6`` whatever the volume (see
+    :func:`~benchlib.cost.pricing.hosted_cost_usd`). Its energy is unknown:
+    ``power_w`` is ``None`` (a class constant, not a field a price file may set).
+
+    Attributes:
+        name: Profile name (``gpt-4o-mini``).
+        usd_per_million_input_tokens: List price of a million prompt (input) tokens, USD.
+        usd_per_million_output_tokens: List price of a million generated (output) tokens, USD.
+        description: Free text.
+        article_platform: The article's platform name, or ``""`` (the article has no hosted API).
+        sources: Where each value comes from, by field name.
+    """
+
+    kind: ClassVar[str] = "hosted"
+    power_w: ClassVar[None] = None
+    """Unknown: a hosted API publishes no power draw."""
+    idle_power_w: ClassVar[None] = None
+    """Unknown, as ``power_w``."""
+    not_applicable: ClassVar[dict[str, str]] = {
+        "power_w": _NO_ENERGY,
+        "idle_power_w": _NO_ENERGY,
+        "electricity_usd_per_kwh": _NO_ENERGY,
+        "pue": _NO_ENERGY,
+        "price_per_hour_usd": "a hosted API is billed per token: give usd_per_million_input_tokens and "
+        "usd_per_million_output_tokens (or use kind: rented for an instance paid by the hour)",
+    }
+    """Fields of the other kinds that a hosted profile refuses, with the reason (used by price files)."""
+
+    name: str
+    usd_per_million_input_tokens: float
+    usd_per_million_output_tokens: float
+    description: str = ""
+    article_platform: str = ""
+    sources: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        _validate(self, {"usd_per_million_input_tokens": _NON_NEGATIVE, "usd_per_million_output_tokens": _NON_NEGATIVE})
+
+
+Profile = Union[OwnedHardware, RentedInstance, HostedApi]
+PROFILE_TYPES: dict[str, type] = {"owned": OwnedHardware, "rented": RentedInstance, "hosted": HostedApi}

@@ -5,6 +5,10 @@ throughputs (``data/reference/article-2026-01.csv``) priced by the profiles of
 ``data/reference/prices.yaml`` that name an ``article_platform``, and measured
 runs priced as their ``run.json`` prices them (:func:`~benchlib.cost.runs.price_run`:
 the profile stored with the run, at the power a sensor measured if one did).
+Hosted APIs of the price book (``kind: hosted``) join them at their list price
+for the notebook's request shape: their cost per million output tokens does not
+depend on utilization (a flat, labelled line), and the break-even of an owned
+box against one is the utilization at which the box costs as much per token.
 """
 
 from __future__ import annotations
@@ -20,9 +24,10 @@ from benchlib.analysis.tables import summary_requests
 from benchlib.cost.break_even import break_even
 from benchlib.cost.formulas import edge_devices_to_match, energy_per_token_j
 from benchlib.cost.price_files import PriceBook
-from benchlib.cost.pricing import cost_per_million_tokens_usd
-from benchlib.cost.profiles import OwnedHardware, Profile
-from benchlib.cost.runs import price_run, profile_from_record, run_cost_summary
+from benchlib.cost.pricing import cost_per_million_tokens_usd, hosted_usd_per_million_output_tokens
+from benchlib.cost.profiles import HostedApi, OwnedHardware, Profile
+from benchlib.cost.report_figures import plot_break_even, plot_cost_curves
+from benchlib.cost.runs import HOSTED_POWER_SOURCE, price_run, profile_from_record, run_cost_summary
 from benchlib.metrics import successful_requests, summarize_requests
 from benchlib.paths import repo_root
 from benchlib.records import STATUS_COMPLETE, scan_runs
@@ -36,6 +41,13 @@ __all__ = [
 ]
 
 PUBLISHED_MODEL_SIZE = "7B q4"
+DEFAULT_PROMPT_TOKENS_PER_REQUEST = 128
+"""Prompt tokens per request at which a hosted API's list price is shown when none is given.
+
+An assumption: the article's workload is "128-token responses from short prompts"
+and does not say how short; pass your own ``prompt_tokens_per_request``.
+"""
+HOSTED_LABEL = "hosted API, list price"
 
 
 def utilization_grid(minimum: float = 0.01, points: int = 60) -> np.ndarray:
@@ -51,9 +63,15 @@ def utilization_grid(minimum: float = 0.01, points: int = 60) -> np.ndarray:
     return np.geomspace(minimum, 1.0, int(points))
 
 
-def _row(label: str, source: str, tps: float, low: float, high: float, cost: dict[str, Any]) -> dict[str, Any]:
-    """One platform's row from its priced throughput (:func:`~benchlib.cost.runs.run_cost_summary`)."""
+def _row(
+    label: str, source: str, tps: float, low: float, high: float, cost: dict[str, Any], tokens: tuple[float, float]
+) -> dict[str, Any]:
+    """One platform's row from its priced run or throughput (:func:`~benchlib.cost.runs.price_run`).
+
+    ``tokens`` is ``(prompt, output)`` tokens per request of a hosted API's price, NaN otherwise.
+    """
     power = cost["power_w"]
+    hourly = cost["hourly_cost_usd"]
     return {
         "platform": label,
         "source": source,
@@ -65,9 +83,28 @@ def _row(label: str, source: str, tps: float, low: float, high: float, cost: dic
         "power_w": power,
         "power_source": cost["power_source"],
         "energy_per_token_j": float(energy_per_token_j(power, tps)) if power is not None else np.nan,
-        "hourly_cost_usd": cost["hourly_cost_usd"],
+        "hourly_cost_usd": hourly if hourly is not None else np.nan,
         "cost_per_million_usd": cost["cost_per_million_usd"]["value"],
+        "prompt_tokens_per_request": tokens[0],
+        "output_tokens_per_request": tokens[1],
     }
+
+
+def _hosted_row(profile: HostedApi, prompt_tokens_per_request: float, tokens_per_request: float) -> dict[str, Any]:
+    """A hosted API of the price book at its list price, for requests of the given shape."""
+    cost = {
+        "price_profile": profile.name,
+        "kind": profile.kind,
+        "power_w": None,
+        "power_source": HOSTED_POWER_SOURCE,
+        "hourly_cost_usd": None,
+        "cost_per_million_usd": {
+            "value": float(hosted_usd_per_million_output_tokens(profile, prompt_tokens_per_request, tokens_per_request))
+        },
+    }
+    label = f"{profile.name} ({HOSTED_LABEL})"
+    tokens = (float(prompt_tokens_per_request), float(tokens_per_request))
+    return _row(label, "list price", np.nan, np.nan, np.nan, cost, tokens)
 
 
 def _priced_profile(profile: Profile, cost: dict[str, Any]) -> Profile:
@@ -78,29 +115,45 @@ def _priced_profile(profile: Profile, cost: dict[str, Any]) -> Profile:
 
 
 def platform_table(
-    book: PriceBook, reference: pd.DataFrame, runs_dir: str | Path | None = None
+    book: PriceBook,
+    reference: pd.DataFrame,
+    runs_dir: str | Path | None = None,
+    *,
+    tokens_per_request: float = 128,
+    prompt_tokens_per_request: float = DEFAULT_PROMPT_TOKENS_PER_REQUEST,
 ) -> tuple[pd.DataFrame, dict[str, Profile]]:
-    """Every platform to price: published ones, then measured runs.
+    """Every platform to price: published ones, hosted APIs at list price, then measured runs.
 
     Args:
         book: Price profiles (article defaults plus the user's files).
         reference: The published reference table.
         runs_dir: Folder of runs; complete runs with a stored price profile are added.
+        tokens_per_request: Output tokens per request at which a hosted API's list price is shown.
+        prompt_tokens_per_request: Prompt tokens per request at which it is shown.
 
     Returns:
-        The table (one row per platform, cost and energy at full utilization)
+        The table (one row per platform, cost and energy at full utilization;
+        ``source`` is ``published``, ``list price`` or ``measured``; a hosted API
+        has no throughput, hourly cost or energy, and its row says at which
+        ``prompt_tokens_per_request`` / ``output_tokens_per_request`` it is priced)
         and the profile of each row, keyed by its ``platform`` label.
     """
     rows, profiles = [], {}
+    nan_tokens = (np.nan, np.nan)
     throughput = reference[(reference["metric"] == "throughput") & (reference["model_size"] == PUBLISHED_MODEL_SIZE)]
     for name in book:
         profile = book[name]
+        if isinstance(profile, HostedApi):
+            rows.append(_hosted_row(profile, prompt_tokens_per_request, tokens_per_request))
+            profiles[rows[-1]["platform"]] = profile
+            continue
         match = throughput[throughput["platform"] == profile.article_platform] if profile.article_platform else []
         if len(match) == 0:
             continue
         tps = float(match["value"].iloc[0])
         label = f"{profile.article_platform} · {PUBLISHED_MODEL_SIZE} (published)"
-        rows.append(_row(label, "published", tps, np.nan, np.nan, run_cost_summary(profile, tps, np.array([tps]))))
+        cost = run_cost_summary(profile, tps, np.array([tps]))
+        rows.append(_row(label, "published", tps, np.nan, np.nan, cost, nan_tokens))
         profiles[label] = profile
     for run in scan_runs(runs_dir).runs if runs_dir else []:  # the analysis report names skipped ones
         record = run.record
@@ -115,16 +168,28 @@ def platform_table(
         profile = profile_from_record(record.price_profile)
         cost = price_run(profile, summary, requests)  # as the run's run.json
         label = f"{record.parameters['platform']} · {record.model.get('name')} (measured, {run.run_id[-10:]})"
-        rows.append(_row(label, "measured", throughput["value"], throughput["ci_low"], throughput["ci_high"], cost))
+        tokens = (cost["prompt_tokens"] / cost["requests"], cost["output_tokens"] / cost["requests"]) if (
+            isinstance(profile, HostedApi)) else nan_tokens  # fmt: skip
+        rows.append(
+            _row(label, "measured", throughput["value"], throughput["ci_low"], throughput["ci_high"], cost, tokens)
+        )
         profiles[label] = _priced_profile(profile, cost)
     return pd.DataFrame(rows), profiles
 
 
 def cost_curves(platforms: pd.DataFrame, profiles: dict[str, Profile], grid: np.ndarray) -> pd.DataFrame:
-    """Cost per million tokens of every platform at every utilization of ``grid`` (long format)."""
+    """Cost per million tokens of every platform at every utilization of ``grid`` (long format).
+
+    A hosted API's cost per token is the same at every utilization: its row's
+    ``cost_per_million_usd`` all along the grid (a flat line).
+    """
     frames = []
     for _, row in platforms.iterrows():
-        cost = cost_per_million_tokens_usd(profiles[row["platform"]], row["throughput_tps"], grid)
+        profile = profiles[row["platform"]]
+        if isinstance(profile, HostedApi):
+            cost = np.full(len(grid), row["cost_per_million_usd"])
+        else:
+            cost = cost_per_million_tokens_usd(profile, row["throughput_tps"], grid)
         frames.append(
             pd.DataFrame(
                 {"platform": row["platform"], "source": row["source"], "utilization": grid, "cost_per_million_usd": cost}
@@ -136,24 +201,35 @@ def cost_curves(platforms: pd.DataFrame, profiles: dict[str, Profile], grid: np.
 def break_even_table(
     platforms: pd.DataFrame, profiles: dict[str, Profile], tokens_per_request: float = 128
 ) -> pd.DataFrame:
-    """Break-even of every owned (edge) platform against every rented (cloud) one.
+    """Break-even of every owned (edge) platform against every rented (cloud) one and every hosted API.
 
     The cloud is taken fully busy (utilization 1); the break-even is the edge
-    utilization where both cost the same per million tokens.
+    utilization where both cost the same per million tokens. A hosted API costs
+    its row's price per million output tokens at any volume; its requests are
+    taken at ``tokens_per_request`` output tokens with the row's prompt-to-output
+    ratio (the ratio fixes the price), and no number of edge devices "matches" it.
     """
     rows = []
     edges = platforms[platforms["kind"] == OwnedHardware.kind]
     clouds = platforms[platforms["kind"] != OwnedHardware.kind]
     for _, edge in edges.iterrows():
         for _, cloud in clouds.iterrows():
+            hosted = isinstance(profiles[cloud["platform"]], HostedApi)
+            prompt = (
+                cloud["prompt_tokens_per_request"] / cloud["output_tokens_per_request"] * tokens_per_request
+                if hosted else None
+            )  # fmt: skip
             result = break_even(
                 profiles[edge["platform"]],
                 profiles[cloud["platform"]],
                 edge["throughput_tps"],
                 cloud["throughput_tps"],
                 tokens_per_request=tokens_per_request,
+                prompt_tokens_per_request=prompt,
             )
-            devices = edge_devices_to_match(edge["throughput_tps"], cloud["throughput_tps"])
+            devices = (
+                edge_devices_to_match(edge["throughput_tps"], cloud["throughput_tps"]).devices if not hosted else np.nan
+            )
             rows.append(
                 {
                     "edge": edge["platform"],
@@ -163,65 +239,11 @@ def break_even_table(
                     "edge_usd_per_million_full": result.edge_usd_per_million_full,
                     "cloud_usd_per_million": result.cloud_usd_per_million,
                     "cloud_to_edge_cost_ratio": result.cloud_usd_per_million / result.edge_usd_per_million_full,
-                    "edge_devices_to_match_cloud": devices.devices,
+                    "edge_devices_to_match_cloud": devices,
                     "explanation": result.explanation,
                 }
             )
     return pd.DataFrame(rows)
-
-
-def _plot_curves(curves: pd.DataFrame, platforms: pd.DataFrame):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(9, 5.5))
-    for _, row in platforms.iterrows():
-        data = curves[curves["platform"] == row["platform"]]
-        style = "--" if row["source"] == "published" else "-"
-        width = 1.5 if row["source"] == "published" else 2.5
-        axes.plot(data["utilization"], data["cost_per_million_usd"], style, linewidth=width, label=row["platform"])
-    axes.set_xscale("log")
-    axes.set_yscale("log")
-    axes.set_xlabel("utilization (busy fraction of each hour, log scale)")
-    axes.set_ylabel("USD per million output tokens (log scale)")
-    axes.set_title(
-        "Cost per million tokens against utilization\n"
-        "dashed: published throughput (article, Jan 2026) · solid: measured here", fontsize=10,
-    )  # fmt: skip
-    axes.grid(True, which="both", alpha=0.3)
-    axes.legend(fontsize=7, loc="upper right")
-    figure.tight_layout()
-    return figure
-
-
-def _plot_break_even(table: pd.DataFrame, platforms: pd.DataFrame, profiles: dict[str, Profile], grid: np.ndarray):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(9, 5.5))
-    by_label = platforms.set_index("platform")
-    for _, row in table.iterrows():
-        edge, cloud = by_label.loc[row["edge"]], by_label.loc[row["cloud"]]
-        edge_cost = cost_per_million_tokens_usd(profiles[row["edge"]], edge["throughput_tps"], grid)
-        ratio = row["cloud_usd_per_million"] / np.asarray(edge_cost)
-        line = axes.plot(grid, ratio, label=f"{row['cloud']}\n  vs {row['edge']}")[0]
-        if np.isfinite(row["break_even_utilization"]):
-            axes.plot([row["break_even_utilization"]], [1.0], "o", color=line.get_color())
-    axes.axhline(1.0, color="black", linewidth=1)
-    axes.text(grid[0], 1.05, "above this line the edge is cheaper", fontsize=8, va="bottom")
-    axes.set_xscale("log")
-    axes.set_yscale("log")
-    axes.set_xlabel("edge utilization (log scale); the cloud instance is fully busy")
-    axes.set_ylabel("cloud cost / edge cost per million tokens (log scale)")
-    axes.set_title("Break-even: where owned edge hardware and each cloud class cost the same (dots)", fontsize=10)
-    axes.grid(True, which="both", alpha=0.3)
-    axes.legend(fontsize=6, loc="lower right")
-    figure.tight_layout()
-    return figure
 
 
 def _shown_path(path: Path) -> str:
@@ -239,8 +261,18 @@ def write_cost_report(
     grid: np.ndarray,
     tokens_per_request: float,
     figures_dir: str | Path,
+    prompt_tokens_per_request: float = DEFAULT_PROMPT_TOKENS_PER_REQUEST,
 ) -> dict[str, Path]:
     """Write the cost figures and tables.
+
+    Args:
+        book: Price profiles; its hosted APIs are shown at their list price.
+        reference: The published reference table.
+        runs_dir: Folder of measured runs, or ``None``.
+        grid: Utilizations of the curves.
+        tokens_per_request: Output tokens per request (requests per day; a hosted API's price).
+        figures_dir: Where the files go.
+        prompt_tokens_per_request: Prompt tokens per request at which a hosted API is priced.
 
     Returns:
         Paths by name: ``cost_vs_utilization``, ``break_even`` (PNG),
@@ -250,7 +282,9 @@ def write_cost_report(
 
     figures_dir = Path(figures_dir)
     figures_dir.mkdir(parents=True, exist_ok=True)
-    platforms, profiles = platform_table(book, reference, runs_dir)
+    platforms, profiles = platform_table(
+        book, reference, runs_dir, tokens_per_request=tokens_per_request, prompt_tokens_per_request=prompt_tokens_per_request
+    )
     curves = cost_curves(platforms, profiles, grid)
     table = break_even_table(platforms, profiles, tokens_per_request)
     paths = {
@@ -261,20 +295,31 @@ def write_cost_report(
         "cost_model_md": figures_dir / "cost_model.md",
     }
     for name, figure in (
-        ("cost_vs_utilization", _plot_curves(curves, platforms)),
-        ("break_even", _plot_break_even(table, platforms, profiles, grid)),
+        ("cost_vs_utilization", plot_cost_curves(curves, platforms)),
+        ("break_even", plot_break_even(table, platforms, profiles, grid)),
     ):
         figure.savefig(paths[name], dpi=120)
         plt.close(figure)
     platforms.to_csv(paths["cost_model_csv"], index=False)
     table.to_csv(paths["break_even_csv"], index=False)
-    shown = platforms.drop(columns=["throughput_tps_ci_low", "throughput_tps_ci_high"])
+    hidden = ["throughput_tps_ci_low", "throughput_tps_ci_high"]
+    hosted = platforms["kind"] == HostedApi.kind if not platforms.empty else pd.Series(dtype=bool)
+    if not hosted.any():
+        hidden += ["prompt_tokens_per_request", "output_tokens_per_request"]
+    shown = platforms.drop(columns=[c for c in hidden if c in platforms])
+    hosted_note = (
+        f" A hosted API ({HOSTED_LABEL}) is billed per token: no hourly cost, the same cost per million output "
+        "tokens at every utilization (its prompts included, at the prompt and output tokens per request of its "
+        "row; a measured run's own), and no energy figure (a hosted API publishes no power draw)."
+        if hosted.any() else ""
+    )  # fmt: skip
     lines = [
         "# Cost model",
         "",
         f"Price files: {', '.join(_shown_path(p) for p in book.files)}. Cost and energy at full utilization; "
         "energy per token from the power figure of `power_source`: the profile's (an estimate unless the "
-        "profile says measured) or, for a run a sensor measured, the measured mean power, as in its run.json.",
+        "profile says measured) or, for a run a sensor measured, the measured mean power, as in its run.json."
+        + hosted_note,
         "",
         shown.to_markdown(index=False, floatfmt=".4g"),
         "",

@@ -52,6 +52,10 @@ def cost_uncertainty(
             (or broadcast against) the throughput samples; default: the profile's ``power_w``.
         utilization: Busy fraction of the hour for the cost, in (0, 1].
         confidence: Coverage of the percentile intervals.
+
+    Raises:
+        ParameterError: ``profile`` is a hosted API, priced by its tokens and not by
+            throughput (:func:`~benchlib.cost.runs.hosted_run_cost_summary` gives its interval).
     """
     tps = check_positive(np.atleast_1d(np.asarray(throughput_tps_samples, dtype=float)), "throughput_tps_samples")
     power = None if power_w_samples is None else np.asarray(power_w_samples, dtype=float)

@@ -377,7 +377,7 @@ def test_cost_uncertainty_from_bootstrap_samples(prices):
         ("missing-field.yaml", ["profile 'my-gpu'", "field 'price_per_hour_usd' is missing"]),
         ("negative-number.yaml", ["profile 'my-gpu'", "field 'price_per_hour_usd' must be a positive number, got -1"]),
         ("wrong-type.yaml", ["profile 'my-box'", "field 'power_w' must be a number >= 0, got str 'eight watts'"]),
-        ("unknown-kind.yaml", ["profile 'my-gpu'", "field 'kind' must be one of owned, rented, got 'leased'"]),
+        ("unknown-kind.yaml", ["profile 'my-gpu'", "field 'kind' must be one of owned, rented, hosted, got 'leased'"]),
         ("not-a-mapping.yaml", ["the top level must be a mapping with keys schema_version, profiles, got list"]),
         ("invalid-yaml.yaml", ["not valid YAML", "line"]),
         ("profile-not-a-mapping.yaml", ["profile 'my-gpu'", "must be a mapping of field to value, got float"]),
