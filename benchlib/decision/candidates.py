@@ -23,6 +23,7 @@ import pandas as pd
 from benchlib.analysis.tables import load_reference, report_runs
 from benchlib.cost import PriceBook, Profile, load_prices, measured_power_w, profile_from_record
 from benchlib.decision.capacity import (
+    hosted_capacity,
     Capacity,
     LatencySamples,
     Measured,
@@ -166,6 +167,18 @@ def _published(platform: str, figures: dict[str, Any], inputs: DecisionInputs, p
                       profile, power_w, "estimated", measured)  # fmt: skip
 
 
+def _hosted_list_prices(runs: list[StoredRun], inputs: DecisionInputs, prices: PriceBook) -> list[Candidate]:
+    """Every hosted API of the price files that no measured run was priced with: a candidate at its list price."""
+    used = {str((run.record.price_profile or {}).get("name")) for run in runs}
+    measured = hosted_capacity(inputs.targets.set_targets(), inputs.e2e_output_tokens)
+    return [
+        _candidate(name, profile.description or name, "hosted", "list price", None, "the provider's", profile, None,
+                   "not known (hosted API)", measured)  # fmt: skip
+        for name, profile in prices.profiles.items()
+        if profile.kind == "hosted" and name not in used
+    ]
+
+
 def _covered_platforms(runs: list[StoredRun]) -> set[str]:
     covered = set()
     for run in runs:
@@ -217,6 +230,7 @@ def build_candidates(
                 skipped.append((platform, "published figures not used: a measured run covers this platform"))
             else:
                 candidates.append(_published(platform, figures, inputs, prices))
+    candidates += _hosted_list_prices(runs, inputs, prices)
     _check_names(inputs, candidates)
     if selection.candidates is not None:
         kept = [c for c in candidates if any(c.matches(name) for name in selection.candidates)]

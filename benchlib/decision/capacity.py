@@ -39,6 +39,7 @@ from benchlib.records import StoredRun
 from benchlib.stats import bootstrap
 
 __all__ = [
+    "BASIS_HOSTED",
     "BASIS_LOAD_STEPS",
     "BASIS_PUBLISHED",
     "BASIS_SINGLE_STREAM",
@@ -51,6 +52,7 @@ __all__ = [
     "check_targets",
     "closed_loop_steps",
     "load_step_capacity",
+    "hosted_capacity",
     "published_capacity",
     "single_stream_capacity",
 ]
@@ -58,6 +60,7 @@ __all__ = [
 BASIS_LOAD_STEPS = "load steps"
 BASIS_SINGLE_STREAM = "single stream"
 BASIS_PUBLISHED = "published single-stream figure"
+BASIS_HOSTED = "hosted API at list price (no devices to size; latency not measured)"
 PUBLISHED_E2E_TOKENS = 128
 """Output length of the article's end-to-end figures (``e2e_128_tokens``)."""
 
@@ -275,4 +278,18 @@ def published_capacity(
         note += f"; end-to-end scaled from its 128-token figure by {e2e_tokens - PUBLISHED_E2E_TOKENS:+d} tokens"
     capacity = Capacity(1, tps, nan, nan, tps / output_tokens, BASIS_PUBLISHED, None, note)
     samples = LatencySamples(np.array([nan]), np.array([tpot_s]), np.array([e2e_s]), e2e_tokens)
+    return Measured(capacity, p95, check_targets(p95, targets), samples)
+
+
+def hosted_capacity(targets: dict[str, float], e2e_tokens: int) -> Measured:
+    """A hosted API known only by its price: no devices to size and no latency measured.
+
+    Every set target is therefore ``not known`` (so it does not qualify while a
+    target is set); measure the endpoint with an ``http`` sweep to know them.
+    """
+    nan = float("nan")
+    p95 = {"ttft_s": nan, "tpot_s": nan, "e2e_s": nan}
+    capacity = Capacity(0, nan, nan, nan, float("inf"), BASIS_HOSTED, None,
+                        "priced per token from its price profile; run an http sweep against it to measure its latency")  # fmt: skip
+    samples = LatencySamples(np.array([nan]), np.array([nan]), np.array([nan]), e2e_tokens)
     return Measured(capacity, p95, check_targets(p95, targets), samples)

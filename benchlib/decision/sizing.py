@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from benchlib.cost import (
+    hosted_cost_usd,
     SECONDS_PER_HOUR,
     TOKENS_PER_MILLION,
     amortization_usd_per_h,
@@ -130,17 +131,10 @@ def _power_by_hour(utilization: np.ndarray, power_w: float, idle_power_w: float)
 
 
 def _hosted_cost_per_day(profile: Any, workload: Workload) -> float:
-    """Cost per day of a hosted API: input and output tokens times their prices, USD.
-
-    TODO(benchlib.cost): call the hosted profile's price function from benchlib.cost
-    (per million input and output tokens) with ``workload.requests_per_day *
-    workload.prompt_tokens`` input and ``workload.requests_per_day * workload.output_tokens``
-    output tokens once the ``hosted`` kind is merged.
-    """
-    raise NotImplementedError(
-        f"Price profile '{profile.name}' is a hosted API; benchlib.cost's hosted pricing is not wired into "
-        "the decision yet (benchlib.decision.sizing._hosted_cost_per_day)."
-    )
+    """Cost per day of a hosted API: the day's input and output tokens times their prices
+    (:func:`benchlib.cost.hosted_cost_usd`), USD."""
+    requests = workload.requests_per_day
+    return float(hosted_cost_usd(profile, requests * workload.prompt_tokens, requests * workload.output_tokens))
 
 
 def _hosted(candidate: Candidate, workload: Workload, peak_rps: float) -> Costing:
