@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from numbers import Real
 from types import MappingProxyType
 
 import numpy as np
@@ -129,7 +130,7 @@ class HybridOutcome:
     seed: int
 
     def hourly_table(self) -> pd.DataFrame:
-        """One row per hour: ``hour``, arrivals, edge_served, overflow, edge_utilization, overflow rates (requests/s)."""
+        """One row per hour: ``hour``, the arrays of this outcome (rates in requests/s)."""
         return pd.DataFrame({
             "hour": np.arange(HOURS_PER_DAY), "arrivals": self.arrivals, "edge_served": self.edge_served,
             "overflow": self.overflow, "edge_utilization": self.edge_utilization,
@@ -166,7 +167,7 @@ def _check_targets(targets: Mapping[str, float | None] | None, edge: Side, cloud
             continue
         if metric not in known:
             raise ParameterError(f"Target on {metric!r}, which neither side has latency samples of; valid: {known}.")
-        if not (isinstance(limit, int | float) and math.isfinite(limit) and limit > 0):
+        if isinstance(limit, bool) or not (isinstance(limit, Real) and math.isfinite(limit) and limit > 0):
             raise ParameterError(f"Target {metric!r} must be None or a p95 limit > 0 seconds, got {limit!r}.")
         chosen[metric] = float(limit)
     return chosen
@@ -326,14 +327,16 @@ def hybrid_sweep(
         })  # fmt: skip
     frame = pd.DataFrame(rows)
     eligible = frame[frame["meets_targets"] & np.isfinite(frame["total_cost_per_day_usd"])]
-    cheapest = None if eligible.empty else int(eligible.sort_values(["total_cost_per_day_usd", "n_edge"]).iloc[0]["n_edge"])
+    ranked = eligible.sort_values(["total_cost_per_day_usd", "n_edge"])
+    cheapest = None if ranked.empty else int(ranked.iloc[0]["n_edge"])
     frame["cheapest"] = frame["n_edge"] == cheapest if cheapest is not None else False
     frame.attrs.update(cheapest_n=cheapest, all_edge_n=all_edge, seed=seed, edge=edge.name, cloud=cloud.name,
                        targets=dict(chosen), note=_note(frame, cheapest, chosen, last, edge, cloud))  # fmt: skip
     return frame
 
 
-def _note(frame: pd.DataFrame, cheapest: int | None, targets: dict[str, float], last: int, edge: Side, cloud: Side) -> str:
+def _note(frame: pd.DataFrame, cheapest: int | None, targets: dict[str, float], last: int, edge: Side,
+          cloud: Side) -> str:  # fmt: skip
     wanted = ", ".join(f"p95 {m} <= {v:g} s" for m, v in targets.items()) or "no latency target"
     if cheapest is None:
         return (f"No N from 0 to {last} edge devices ({edge.name}) with overflow to {cloud.name} meets {wanted}: "
