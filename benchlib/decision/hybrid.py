@@ -8,8 +8,9 @@ A seeded simulation of one day, hour by hour, in one-second bins:
   arrivals (common random numbers), so the curves over N are smooth and a
   row of :func:`hybrid_sweep` equals :func:`simulate_hybrid` for that N.
 * **Edge admission.** The fleet of N devices serves ``N × capacity_rps``
-  requests per second on average through a token bucket; what it cannot take
-  in a second goes to the cloud at once (:mod:`benchlib.decision.hybrid_admission`).
+  requests per second on average and holds ``N × concurrency`` at once, through
+  a token bucket; what it cannot take in a second goes to the cloud at once
+  (:mod:`benchlib.decision.hybrid_admission`).
 * **Latency of the mix.** Each request served at the edge has the edge's
   latency distribution (its measured per-request values; a published side
   has one value), each overflow request the cloud's. The p95 of the pooled
@@ -71,11 +72,15 @@ class Side:
         latency_samples: Metric (``ttft_s``, ``tpot_s``, ``e2e_s``) -> the
             per-request values in seconds (a published side: one value each).
             Stored as read-only float arrays.
+        concurrency: Requests one device runs at once at ``capacity_rps`` (the
+            load step's concurrency; 1 for a single-stream run): an idle fleet
+            of N absorbs a burst of ``N × concurrency`` requests.
     """
 
     name: str
     capacity_rps: float
     latency_samples: Mapping[str, np.ndarray] = field(default_factory=dict)
+    concurrency: int = 1
 
     def __post_init__(self) -> None:
         capacity = float(self.capacity_rps)
@@ -83,6 +88,12 @@ class Side:
             raise ParameterError(
                 f"Side {self.name!r}: capacity_rps must be > 0 requests/s (one device's capacity under the "
                 f"targets), got {self.capacity_rps!r}."
+            )
+        concurrency = self.concurrency
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int | np.integer) or concurrency < 1:
+            raise ParameterError(
+                f"Side {self.name!r}: concurrency must be a whole number >= 1 (requests one device runs at once), "
+                f"got {concurrency!r}."
             )
         samples = {}
         for metric, values in self.latency_samples.items():
@@ -203,7 +214,7 @@ def _meets(p95_s: Mapping[str, float], targets: Mapping[str, float]) -> bool:
 def _outcomes(arrivals, ns, edge: Side, cloud: Side, targets: dict[str, float], seed: int) -> list[HybridOutcome]:
     capacity = _edge_capacity(edge)
     fleet = np.asarray(ns, dtype=float) * capacity
-    served, peak = simulate_fleets(arrivals, fleet)
+    served, peak = simulate_fleets(arrivals, fleet, np.asarray(ns, dtype=float) * edge.concurrency)
     hourly_arrivals = arrivals.sum(axis=1).astype(float)
     outcomes = []
     for index, n in enumerate(ns):
@@ -276,8 +287,10 @@ def hybrid_sweep(
             overflow rate of each hour and the overflow of its busiest second, both requests/s (size
             instances on whichever the price profile calls for).
         targets: Metric -> p95 limit in seconds, or None for unset.
-        n_max: Largest N to simulate; default the all-edge size (the smallest N
-            whose capacity covers the busiest second of the simulated day).
+        n_max: Largest N to simulate; default the all-edge size: the smallest N
+            whose simulated day sends nothing to the cloud (searched up to the
+            N whose ``N × capacity_rps`` covers the busiest second, which always
+            does; an idle fleet's burst slots often let fewer devices do it).
         seed: Seed of the Poisson arrivals (one draw shared by every N).
 
     Returns:
@@ -287,7 +300,9 @@ def hybrid_sweep(
         ``total_cost_per_day_usd``, ``<metric>_p95`` of the mix per metric (seconds),
         ``meets_targets`` and ``cheapest`` (True on the cheapest N that meets the targets;
         ties go to the smaller N). ``attrs``: ``cheapest_n`` (None if no N qualifies),
-        ``all_edge_n``, ``note`` (one sentence; says so when no N meets the targets),
+        ``all_edge_n`` (None if no simulated N serves everything, possible with ``n_max``),
+        ``busiest_second_requests`` (arrivals of the day's busiest second), ``note``
+        (one sentence; says so when no N meets the targets),
         ``seed``, ``edge``, ``cloud``, ``targets``.
 
     Raises:
@@ -298,16 +313,19 @@ def hybrid_sweep(
     chosen = _check_targets(targets, edge, cloud)
     capacity = _edge_capacity(edge)
     arrivals = poisson_arrivals(rates, seed)
-    all_edge = all_edge_size(int(arrivals.max()), capacity)
+    bound = all_edge_size(int(arrivals.max()), capacity)
     if n_max is not None and (isinstance(n_max, bool) or not isinstance(n_max, int | np.integer) or n_max < 0):
         raise ParameterError(f"n_max must be None or a whole number of edge devices >= 0, got {n_max!r}.")
-    last = all_edge if n_max is None else int(n_max)
+    last = bound if n_max is None else int(n_max)
     if last + 1 > MAX_SWEEP_SIZES:
         raise ParameterError(
-            f"The all-edge size is {last} devices of {edge.name!r} ({capacity:g} requests/s each); sweeping "
+            f"The all-edge size is up to {last} devices of {edge.name!r} ({capacity:g} requests/s each); sweeping "
             f"{last + 1} sizes is too many: pass n_max (at most {MAX_SWEEP_SIZES - 1})."
         )
     outcomes = _outcomes(arrivals, list(range(last + 1)), edge, cloud, chosen, seed)
+    all_edge = next((o.n_edge for o in outcomes if o.overflow.sum() == 0), None)
+    if n_max is None and all_edge is not None:  # beyond it every N serves everything and only costs more
+        outcomes, last = outcomes[: all_edge + 1], all_edge
     metrics = sorted(set(edge.latency_samples) | set(cloud.latency_samples))
     rows = []
     for outcome in outcomes:
@@ -330,8 +348,9 @@ def hybrid_sweep(
     ranked = eligible.sort_values(["total_cost_per_day_usd", "n_edge"])
     cheapest = None if ranked.empty else int(ranked.iloc[0]["n_edge"])
     frame["cheapest"] = frame["n_edge"] == cheapest if cheapest is not None else False
-    frame.attrs.update(cheapest_n=cheapest, all_edge_n=all_edge, seed=seed, edge=edge.name, cloud=cloud.name,
-                       targets=dict(chosen), note=_note(frame, cheapest, chosen, last, edge, cloud))  # fmt: skip
+    frame.attrs.update(cheapest_n=cheapest, all_edge_n=all_edge, busiest_second_requests=int(arrivals.max()),
+                       seed=seed, edge=edge.name, cloud=cloud.name, targets=dict(chosen),
+                       note=_note(frame, cheapest, chosen, last, edge, cloud))  # fmt: skip
     return frame
 
 

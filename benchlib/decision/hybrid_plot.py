@@ -37,6 +37,7 @@ def plot_hybrid(frame: pd.DataFrame):
     if missing or frame.empty:
         raise ValueError(f"plot_hybrid needs a hybrid_sweep frame with rows; missing columns: {missing}.")
     from matplotlib.patches import Patch
+    from matplotlib.ticker import MaxNLocator
 
     plt = pyplot()
     attrs = frame.attrs
@@ -54,6 +55,7 @@ def plot_hybrid(frame: pd.DataFrame):
     axes.set_xlabel("edge devices N (0 = everything in the cloud)")
     axes.set_ylabel("cost per day, USD (edge + cloud, stacked)")
     axes.set_xlim(n.min() - 0.6, n.max() + 0.6)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.grid(True, axis="y", alpha=0.3)
     share_axes = axes.twinx()
     share_axes.plot(n, 100 * frame["edge_share"].to_numpy(dtype=float), color="black", linewidth=1.6, gid="edge_share")
@@ -61,8 +63,10 @@ def plot_hybrid(frame: pd.DataFrame):
     share_axes.set_ylabel("requests served at the edge, %")
     handles = [Patch(color=EDGE_COLOR, label=f"edge: {attrs.get('edge', 'edge side')}"),
                Patch(color=CLOUD_COLOR, label=f"cloud overflow: {attrs.get('cloud', 'cloud side')}"),
-               Patch(facecolor="#999999", alpha=MISSED_ALPHA, hatch="///", label="N whose mix misses a p95 target"),
                plt.Line2D([], [], color="black", label="edge share (right axis)")]  # fmt: skip
+    if not meets.all():
+        missed = "N whose mix misses a p95 target"
+        handles.append(Patch(facecolor="#999999", alpha=MISSED_ALPHA, hatch="///", label=missed))
     chosen = frame[frame["cheapest"].astype(bool)]
     if len(chosen):
         row = chosen.iloc[0]

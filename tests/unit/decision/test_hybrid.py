@@ -57,6 +57,22 @@ def test_admission_by_hand():
     assert 0.1 * 0 + sum([0.1] * 10) < 1.0
 
 
+def test_an_idle_fleet_absorbs_a_burst_of_its_slots():
+    # 0.5 request/s and 4 slots (a device running 4 requests of 8 s): 4 at once, then one token per 2 s;
+    # five idle seconds refill 2.5 tokens on top of 0.5: 3 of the next 4.
+    assert admitted_per_second([4, 1, 1, 0, 0, 0, 0, 0, 4], 0.5, fleet_slots=4).tolist() == [4, 0, 1, 0, 0, 0, 0, 0, 3]
+    assert admitted_per_second([4, 1, 1, 0, 0, 0, 0, 0, 4], 0.5).tolist() == [1, 0, 1, 0, 0, 0, 0, 0, 1]
+    slow = Side("slow edge", 0.5, {"tpot_s": [0.05]}, concurrency=4)
+    one_slot = Side("slow edge", 0.5, {"tpot_s": [0.05]})
+    rates = np.full(24, 1.0)
+    assert simulate_hybrid(2, rates, slow, CLOUD).edge_share > simulate_hybrid(2, rates, one_slot, CLOUD).edge_share
+    # The all-edge size is the smallest N that sends nothing to the cloud, below the N covering the busiest second.
+    frame = hybrid_sweep(rates, slow, CLOUD, edge_cost_per_day=edge_usd, cloud_cost_per_day=cloud_usd, targets={})
+    busiest_second = int(frame.attrs["busiest_second_requests"])
+    assert frame.iloc[-1]["cloud_requests"] == 0 and frame.iloc[-2]["cloud_requests"] > 0
+    assert frame.attrs["all_edge_n"] == frame.iloc[-1]["n_edge"] < math.ceil(busiest_second / 0.5)
+
+
 def test_a_rate_one_device_always_covers_is_all_edge_and_none_is_all_cloud():
     big = Side("big edge", 100.0, {"tpot_s": [0.01]})  # Poisson(0.5) never brings 100 requests in a second
     one = simulate_hybrid(1, np.full(24, 0.5), big, CLOUD)
@@ -158,6 +174,7 @@ def test_the_same_seed_gives_the_same_frame_and_a_row_equals_its_single_simulati
         (lambda: simulate_hybrid(-1, FLAT, EDGE, CLOUD), "n_edge must be a whole number"),
         (lambda: Side("pi", -0.5, {}), "capacity_rps must be > 0"),
         (lambda: Side("pi", 1.0, {"tpot_s": []}), "one or more finite values"),
+        (lambda: Side("pi", 1.0, {}, concurrency=0), "concurrency must be a whole number >= 1"),
         (lambda: simulate_hybrid(1, FLAT, EDGE, CLOUD, targets={"itl_s": 0.1}), r"valid: \['tpot_s'\]"),
         (lambda: simulate_hybrid(1, FLAT, EDGE, CLOUD, targets={"tpot_s": -1}), "p95 limit > 0"),
         (lambda: simulate_hybrid(1, FLAT, Side("x", math.inf, {}), CLOUD), "finite capacity_rps"),

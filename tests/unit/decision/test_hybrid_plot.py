@@ -63,3 +63,11 @@ def test_write_hybrid_writes_the_csv_and_png(frame, tmp_path):
 def test_a_frame_without_the_sweep_columns_is_refused():
     with pytest.raises(ValueError, match="missing columns"):
         plot_hybrid(pd.DataFrame({"n_edge": [0]}))
+
+
+def test_the_legend_names_missed_targets_only_when_an_n_misses_one(frame):
+    def legend_texts(figure):
+        return [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
+
+    assert "N whose mix misses a p95 target" in legend_texts(plot_hybrid(frame))
+    assert "N whose mix misses a p95 target" not in legend_texts(plot_hybrid(_sweep(1.0)))
