@@ -11,6 +11,10 @@ Modules, one job each:
 * :mod:`~benchlib.decision.sizing`: devices for the peak hour, cost and energy per day and month.
 * :mod:`~benchlib.decision.recommend`: the cheapest qualifying candidate, runners-up, why each other loses.
 * :mod:`~benchlib.decision.report`: ``figures/decision.csv`` and ``figures/decision.md``.
+* :mod:`~benchlib.decision.hybrid` (with :mod:`~benchlib.decision.hybrid_admission`): N edge devices
+  with cloud overflow, a seeded one-day simulation; :mod:`~benchlib.decision.hybrid_plot`:
+  ``figures/hybrid.csv`` and ``figures/hybrid.png``; :mod:`~benchlib.decision.hybrid_wiring`:
+  the two sides and their daily costs from the decision's candidates.
 
 Typical use (the decision notebook)::
 
