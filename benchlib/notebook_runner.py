@@ -215,6 +215,24 @@ def run_sweep_notebook(
     return store.path
 
 
+def _check_decision_file(decision_file: str | Path, price_files: list[str] | None) -> None:
+    """Validate a decision file and the price profiles it names, as the decision notebook will read them.
+
+    Raises:
+        ParameterError: naming the file and what to fix.
+    """
+    from benchlib.cost import load_prices
+    from benchlib.decision import load_decision_inputs
+
+    selection = load_decision_inputs(decision_file).selection
+    book = load_prices(*(price_files or selection.price_files))
+    for candidate, profile in selection.price_profiles.items():
+        try:
+            book[profile]
+        except ParameterError as exc:
+            raise ParameterError(f"{decision_file}: price_profiles: candidate '{candidate}': {exc}") from None
+
+
 def run_report_notebook(
     runs_dir: str | Path,
     figures_dir: str | Path,
@@ -234,9 +252,14 @@ def run_report_notebook(
         decision_file: Targets, workload and constraints of the decision
             (default: ``params/decision/decision.yaml``).
 
+    Raises:
+        ParameterError: a decision file that is missing or invalid (before any notebook runs).
+
     Returns:
         The files written under ``figures_dir``.
     """
+    if decision_file is not None:  # a bad decision file is refused before any notebook runs
+        _check_decision_file(decision_file, price_files)
     figures_dir = Path(figures_dir).resolve()
     output_dir = Path(output_dir).resolve()
     output_dir.mkdir(parents=True, exist_ok=True)

@@ -120,11 +120,18 @@ def _variant_line(verdict: Verdict) -> str:
 
 def _markdown(result: DecisionResult, table: pd.DataFrame) -> str:
     lines = ["# Decision", "", *_inputs_lines(result), "## Recommendation", "", result.statement, ""]
+    models = sorted({str(v.candidate.model) for v in result.verdicts})
+    if len(models) > 1:
+        lines += [
+            f"**The candidates run different models** ({'; '.join(models)}): a cheaper candidate on a smaller "
+            "model does different work. Keep one model with `candidates:` (or measure the same model everywhere) "
+            "before acting on this ranking.", "",
+        ]  # fmt: skip
     if result.recommended is not None:
         lines += [_variant_line(result.recommended), ""]
     lines += ["## Runners-up", ""]
     lines += [f"- {_variant_line(v)}: {v.why}" for v in result.runners_up] or ["- none"]
-    columns = ["candidate", "class", "source", "variant", "qualifies", "capacity_streams", "throughput_tps",
+    columns = ["candidate", "model", "class", "source", "variant", "qualifies", "capacity_streams", "throughput_tps",
                "capacity_requests_per_s", "tpot_p95_s", "devices", "utilization", "cost_per_day_usd",
                "cost_per_month_usd", "energy_per_day_kwh", "usd_per_million_output_tokens"]  # fmt: skip
     shown = table[columns].copy() if not table.empty else pd.DataFrame(columns=columns)

@@ -113,7 +113,7 @@ def test_smoke_sweep_then_analysis(tmp_path):
         "energy_per_token.png", "power_timeline.png",
         "summary.csv", "summary.md", "cost_vs_utilization.png", "break_even.png", "cost_model.md",
         "runs.csv", "latency_ecdf.png", "pareto.png", "comparisons.csv", "comparisons.md",
-        "plausibility.csv", "plausibility.png",
+        "plausibility.csv", "plausibility.png", "decision.csv", "decision.md", "hybrid.csv", "hybrid.png",
     } <= names  # fmt: skip
     assert (tmp_path / "report" / "analysis.ipynb").exists() and (tmp_path / "report" / "cost_model.ipynb").exists()
     for png in figures.glob("*.png"):
@@ -129,6 +129,19 @@ def test_smoke_sweep_then_analysis(tmp_path):
     assert row["energy_per_token_j"] == pytest.approx(energy["energy_per_token_j"]["value"])
     markdown = (figures / "summary.md").read_text()
     assert run_dir.name in markdown and "Published" in markdown and "measured" in markdown.lower()
+
+    # the decision (params/decision/decision.yaml: 1 M requests/day, 100 ms p95 per token): the smoke run
+    # competes with the article's platforms; the Pi's published 120 ms/token misses the target
+    decision = pd.read_csv(figures / "decision.csv")
+    assert run_dir.name in set(decision["candidate"]) and "L4-class GPU" in set(decision["candidate"])
+    pi = decision[decision["candidate"] == "Raspberry Pi 5 + AI HAT+ 2"]
+    assert not pi["qualifies"].any()
+    decision_md = (figures / "decision.md").read_text()
+    assert "## Recommendation" in decision_md and "misses p95 per-token latency: 120 ms > 100 ms" in decision_md
+    assert "The candidates run different models" in decision_md  # a 135M smoke run beside 7B figures
+    hybrid = pd.read_csv(figures / "hybrid.csv")
+    assert hybrid["n_edge"].iloc[0] == 0 and hybrid["cheapest"].sum() == 1
+    assert (tmp_path / "report" / "decision.ipynb").exists()
 
 
 def test_every_shipped_parameter_profile_is_valid():
