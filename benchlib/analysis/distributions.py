@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchlib.analysis.figure_style import fit_log_ticks, pyplot
+from benchlib.analysis.figure_style import layout_above_legend, pyplot
 from benchlib.analysis.groups import MODEL_LABEL
 from benchlib.analysis.tables import report_runs, summary_requests
 from benchlib.metrics import successful_requests
@@ -127,8 +127,5 @@ def plot_latency_ecdf(samples: pd.DataFrame):
     ]
     figure.legend(handles=handles, fontsize=7, loc="lower center", ncol=min(len(handles), 3))
     figure.suptitle("Latency distributions per run (ECDF; measured here)", fontsize=10)
-    legend_share = (0.22 * ((len(handles) + 2) // 3) + 0.25) / figure.get_figheight()
-    figure.tight_layout(rect=(0, legend_share, 1, 1))
-    fit_log_ticks(figure)
-    figure.tight_layout(rect=(0, legend_share, 1, 1))
+    layout_above_legend(figure, 0.22 * ((len(handles) + 2) // 3) + 0.25)
     return figure

@@ -17,6 +17,7 @@ __all__ = [
     "MEASURED_COLOR",
     "PUBLISHED_COLOR",
     "fit_log_ticks",
+    "layout_above_legend",
     "overlapping_tick_labels",
     "pyplot",
 ]
@@ -175,3 +176,16 @@ def fit_log_ticks(figure) -> None:
             axis.set_major_formatter(FuncFormatter(_plain_number))
             axis.set_minor_locator(LogLocator(base=10.0, subs="auto", numticks=99))
             axis.set_minor_formatter(NullFormatter())
+
+
+def layout_above_legend(figure, legend_in: float) -> None:
+    """Lay the panels out above a figure-level legend ``legend_in`` inches tall, with fitted log ticks.
+
+    ``tight_layout`` leaves the bottom band to the legend, :func:`fit_log_ticks`
+    chooses the tick labels for that layout, and a second ``tight_layout`` makes
+    room for the labels it chose.
+    """
+    rect = (0, legend_in / figure.get_figheight(), 1, 1)
+    figure.tight_layout(rect=rect)
+    fit_log_ticks(figure)
+    figure.tight_layout(rect=rect)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchlib.analysis.figure_style import ESTIMATED_COLOR, MEASURED_COLOR, PUBLISHED_COLOR, fit_log_ticks, pyplot
+from benchlib.analysis.figure_style import ESTIMATED_COLOR, MEASURED_COLOR, PUBLISHED_COLOR, layout_above_legend, pyplot
 from benchlib.analysis.groups import MODEL_LABEL, model_label, published_model_label
 from benchlib.analysis.distributions import latency_samples, plot_latency_ecdf
 from benchlib.analysis.pareto import pareto_points, plot_pareto
@@ -221,10 +221,7 @@ def plot_comparison(spec: FigureSpec, runs: pd.DataFrame, reference: pd.DataFram
             note += f" with {spec.output_tokens} output tokens per request"
         axes_list[0].text(0.99, 0.99, note, transform=axes_list[0].transAxes, ha="right", va="top", fontsize=8,
                           color="#aa0000")  # fmt: skip
-    legend_share = (0.2 * len(kinds) + 0.15) / height
-    figure.tight_layout(rect=(0, legend_share, 1, 1))
-    fit_log_ticks(figure)  # the second layout makes room for the fitted labels
-    figure.tight_layout(rect=(0, legend_share, 1, 1))
+    layout_above_legend(figure, 0.2 * len(kinds) + 0.15)
     return figure
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from benchlib.analysis.figure_style import fit_log_ticks, pyplot
+from benchlib.analysis.figure_style import layout_above_legend, pyplot
 from benchlib.analysis.groups import MODEL_LABEL, published_model_label
 
 __all__ = ["PARETO_VIEWS", "pareto_frontier", "pareto_points", "plot_pareto"]
@@ -140,8 +140,5 @@ def plot_pareto(points: pd.DataFrame):
     frontier_label = "Pareto frontier of all points (none lower on both axes; models differ, see colour)"
     handles.append(Line2D([], [], linestyle="--", color="black", label=frontier_label))
     figure.legend(handles=handles, fontsize=7, loc="lower center", ncol=2)
-    legend_share = (0.2 * ((len(handles) + 1) // 2) + 0.25) / figure.get_figheight()
-    figure.tight_layout(rect=(0, legend_share, 1, 1))
-    fit_log_ticks(figure)
-    figure.tight_layout(rect=(0, legend_share, 1, 1))
+    layout_above_legend(figure, 0.2 * ((len(handles) + 1) // 2) + 0.25)
     return figure

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from benchlib.analysis.figure_style import fit_log_ticks, pyplot
+from benchlib.analysis.figure_style import layout_above_legend, pyplot
 
 __all__ = ["SERVING_PERCENTILES", "plot_load_steps", "plot_serving_curve", "serving_points"]
 
@@ -98,10 +98,7 @@ def plot_serving_curve(steps: pd.DataFrame):
     if handles:
         figure.legend(handles=handles, fontsize=7, loc="lower center", ncol=min(len(handles), 3))
     figure.suptitle("Serving curve: what more concurrent streams buy and cost (c = concurrent streams)", fontsize=10)
-    legend_share = (0.22 * ((len(handles) + 2) // 3) + 0.2) / figure.get_figheight()
-    figure.tight_layout(rect=(0, legend_share, 1, 1))
-    fit_log_ticks(figure)
-    figure.tight_layout(rect=(0, legend_share, 1, 1))
+    layout_above_legend(figure, 0.22 * ((len(handles) + 2) // 3) + 0.2)
     return figure
 
 
