@@ -20,6 +20,7 @@ __all__ = [
     "layout_above_legend",
     "overlapping_tick_labels",
     "pyplot",
+    "save_figure",
 ]
 
 MEASURED_COLOR = "#1f77b4"
@@ -45,6 +46,13 @@ def pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def save_figure(figure, path, tight: bool = True):
+    """Save ``figure`` as a 120-dpi PNG at ``path`` (cropped to its content when ``tight``), close it, return ``path``."""
+    figure.savefig(path, dpi=120, bbox_inches="tight" if tight else None)
+    pyplot().close(figure)
+    return path
 
 
 def _plain_number(value: float, _position: Any = None) -> str:

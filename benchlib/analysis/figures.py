@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchlib.analysis.figure_style import ESTIMATED_COLOR, MEASURED_COLOR, PUBLISHED_COLOR, layout_above_legend, pyplot
+from benchlib.analysis.figure_style import ESTIMATED_COLOR, MEASURED_COLOR, PUBLISHED_COLOR, layout_above_legend, pyplot, save_figure
 from benchlib.analysis.groups import MODEL_LABEL, model_label, published_model_label
 from benchlib.analysis.distributions import latency_samples, plot_latency_ecdf
 from benchlib.analysis.pareto import pareto_points, plot_pareto
@@ -303,10 +303,7 @@ class WrittenFigures(list):
 
 
 def _save(figure, path: Path, paths: list[Path], tight: bool = True) -> None:
-    plt = pyplot()
-    figure.savefig(path, dpi=120, bbox_inches="tight" if tight else None)
-    plt.close(figure)
-    paths.append(path)
+    paths.append(save_figure(figure, path, tight))
 
 
 def write_figures(

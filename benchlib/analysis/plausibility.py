@@ -27,6 +27,7 @@ from urllib.parse import urlparse
 import numpy as np
 import pandas as pd
 
+from benchlib.analysis.figure_style import save_figure
 from benchlib.analysis.tables import load_reference, run_table, step_table
 from benchlib.hardware.geometry import KV_CACHE_ELEMENT_BYTES, kv_cache_bytes_per_token, onnx_weight_bytes
 from benchlib.hardware.reference import HardwareReference, load_hardware
@@ -268,13 +269,7 @@ def write_plausibility(frame: pd.DataFrame, figures_dir: str | Path) -> list[Pat
     out.mkdir(parents=True, exist_ok=True)
     csv_path = out / "plausibility.csv"
     frame.to_csv(csv_path, index=False)
-    png_path = out / "plausibility.png"
-    figure = plot_plausibility(frame)
-    figure.savefig(png_path, dpi=120, bbox_inches="tight")
-    import matplotlib.pyplot as plt
-
-    plt.close(figure)
-    return [csv_path, png_path]
+    return [csv_path, save_figure(plot_plausibility(frame), out / "plausibility.png")]
 
 
 def plausibility_findings(frame: pd.DataFrame) -> list[str]:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchlib.analysis.figure_style import save_figure
 from benchlib.analysis.tables import summary_requests
 from benchlib.cost.break_even import break_even
 from benchlib.cost.formulas import edge_devices_to_match, energy_per_token_j
@@ -278,8 +279,6 @@ def write_cost_report(
         Paths by name: ``cost_vs_utilization``, ``break_even`` (PNG),
         ``cost_model_csv``, ``break_even_csv``, ``cost_model_md``.
     """
-    import matplotlib.pyplot as plt
-
     figures_dir = Path(figures_dir)
     figures_dir.mkdir(parents=True, exist_ok=True)
     platforms, profiles = platform_table(
@@ -298,8 +297,7 @@ def write_cost_report(
         ("cost_vs_utilization", plot_cost_curves(curves, platforms)),
         ("break_even", plot_break_even(table, platforms, profiles, grid)),
     ):
-        figure.savefig(paths[name], dpi=120)
-        plt.close(figure)
+        save_figure(figure, paths[name], tight=False)
     platforms.to_csv(paths["cost_model_csv"], index=False)
     table.to_csv(paths["break_even_csv"], index=False)
     hidden = ["throughput_tps_ci_low", "throughput_tps_ci_high"]

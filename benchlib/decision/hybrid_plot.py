@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchlib.analysis.figure_style import pyplot
+from benchlib.analysis.figure_style import pyplot, save_figure
 
 __all__ = ["EDGE_COLOR", "CLOUD_COLOR", "MISSED_ALPHA", "plot_hybrid", "write_hybrid"]
 
@@ -99,7 +99,4 @@ def write_hybrid(frame: pd.DataFrame, figures_dir: str | Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     csv_path, png_path = out / "hybrid.csv", out / "hybrid.png"
     frame.to_csv(csv_path, index=False)
-    figure = plot_hybrid(frame)
-    figure.savefig(png_path, dpi=120, bbox_inches="tight")
-    pyplot().close(figure)
-    return [csv_path, png_path]
+    return [csv_path, save_figure(plot_hybrid(frame), png_path)]
