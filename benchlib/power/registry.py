@@ -38,12 +38,23 @@ __all__ = [
 
 ReaderFactory = Callable[..., PowerReader]
 
+
+def open_prometheus(**options: Any) -> PowerReader:
+    """The ``prometheus`` source (:func:`benchlib.prometheus.source.open_prometheus`).
+
+    Imported when used: the Prometheus modules build on this package's readers.
+    """
+    from benchlib.prometheus.source import open_prometheus as open_source
+
+    return open_source(**options)  # type: ignore[return-value]
+
 READERS: dict[str, ReaderFactory] = {
     "pi5-pmic": Pi5PmicReader,
     "ina2xx": Ina2xxReader,
     "rapl": RaplReader,
     "nvml": open_nvml,
     "meter-log": MeterLogReader,
+    "prometheus": open_prometheus,
     "estimate": ProfileEstimateReader,
 }
 """Source name -> factory; call with that source's keyword options."""

@@ -34,6 +34,7 @@ from benchlib.power.meter_log import MeterLogReader
 from benchlib.power.pmic import LinearCalibration
 from benchlib.power.registry import READERS, auto_reader, doctor, open_reader
 from benchlib.power.sampler import DEFAULT_RATE_HZ, PowerSampler
+from benchlib.prometheus.source import prometheus_mode
 from benchlib.stats import percentile_interval
 
 __all__ = ["SOURCE_CHOICES", "PowerSession", "PowerSettings", "energy_summary"]
@@ -83,6 +84,8 @@ class PowerSettings:
             raise ParameterError(f"idle_s must be 0 or more seconds, got {self.idle_s!r}.")
         if self.source == "meter-log" and "path" not in self.options:
             raise ParameterError("power: meter-log needs power_options: {path: METER.csv, clock_offset_s: 0}.")
+        if self.source == "prometheus":
+            prometheus_mode(self.options)
 
     def estimate_reader(self) -> ProfileEstimateReader | None:
         """The profile's estimate, or ``None`` when no figure is known."""
@@ -159,8 +162,9 @@ class PowerSession:
         Raises:
             PowerReadError: the first read failed.
         """
-        if self.reader is not None and self.reader.kind == KIND_MEASURED:
-            self.sampler = PowerSampler(self.reader, self.settings.rate_hz).start()
+        if self.reader is not None and self.reader.kind == KIND_MEASURED and self.reader.quantity != "log":
+            tolerated = int(getattr(self.reader, "tolerated_read_errors", 0))  # a remote exporter may miss a scrape
+            self.sampler = PowerSampler(self.reader, self.settings.rate_hz, tolerate_errors=tolerated).start()
 
     def measure_idle(self) -> IdleBaseline | None:
         """Sample the idle baseline (live sources, ``idle_s`` > 0); a failure is recorded, not raised."""
@@ -193,14 +197,15 @@ class PowerSession:
             return self.sampler.measure(
                 name, start_perf_s, end_perf_s, start_unix_s=start_unix_s, end_unix_s=end_unix_s
             )
-        if isinstance(self.reader, ProfileEstimateReader):
-            return self.reader.measure(start_unix_s, end_unix_s, name)
+        if isinstance(self.reader, ProfileEstimateReader) or (self.reader is not None and self.reader.quantity == "log"):
+            return self.reader.measure(start_unix_s, end_unix_s, name)  # type: ignore[attr-defined]
         return None
 
     def stop(self) -> pd.DataFrame:
         """Stop sampling; the samples (empty without a live source)."""
         if self.sampler is None:
-            return pd.DataFrame()
+            samples_frame = getattr(self.reader, "samples_frame", None)  # a source read after the window
+            return samples_frame() if samples_frame is not None else pd.DataFrame()
         self.sampler.stop()
         return self.sampler.to_frame()
 
