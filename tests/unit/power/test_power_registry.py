@@ -41,7 +41,7 @@ def recorded_pmic(argv: Sequence[str]) -> str:
 
 
 def test_registry_names_every_source() -> None:
-    assert set(READERS) == {"pi5-pmic", "ina2xx", "rapl", "nvml", "meter-log", "estimate"}
+    assert set(READERS) == {"pi5-pmic", "ina2xx", "rapl", "nvml", "meter-log", "prometheus", "estimate"}
     assert isinstance(open_reader("estimate", profile="h100"), ProfileEstimateReader)
     assert isinstance(open_reader("pi5-pmic", runner=recorded_pmic), Pi5PmicReader)
     with pytest.raises(ParameterError, match="unknown power source 'wattmeter'; known: pi5-pmic"):
