@@ -124,7 +124,7 @@ def _cmd_models(args: argparse.Namespace) -> int:
 def _cmd_doctor(args: argparse.Namespace) -> int:
     from benchlib.power import doctor, format_doctor
 
-    statuses = doctor()
+    statuses = doctor(prometheus_url=args.prometheus)
     print("Power sources on this machine (ok: available, --: missing and why, ..: offline):")
     print(format_doctor(statuses))
     measured = [s.name for s in statuses if s.available and s.kind == "measured"]
@@ -242,6 +242,8 @@ def _parser() -> argparse.ArgumentParser:
     models.set_defaults(func=_cmd_models)
 
     doctor = commands.add_parser("doctor", help="which power sources this machine has, and why not")
+    doctor.add_argument("--prometheus", metavar="URL", default=None,
+                        help="an exporter's /metrics or a Prometheus server to check (default: benchlib exporter on 127.0.0.1:9101)")
     doctor.set_defaults(func=_cmd_doctor)
 
     native = commands.add_parser("native", help="build or locate llama.cpp's own llama-server and llama-bench")

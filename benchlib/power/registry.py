@@ -34,6 +34,7 @@ __all__ = [
     "doctor",
     "format_doctor",
     "open_reader",
+    "prometheus_status",
 ]
 
 ReaderFactory = Callable[..., PowerReader]
@@ -140,12 +141,38 @@ def _probe(name: str, root: Path, runner: CommandRunner | None) -> tuple[SourceS
     return SourceStatus(name, "available", reader.kind, reader.boundary, reading), reader
 
 
-def doctor(root: Path | str = DEFAULT_ROOT, runner: CommandRunner | None = None) -> list[SourceStatus]:
+def prometheus_status(url: str | None = None) -> SourceStatus:
+    """Whether an exporter or Prometheus server answers at ``url`` (default: ``benchlib exporter``'s on loopback)."""
+    from benchlib.prometheus.source import DEFAULT_EXPORTER_URL
+
+    url = url or DEFAULT_EXPORTER_URL
+    hint = (
+        "start `benchlib exporter` on the device, then give power: prometheus with power_options.url "
+        "(its /metrics, or a Prometheus server that scrapes it)"
+    )
+    try:
+        reader = open_prometheus(url=url, timeout_s=2.0)
+    except PowerError as exc:
+        return SourceStatus("prometheus", "missing", "measured", None, f"{exc} — {hint}")
+    described = reader.describe()
+    reader.close()
+    metric = described.get("metric") or described.get("query")
+    return SourceStatus(
+        "prometheus", "available", "measured", reader.boundary,
+        f"{described['mode']} {described['url']} answers: {metric} ({len(described['series'])} series)",
+    )  # fmt: skip
+
+
+def doctor(
+    root: Path | str = DEFAULT_ROOT, runner: CommandRunner | None = None, prometheus_url: str | None = None
+) -> list[SourceStatus]:
     """Every power source, and whether this machine has it (with why not).
 
     Args:
         root: File-system root (``/``; a fixture tree in tests).
         runner: Command runner for command-based sources; the real one by default.
+        prometheus_url: Where to look for an exporter or Prometheus server
+            (default: ``benchlib exporter`` on loopback, ``http://127.0.0.1:9101/metrics``).
     """
     root = Path(root)
     statuses = []
@@ -163,6 +190,7 @@ def doctor(root: Path | str = DEFAULT_ROOT, runner: CommandRunner | None = None)
             "reads an external meter's CSV log after the run: MeterLogReader(path, clock_offset_s=...)",
         )
     )
+    statuses.append(prometheus_status(prometheus_url))
     statuses.append(
         SourceStatus(
             "estimate",

@@ -32,7 +32,7 @@ from benchlib.power.idle import IdleBaseline, measure_idle, window_energy_per_to
 from benchlib.power.measurement import METHOD_METER_LOG, Measurement
 from benchlib.power.meter_log import MeterLogReader
 from benchlib.power.pmic import LinearCalibration
-from benchlib.power.registry import READERS, auto_reader, doctor, open_reader
+from benchlib.power.registry import AUTO_PREFERENCE, READERS, auto_reader, doctor, open_reader
 from benchlib.power.sampler import DEFAULT_RATE_HZ, PowerSampler
 from benchlib.prometheus.source import prometheus_mode
 from benchlib.stats import percentile_interval
@@ -124,7 +124,7 @@ class PowerSession:
         if source == "auto":
             self.reader = auto_reader()
             if self.reader is None:
-                missing = "; ".join(f"{s.name}: {s.detail}" for s in doctor() if s.status == "missing")
+                missing = "; ".join(f"{s.name}: {s.detail}" for s in doctor() if s.status == "missing" and s.name in AUTO_PREFERENCE)
                 self.reader = self.settings.estimate_reader()
                 basis = "the hardware profile's estimate" if self.reader else "nothing (no estimate for this profile)"
                 self.fallback = f"no measured power source on this machine, fell back to {basis} ({missing})"

@@ -21,9 +21,11 @@ from benchlib.errors import ParameterError
 from benchlib.prometheus.query import PrometheusQuerySource
 from benchlib.prometheus.scrape import PrometheusScrapeReader
 
-__all__ = ["MODES", "open_prometheus", "prometheus_mode"]
+__all__ = ["DEFAULT_EXPORTER_URL", "MODES", "open_prometheus", "prometheus_mode"]
 
 MODES = ("scrape", "query")
+DEFAULT_EXPORTER_URL = "http://127.0.0.1:9101/metrics"
+"""Where ``benchlib exporter`` answers by default (the doctor looks there)."""
 
 _SCRAPE_ONLY = {"tolerated_read_errors"}
 _QUERY_ONLY = {"query", "step_s", "wait_s"}

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from benchlib.testing.local_servers import free_port
+
 from benchlib.errors import ParameterError
 from benchlib.paths import sensors_dir
 from benchlib.power import (
@@ -49,8 +51,9 @@ def test_registry_names_every_source() -> None:
 
 
 def test_doctor_on_this_machine_gives_a_reason_for_each_missing_source() -> None:
-    statuses = {s.name: s for s in doctor()}
-    assert list(statuses) == [*AUTO_PREFERENCE, "meter-log", "estimate"]
+    nobody = f"http://127.0.0.1:{free_port()}/metrics"
+    statuses = {s.name: s for s in doctor(prometheus_url=nobody)}
+    assert list(statuses) == [*AUTO_PREFERENCE, "meter-log", "prometheus", "estimate"]
     for name in AUTO_PREFERENCE:
         assert statuses[name].status in ("available", "missing")
         assert statuses[name].detail
@@ -64,10 +67,12 @@ def test_doctor_on_this_machine_gives_a_reason_for_each_missing_source() -> None
     if importlib.util.find_spec("pynvml") is None:
         assert statuses["nvml"].status == "missing" and "pip install nvidia-ml-py" in statuses["nvml"].detail
     assert statuses["meter-log"].status == "offline"
+    assert statuses["prometheus"].status == "missing"
+    assert f"cannot reach {nobody}" in statuses["prometheus"].detail and "benchlib exporter" in statuses["prometheus"].detail
     estimate = statuses["estimate"]
     assert estimate.available and estimate.kind == "estimated" and "l4 70 W" in estimate.detail
     text = format_doctor(list(statuses.values()))
-    assert len(text.splitlines()) == 6
+    assert len(text.splitlines()) == 7
     assert any(line.split()[1] == "rapl" for line in text.splitlines())
 
 
