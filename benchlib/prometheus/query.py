@@ -202,7 +202,10 @@ class PrometheusQuerySource:
         try:
             series = self._wait_for_coverage(start_s, end_s)
             if not series:
-                raise PowerError(f"the query {self.describe_query()} returned nothing for the window")
+                raise PowerError(
+                    f"the query {self.describe_query()} returned no samples from {start_s:.3f} to {end_s:.3f} "
+                    "(server clock, Unix s): the series does not cover the window"
+                )
             self._frame = self._samples_frame(series)
             boundary = self._boundary_of(series)
             energy = series_window_energy(series, self.choice.quantity, start_s, end_s, self._gap_s(series))

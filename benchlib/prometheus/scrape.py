@@ -43,8 +43,13 @@ class _CounterState:
 
 
 def parse_samples(text: str) -> list[tuple[str, dict[str, str], float]]:
-    """``(name, labels, value)`` of every sample in a Prometheus text exposition."""
-    return [(s.name, dict(s.labels), float(s.value)) for family in text_string_to_metric_families(text) for s in family.samples]
+    """``(name, labels, value)`` of every sample in a Prometheus text exposition, names as written.
+
+    The ``# TYPE`` lines are left out, so that the parser keeps every sample name as the page
+    writes it (it would add ``_total`` to a counter such as ``DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION``).
+    """
+    untyped = "\n".join(line for line in text.splitlines() if not line.startswith("#")) + "\n"
+    return [(s.name, dict(s.labels), float(s.value)) for family in text_string_to_metric_families(untyped) for s in family.samples]
 
 
 def _series_key(name: str, labels: dict[str, str]) -> str:

@@ -15,6 +15,7 @@ Install both on Debian with ``apt-get install prometheus prometheus-node-exporte
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 import urllib.parse
@@ -32,6 +33,7 @@ __all__ = [
     "node_exporter",
     "prometheus_query",
     "prometheus_server",
+    "require_program",
     "wait_for_samples",
 ]
 
@@ -46,6 +48,23 @@ def find_program(names: Sequence[str]) -> str | None:
         if path:
             return path
     return None
+
+
+REQUIRE_ENV = "BENCHLIB_REQUIRE_PROMETHEUS"
+"""Set to 1 (CI does) to fail, not skip, a test whose Prometheus or node_exporter is missing."""
+
+
+def require_program(names: Sequence[str]) -> str:
+    """The path of the first of ``names`` on ``PATH``; else skip the test (fail it when ``BENCHLIB_REQUIRE_PROMETHEUS=1``)."""
+    import pytest
+
+    path = find_program(names)
+    if path is not None:
+        return path
+    message = f"{names[0]} is not installed: `make prometheus-tools` (apt-get install prometheus prometheus-node-exporter)"
+    if os.environ.get(REQUIRE_ENV) == "1":
+        pytest.fail(f"{message}; {REQUIRE_ENV}=1 says it must be")
+    pytest.skip(message)
 
 
 def _scrape_config(targets: Mapping[str, str], scrape_interval_s: float) -> str:
