@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.benchlib-installed
 SWEEP ?= params/local-cpu.yaml
 
-.PHONY: setup native report sweep test test-unit bench lab clean-runs
+.PHONY: setup native prometheus-tools report sweep test test-unit bench lab clean-runs
 
 setup: $(STAMP)
 
@@ -25,6 +25,18 @@ $(STAMP): pyproject.toml
 native: setup
 	$(BIN)/benchlib native build
 
+# A real Prometheus server and node_exporter for the tests of the prometheus power source and the
+# exporter (Debian's packages; nothing is started here). Without root or apt-get, those tests skip,
+# unless BENCHLIB_REQUIRE_PROMETHEUS=1 (CI) makes them fail.
+PROMETHEUS_PACKAGES := prometheus prometheus-node-exporter
+prometheus-tools:
+	@if command -v prometheus >/dev/null && command -v prometheus-node-exporter >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -q --no-install-recommends $(PROMETHEUS_PACKAGES) >/dev/null \
+		|| { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $(PROMETHEUS_PACKAGES) >/dev/null; }; \
+	else echo "prometheus-tools: install $(PROMETHEUS_PACKAGES) (sudo apt-get install ...) to run the Prometheus tests; they skip without them"; fi
+
 sweep: setup
 	$(BIN)/benchlib sweep $(SWEEP)
 
@@ -32,7 +44,7 @@ report: sweep
 	$(BIN)/benchlib report
 	@echo "Runs: data/runs/   Figures and summary: figures/   Executed notebooks: data/report/"
 
-test: setup native
+test: setup native prometheus-tools
 	$(BIN)/python -m pytest
 
 # The fast half (seconds): the package's unit tests and the compatibility pins; no server, no native build.
