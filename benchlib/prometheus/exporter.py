@@ -109,6 +109,7 @@ class PowerExporter:
         self._power_w: float | None = None
         self._last_s: float | None = None  # time of the last good power read; None after a failure
         self._last_counter_s: float | None = None  # time of the counter baseline's last reading
+        self._power_ref: tuple[float, float] | None = None  # (time, energy) the counter power is measured from
         self._failed_since_s: float | None = None
         self._samples = 0
         self._read_errors = 0
@@ -193,11 +194,11 @@ class PowerExporter:
         if self._unwrapper is None or self._last_counter_s is None:
             self._unwrapper = CounterUnwrapper(self.reader.counter_range_j, self.reader.max_plausible_power_w)  # type: ignore[attr-defined]
             self._unwrapper.update(raw_j, t_s)
-            self._power_w = None
+            self._power_ref = None
         else:
             before_j, interval_s = self._unwrapper.total_j, t_s - self._last_counter_s
             try:
-                after_j = self._unwrapper.update(raw_j, t_s)
+                self._unwrapper.update(raw_j, t_s)
             except CounterError:
                 # A reset (or a counter that vanished): the energy since the previous reading is unknown.
                 # Keep the total and start a new baseline at this reading; the error is then counted.
@@ -206,9 +207,14 @@ class PowerExporter:
                 self._unwrapper = None
                 self._add_counter(raw_j, t_s)
                 raise
-            if interval_s > 0:
-                self._power_w = (after_j - before_j) / interval_s
         self._energy_j = self._offset_j + self._unwrapper.total_j
+        # Power: energy over the last interval of at least half a period (a scrape right after a
+        # sample would otherwise divide a few microjoules by a few microseconds).
+        if self._power_ref is None:
+            self._power_ref, self._power_w = (t_s, self._energy_j), None
+        elif t_s - self._power_ref[0] >= self.period_s / 2:
+            self._power_w = (self._energy_j - self._power_ref[1]) / (t_s - self._power_ref[0])
+            self._power_ref = (t_s, self._energy_j)
         self._last_counter_s = t_s
         self._recovered(t_s)
         self._samples += 1

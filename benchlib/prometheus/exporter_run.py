@@ -1,7 +1,9 @@
 """Running ``benchlib exporter``: open the chosen reader with its options, serve, wait for Ctrl-C or SIGTERM.
 
 :func:`run_exporter` is what the command line calls; :func:`open_exporter_reader`
-turns ``--power NAME --option KEY=VALUE --root DIR`` into an opened reader.
+turns ``--power NAME --option KEY=VALUE --root DIR`` into an opened reader;
+:func:`scrape_metrics` is a client's GET of an exporter's ``/metrics`` (tests,
+benchmarks, the doctor's "does an exporter answer").
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from benchlib.power.registry import READERS, auto_reader, doctor, open_reader
 from benchlib.prometheus.exporter import DEFAULT_BIND, PowerExporter, is_loopback, serve_exporter
 from benchlib.thermal.sources import detect_thermal_sources
 
-__all__ = ["EXPORTABLE_SOURCES", "open_exporter_reader", "parse_reader_options", "run_exporter"]
+__all__ = ["EXPORTABLE_SOURCES", "open_exporter_reader", "parse_reader_options", "run_exporter", "scrape_metrics"]
 
 EXPORTABLE_SOURCES: tuple[str, ...] = ("pi5-pmic", "ina2xx", "rapl", "nvml", "auto")
 """What ``--power`` accepts: the live measured sources, and ``auto`` (the best this machine has)."""
@@ -144,3 +146,26 @@ def run_exporter(
             signal.signal(signum, handler)
     out("benchlib exporter: stopped")
     return 0
+
+
+def scrape_metrics(url: str, timeout_s: float = 5.0) -> str:
+    """GET a ``/metrics`` URL and return its text exposition (aiohttp; works inside Jupyter too).
+
+    Raises:
+        OSError: The exporter cannot be reached, answers with an error status, or does not
+            answer within ``timeout_s`` seconds (the message names the URL).
+    """
+    import aiohttp
+
+    from benchlib.runtimes.http.transport import run_coroutine
+
+    async def get() -> str:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as session:
+            async with session.get(url) as response:
+                response.raise_for_status()
+                return await response.text()
+
+    try:
+        return run_coroutine(get())
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise OSError(f"{url} did not answer: {type(exc).__name__}: {exc}") from exc
