@@ -1,4 +1,4 @@
-"""The ``benchlib`` command line: sweep, report, models, doctor, native, convert, bench, schema.
+"""The ``benchlib`` command line: sweep, report, models, doctor, native, convert, bench, exporter, schema.
 
 Every deliberate error (:class:`benchlib.errors.BenchlibError`) is printed as
 one message that says what to fix, with exit status 2; a failed notebook exits
@@ -203,6 +203,13 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_exporter(args: argparse.Namespace) -> int:
+    from benchlib.prometheus.exporter_run import parse_reader_options, run_exporter
+
+    options = parse_reader_options(args.option)
+    return run_exporter(args.power, options, root=args.root, rate_hz=args.rate_hz, port=args.port, bind=args.bind)
+
+
 def _cmd_schema(args: argparse.Namespace) -> int:
     from benchlib.config.schema import write_schemas
 
@@ -268,6 +275,17 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--output-dir", default=BENCH_DEFAULT)
     bench.add_argument("--only", action="append", default=[], metavar="NAME", help="run only this benchmark (repeatable)")
     bench.set_defaults(func=_cmd_bench)
+
+    exporter = commands.add_parser("exporter", help="expose this machine's power reader (and temperatures) as Prometheus metrics")
+    exporter.add_argument("--power", required=True, metavar="SOURCE", help="pi5-pmic, ina2xx, rapl, nvml or auto")
+    exporter.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                          help="a reader option, value as YAML/JSON, e.g. devices=ina226 (repeatable)")
+    exporter.add_argument("--root", default=None, metavar="DIR", help="read sysfs under DIR instead of / (fixture trees)")
+    exporter.add_argument("--rate-hz", type=float, default=10.0, help="samples per second (default 10)")
+    exporter.add_argument("--port", type=int, default=9101, help="TCP port (default 9101)")
+    exporter.add_argument("--bind", default="127.0.0.1", metavar="ADDRESS",
+                          help="address to listen on (default 127.0.0.1; another lets that network read the metrics)")
+    exporter.set_defaults(func=_cmd_exporter)
 
     schema = commands.add_parser("schema", help="write JSON Schema files for parameter files and run.json (editors validate YAML with them)")
     schema.add_argument("--out", default=SCHEMA_DEFAULT, metavar="DIR", help=f"folder for the schema files (default: {SCHEMA_DEFAULT})")

@@ -30,6 +30,7 @@
    seconds (default 600): failed requests (goal: none), tokens/s, the client's
    memory growth after the first minute (goal: under 5%) and its CPU seconds
    per 1k tokens/s.
+8. Exporter CPU: a ``benchlib exporter`` process at 10 and 1 Hz, scraped each second (goal: < 1% of a core).
 
 Results are printed and saved as JSON under ``data/bench/``. These are
 measurements, not pass/fail tests: a noisy machine moves them.
@@ -51,7 +52,7 @@ from benchlib.harness.soak import soak
 from benchlib.paths import BENCH_DEFAULT, params_dir, sensors_dir
 from benchlib.records import atomic_write_json, now_iso
 
-__all__ = ["BENCHMARKS", "decode_accuracy", "notebook_overhead", "onnx_vs_llamacpp", "report_wall_time", "run_benchmarks", "sampler_cost", "sampler_slowdown"]
+__all__ = ["BENCHMARKS", "decode_accuracy", "exporter_cpu", "notebook_overhead", "onnx_vs_llamacpp", "report_wall_time", "run_benchmarks", "sampler_cost", "sampler_slowdown"]
 
 
 def decode_accuracy(generations: int = 12, output_tokens: int = 128) -> dict[str, Any]:
@@ -172,6 +173,30 @@ def sampler_cost(rates_hz: tuple[float, ...] = (10.0, 100.0), duration_s: float 
         results[f"core_fraction_at_{rate:g}hz"] = fraction - baseline
         results[f"samples_at_{rate:g}hz"] = samples
     results["goal"] = "< 0.01 of a core at 10 Hz"
+    return results
+
+
+def exporter_cpu(rates_hz: tuple[float, ...] = (10.0, 1.0), duration_s: float = 20.0) -> dict[str, Any]:
+    """CPU of a real ``benchlib exporter`` process (INA226 fixture tree, /metrics scraped each second), fraction of a core."""
+    import psutil
+    from benchlib.prometheus.exporter_run import scrape_metrics
+    from benchlib.testing.local_servers import ServerProcess, free_port
+
+    results: dict[str, Any] = {"duration_s": duration_s, "reader": "ina2xx (fixture hwmon tree)", "goal": "< 0.01 of a core at 10 Hz"}
+    for rate, port in zip(rates_hz, (free_port() for _ in rates_hz)):
+        command = [sys.executable, "-m", "benchlib.cli", "exporter", "--power", "ina2xx", "--root",
+                   str(sensors_dir() / "sysfs" / "pi5_ina226"), "--port", str(port), "--rate-hz", str(rate)]  # fmt: skip
+        with tempfile.TemporaryDirectory() as folder:
+            server = ServerProcess(command, port, "/metrics", Path(folder) / "log").start()
+            try:
+                process, wall0 = psutil.Process(server.process.pid), time.perf_counter()
+                cpu0 = sum(process.cpu_times()[:2])
+                while time.perf_counter() - wall0 < duration_s:
+                    scrape_metrics(f"{server.url}/metrics")
+                    time.sleep(1.0)
+                results[f"core_fraction_at_{rate:g}hz"] = (sum(process.cpu_times()[:2]) - cpu0) / (time.perf_counter() - wall0)
+            finally:
+                server.stop()
     return results
 
 
@@ -340,6 +365,7 @@ BENCHMARKS = {
     "report_wall_time": report_wall_time,
     "sampler_cost": sampler_cost,
     "sampler_slowdown": sampler_slowdown,
+    "exporter_cpu": exporter_cpu,
     "load_generator_accuracy": load_generator_accuracy,
     "client_vs_server_decode": client_vs_server_decode,
     "onnx_vs_llamacpp": onnx_vs_llamacpp,

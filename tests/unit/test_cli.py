@@ -37,3 +37,48 @@ def test_report_refuses_a_bad_decision_file_before_any_notebook_runs(tmp_path, c
     err = capsys.readouterr().err
     assert str(bad) in err and message in err
     assert not (tmp_path / "r").exists()  # nothing executed
+
+
+def test_exporter_refuses_an_unknown_source_and_lists_the_valid_ones(capsys) -> None:
+    assert main(["exporter", "--power", "ina3221"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown power source 'ina3221'" in err and "valid: pi5-pmic, ina2xx, rapl, nvml, auto" in err
+
+
+def test_exporter_refuses_a_source_this_machine_lacks_with_why(capsys) -> None:
+    from benchlib.paths import sensors_dir
+
+    assert main(["exporter", "--power", "rapl", "--root", str(sensors_dir() / "sysfs" / "pi5_ina226")]) == 2
+    assert "sys/class/powercap: the kernel exposes no powercap zones" in capsys.readouterr().err
+    assert main(["exporter", "--power", "ina2xx", "--option", "devices=hwmon7", "--root",
+                 str(sensors_dir() / "sysfs" / "pi5_ina226")]) == 2  # fmt: skip
+    assert "no INA2xx monitor named ['hwmon7']; found: hwmon3 (ina226)" in capsys.readouterr().err
+
+
+def test_exporter_subprocess_serves_metrics_and_exits_0_on_sigterm(tmp_path) -> None:
+    import os
+    import sys
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from benchlib.paths import repo_root, sensors_dir
+    from benchlib.prometheus.exporter_run import scrape_metrics
+    from benchlib.testing.local_servers import ServerProcess, free_port
+
+    port = free_port()
+    command = [sys.executable, "-m", "benchlib.cli", "exporter", "--power", "ina2xx", "--root",
+               str(sensors_dir() / "sysfs" / "pi5_ina226"), "--port", str(port), "--rate-hz", "5"]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(repo_root())}
+    server = ServerProcess(command, port, "/metrics", tmp_path / "exporter.log", env=env).start(timeout_s=60)
+    try:
+        families = {f.name: f for f in text_string_to_metric_families(scrape_metrics(f"{server.url}/metrics"))}
+        (power,) = families["benchlib_power_watts"].samples
+        assert power.value == 6.125 and power.labels["source"] == "ina2xx"
+        assert families["benchlib_energy_joules"].type == "counter"
+        assert {s.labels["sensor"] for s in families["benchlib_temperature_celsius"].samples} == {"cpu_thermal/temp1", "rp1_adc/temp1"}
+    finally:
+        server.stop()
+    assert server.process.returncode == 0
+    log = (tmp_path / "exporter.log").read_text()
+    assert f"serving http://127.0.0.1:{port}/metrics" in log and "reads ina2xx (measured, power)" in log
+    assert "stopped" in log and "warning" not in log
