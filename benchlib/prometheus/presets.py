@@ -49,12 +49,15 @@ class MetricChoice:
         unit: Its unit, a :data:`UNIT_SCALE` key.
         regex: ``pattern`` is a regular expression (full match).
         query: A PromQL expression to evaluate instead (Prometheus server only).
+        exclude: ``(label, regular expression)`` pairs: a series whose label fully matches one is
+            not this metric (node_exporter lists a RAPL package twice, once as ``intel-rapl-mmio``).
     """
 
     pattern: str
     unit: str
     regex: bool = False
     query: str | None = None
+    exclude: tuple[tuple[str, str], ...] = ()
 
     @property
     def quantity(self) -> str:
@@ -66,13 +69,15 @@ class MetricChoice:
         """Factor from the metric's unit to joules or watts."""
         return UNIT_SCALE[self.unit][1]
 
-    def matches(self, name: str) -> bool:
-        """True when the metric ``name`` is this choice."""
+    def matches(self, name: str, labels: dict[str, str] | None = None) -> bool:
+        """True when the metric ``name`` (with ``labels``) is this choice."""
+        if any(re.fullmatch(regex, (labels or {}).get(label, "")) for label, regex in self.exclude):
+            return False
         return re.fullmatch(self.pattern, name) is not None if self.regex else name == self.pattern
 
     def selector(self, labels: dict[str, str]) -> str:
         """A PromQL selector of this metric with ``labels`` as equality matchers."""
-        matchers = [f'{k}="{v}"' for k, v in sorted(labels.items())]
+        matchers = [f'{k}="{v}"' for k, v in sorted(labels.items())] + [f'{k}!~"{v}"' for k, v in self.exclude]
         if self.regex:
             return "{" + ",".join([f'__name__=~"{self.pattern}"', *matchers]) + "}"
         return self.pattern + ("{" + ",".join(matchers) + "}" if matchers else "")
@@ -87,12 +92,15 @@ class Preset:
         choices: Counters first, then gauges; the first one present is used.
         boundary: What the sensor sees (``None``: the series' ``boundary`` label says).
         sees: One line for the README and the doctor.
+        guard: A counter of seconds whose energy the exporter's counter lacks (failed
+            sensor reads); if it grows during a window, that window's energy is invalid.
     """
 
     name: str
     choices: tuple[MetricChoice, ...]
     boundary: str | None
     sees: str
+    guard: str | None = None
 
 
 PRESETS: dict[str, Preset] = {
@@ -104,6 +112,7 @@ PRESETS: dict[str, Preset] = {
             None,
             "benchlib exporter on the device: whatever its reader sees (pi5-pmic rails, ina2xx board input, "
             "rapl package, nvml GPU), named in its boundary label",
+            guard="benchlib_exporter_uncovered_seconds_total",
         ),
         Preset(
             "dcgm",
@@ -116,7 +125,7 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "node-rapl",
-            (MetricChoice("node_rapl_(package|dram)_joules_total", "J", regex=True),),
+            (MetricChoice("node_rapl_(package|dram)_joules_total", "J", regex=True, exclude=(("path", ".*intel-rapl-mmio.*"),)),),
             "CPU package + DRAM (RAPL via node_exporter)",
             "node_exporter's rapl collector: CPU package and DRAM counters (no GPU, no board), summed over sockets",
         ),

@@ -107,9 +107,11 @@ class PrometheusQuerySource:
             if query is not None:
                 self.choice = custom_choice(None, query, unit)
                 self.series: list[dict[str, str]] = []
+                self.guard = None
             else:
                 choices = (custom_choice(metric, None, unit),) if metric is not None else chosen.choices
                 self.choice, self.series = self._find_series(choices)
+                self.guard = chosen.guard if self.preset is not None and self.choice.quantity == "energy" else None
                 labelled = sorted({s["boundary"] for s in self.series if "boundary" in s})
                 self._boundary = self._boundary or (" + ".join(labelled) if labelled else None)
         except PowerError:
@@ -209,12 +211,28 @@ class PrometheusQuerySource:
             self._frame = self._samples_frame(series)
             boundary = self._boundary_of(series)
             energy = series_window_energy(series, self.choice.quantity, start_s, end_s, self._gap_s(series))
+            self._check_guard(start_s, end_s)
         except PowerError as exc:  # PowerReadError (unreachable, refused) included
             return Measurement.invalid(problem=f"Prometheus at {redact_url(self.url)}: {exc}", samples=0, boundary=boundary, **common)
         self.last_window = {"counter_resets": energy.counter_resets, "bridged_s": energy.bridged_s, "series": list(energy.series)}
         duration_s = end_unix_s - start_unix_s
         return Measurement(energy_j=energy.energy_j, mean_power_w=energy.energy_j / duration_s if duration_s > 0 else math.nan,
                            samples=energy.samples, boundary=boundary, **common)  # fmt: skip
+
+    def _check_guard(self, start_s: float, end_s: float) -> None:
+        """Refuse the window when the exporter says its energy counter lacks some of it."""
+        if self.guard is None:
+            return
+        selector = self.guard + ("{" + ",".join(f'{k}="{v}"' for k, v in sorted(self.labels.items())) + "}" if self.labels else "")
+        data = self._api("query", query=f"{selector}[{_duration(end_s - start_s)}]", time=end_s)
+        for result in data.get("result", []):
+            values = np.asarray(result["values"], dtype=float).reshape(-1, 2)[:, 1]
+            grown = np.diff(values)
+            if (grown > 1e-9).any():
+                raise PowerError(
+                    f"the exporter's energy counter lacks {grown[grown > 0].sum():.2f} s of the window "
+                    f"({self.guard} rose): its sensor failed or reset, so that energy is unknown"
+                )
 
     # ------------------------------------------------------------------ records
 
@@ -267,6 +285,7 @@ class PrometheusQuerySource:
             "quantity": self.choice.quantity,
             "clock_offset": self.clock.to_dict(),
             "last_window": getattr(self, "last_window", None),
+            "guard": self.guard,
         }
 
     def close(self) -> None:

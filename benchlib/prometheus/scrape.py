@@ -120,13 +120,16 @@ class PrometheusScrapeReader:
         self.counter_resets = 0
         self._names = {name for name, labels, _ in samples if _series_key(name, labels) in found}
         self._state: dict[str, _CounterState] = {}
+        # A counter of seconds the exporter's energy lacks (benchlib's): if it grows, energy is missing.
+        self.guard = chosen_preset.guard if self.preset is not None and self.quantity == "energy" else None
+        self._guard_s: float | None = None
 
     def _wanted(self, labels: dict[str, str]) -> bool:
         return all(labels.get(k) == v for k, v in self.labels.items())
 
     def _choose(self, choices: tuple[MetricChoice, ...], samples: list[tuple[str, dict[str, str], float]]) -> tuple[MetricChoice, set[str]]:
         for choice in choices:
-            found = {_series_key(n, lab) for n, lab, _ in samples if choice.matches(n) and self._wanted(lab)}
+            found = {_series_key(n, lab) for n, lab, _ in samples if choice.matches(n, lab) and self._wanted(lab)}
             if found:
                 return choice, found
         powerish = sorted({n for n, _, _ in samples if any(w in n.lower() for w in ("joule", "watt", "power", "energy"))})
@@ -150,15 +153,29 @@ class PrometheusScrapeReader:
     def _scrape(self) -> tuple[dict[str, float], float]:
         answer = self._http.get(self.url)
         # Parse only the chosen metrics' sample lines: a node_exporter page has thousands of others.
-        lines = [line for line in answer.text.splitlines() if line.split("{", 1)[0].split(" ", 1)[0] in self._names]
+        wanted_names = self._names | ({self.guard} if self.guard else set())
+        lines = [line for line in answer.text.splitlines() if line.split("{", 1)[0].split(" ", 1)[0] in wanted_names]
+        samples = [(name, labels, value) for name, labels, value in parse_samples("\n".join(lines) + "\n") if self._wanted(labels)]
         values = {
             _series_key(name, labels): value * self.choice.scale
-            for name, labels, value in parse_samples("\n".join(lines) + "\n")
-            if name in self._names and self._wanted(labels)
+            for name, labels, value in samples
+            if name in self._names and self.choice.matches(name, labels)
         }
         if not values:
             raise PowerReadError(f"{redact_url(self.url)} no longer exposes {', '.join(sorted(self._names))}")
+        self._check_guard(sum(value for name, _, value in samples if name == self.guard))
         return values, (answer.sent_unix_s + answer.received_unix_s) / 2.0
+
+    def _check_guard(self, uncovered_s: float) -> None:
+        """Fail when the exporter says its energy counter lacks some seconds since the last read."""
+        if self.guard is None:
+            return
+        previous, self._guard_s = self._guard_s, uncovered_s
+        if previous is not None and uncovered_s > previous + 1e-9:
+            raise CounterError(
+                f"the exporter's energy counter lacks {uncovered_s - previous:.2f} s ({self.guard} rose): "
+                "its sensor failed or reset, so the energy of that time is unknown"
+            )
 
     def read_power_w(self) -> float:
         """The summed power of the chosen gauges now, watts.
@@ -213,6 +230,7 @@ class PrometheusScrapeReader:
             "quantity": self.quantity,
             "clock_offset": self.clock.to_dict() if self.clock else None,
             "counter_resets": self.counter_resets,
+            "guard": self.guard,
             "read_at": "this machine's clock, middle of each scrape",
         }
 

@@ -46,6 +46,8 @@ def test_presets_prefer_counters_and_unknown_ones_list_the_valid():
     assert get_preset("dcgm").choices[0].scale == pytest.approx(1e-3)  # mJ
     assert get_preset("node-rapl").choices[0].matches("node_rapl_package_joules_total")
     assert not get_preset("node-rapl").choices[0].matches("node_rapl_core_joules_total")  # inside the package
+    mmio = {"path": "/sys/class/powercap/intel-rapl-mmio:0"}
+    assert not get_preset("node-rapl").choices[0].matches("node_rapl_package_joules_total", mmio)
     with pytest.raises(ParameterError, match="valid: benchlib, dcgm, node-rapl"):
         get_preset("ipmi")
 
@@ -62,7 +64,9 @@ def test_custom_metrics_need_a_unit_unless_the_name_says_it():
 
 def test_selectors_carry_the_labels():
     choice = get_preset("node-rapl").choices[0]
-    assert choice.selector({"instance": "gpu1:9100"}) == '{__name__=~"node_rapl_(package|dram)_joules_total",instance="gpu1:9100"}'
+    assert choice.selector({"instance": "gpu1:9100"}) == (
+        '{__name__=~"node_rapl_(package|dram)_joules_total",instance="gpu1:9100",path!~".*intel-rapl-mmio.*"}'
+    )
     assert get_preset("dcgm").choices[1].selector({}) == "DCGM_FI_DEV_POWER_USAGE"
 
 
