@@ -48,7 +48,8 @@ def _parse_overrides(pairs: list[str]) -> dict[str, Any]:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    run_dir = run_sweep_notebook(args.params, _parse_overrides(args.set), fresh=args.fresh, progress=not args.quiet)
+    run_dir = run_sweep_notebook(args.params, _parse_overrides(args.set), fresh=args.fresh, progress=not args.quiet,
+                                 metrics_port=args.metrics_port, metrics_bind=args.metrics_bind)  # fmt: skip
     from benchlib.records import RunDirectory
 
     record = RunDirectory(run_dir).read_record()
@@ -227,6 +228,11 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override one parameter")
     sweep.add_argument("--fresh", action="store_true", help="discard earlier results of these parameters")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep.add_argument("--metrics-port", type=int, default=None, metavar="PORT",
+                       help="serve live progress (requests, tokens/s, step, phase) as Prometheus metrics on this port "
+                            "while the sweep runs; see data/grafana/")
+    sweep.add_argument("--metrics-bind", default="127.0.0.1", metavar="ADDR",
+                       help="address the metrics server listens on (default 127.0.0.1; 0.0.0.0 for every interface)")
     sweep.set_defaults(func=_cmd_sweep)
 
     report = commands.add_parser("report", help="run the analysis notebook: figures and summary table")

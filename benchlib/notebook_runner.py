@@ -7,6 +7,7 @@ naming the cell and the executed notebook to open.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from pathlib import Path
@@ -29,6 +30,20 @@ __all__ = [
 
 KERNEL_NAME = "benchlib"
 """The Jupyter kernel ``make setup`` installs; ``python3`` when it is missing."""
+
+RUN_OPTIONS = ("metrics_port", "metrics_bind")
+"""How a sweep runs, handed to the sweep notebook beside its parameters but not in its parameters cell: they
+are no sweep parameters (not in the run id, not in a parameter file); the notebook passes them to run_sweep."""
+
+
+class _RunOptionsAreKnown(logging.Filter):
+    """Silence papermill's "Passed unknown parameter" for :data:`RUN_OPTIONS` (unknown names are refused before)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not any(record.getMessage() == f"Passed unknown parameter: {name}" for name in RUN_OPTIONS)
+
+
+logging.getLogger("papermill").addFilter(_RunOptionsAreKnown())
 
 
 class NotebookFailed(Exception):
@@ -165,6 +180,8 @@ def run_sweep_notebook(
     overrides: dict[str, Any] | None = None,
     fresh: bool = False,
     progress: bool = True,
+    metrics_port: int | None = None,
+    metrics_bind: str = "127.0.0.1",
 ) -> Path:
     """Execute ``notebooks/sweep.ipynb`` with papermill for a parameter file.
 
@@ -177,17 +194,22 @@ def run_sweep_notebook(
         overrides: Values that replace those of the file.
         fresh: Delete earlier results of the same parameters first.
         progress: Show a progress bar over the measured requests.
+        metrics_port: Serve the sweep's live progress as Prometheus metrics on
+            this port while it runs (:mod:`benchlib.sweep.live_metrics`);
+            ``None`` for none. Not a sweep parameter: the run id stays the same.
+        metrics_bind: Address the metrics server listens on (loopback unless given).
 
     Returns:
         The run directory.
 
     Raises:
-        ParameterError: unknown or invalid parameters.
+        ParameterError: unknown or invalid parameters, or a metrics port in use.
         NotebookFailed: the notebook raised.
     """
     from benchlib.config import SweepConfig
     from benchlib.records import RunDirectory
     from benchlib.sweep import prepare_run_directory, run_sweep
+    from benchlib.sweep.live_metrics import check_metrics_port
     from benchlib.sweep.preflight import preflight
 
     notebook = _notebook("sweep.ipynb")
@@ -206,10 +228,16 @@ def run_sweep_notebook(
     if not fresh and RunDirectory(config.run_dir()).effective_status() == "complete":
         run_sweep(config, progress=False)  # reuses the run; prices it under the profile asked for now
         return config.run_dir()
+    if metrics_port is not None:  # a port in use is refused before the kernel starts and the model loads
+        metrics_port = check_metrics_port(metrics_port, metrics_bind)  # 0: a port free now
     preflight(config, fresh)  # the model, the server, the power source: refused here, nothing written yet
     store = prepare_run_directory(config, fresh)
     store.path.mkdir(parents=True, exist_ok=True)
     print(f"Sweep {config.run_id()}: {config.run.platform}, {config.run.runtime}, model {config.run.model}")
+    if metrics_port is not None:
+        values.update(metrics_port=metrics_port, metrics_bind=metrics_bind)
+        host = f"[{metrics_bind}]" if ":" in metrics_bind else metrics_bind
+        print(f"Live sweep metrics while it runs: http://{host}:{metrics_port}/metrics")
     _run_sweep_kernel(notebook, store, values, progress, _resume_hint(parameter_file, overrides))
     print(f"Run directory: {store.path}  (run.json, requests.parquet, sweep.ipynb)")
     return store.path

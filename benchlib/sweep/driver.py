@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from benchlib.records import RunDirectory
+from benchlib.sweep.live_metrics import METRICS_OFF, SweepMetrics
 
 __all__ = ["Attempt", "Driver", "EnergyBasis", "Window"]
 
@@ -69,19 +70,29 @@ class Attempt:
         meta: ``run.json``'s contents, updated in place.
         unix_minus_perf_s: Unix time minus ``perf_counter`` time, fixed for the attempt, seconds.
         bar: The progress bar (tqdm) over the planned requests.
+        live: The live sweep metrics (``benchlib sweep --metrics-port``; off by default).
     """
 
     index: int
     store: RunDirectory
     meta: dict[str, Any]
     bar: Any
+    live: SweepMetrics = METRICS_OFF
     unix_minus_perf_s: float = field(default_factory=lambda: time.time() - time.perf_counter())
     _last_write_s: float = 0.0
 
-    def advance(self, requests: int = 1) -> None:
-        """Count finished requests in the bar and in ``run.json``'s progress (written at most twice a second)."""
+    def advance(self, requests: int = 1, output_tokens: int = 0, failed: bool = False) -> None:
+        """Count finished requests in the bar, the live metrics and ``run.json``'s progress (written at most twice a second).
+
+        Args:
+            requests: Requests finished.
+            output_tokens: Their output tokens (as their rows record them).
+            failed: True when they failed (an error, a timeout, no tokens).
+        """
         self.meta["progress"]["completed"] += requests
         self.bar.update(requests)
+        self.live.requests_finished(requests, output_tokens, failed)
+        self.live.set_progress(self.meta["progress"]["completed"])
         now = time.perf_counter()
         if now - self._last_write_s > PROGRESS_WRITE_INTERVAL_S:
             self._last_write_s = now

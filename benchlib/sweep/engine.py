@@ -43,6 +43,7 @@ from benchlib.records import (
     output_not_writable,
 )
 from benchlib.sweep.driver import Attempt, Driver, Window
+from benchlib.sweep.live_metrics import LOOPBACK, METRICS_OFF, SweepLabels, SweepMetrics
 from benchlib.sweep.run_record import (
     attempt_energy,
     close_previous_attempt,
@@ -97,13 +98,26 @@ def create_driver(config: SweepConfig) -> Driver:
     return LoadStepsDriver(config)
 
 
-def run_sweep(config: SweepConfig, progress: bool = True, fresh: bool = False) -> SweepResult:
+def run_sweep(
+    config: SweepConfig,
+    progress: bool = True,
+    fresh: bool = False,
+    metrics_port: int | None = None,
+    metrics_bind: str = LOOPBACK,
+) -> SweepResult:
     """Run (or resume, or reuse) the sweep a configuration describes.
+
+    How the sweep runs (``progress``, ``fresh``, ``metrics_*``) is no part of
+    its parameters: none of it enters the run id.
 
     Args:
         config: Validated sweep configuration.
         progress: Show a progress bar over the measured requests.
         fresh: Delete any earlier results of these parameters first.
+        metrics_port: Serve live progress as Prometheus metrics on this port
+            while the sweep runs (:mod:`benchlib.sweep.live_metrics`; 0: any
+            free port); ``None`` for none.
+        metrics_bind: Address the metrics server listens on (loopback unless given).
 
     Returns:
         The run directory, its metadata and its requests.
@@ -111,7 +125,9 @@ def run_sweep(config: SweepConfig, progress: bool = True, fresh: bool = False) -
     Raises:
         BenchlibError: bad parameters, a model or server problem or a runtime
             failure; every request completed before the failure stays on disk.
+        MetricsPortUnavailable: ``metrics_port`` is in use (before anything is measured).
     """
+    live = SweepMetrics(metrics_port, metrics_bind)  # a bad port number is refused before anything else
     driver = create_driver(config)
     store = prepare_run_directory(config, fresh)
     previous = store.read_meta()
@@ -131,12 +147,24 @@ def run_sweep(config: SweepConfig, progress: bool = True, fresh: bool = False) -
         if price_run_record(previous, config, driver.priced_requests(previous, requests)):
             store.write_meta(previous)
         return SweepResult(store.path, previous, requests, reused=True)
-    driver.open()
-    return _measure(config, driver, store, previous, progress)
+    live.start(SweepLabels.of(config))  # a port in use fails here, before the server is reached or the model loads
+    try:
+        driver.open()
+        result = _measure(config, driver, store, previous, progress, live)
+    except BaseException:
+        live.stop(complete=False)
+        raise
+    live.stop(complete=True)  # lets a scraper collect the final counts first (at most one scrape interval)
+    return result
 
 
 def _measure(
-    config: SweepConfig, driver: Driver, store: RunDirectory, previous: dict[str, Any] | None, progress: bool
+    config: SweepConfig,
+    driver: Driver,
+    store: RunDirectory,
+    previous: dict[str, Any] | None,
+    progress: bool,
+    live: SweepMetrics = METRICS_OFF,
 ) -> SweepResult:
     """One attempt: power session, load, warm-up, pending requests, then the summary."""
     from tqdm import tqdm
@@ -147,13 +175,14 @@ def _measure(
     meta = start_meta(config, driver.model_record(), previous)
     completed, total = driver.plan(store, meta)
     meta["progress"] = {"completed": completed, "total": total}
+    live.set_progress(completed, total)
     store.write_meta(meta)
     if completed:
         print(f"Resuming {store.path}: {completed} of {total} requests already complete.")
     thermal = ThermalRecorder()
     thermal.start()  # never raises: a machine without sensors records why
     bar = tqdm(total=total, initial=completed, desc="requests", unit="req", disable=not progress)
-    attempt = Attempt(len(meta["attempts"]) - 1, store, meta, bar)
+    attempt = Attempt(len(meta["attempts"]) - 1, store, meta, bar, live)
     timings: dict[str, float] = {}
     window: Window | None = None
     measurement = None
@@ -161,16 +190,20 @@ def _measure(
     try:
         power.start()
         meta["power"] = power.describe()
+        live.set_phase("load")
         started = time.perf_counter()
         driver.load(meta)
         if driver.in_process:
             timings["model_load_s"] = time.perf_counter() - started
         driver.prepare()
+        live.set_phase("warmup")
         started = time.perf_counter()
         timings["warmup_requests"] = driver.warmup()
         timings["warmup_s"] = time.perf_counter() - started
+        live.set_phase("idle")
         power.measure_idle()
         store.write_meta(meta)
+        live.set_phase("measure")
         started = time.perf_counter()
         window = driver.measure(attempt)
         timings["measured_s"] = time.perf_counter() - started

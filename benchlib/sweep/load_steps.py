@@ -171,10 +171,13 @@ class LoadStepsDriver:
         for step in self.pending:
             requests = step_requests(self.workload, step, attempt.index)
             next_request = iter(self.workload.materialize(requests, self.tokenizer)).__next__
+            attempt.live.set_step(step.step_id, step.mode, step.concurrency or step.rate_rps or 0.0)
 
             def on_trace(request: GenerationRequest, trace: TokenTrace, step: LoadStep = step) -> None:
-                self.partial.append(load_step_row(trace, request, step, attempt.index, unix_minus_perf))
-                attempt.advance()  # writes run.json's progress now and then (OutputNotWritable if it cannot)
+                row = load_step_row(trace, request, step, attempt.index, unix_minus_perf)
+                self.partial.append(row)
+                # writes run.json's progress now and then (OutputNotWritable if it cannot)
+                attempt.advance(output_tokens=row["output_tokens"] or 0, failed=row["error"] is not None)
 
             outcome = run_coroutine(run_step(self.settings, step, next_request, on_trace, seed=self.config.run.seed))
             window[:] = [window[0] if window else outcome.started_perf_s, outcome.ended_perf_s]
@@ -192,6 +195,7 @@ class LoadStepsDriver:
                 and steps_meta[s.step_id]["attempt"] == attempt.index
             )
             store.write_meta(meta)
+            attempt.live.set_progress(meta["progress"]["completed"])
             if outcome.aborted:
                 raise ServerGone(
                     f"Step {step.step_id}: {outcome.aborted}. Every completed request is kept in {store.path}; "

@@ -96,12 +96,14 @@ class SequentialDriver:
     def measure(self, attempt: Attempt) -> Window | None:
         """Run the pending requests, appending each to ``requests.parquet`` as it completes."""
         first_sent_s = last_token_s = None
+        attempt.live.set_step("sequential", "sequential", 0.0)
         for request in self.pending:
             trace = self.runtime.generate(request)
-            attempt.store.append_requests([sequential_row(trace, request, attempt.index, attempt.unix_minus_perf_s)])
+            row = sequential_row(trace, request, attempt.index, attempt.unix_minus_perf_s)
+            attempt.store.append_requests([row])
             first_sent_s = trace.sent_s if first_sent_s is None else first_sent_s
             last_token_s = trace.token_times_s[-1]
-            attempt.advance()
+            attempt.advance(output_tokens=row["output_tokens"])
         if first_sent_s is None:
             return None
         return Window(first_sent_s, last_token_s, attempt.unix_minus_perf_s)
