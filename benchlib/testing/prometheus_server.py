@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import time
 import urllib.parse
 import urllib.request
@@ -28,6 +29,7 @@ from benchlib.testing.local_servers import ServerProcess, free_port
 
 __all__ = [
     "NODE_EXPORTER_PROGRAMS",
+    "benchlib_exporter",
     "PROMETHEUS_PROGRAMS",
     "find_program",
     "node_exporter",
@@ -133,6 +135,18 @@ def node_exporter(sysfs: Path, collectors: Sequence[str], log: Path, *, port: in
         *(f"--collector.{name}" for name in collectors),
     ]
     return ServerProcess(command, port, "/metrics", log)
+
+
+def benchlib_exporter(
+    source: str, log: Path, *, root: Path | None = None, port: int | None = None, rate_hz: float = 10.0
+) -> ServerProcess:
+    """``benchlib exporter --power SOURCE`` as a subprocess on loopback (over the tree ``root``), not yet started."""
+    port = port or free_port()
+    command = [sys.executable, "-m", "benchlib.cli", "exporter", "--power", source, "--port", str(port), "--rate-hz", f"{rate_hz:g}"]
+    if root is not None:
+        command += ["--root", str(root)]
+    checkout = str(Path(__file__).resolve().parents[2])
+    return ServerProcess(command, port, "/metrics", log, env={**os.environ, "PYTHONPATH": checkout})
 
 
 def prometheus_query(url: str, query: str, **params: Any) -> Any:

@@ -10,22 +10,21 @@ which makes their absence a failure.
 from __future__ import annotations
 
 import contextlib
-import os
-import sys
 import time
 
 import pytest
 
-from benchlib.paths import repo_root, sensors_dir
+from benchlib.paths import sensors_dir
 from benchlib.testing.live_sysfs import LiveSysfs
 from benchlib.testing.local_servers import ServerProcess, free_port
 from benchlib.testing.prometheus_server import (
     NODE_EXPORTER_PROGRAMS,
     PROMETHEUS_PROGRAMS,
-    find_program,
+    benchlib_exporter,
     node_exporter,
     prometheus_query,
     prometheus_server,
+    require_program,
     wait_for_samples,
 )
 
@@ -38,18 +37,12 @@ SPAN_S = 10.0
 
 @pytest.fixture(scope="module")
 def tools():
-    missing = [names[0] for names in (PROMETHEUS_PROGRAMS, NODE_EXPORTER_PROGRAMS) if find_program(names) is None]
-    if missing:
-        reason = f"{', '.join(missing)} not on PATH: `apt-get install prometheus prometheus-node-exporter` (make prometheus-tools)"
-        if os.environ.get("BENCHLIB_REQUIRE_PROMETHEUS") == "1":
-            pytest.fail(f"BENCHLIB_REQUIRE_PROMETHEUS=1 but {reason}")
-        pytest.skip(reason)
+    require_program(PROMETHEUS_PROGRAMS)
+    require_program(NODE_EXPORTER_PROGRAMS)
 
 
 def exporter_process(root, port, log) -> ServerProcess:
-    command = [sys.executable, "-m", "benchlib.cli", "exporter", "--power", "ina2xx", "--root", str(root),
-               "--port", str(port), "--rate-hz", "10"]  # fmt: skip
-    return ServerProcess(command, port, "/metrics", log, env={**os.environ, "PYTHONPATH": str(repo_root())})
+    return benchlib_exporter("ina2xx", log, root=root, port=port)
 
 
 def raw_samples(url: str, selector: str, at_unix_s: float, span_s: float) -> list[tuple[float, float]]:
