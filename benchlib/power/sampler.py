@@ -43,6 +43,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from benchlib.power.base import PowerReader
+from benchlib.power.deadlines import deadlines
 from benchlib.power.errors import CounterError, PowerError, PowerReadError
 from benchlib.power.measurement import Measurement
 from benchlib.power.samples import SampleSeries, samples_frame
@@ -205,12 +206,9 @@ class PowerSampler:
     # ------------------------------------------------------------------ sampling
 
     def _run(self) -> None:
-        next_deadline = time.perf_counter() + self.period_s
         consecutive_errors = 0
-        while not self._stop.is_set():
-            delay = next_deadline - time.perf_counter()
-            if delay > 0 and self._stop.wait(delay):
-                break
+        for skipped in deadlines(self.period_s, self._stop):
+            self.missed_deadlines += skipped
             try:
                 self._sample_once()
                 consecutive_errors = 0
@@ -221,12 +219,6 @@ class PowerSampler:
                     return
                 self.read_errors += 1
                 log.warning("power source %s: read failed (%s), tolerated", self.reader.name, exc)
-            next_deadline += self.period_s
-            behind = time.perf_counter() - next_deadline
-            if behind > 0:
-                skipped = int(behind // self.period_s) + 1
-                self.missed_deadlines += skipped
-                next_deadline += skipped * self.period_s
 
     def _sample_once(self) -> None:
         perf_before, unix_before = time.perf_counter(), time.time()

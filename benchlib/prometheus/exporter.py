@@ -40,6 +40,7 @@ from prometheus_client.registry import CollectorRegistry
 
 from benchlib.errors import ParameterError
 from benchlib.power.base import PowerReader
+from benchlib.power.deadlines import deadlines
 from benchlib.power.errors import CounterError, PowerReadError
 from benchlib.power.integrate import CounterUnwrapper
 from benchlib.prometheus.exporter_metrics import ExporterCollector, ExporterState
@@ -152,18 +153,9 @@ class PowerExporter:
         self.close()
 
     def _run(self) -> None:
-        next_deadline = time.perf_counter() + self.period_s
-        while not self._stop.is_set():
-            delay = next_deadline - time.perf_counter()
-            if delay > 0 and self._stop.wait(delay):
-                break
+        for skipped in deadlines(self.period_s, self._stop):
+            self.missed_deadlines += skipped
             self.sample_now()
-            next_deadline += self.period_s
-            behind = time.perf_counter() - next_deadline
-            if behind > 0:
-                skipped = int(behind // self.period_s) + 1
-                self.missed_deadlines += skipped
-                next_deadline += skipped * self.period_s
 
     # ------------------------------------------------------------------ sampling
 

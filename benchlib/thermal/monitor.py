@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 
 import pandas as pd
 
+from benchlib.power.deadlines import deadlines
 from benchlib.thermal.snapshot import ThermalSnapshot
 from benchlib.thermal.sources import ThermalSources
 
@@ -82,18 +82,11 @@ class ThermalMonitor:
         self.stop()
 
     def _run(self) -> None:
-        next_deadline = time.perf_counter()
         try:
-            while not self._stop.is_set():
+            for _ in deadlines(self.period_s, self._stop, first_now=True):
                 snapshot = self.sources.snapshot()
                 with self._lock:
                     self._snapshots.append(snapshot)
-                next_deadline += self.period_s
-                behind = time.perf_counter() - next_deadline
-                if behind > 0:
-                    next_deadline += (int(behind // self.period_s) + 1) * self.period_s
-                if self._stop.wait(max(0.0, next_deadline - time.perf_counter())):
-                    break
         except Exception as exc:  # recorded, never raised into the sweep
             self.problem = f"thermal monitor stopped: {type(exc).__name__}: {exc}"
             log.warning("%s", self.problem)
