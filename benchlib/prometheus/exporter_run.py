@@ -149,23 +149,19 @@ def run_exporter(
 
 
 def scrape_metrics(url: str, timeout_s: float = 5.0) -> str:
-    """GET a ``/metrics`` URL and return its text exposition (aiohttp; works inside Jupyter too).
+    """GET a ``/metrics`` URL and return its text exposition (the prometheus source's HTTP client).
 
     Raises:
         OSError: The exporter cannot be reached, answers with an error status, or does not
             answer within ``timeout_s`` seconds (the message names the URL).
     """
-    import aiohttp
+    from benchlib.power.errors import PowerReadError
+    from benchlib.prometheus.http import PrometheusHttp
 
-    from benchlib.runtimes.http.transport import run_coroutine
-
-    async def get() -> str:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as session:
-            async with session.get(url) as response:
-                response.raise_for_status()
-                return await response.text()
-
+    http = PrometheusHttp(timeout_s)
     try:
-        return run_coroutine(get())
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise OSError(f"{url} did not answer: {type(exc).__name__}: {exc}") from exc
+        return http.get(url).text
+    except PowerReadError as exc:
+        raise OSError(f"{url} did not answer: {exc}") from exc
+    finally:
+        http.close()

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from benchlib.errors import ParameterError
 
-__all__ = ["PRESETS", "UNIT_SCALE", "MetricChoice", "Preset", "custom_choice", "get_preset"]
+__all__ = ["PRESETS", "UNIT_SCALE", "MetricChoice", "Preset", "custom_choice", "get_preset", "selector"]
 
 UNIT_SCALE: dict[str, tuple[str, float]] = {
     "J": ("energy", 1.0),
@@ -77,10 +77,19 @@ class MetricChoice:
 
     def selector(self, labels: dict[str, str]) -> str:
         """A PromQL selector of this metric with ``labels`` as equality matchers."""
-        matchers = [f'{k}="{v}"' for k, v in sorted(labels.items())] + [f'{k}!~"{v}"' for k, v in self.exclude]
         if self.regex:
-            return "{" + ",".join([f'__name__=~"{self.pattern}"', *matchers]) + "}"
-        return self.pattern + ("{" + ",".join(matchers) + "}" if matchers else "")
+            return selector("", {"__name__": self.pattern, **labels}, self.exclude, regex_labels=("__name__",))
+        return selector(self.pattern, labels, self.exclude)
+
+
+def selector(
+    name: str, labels: dict[str, str], exclude: tuple[tuple[str, str], ...] = (), *, regex_labels: tuple[str, ...] = ()
+) -> str:
+    """A PromQL selector: ``name{label="value",...,label!~"regex"}`` (``=~`` for ``regex_labels``)."""
+    matchers = [f'{k}{"=~" if k in regex_labels else "="}"{v}"' for k, v in labels.items() if k in regex_labels]
+    matchers += [f'{k}="{v}"' for k, v in sorted(labels.items()) if k not in regex_labels]
+    matchers += [f'{k}!~"{v}"' for k, v in exclude]
+    return name + ("{" + ",".join(matchers) + "}" if matchers or not name else "")
 
 
 @dataclass(frozen=True)

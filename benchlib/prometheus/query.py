@@ -34,7 +34,7 @@ from benchlib.power.errors import PowerError, PowerReadError, PowerSourceUnavail
 from benchlib.power.measurement import SAMPLE_COLUMNS, Measurement
 from benchlib.prometheus.clock import ClockOffset, offset_from_remote_time
 from benchlib.prometheus.http import PrometheusHttp, auth_headers, redact_url
-from benchlib.prometheus.presets import MetricChoice, custom_choice, get_preset
+from benchlib.prometheus.presets import MetricChoice, custom_choice, get_preset, selector
 from benchlib.prometheus.series import SeriesSamples, series_window_energy, unreset_counter
 
 __all__ = ["METHOD_QUERY_RANGE", "METHOD_RAW_SAMPLES", "PrometheusQuerySource"]
@@ -158,8 +158,8 @@ class PrometheusQuerySource:
             data = self._api("query_range", query=self.choice.query, start=start_s - self.step_s,
                              end=end_s + self.step_s, step=self.step_s)  # fmt: skip
         else:
-            selector = self.choice.selector(self.labels)
-            data = self._api("query", query=f"{selector}[{_duration(end_s - start_s + 2 * gap_s)}]", time=end_s + gap_s)
+            matched = self.choice.selector(self.labels)
+            data = self._api("query", query=f"{matched}[{_duration(end_s - start_s + 2 * gap_s)}]", time=end_s + gap_s)
         if data.get("resultType") != "matrix":
             raise PowerReadError(f"the query returned a {data.get('resultType')}, not a range of samples")
         series = []
@@ -223,8 +223,8 @@ class PrometheusQuerySource:
         """Refuse the window when the exporter says its energy counter lacks some of it."""
         if self.guard is None:
             return
-        selector = self.guard + ("{" + ",".join(f'{k}="{v}"' for k, v in sorted(self.labels.items())) + "}" if self.labels else "")
-        data = self._api("query", query=f"{selector}[{_duration(end_s - start_s)}]", time=end_s)
+        guard = selector(self.guard, self.labels)
+        data = self._api("query", query=f"{guard}[{_duration(end_s - start_s)}]", time=end_s)
         for result in data.get("result", []):
             values = np.asarray(result["values"], dtype=float).reshape(-1, 2)[:, 1]
             grown = np.diff(values)

@@ -26,7 +26,7 @@ from benchlib.power.errors import CounterError, PowerReadError, PowerSourceUnava
 from benchlib.prometheus.clock import ClockOffset, offset_from_date_header, offset_from_remote_time
 from benchlib.prometheus.http import HttpAnswer, PrometheusHttp, auth_headers, redact_url
 from benchlib.prometheus.presets import MetricChoice, custom_choice, get_preset
-from benchlib.prometheus.series import bridge_reset_j
+from benchlib.prometheus.series import bridge_reset_j, series_key
 
 __all__ = ["REMOTE_TIME_METRICS", "PrometheusScrapeReader", "parse_samples"]
 
@@ -50,10 +50,6 @@ def parse_samples(text: str) -> list[tuple[str, dict[str, str], float]]:
     """
     untyped = "\n".join(line for line in text.splitlines() if not line.startswith("#")) + "\n"
     return [(s.name, dict(s.labels), float(s.value)) for family in text_string_to_metric_families(untyped) for s in family.samples]
-
-
-def _series_key(name: str, labels: dict[str, str]) -> str:
-    return name + "{" + ",".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"
 
 
 class PrometheusScrapeReader:
@@ -112,13 +108,13 @@ class PrometheusScrapeReader:
         self.quantity = "energy" if self.choice.quantity == "energy" else "power"
         self.series = sorted(found)
         self.counter_range_j = {key: None for key in self.series}
-        label_boundaries = {labels.get("boundary") for name, labels, _ in samples if _series_key(name, labels) in found}
+        label_boundaries = {labels.get("boundary") for name, labels, _ in samples if series_key(name, labels) in found}
         self.boundary = boundary or chosen_preset.boundary or next(iter(label_boundaries - {None}), None) or (
             "remote exporter (no boundary label; say power_options.boundary)"
         )
         self.clock = self._clock_offset(answer, samples)
         self.counter_resets = 0
-        self._names = {name for name, labels, _ in samples if _series_key(name, labels) in found}
+        self._names = {name for name, labels, _ in samples if series_key(name, labels) in found}
         self._state: dict[str, _CounterState] = {}
         # A counter of seconds the exporter's energy lacks (benchlib's): if it grows, energy is missing.
         self.guard = chosen_preset.guard if self.preset is not None and self.quantity == "energy" else None
@@ -129,7 +125,7 @@ class PrometheusScrapeReader:
 
     def _choose(self, choices: tuple[MetricChoice, ...], samples: list[tuple[str, dict[str, str], float]]) -> tuple[MetricChoice, set[str]]:
         for choice in choices:
-            found = {_series_key(n, lab) for n, lab, _ in samples if choice.matches(n, lab) and self._wanted(lab)}
+            found = {series_key(n, lab) for n, lab, _ in samples if choice.matches(n, lab) and self._wanted(lab)}
             if found:
                 return choice, found
         powerish = sorted({n for n, _, _ in samples if any(w in n.lower() for w in ("joule", "watt", "power", "energy"))})
@@ -157,7 +153,7 @@ class PrometheusScrapeReader:
         lines = [line for line in answer.text.splitlines() if line.split("{", 1)[0].split(" ", 1)[0] in wanted_names]
         samples = [(name, labels, value) for name, labels, value in parse_samples("\n".join(lines) + "\n") if self._wanted(labels)]
         values = {
-            _series_key(name, labels): value * self.choice.scale
+            series_key(name, labels): value * self.choice.scale
             for name, labels, value in samples
             if name in self._names and self.choice.matches(name, labels)
         }

@@ -25,7 +25,7 @@ import numpy as np
 from benchlib.power.errors import PowerError
 from benchlib.power.integrate import trapezoid_window_j
 
-__all__ = ["SeriesSamples", "WindowEnergy", "bridge_reset_j", "series_window_energy", "unreset_counter"]
+__all__ = ["SeriesSamples", "WindowEnergy", "bridge_reset_j", "series_key", "series_window_energy", "unreset_counter"]
 
 
 @dataclass(frozen=True)
@@ -53,9 +53,12 @@ class SeriesSamples:
     @property
     def key(self) -> str:
         """The series as PromQL writes it: ``name{label="value",...}``."""
-        name = self.labels.get("__name__", "")
-        rest = ",".join(f'{k}="{v}"' for k, v in sorted(self.labels.items()) if k != "__name__")
-        return f"{name}{{{rest}}}"
+        return series_key(self.labels.get("__name__", ""), {k: v for k, v in self.labels.items() if k != "__name__"})
+
+
+def series_key(name: str, labels: dict[str, str]) -> str:
+    """One series as PromQL writes it, labels sorted: ``name{label="value",...}``."""
+    return name + "{" + ",".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ free loopback port with a temporary storage folder. :func:`node_exporter`
 starts ``prometheus-node-exporter`` over a sysfs tree (a fixture tree in tests)
 with only the collectors asked for. Both return a
 :class:`~benchlib.testing.local_servers.ServerProcess`; stop it in a
-``finally`` (or use it as a context manager).
+``finally``.
 
 Install both on Debian with ``apt-get install prometheus prometheus-node-exporter``
 (``make prometheus-tools`` does that).
