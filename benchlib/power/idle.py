@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from benchlib.errors import ParameterError
 from benchlib.power.base import Kind
@@ -18,7 +18,7 @@ from benchlib.power.errors import PowerReadError
 from benchlib.power.measurement import Measurement
 from benchlib.power.sampler import PowerSampler
 
-__all__ = ["EnergyPerToken", "IdleBaseline", "measure_idle", "window_energy_per_token"]
+__all__ = ["EnergyPerToken", "IdleBaseline", "WindowSource", "measure_idle", "measure_idle_window", "window_energy_per_token"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,31 @@ def measure_idle(sampler: PowerSampler, duration_s: float = 30.0, name: str = "i
     sampler.begin_window(name)
     time.sleep(duration_s)
     measurement = sampler.end_window(name)
+    if not measurement.valid:
+        raise PowerReadError(f"idle baseline failed: {measurement.problem}")
+    return IdleBaseline(power_w=measurement.mean_power_w, measurement=measurement)
+
+
+class WindowSource(Protocol):
+    """A source read after a window (a Prometheus server, a meter log)."""
+
+    def measure(self, start_unix_s: float, end_unix_s: float, name: str = "measured") -> Measurement:
+        """Energy over a wall-clock window that already happened."""
+        ...
+
+
+def measure_idle_window(source: WindowSource, duration_s: float = 30.0, name: str = "idle") -> IdleBaseline:
+    """Wait ``duration_s`` seconds (do nothing else meanwhile), then read that window from ``source``.
+
+    Raises:
+        ParameterError: ``duration_s`` is not positive.
+        PowerReadError: The source has no valid energy for the idle window.
+    """
+    if not duration_s > 0:
+        raise ParameterError(f"idle duration_s must be positive, got {duration_s!r}")
+    start_unix_s = time.time()
+    time.sleep(duration_s)
+    measurement = source.measure(start_unix_s, time.time(), name)
     if not measurement.valid:
         raise PowerReadError(f"idle baseline failed: {measurement.problem}")
     return IdleBaseline(power_w=measurement.mean_power_w, measurement=measurement)

@@ -28,7 +28,7 @@ from benchlib.errors import ParameterError
 from benchlib.power.base import KIND_ESTIMATED, KIND_MEASURED, PowerReader
 from benchlib.power.errors import PowerError
 from benchlib.power.estimate import PROFILE_POWER_W, ProfileEstimateReader
-from benchlib.power.idle import IdleBaseline, measure_idle, window_energy_per_token
+from benchlib.power.idle import IdleBaseline, measure_idle, measure_idle_window, window_energy_per_token
 from benchlib.power.measurement import METHOD_METER_LOG, Measurement
 from benchlib.power.meter_log import MeterLogReader
 from benchlib.power.pmic import LinearCalibration
@@ -167,11 +167,16 @@ class PowerSession:
             self.sampler = PowerSampler(self.reader, self.settings.rate_hz, tolerate_errors=tolerated).start()
 
     def measure_idle(self) -> IdleBaseline | None:
-        """Sample the idle baseline (live sources, ``idle_s`` > 0); a failure is recorded, not raised."""
-        if self.sampler is None or self.settings.idle_s <= 0:
+        """Measure the idle baseline (``idle_s`` > 0): sampled live, or a window of a source read afterwards
+        (a Prometheus server); a failure is recorded, not raised."""
+        offline = self.reader is not None and self.reader.quantity == "log"
+        if (self.sampler is None and not offline) or self.settings.idle_s <= 0:
             return None
         try:
-            self.idle = measure_idle(self.sampler, self.settings.idle_s)
+            if self.sampler is not None:
+                self.idle = measure_idle(self.sampler, self.settings.idle_s)
+            else:
+                self.idle = measure_idle_window(self.reader, self.settings.idle_s)  # type: ignore[arg-type]
         except PowerError as exc:
             self.idle_problem = str(exc)
         return self.idle

@@ -85,10 +85,15 @@ def test_query_mode_energy_matches_the_fixture_tree(device, llama, tmp_path):
     live, exporter = device
     prometheus = start_prometheus(exporter, tmp_path / "prometheus")
     try:
-        result = run_sweep(http_sweep(llama.url, tmp_path, {"url": prometheus.url, "labels": {"job": "device"}}), progress=False)
+        params = http_sweep(llama.url, tmp_path, {"url": prometheus.url, "labels": {"job": "device"}}, idle_s=2.0)
+        result = run_sweep(params, progress=False)
     finally:
         prometheus.stop()
     energy = result.meta["summary"]["energy"]
+    idle = result.meta["power"]["idle"]  # the idle baseline, read from the server after its window too
+    implied_idle_w = live.energy_j(idle["start_unix_s"], idle["end_unix_s"]) / idle["duration_s"]
+    assert energy["idle_power_w"] == pytest.approx(implied_idle_w, rel=0.02)
+    assert energy["idle_subtracted_energy_per_token_j"] is not None
     assert energy["valid"], energy
     assert energy["source"] == "prometheus" and energy["kind"] == "measured"
     assert energy["boundary"].startswith("board input")  # the exporter's boundary label for ina2xx
