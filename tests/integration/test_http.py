@@ -37,14 +37,6 @@ def analysis_reference():
 
 
 @pytest.fixture(scope="module")
-def llama(tmp_path_factory):
-    server = llama_server(resolve_model("smollm2-135m-q4_1").path, free_port(), tmp_path_factory.mktemp("llama") / "server.log")
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def replay(tmp_path_factory):
     server = replay_server(free_port(), tmp_path_factory.mktemp("replay") / "server.log", slow_s=3.0)
     server.start()

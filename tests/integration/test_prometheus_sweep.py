@@ -20,12 +20,10 @@ import pandas as pd
 import pytest
 
 from benchlib.config import SweepConfig
-from benchlib.models import resolve_model
 from benchlib.paths import sensors_dir
 from benchlib.records import RunDirectory
 from benchlib.sweep import run_sweep
 from benchlib.testing.live_sysfs import LiveSysfs
-from benchlib.testing.local_servers import free_port, llama_server
 from benchlib.testing.prometheus_server import (
     PROMETHEUS_PROGRAMS,
     benchlib_exporter,
@@ -50,14 +48,6 @@ def device(tmp_path_factory):
     yield live, exporter
     exporter.stop()
     live.stop()
-
-
-@pytest.fixture(scope="module")
-def llama(tmp_path_factory):
-    server = llama_server(resolve_model("smollm2-135m-q4_1").path, free_port(), tmp_path_factory.mktemp("llama") / "server.log")
-    server.start()
-    yield server
-    server.stop()
 
 
 def start_prometheus(exporter, workdir):

@@ -1,0 +1,15 @@
+"""Fixtures shared by the integration tests: real servers on loopback."""
+
+import pytest
+
+from benchlib.models import resolve_model
+from benchlib.testing.local_servers import free_port, llama_server
+
+
+@pytest.fixture(scope="module")
+def llama(tmp_path_factory):
+    """llama-cpp-python's OpenAI-compatible server serving the embedded SmolLM2 (one per test module)."""
+    server = llama_server(resolve_model("smollm2-135m-q4_1").path, free_port(), tmp_path_factory.mktemp("llama") / "server.log")
+    server.start()
+    yield server
+    server.stop()
