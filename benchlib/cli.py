@@ -83,6 +83,21 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_import(args: argparse.Namespace) -> int:
+    from benchlib.importers.writer import ImportSettings, import_file
+
+    settings = ImportSettings(
+        platform=args.platform, runs_dir=Path(args.runs_dir), price_profile=args.price_profile or "",
+        price_files=tuple(args.prices), power_w=args.power_w, energy_j=args.energy_j,
+    )  # fmt: skip
+    for written in import_file(args.file, args.tool, settings):
+        what = "imported" if written.created else "already imported (unchanged)"
+        print(f"{what}: {written.path}" + (f"  [{written.label}]" if written.label else ""))
+        for warning in written.warnings:
+            print(f"  warning: {warning}")
+    return 0
+
+
 def _cmd_runs(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
@@ -244,6 +259,18 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--decision", metavar="FILE", default=None,
                         help="targets, workload and constraints of the decision (default: params/decision/decision.yaml)")
     report.set_defaults(func=_cmd_report)
+
+    imports = commands.add_parser("import", help="import llama-bench, vLLM bench, guidellm or AIPerf output as runs")
+    imports.add_argument("file", help="the tool's output file (JSON, JSONL)")
+    imports.add_argument("--tool", default="auto", help="llama-bench, vllm, guidellm, aiperf or auto (default: recognise the file)")
+    imports.add_argument("--platform", required=True, help="label of the platform the numbers were measured on (e.g. l4-vllm)")
+    imports.add_argument("--runs-dir", default=RUNS_DEFAULT)
+    imports.add_argument("--price-profile", default="", metavar="NAME", help="price the runs with this profile")
+    imports.add_argument("--prices", action="append", default=[], metavar="FILE", help="your price file (repeatable)")
+    energy = imports.add_mutually_exclusive_group()
+    energy.add_argument("--power-w", type=float, default=None, metavar="W", help="mean power over the run, watts (stated, not measured)")
+    energy.add_argument("--energy-j", type=float, default=None, metavar="J", help="energy over the run, joules (stated, not measured)")
+    imports.set_defaults(func=_cmd_import)
 
     runs = commands.add_parser("runs", help="list the runs: id, status, platform, model, requests done/planned, start")
     runs.add_argument("--runs-dir", default=RUNS_DEFAULT)

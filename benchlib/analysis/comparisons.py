@@ -237,6 +237,9 @@ def compare_samples(
 def _sample(run: StoredRun, row: pd.Series, metric: ComparedMetric) -> tuple[np.ndarray, str, str | None]:
     """A run's sample of a metric, its basis, and why it cannot be compared (``None`` when it can)."""
     requests = successful_requests(summary_requests(run))
+    if requests.empty and (run.meta.get("summary") or {}).get("aggregates_only"):
+        tool = (run.meta.get("source") or {}).get("tool")
+        return np.zeros(0), "unavailable", f"{run.run_id} was imported from {tool} as aggregates only: no per-request samples"
     if metric.source == "requests":
         values = pd.to_numeric(requests.get(metric.name, pd.Series(dtype=float)), errors="coerce").to_numpy(float)
         return values[np.isfinite(values)], "measured", None

@@ -14,6 +14,7 @@ from typing import Any
 
 __all__ = [
     "ESTIMATED_COLOR",
+    "IMPORTED_COLOR",
     "MEASURED_COLOR",
     "PUBLISHED_COLOR",
     "fit_log_ticks",
@@ -25,6 +26,7 @@ __all__ = [
 
 MEASURED_COLOR = "#1f77b4"
 ESTIMATED_COLOR = "#9ecae1"
+IMPORTED_COLOR = "#a1d99b"
 PUBLISHED_COLOR = "#bbbbbb"
 
 # Tick multipliers per decade, from sparse to dense.

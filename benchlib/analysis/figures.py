@@ -17,7 +17,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchlib.analysis.figure_style import ESTIMATED_COLOR, MEASURED_COLOR, PUBLISHED_COLOR, layout_above_legend, pyplot, save_figure
+from benchlib.analysis.figure_style import (
+    ESTIMATED_COLOR,
+    IMPORTED_COLOR,
+    MEASURED_COLOR,
+    PUBLISHED_COLOR,
+    layout_above_legend,
+    pyplot,
+    save_figure,
+)
 from benchlib.analysis.groups import MODEL_LABEL, model_label, published_model_label
 from benchlib.analysis.distributions import latency_samples, plot_latency_ecdf
 from benchlib.analysis.pareto import pareto_points, plot_pareto
@@ -121,10 +129,17 @@ FIGURES: tuple[FigureSpec, ...] = (
     ),
 )
 
+def _is_imported(row: pd.Series) -> bool:
+    return row.get("source") == "imported"
+
+
 def _measured_label(row: pd.Series, extra_column: str | None = None, estimated: bool = False) -> str:
     status = "" if row["status"] == STATUS_COMPLETE else f", {row['status']}"
     extra = f", {extra_column.replace('_', ' ')} {row[extra_column]}" if extra_column else ""
     what = "run here, power ESTIMATED from profile" if estimated else "measured"
+    if _is_imported(row):
+        version = f" {row['source_tool_version']}" if isinstance(row.get("source_tool_version"), str) else ""
+        what = f"IMPORTED from {row['source_tool']}{version}" + (", aggregates only" if row.get("aggregates_only") else "")
     return f"{row['platform']} · {row['model']} · {row['runtime']}\n{what}, n={row['requests']}{status}{extra}"
 
 
@@ -153,8 +168,9 @@ def comparison_panels(spec: FigureSpec, runs: pd.DataFrame, reference: pd.DataFr
         estimated = spec.kind_column is not None and row[spec.kind_column] == "estimated"
         whiskers = (max(value - low, 0.0), max(high - value, 0.0)) if np.isfinite(low) else (0.0, 0.0)
         panel = row[MODEL_LABEL] if MODEL_LABEL in row.index else model_label(row)
-        rows.append((f"{panel} · measured here", _measured_label(row, spec.label_column, estimated), value, *whiskers,
-                     "estimated" if estimated else "measured"))  # fmt: skip
+        kind = "imported" if _is_imported(row) else "estimated" if estimated else "measured"
+        where = "imported" if kind == "imported" else "measured here"
+        rows.append((f"{panel} · {where}", _measured_label(row, spec.label_column, estimated), value, *whiskers, kind))
     for _, row in reference[reference["metric"] == spec.reference_metric].iterrows():
         label = f"{row['platform']}\npublished (article, Jan 2026, {row['kind']})"
         rows.append((published_model_label(row["model_size"]), label, float(row["value"]), np.nan, np.nan, "published"))
@@ -165,6 +181,7 @@ _STYLES = {  # kind -> (colour, hatch, legend label)
     "measured": (MEASURED_COLOR, "", "measured here (bar: median or value; whisker: 95% CI)"),
     "estimated": (ESTIMATED_COLOR, "..", "run here, power estimated from the profile (not measured)"),
     "published": (PUBLISHED_COLOR, "//", "published (benchmark article, Jan 2026; no interval)"),
+    "imported": (IMPORTED_COLOR, "xx", "imported from llama-bench, vLLM, guidellm or AIPerf (no interval from aggregates)"),
 }
 
 
@@ -212,7 +229,7 @@ def plot_comparison(spec: FigureSpec, runs: pd.DataFrame, reference: pd.DataFram
         axes_list[0].set_xlim(max(lows.min(), values.min() / 10) / 1.5, values.max() * 2.5)
     axes_list[-1].set_xlabel(spec.axis_label)
     figure.suptitle(spec.title, fontsize=10)
-    kinds = [k for k in _STYLES if k in set(bars["kind"]) or k != "estimated"]
+    kinds = [k for k in _STYLES if k in set(bars["kind"]) or k not in ("estimated", "imported")]
     legend = [Patch(facecolor=_STYLES[k][0], edgecolor="#333333", hatch=_STYLES[k][1], label=_STYLES[k][2]) for k in kinds]
     figure.legend(handles=legend, fontsize=7, loc="lower center", bbox_to_anchor=(0.5, 0.0))
     if not (bars["kind"] != "published").any():

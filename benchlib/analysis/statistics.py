@@ -8,7 +8,10 @@ where the metric has a distribution, and a ``basis``:
 - ``estimated``: a run's energy (and so its cost) from the hardware profile's
   assumed power, not a sensor;
 - ``published``: the article's number (its own ``kind``, measured or
-  estimated by the article, is kept in ``published_kind``).
+  estimated by the article, is kept in ``published_kind``);
+- ``imported``: another tool's number (llama-bench, vLLM, guidellm, AIPerf),
+  from its per-request rows when it gave them, else its aggregates without an
+  interval (``benchlib import``).
 
 Per-request metrics come from the rows a run's summary describes
 (:func:`~benchlib.analysis.tables.summary_requests`); run-level metrics
@@ -25,6 +28,7 @@ import pandas as pd
 
 from benchlib.analysis.groups import COMPARISON_GROUP, MODEL_LABEL, published_model_label
 from benchlib.analysis.tables import summary_requests
+from benchlib.importers.writer import IMPORTED_KIND
 from benchlib.metrics import successful_requests, summarize_requests
 from benchlib.records import StoredRun
 
@@ -39,6 +43,7 @@ __all__ = [
 ]
 
 BASIS_MEASURED = "measured"
+BASIS_IMPORTED = "imported"
 BASIS_ESTIMATED = "estimated"
 BASIS_PUBLISHED = "published"
 
@@ -93,6 +98,10 @@ _JUDGED_RUN_METRICS = ("tpot_s", "itl_s", "decode_tps", "throughput_tps")
 """A run's metrics the decode ceiling speaks to."""
 
 
+def _number(value: Any) -> float:
+    return float(value) if value is not None else float("nan")
+
+
 def _row(**values: Any) -> dict[str, Any]:
     nan = float("nan")
     return {column: values.get(column, nan if column in {"n", "median", "ci_low", "ci_high", "p95", "p99"} else None)
@@ -100,7 +109,12 @@ def _row(**values: Any) -> dict[str, Any]:
 
 
 def _run_rows(run: StoredRun, table_row: pd.Series) -> list[dict[str, Any]]:
-    summary = summarize_requests(successful_requests(summary_requests(run)))
+    imported = run.meta.get("kind") == IMPORTED_KIND
+    if imported:  # summarized at import, from its rows or the tool's aggregates
+        summary = run.record.summary.model_dump()
+    else:
+        summary = summarize_requests(successful_requests(summary_requests(run)))
+    run_basis = BASIS_IMPORTED if imported else BASIS_MEASURED
     energy_basis = BASIS_ESTIMATED if table_row.get("energy_kind") == "estimated" else BASIS_MEASURED
     common = {
         "source": run.run_id,
@@ -112,12 +126,12 @@ def _run_rows(run: StoredRun, table_row: pd.Series) -> list[dict[str, Any]]:
     for spec in METRICS:
         if spec.request_metric is not None:
             stats = summary.get(spec.request_metric) or {}
-            rows.append(_row(**common, basis=BASIS_MEASURED, metric=spec.name, label=spec.label, unit=spec.unit,
-                             **{k: stats.get(k, float("nan")) for k in ("n", "median", "ci_low", "ci_high", "p95", "p99")}))  # fmt: skip
+            rows.append(_row(**common, basis=run_basis, metric=spec.name, label=spec.label, unit=spec.unit,
+                             **{k: _number(stats.get(k)) for k in ("n", "median", "ci_low", "ci_high", "p95", "p99")}))  # fmt: skip
             continue
         column = spec.table_column
         value = float(table_row.get(column, float("nan")))
-        basis, note = BASIS_MEASURED, None
+        basis, note = run_basis, None
         if spec.name == "energy_per_token_j":
             basis = energy_basis
             note = f"{table_row.get('energy_source')}, boundary {table_row.get('energy_boundary')}" if np.isfinite(value) else "no energy"

@@ -14,6 +14,8 @@ import pandas as pd
 
 from benchlib.analysis.groups import add_group_columns
 from benchlib.cost.runs import price_run, profile_from_record
+from benchlib.importers.pricing import price_imported
+from benchlib.importers.writer import IMPORTED_KIND
 from benchlib.metrics import successful_requests, summarize_requests
 from benchlib.records import RunScan, SkippedRun, StoredRun, scan_runs
 from benchlib.records.record import EnergySummary, RunRecord
@@ -36,9 +38,17 @@ def load_reference(path: str | Path) -> pd.DataFrame:
     return frame
 
 
+def _number(value: Any) -> float:
+    return float(value) if value is not None else float("nan")
+
+
 def _stat(summary: dict[str, Any], metric: str, field: str, scale: float = 1.0) -> float:
-    value = summary.get(metric, {}).get(field)
+    value = (summary.get(metric) or {}).get(field)
     return float(value) * scale if value is not None else float("nan")
+
+
+def _is_imported(record: RunRecord) -> bool:
+    return record.kind == IMPORTED_KIND
 
 
 def _cost_columns(record: RunRecord, summary: dict[str, Any], requests: pd.DataFrame) -> dict[str, Any]:
@@ -49,13 +59,21 @@ def _cost_columns(record: RunRecord, summary: dict[str, Any], requests: pd.DataF
         summary: Its summary, recomputed from ``requests``.
         requests: The successful rows the summary describes.
     """
-    throughput = summary.get("system_throughput_tps", {}).get("value")
+    throughput = (summary.get("system_throughput_tps") or {}).get("value")
     nan = float("nan")
     if not record.price_profile or throughput is None or not np.isfinite(throughput):
         return {"price_profile": None, "cost_basis": None, "cost_per_million_usd": nan, "cost_per_million_usd_ci_low": nan,
                 "cost_per_million_usd_ci_high": nan}  # fmt: skip
     energy = record.summary.energy.model_dump() if record.summary.energy is not None else None
-    cost = price_run(profile_from_record(record.price_profile), {**summary, "energy": energy}, requests)
+    profile = profile_from_record(record.price_profile)
+    if _is_imported(record):  # priced from the tool's aggregates when it gave no timed rows
+        workload = getattr(record, "workload", None) or {}
+        cost = price_imported(profile, {**summary, "energy": energy}, requests if not requests.empty else None, workload)
+    else:
+        cost = price_run(profile, {**summary, "energy": energy}, requests)
+    if cost is None:
+        return {"price_profile": record.price_profile.get("name"), "cost_basis": None, "cost_per_million_usd": nan,
+                "cost_per_million_usd_ci_low": nan, "cost_per_million_usd_ci_high": nan}  # fmt: skip
     interval = cost["cost_per_million_usd"]
     profile = record.price_profile
     bills_power = profile.get("kind") == "owned" or bool(profile.get("include_electricity"))
@@ -65,8 +83,8 @@ def _cost_columns(record: RunRecord, summary: dict[str, Any], requests: pd.DataF
         # its electricity is priced from the power the run recorded: an estimate unless a sensor measured it
         "cost_basis": "estimated" if bills_power and not measured_energy else "measured",
         "cost_per_million_usd": interval["value"],
-        "cost_per_million_usd_ci_low": interval["ci_low"],
-        "cost_per_million_usd_ci_high": interval["ci_high"],
+        "cost_per_million_usd_ci_low": _number(interval["ci_low"]),
+        "cost_per_million_usd_ci_high": _number(interval["ci_high"]),
     }
 
 
@@ -110,11 +128,19 @@ def _run_row(run: StoredRun) -> dict[str, Any]:
     model = record.model
     runtime = record.runtime or {}
     requests = summary_requests(run)  # an http sweep: its row describes its first load step
-    summary = summarize_requests(requests) if not requests.empty else {"requests": 0}
+    if _is_imported(record):  # summarized at import: from its rows, or from the tool's aggregates only
+        summary = record.summary.model_dump()
+    else:
+        summary = summarize_requests(requests) if not requests.empty else {"requests": 0}
+    source = (run.meta.get("source") or {}) if _is_imported(record) else {}
     params_m = (model.get("parameter_count") or 0) / 1e6
     row: dict[str, Any] = {
         "run_id": run.run_id,
         "status": run.status,
+        "source": IMPORTED_KIND if _is_imported(record) else "measured",
+        "source_tool": source.get("tool"),
+        "source_tool_version": source.get("tool_version"),
+        "aggregates_only": bool(summary.get("aggregates_only", False)),
         "profile": params.get("profile"),
         "platform": params.get("platform"),
         "runtime": params.get("runtime"),
@@ -139,10 +165,10 @@ def _run_row(run: StoredRun) -> dict[str, Any]:
     ):
         for field in ("median", "ci_low", "ci_high", "p95", "p99"):
             row[f"{name}_{field}"] = _stat(summary, metric, field, scale)
-    throughput = summary.get("system_throughput_tps", {})
-    row["throughput_tps"] = throughput.get("value", float("nan"))
-    row["throughput_tps_ci_low"] = throughput.get("ci_low", float("nan"))
-    row["throughput_tps_ci_high"] = throughput.get("ci_high", float("nan"))
+    throughput = summary.get("system_throughput_tps") or {}
+    row["throughput_tps"] = _number(throughput.get("value"))
+    row["throughput_tps_ci_low"] = _number(throughput.get("ci_low"))
+    row["throughput_tps_ci_high"] = _number(throughput.get("ci_high"))
     row.update(_cost_columns(record, summary, successful_requests(requests)))
     row.update(_energy_columns(record.summary.energy))
     row["runtime_decode_tps_median"] = _stat(summary, "runtime_decode_tps", "median")
@@ -176,7 +202,7 @@ def report_runs(runs_dir: str | Path) -> RunScan:
     runs: list[StoredRun] = []
     skipped = list(scan.skipped)
     for run in scan.runs:
-        if successful_requests(run.requests).empty:
+        if successful_requests(run.requests).empty and run.meta.get("kind") != IMPORTED_KIND:
             skipped.append(SkippedRun(run.path, f"no completed request (status: {run.status})"))
         else:
             runs.append(run)

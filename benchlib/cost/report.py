@@ -115,6 +115,28 @@ def _priced_profile(profile: Profile, cost: dict[str, Any]) -> Profile:
     return dataclasses.replace(profile, power_w=cost["power_w"])
 
 
+def _imported_row(run) -> tuple[dict[str, Any], Profile] | None:
+    """The row of a run imported from another tool, priced as at import (``None`` when it cannot be)."""
+    from benchlib.importers.pricing import price_imported
+
+    record = run.record
+    energy = record.summary.energy.model_dump() if record.summary.energy is not None else None
+    summary = {**record.summary.model_dump(), "energy": energy}
+    requests = successful_requests(run.requests) if not run.requests.empty else None
+    profile = profile_from_record(record.price_profile)
+    cost = price_imported(profile, summary, requests, run.meta.get("workload") or {})
+    if cost is None:
+        return None
+    throughput = summary.get("system_throughput_tps") or {}
+    source = run.meta.get("source") or {}
+    label = f"{record.parameters['platform']} · {record.model.get('name')} (imported from {source.get('tool')}, {run.run_id[-10:]})"
+    nan = float("nan")
+    low, high = (throughput.get(k) for k in ("ci_low", "ci_high"))
+    row = _row(label, "imported", throughput.get("value") or nan, low if low is not None else nan,
+               high if high is not None else nan, cost, (nan, nan))  # fmt: skip
+    return row, _priced_profile(profile, cost)
+
+
 def platform_table(
     book: PriceBook,
     reference: pd.DataFrame,
@@ -158,6 +180,12 @@ def platform_table(
         profiles[label] = profile
     for run in scan_runs(runs_dir).runs if runs_dir else []:  # the analysis report names skipped ones
         record = run.record
+        if record.kind == "imported" and run.status == STATUS_COMPLETE and record.price_profile:
+            imported = _imported_row(run)
+            if imported is not None:
+                rows.append(imported[0])
+                profiles[imported[0]["platform"]] = imported[1]
+            continue
         if run.status != STATUS_COMPLETE or not record.price_profile or run.requests.empty:
             continue
         requests = successful_requests(summary_requests(run))

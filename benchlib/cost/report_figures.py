@@ -27,7 +27,7 @@ def plot_cost_curves(curves: pd.DataFrame, platforms: pd.DataFrame) -> Any:
     figure, axes = plt.subplots(figsize=(9, 5.5))
     for _, row in platforms.iterrows():
         data = curves[curves["platform"] == row["platform"]]
-        style = {"published": "--", "list price": ":"}.get(row["source"], "-")
+        style = {"published": "--", "list price": ":", "imported": "-."}.get(row["source"], "-")
         width = 2.5 if row["source"] == "measured" else 1.5
         label = row["platform"] + (" · per token, flat in utilization" if row["kind"] == HostedApi.kind else "")
         axes.plot(data["utilization"], data["cost_per_million_usd"], style, linewidth=width, label=label)

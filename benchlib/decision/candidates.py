@@ -28,6 +28,7 @@ from benchlib.decision.capacity import (
     LatencySamples,
     Measured,
     TargetCheck,
+    imported_capacity,
     load_step_capacity,
     published_capacity,
     single_stream_capacity,
@@ -126,7 +127,12 @@ def _measured(run: StoredRun, inputs: DecisionInputs, prices: PriceBook) -> Cand
     output_tokens, e2e_tokens = inputs.workload.output_tokens, inputs.e2e_output_tokens
     record = run.record
     platform = str(record.parameters.get("platform") or record.parameters.get("profile") or run.run_id)
-    if record.is_load_sweep:
+    source = "imported" if record.kind == "imported" else "measured"
+    if source == "imported":
+        measured = imported_capacity(run, targets, output_tokens, e2e_tokens)
+        if measured is None:
+            return "imported without a throughput to size with"
+    elif record.is_load_sweep:
         measured = load_step_capacity(run, targets, output_tokens, e2e_tokens)
         if measured is None:
             return "no complete closed-loop load step to read a capacity from"
@@ -143,7 +149,7 @@ def _measured(run: StoredRun, inputs: DecisionInputs, prices: PriceBook) -> Cand
     if power_w is None and profile is not None:
         power_w = profile.power_w
     platform_class = _CLASS_OF_KIND.get(profile.kind, "unknown") if profile is not None else "unknown"
-    return _candidate(run.run_id, platform, platform_class, "measured", run.run_id, str(record.model.get("name")),
+    return _candidate(run.run_id, platform, platform_class, source, run.run_id, str(record.model.get("name")),
                       profile, power_w, basis, measured)  # fmt: skip
 
 

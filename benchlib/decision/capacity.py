@@ -29,6 +29,7 @@ known`` and disqualifies the candidate: a recommendation must rest on numbers.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,6 +41,7 @@ from benchlib.stats import bootstrap
 
 __all__ = [
     "BASIS_HOSTED",
+    "BASIS_IMPORTED",
     "BASIS_LOAD_STEPS",
     "BASIS_PUBLISHED",
     "BASIS_SINGLE_STREAM",
@@ -53,6 +55,7 @@ __all__ = [
     "closed_loop_steps",
     "load_step_capacity",
     "hosted_capacity",
+    "imported_capacity",
     "published_capacity",
     "single_stream_capacity",
 ]
@@ -61,6 +64,7 @@ BASIS_LOAD_STEPS = "load steps"
 BASIS_SINGLE_STREAM = "single stream"
 BASIS_PUBLISHED = "published single-stream figure"
 BASIS_HOSTED = "hosted API at list price (no devices to size; latency not measured)"
+BASIS_IMPORTED = "imported from another tool (its own load and percentiles)"
 PUBLISHED_E2E_TOKENS = 128
 """Output length of the article's end-to-end figures (``e2e_128_tokens``)."""
 
@@ -254,6 +258,45 @@ def single_stream_capacity(
         None, "one stream: the run sent one request at a time, so more streams were not measured",
     )  # fmt: skip
     return Measured(capacity, p95, check_targets(p95, targets), samples)
+
+
+def imported_capacity(
+    run: StoredRun, targets: dict[str, float], output_tokens: int, e2e_tokens: int
+) -> Measured | None:
+    """What a run imported from another tool serves: its throughput at its own load, its own p95s.
+
+    With per-request rows the p95s are computed from them; with aggregates only, the
+    tool's p95 is used, else its p99 (stricter, said in the note); the end-to-end p95 is
+    ``ttft + tpot * (tokens - 1)`` at the target's length. ``None`` without a throughput.
+    """
+    if not successful_requests(run.requests).empty and not run.record.is_load_sweep:
+        measured = single_stream_capacity(run, targets, output_tokens, e2e_tokens)
+        if measured is not None:
+            capacity = dataclasses.replace(measured.capacity, basis=BASIS_IMPORTED, streams=_streams(run))
+            return dataclasses.replace(measured, capacity=capacity)
+    summary = run.record.summary.model_dump()
+    tps = (summary.get("system_throughput_tps") or {}).get("value")
+    if not tps:
+        return None
+    nan, notes = float("nan"), []
+    p95: dict[str, float] = {}
+    for metric in ("ttft_s", "tpot_s"):
+        stats = summary.get(metric) or {}
+        value = stats.get("p95") if stats.get("p95") is not None else stats.get("p99")
+        if stats.get("p95") is None and stats.get("p99") is not None:
+            notes.append(f"{metric}: the tool's p99 stands for the p95 (stricter)")
+        p95[metric] = float(value) if value is not None else nan
+    p95["e2e_s"] = p95["ttft_s"] + p95["tpot_s"] * (e2e_tokens - 1)
+    note = "; ".join(["aggregates of the imported run at its own load", *notes])
+    capacity = Capacity(_streams(run), float(tps), nan, nan, float(tps) / output_tokens, BASIS_IMPORTED, None, note)
+    samples = LatencySamples(np.array([p95["ttft_s"]]), np.array([p95["tpot_s"]]), np.array([p95["e2e_s"]]), e2e_tokens)
+    return Measured(capacity, p95, check_targets(p95, targets), samples)
+
+
+def _streams(run: StoredRun) -> int:
+    workload = run.meta.get("workload") or {}
+    concurrency = workload.get("concurrency") or workload.get("max_concurrency")
+    return int(concurrency) if isinstance(concurrency, (int, float)) and concurrency >= 1 else 1
 
 
 def published_capacity(
