@@ -59,9 +59,9 @@ VERSION_KEYS = ("vllm_version", "version")
 def detect(text: str) -> bool:
     """True when ``text`` (a file's first 64 KiB) looks like a ``vllm bench serve`` result."""
     head = text.lstrip()[:4096]
-    return head.startswith("{") and '"completed"' in head and ('_ttft_ms"' in text or '"model_id"' in head) and (
-        '"request_throughput"' in text
-    )
+    return head.startswith("{") and all(key in head for key in ('"completed"', '"duration"')) and all(
+        key in text for key in ('"request_throughput"', '"total_output_tokens"')
+    ) and ('_ttft_ms"' in text or '"ttfts"' in text)  # --save-detailed puts the statistics after the lists
 
 
 def parse(path: Path) -> list[ImportedRun]:
@@ -151,7 +151,7 @@ def parse_result(result: dict[str, Any], path: Path) -> ImportedRun:
     run = ImportedRun(tool=TOOL, tool_version=_version(result), duration_s=duration_s)
     run.model = {k: v for k, v in {"name": result.get("model_id"), "tokenizer": result.get("tokenizer_id")}.items()
                  if v is not None}
-    run.machine = {k: result[k] for k in ("backend", "endpoint_type", "label") if result.get(k) is not None}
+    run.machine = {k: result[k] for k in ("backend", "endpoint_type") if result.get(k) is not None}
     run.workload = {
         k: result[k] for k in ("num_prompts", "request_rate", "burstiness", "max_concurrency", "ramp_up_strategy",
                                "ramp_up_start_rps", "ramp_up_end_rps", "total_input_tokens", "total_output_tokens")
@@ -163,7 +163,7 @@ def parse_result(result: dict[str, Any], path: Path) -> ImportedRun:
     if result.get("total_output_tokens") is not None:
         run.output_tokens = int(result["total_output_tokens"])
     run.started_at, written = _started_at(result.get("date"), duration_s)
-    run.extra = {k: result[k] for k in ("date", "request_goodput", "total_token_throughput",
+    run.extra = {k: result[k] for k in ("date", "label", "request_goodput", "total_token_throughput",
                                         "max_output_tokens_per_s", "max_concurrent_requests") if k in result}
     _map_latencies(result, completed, run)
     _map_throughputs(result, completed, run)
