@@ -122,6 +122,7 @@ def parse(path: Path) -> list[ImportedRun]:
         if not isinstance(aggregate, dict) or _is_record(aggregate):
             raise ImportFormatError(sibling, TOOL, "expected the aggregate export object")
         run = _run(sibling, aggregate, path)
+        run.extra["aggregates_file"] = sibling.name
     else:
         run = ImportedRun(tool=TOOL, tool_version=None)
         _attach_records(run, path, text)

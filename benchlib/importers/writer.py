@@ -31,6 +31,9 @@ __all__ = ["IMPORTED_KIND", "ImportSettings", "WrittenImport", "import_file", "w
 IMPORTED_KIND = "imported"
 """``run.json``'s ``kind`` of an imported run (a sweep's is ``sweep``)."""
 
+COMPANION_KEYS = ("records_file", "aggregates_file")
+"""Keys of ``ImportedRun.extra`` naming a file beside the original that the importer also read (kept too)."""
+
 
 @dataclass(frozen=True)
 class ImportSettings:
@@ -140,9 +143,10 @@ def _meta(run: ImportedRun, run_id: str, path: Path, sha256: str, settings: Impo
 
 def _write(store: RunDirectory, meta: dict[str, Any], rows, original: Path) -> None:
     store.path.mkdir(parents=True, exist_ok=True)
-    kept = store.path / "source" / original.name
-    kept.parent.mkdir(exist_ok=True)
-    shutil.copyfile(original, kept)
+    (store.path / "source").mkdir(exist_ok=True)
+    companions = [meta["source"]["extra"].get(key) for key in COMPANION_KEYS]  # e.g. AIPerf's records beside its JSON
+    for name in dict.fromkeys([original.name, *(c for c in companions if c)]):
+        shutil.copyfile(original.parent / name, store.path / "source" / name)
     if rows is not None:
         buffer = io.BytesIO()
         rows.to_parquet(buffer, index=False)
