@@ -139,7 +139,8 @@ def parse(path: Path) -> list[ImportedRun]:
     groups: dict[tuple, list[_Test]] = {}
     for test in tests:
         groups.setdefault(test.config(), []).append(test)
-    varying = sorted(k for k in _SHORT if k != "n_threads" and len({dict(c).get(k) for c in groups}) > 1)
+    keys = sorted({k for config in groups for k, _ in config} - {"n_threads", "n_depth"})
+    varying = [k for k in keys if len({dict(config).get(k) for config in groups}) > 1]
     runs: list[ImportedRun] = []
     for group in groups.values():
         pp_tg = [t for t in group if t.kind != "pp+tg"]
@@ -150,6 +151,10 @@ def parse(path: Path) -> list[ImportedRun]:
             note = ["this configuration has several pp or tg sizes, so each test is a run of its own"]
         units += [[t] for t in group if t.kind == "pp+tg"]
         runs += [_run(unit, varying, warnings + note, fmt, unknown) for unit in units]
+    seen: dict[str, int] = {}
+    for run in runs:  # a repeated test (-p 64,64) would repeat a label
+        seen[run.label] = seen.get(run.label, 0) + 1
+        run.label += f" #{seen[run.label]}" if seen[run.label] > 1 else ""
     return runs
 
 
@@ -305,7 +310,7 @@ def _run(unit: list[_Test], varying: list[str], warnings: list[str], fmt: str, u
     if "backend" not in machine:
         machine["backend"] = ",".join(f for f in _BACKEND_FLAGS if first.get(f) is True) or "CPU"
     pp = next((t for t in unit if t.n_prompt), None)
-    parts = [f"t={first.get('n_threads', '?')}"] + [f"{_SHORT[k]}={_short(k, first.get(k))}" for k in varying]
+    parts = [f"t={first.get('n_threads', '?')}"] + [f"{_SHORT.get(k, k)}={_short(k, first.get(k))}" for k in varying]
     return ImportedRun(
         tool=TOOL,
         tool_version=f"build {first.get('build_number', '?')} ({first['build_commit']})",
