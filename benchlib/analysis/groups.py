@@ -86,7 +86,8 @@ def add_group_columns(runs: pd.DataFrame) -> pd.DataFrame:
     runs[MODEL_LABEL] = [model_label(row) for _, row in runs.iterrows()]
     runs[WORKLOAD_LABEL] = [workload_label(row) for _, row in runs.iterrows()]
     # The key leaves the median prompt length out: two runtimes may tokenize one prompt set a token apart.
-    workload_key = "prompts " + runs["prompts"].astype(str) + " → " + runs["output_tokens_per_request"].astype(str) + " tok"
+    # map(str), not astype(str): pandas' string dtype keeps a missing value (an imported run's unknown length) missing
+    workload_key = "prompts " + runs["prompts"].map(str) + " → " + runs["output_tokens_per_request"].map(str) + " tok"
     runs[COMPARISON_GROUP] = runs[MODEL_LABEL] + " | " + workload_key
-    runs[LIKE_FOR_LIKE_GROUP] = runs[COMPARISON_GROUP] + " | " + runs["runtime"].astype(str)
+    runs[LIKE_FOR_LIKE_GROUP] = runs[COMPARISON_GROUP] + " | " + runs["runtime"].map(str)
     return runs

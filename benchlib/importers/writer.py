@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from benchlib.errors import ParameterError
 from benchlib.importers.base import ImportedRun
@@ -100,6 +103,31 @@ def _identity(run: ImportedRun, sha256: str, settings: ImportSettings) -> dict[s
     }  # fmt: skip
 
 
+_QUANTIZATION = re.compile(r"^(I?Q\d\w*|[BF]F?16|F32|FP8|INT[48]|AWQ|GPTQ)$", re.IGNORECASE)
+
+
+def _model_record(model: dict[str, Any]) -> dict[str, Any]:
+    """The model as run.json names it for every run (architecture, parameter_count, quantization, sha256)."""
+    record = {"name": model.get("name"), **model}
+    words = str(model.get("type") or "").split()  # llama-bench: "llama 256M Q4_1"
+    record.setdefault("architecture", words[0] if words else None)
+    record.setdefault("parameter_count", model.get("params") or model.get("n_params"))
+    record.setdefault("quantization", words[-1] if words and _QUANTIZATION.match(words[-1]) else None)
+    filename = model.get("filename")
+    if filename and "sha256" not in record and Path(filename).is_file():  # the same GGUF as a local sweep's
+        from benchlib.models import sha256_file
+
+        record["sha256"] = sha256_file(filename)
+    return record
+
+
+def _output_tokens_per_request(run: ImportedRun, rows) -> int | None:
+    value = run.workload.get("output_tokens") or run.workload.get("n_gen")
+    if value is None and rows is not None and not rows.empty:
+        value = pd.to_numeric(rows["output_tokens"], errors="coerce").median()
+    return int(value) if value is not None and value == value else None
+
+
 def _meta(run: ImportedRun, run_id: str, path: Path, sha256: str, settings: ImportSettings, rows) -> dict[str, Any]:
     summary = imported_summary(run, rows)
     summary["energy"] = imported_energy(summary, settings.power_w, settings.energy_j)
@@ -120,10 +148,10 @@ def _meta(run: ImportedRun, run_id: str, path: Path, sha256: str, settings: Impo
         "status": "complete",
         "parameters": {
             "profile": f"imported-{run.tool}", "platform": settings.platform, "runtime": run.tool,
-            "output_tokens": run.workload.get("output_tokens"), "prompts": run.workload.get("prompts", "imported"),
+            "output_tokens": _output_tokens_per_request(run, rows), "prompts": run.workload.get("prompts", "imported"),
             "price_profile": settings.price_profile, "price_files": list(settings.price_files),
         },  # fmt: skip
-        "model": {"name": run.model.get("name"), **run.model},
+        "model": _model_record(run.model),
         "machine": dict(run.machine),
         "started_at": run.started_at,
         "ended_at": None,
