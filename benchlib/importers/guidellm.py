@@ -75,8 +75,16 @@ class _Reader:
 
 
 def detect(text: str) -> bool:
-    """True when ``text`` (a file's first 64 KiB) looks like a guidellm report (JSON or YAML, not gzipped)."""
-    return ("guidellm_version" in text) and ("benchmarks" in text or "generative_benchmark" in text)
+    """True when ``text`` (a file's first 64 KiB) looks like a guidellm report (JSON or YAML, not gzipped).
+
+    JSON reports open with ``metadata.guidellm_version``; guidellm writes YAML with sorted keys, so a
+    YAML report opens with ``benchmarks:`` and its metric names instead.
+    """
+    if "guidellm_version" in text and "benchmarks" in text:
+        return True
+    return text.lstrip().startswith("benchmarks:") and all(
+        name in text for name in ("request_totals", "time_to_first_token_ms", "inter_token_latency_ms")
+    )
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -115,45 +123,21 @@ def _aggregate(summary: dict[str, Any], n: int, scale: float, reader: _Reader, w
 
 
 _AGGREGATES: tuple[tuple[str, str, float, str, str], ...] = (
-    (
-        "ttft_s",
-        "time_to_first_token_ms",
-        1000.0,
-        _MS,
-        "first chunk with text - request_start, as benchlib's",
-    ),
-    (
-        "itl_s",
-        "inter_token_latency_ms",
-        1000.0,
-        _MS,
-        "per-request mean gap (last - first token) / (output_tokens - 1), weighted by output_tokens - 1: its mean "
-        "is the mean of all gaps; its percentiles are those of per-request means, narrower than per-gap ones",
-    ),
-    (
-        "e2e_s",
-        "request_latency",
-        1.0,
-        "as is (s)",
-        "request_start -> request_end (stream closed after the last token), a little longer than benchlib's e2e_s "
-        "to the last token; the per-request rows carry benchlib's e2e_s",
-    ),
-    (
-        "system_throughput_tps",
-        "output_tokens_per_second",
-        1.0,
-        "as is (tokens/s); mean of guidellm's time-weighted rate distribution",
-        "mean = output tokens of successful requests / the measured window (first request sent -> last "
-        "response), benchlib's system throughput; median and percentiles are of guidellm's instantaneous rate",
-    ),
-    (
-        "request_throughput_rps",
-        "requests_per_second",
-        1.0,
-        "as is (requests/s); mean of guidellm's time-weighted rate distribution",
-        "mean = successful requests / the measured window; median and percentiles are of the instantaneous rate",
-    ),
-)
+    ("ttft_s", "time_to_first_token_ms", 1000.0, _MS, "first chunk with text - request_start, as benchlib's"),
+    ("itl_s", "inter_token_latency_ms", 1000.0, _MS,
+     "per-request mean gap (last - first token) / (output_tokens - 1), weighted by output_tokens - 1: its mean "
+     "is the mean of all gaps; its percentiles are those of per-request means, narrower than per-gap ones"),
+    ("e2e_s", "request_latency", 1.0, "as is (s)",
+     "request_start -> request_end (stream closed after the last token), a little longer than benchlib's e2e_s "
+     "to the last token; the per-request rows carry benchlib's e2e_s"),
+    ("system_throughput_tps", "output_tokens_per_second", 1.0,
+     "as is (tokens/s); mean of guidellm's time-weighted rate distribution",
+     "mean = output tokens of successful requests / the measured window (first request sent -> last "
+     "response), benchlib's system throughput; median and percentiles are of guidellm's instantaneous rate"),
+    ("request_throughput_rps", "requests_per_second", 1.0,
+     "as is (requests/s); mean of guidellm's time-weighted rate distribution",
+     "mean = successful requests / the measured window; median and percentiles are of the instantaneous rate"),
+)  # fmt: skip
 """benchlib metric, guidellm metric, divisor to benchlib's unit, conversion, note."""
 
 
