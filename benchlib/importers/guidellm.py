@@ -66,7 +66,7 @@ class _Reader:
         value = obj
         for key in dotted.split("."):
             if not isinstance(value, dict) or key not in value:
-                raise self.fail("required field missing; is this a guidellm benchmark report (--output-path *.json)?", name)
+                raise self.fail("required field missing; is this a guidellm report (guidellm run --output kind=json,...)?", name)
             value = value[key]
         if kind is not None and (isinstance(value, bool) or not isinstance(value, kind)):
             expected = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
@@ -193,7 +193,8 @@ def _run(doc: dict[str, Any], bench: dict[str, Any], index: int, reader: _Reader
         for metric, field, scale, _, _ in _AGGREGATES:
             summary = get(metrics, f"{field}.successful", f"{where}.metrics", dict)
             aggregates[metric] = _aggregate(summary, successful, scale, reader, f"{where}.metrics.{field}.successful")
-    requests = request_rows(bench.get("requests"), reader.path, where)
+    window = (bench.get("start_time"), bench.get("end_time"))
+    requests = request_rows(bench.get("requests"), reader.path, where, window)
     tpot = metrics.get("time_per_output_token_ms")
     tpot_incl = tpot.get("successful") if isinstance(tpot, dict) else None
     extra: dict[str, Any] = {

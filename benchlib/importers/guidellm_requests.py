@@ -18,7 +18,8 @@ the number of chunks with text. From them, benchlib's definitions:
 
 Per-gap ``itl_s`` lists cannot be had: guidellm keeps only the first and last
 chunk times. A request that is not successful keeps its token counts, send
-time and error, with no latencies (as benchlib's own failed rows).
+time and error, with no latencies (as benchlib's own failed rows). ``measured``
+says whether guidellm counted the request in its metrics (not in warmup or cooldown).
 """
 
 from __future__ import annotations
@@ -53,7 +54,15 @@ def _diff(later: float | None, earlier: float | None) -> float | None:
     return later - earlier if later is not None and earlier is not None else None
 
 
-def _row(record: Any, status: str, path: Path, where: str) -> dict[str, Any]:
+def _measured(sent: float | None, end: float | None, window: tuple[Any, Any]) -> bool:
+    """guidellm's rule for a request in the measured window (outside warmup and cooldown)."""
+    start, stop = window
+    if not isinstance(start, (int, float)) or not isinstance(stop, (int, float)) or end is None:
+        return True
+    return end >= start and (sent <= stop if sent is not None else end <= stop)
+
+
+def _row(record: Any, status: str, path: Path, where: str, window: tuple[Any, Any]) -> dict[str, Any]:
     """One request record as a row; a record without ``request_id`` or ``info.timings`` is refused."""
     if not isinstance(record, dict) or "request_id" not in record:
         raise ImportFormatError(path, "guidellm", "request record without request_id", f"{where}.request_id")
@@ -84,17 +93,24 @@ def _row(record: Any, status: str, path: Path, where: str) -> dict[str, Any]:
         "token_chunks": timings.get("token_iterations"),
         "guidellm_request_latency_s": _diff(timings.get("request_end"), sent) if ok else None,
         "guidellm_tpot_incl_first_s": e2e / out if e2e is not None and out else None,
+        "measured": _measured(
+            sent if sent is not None else timings.get("resolve_start"),
+            timings.get("request_end") or timings.get("resolve_end"),
+            window,
+        ),
         "error": None if ok else str(info.get("error") or status),
     }
 
 
-def request_rows(groups: Any, path: Path, where: str) -> pd.DataFrame | None:
+def request_rows(groups: Any, path: Path, where: str, window: tuple[Any, Any] = (None, None)) -> pd.DataFrame | None:
     """The rows of one benchmark's ``requests`` (``successful``, ``errored``, ``incomplete`` lists).
 
     Args:
         groups: The benchmark's ``requests`` object.
         path: The report, for errors.
         where: The benchmark's place in the report (``benchmarks[0]``), for errors.
+        window: The benchmark's measured window (``start_time``, ``end_time``), Unix s: rows outside it
+            (warmup, cooldown) get ``measured`` False, as guidellm leaves them out of its metrics.
 
     Returns:
         One row per request record, or ``None`` when the report kept none (``sample_size`` 0).
@@ -105,7 +121,7 @@ def request_rows(groups: Any, path: Path, where: str) -> pd.DataFrame | None:
     if not isinstance(groups, dict):
         return None
     rows = [
-        _row(record, status, path, f"{where}.requests.{status}[{i}]")
+        _row(record, status, path, f"{where}.requests.{status}[{i}]", window)
         for status in STATUSES
         for i, record in enumerate(groups.get(status) or [])
     ]

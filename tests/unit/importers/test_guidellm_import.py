@@ -273,3 +273,15 @@ def test_a_benchmark_without_successful_requests_gives_no_aggregates(raw, tmp_pa
     doc["benchmarks"][0]["metrics"]["request_totals"]["successful"] = 0
     (run,) = guidellm.parse(_write(tmp_path, doc))
     assert run.aggregates == {} and any("no successful request" in w for w in run.warnings)
+
+
+def test_rows_outside_the_measured_window_are_marked(raw, runs, tmp_path):
+    """guidellm leaves warmup requests out of its metrics; the rows say which ones it counted."""
+    assert all(run.requests["measured"].all() for run in runs), "the fixture ran without warmup or cooldown"
+    doc = copy.deepcopy(raw)
+    bench = doc["benchmarks"][0]
+    ends = sorted(r["info"]["timings"]["request_end"] for r in bench["requests"]["successful"])
+    bench["start_time"] = (ends[1] + ends[2]) / 2  # as if the first two requests were warmup
+    rows = guidellm.parse(_write(tmp_path, doc))[0].requests
+    assert (~rows["measured"]).sum() == 2
+    assert rows.loc[~rows["measured"], "last_token_unix_s"].max() < bench["start_time"]
