@@ -39,6 +39,9 @@ def latency_samples_of(requests: pd.DataFrame, run_id: str, run_label: str, mode
         :data:`ECDF_METRICS`) and ``value_ms``; non-finite values dropped.
     """
     requests = successful_requests(requests)
+    columns = ["run_id", "run_label", "model_label", "metric", "value_ms"]
+    if requests.empty:  # a run imported as aggregates only has no samples to draw
+        return pd.DataFrame(columns=columns)
     parts = [
         pd.DataFrame({"metric": ECDF_METRICS[0], "value_ms": pd.to_numeric(requests["tpot_s"], errors="coerce") * 1e3}),
         pd.DataFrame({"metric": ECDF_METRICS[1], "value_ms": pd.to_numeric(requests["ttft_s"], errors="coerce") * 1e3}),
@@ -48,9 +51,7 @@ def latency_samples_of(requests: pd.DataFrame, run_id: str, run_label: str, mode
         parts.append(pd.DataFrame({"metric": ECDF_METRICS[2], "value_ms": pd.to_numeric(gaps, errors="coerce") * 1e3}))
     samples = pd.concat(parts, ignore_index=True)
     samples = samples[np.isfinite(samples["value_ms"].astype(float))]
-    return samples.assign(run_id=run_id, run_label=run_label, model_label=model)[
-        ["run_id", "run_label", "model_label", "metric", "value_ms"]
-    ].reset_index(drop=True)
+    return samples.assign(run_id=run_id, run_label=run_label, model_label=model)[columns].reset_index(drop=True)
 
 
 def latency_samples(runs_dir: str | Path, runs: pd.DataFrame) -> pd.DataFrame:

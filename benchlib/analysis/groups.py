@@ -48,12 +48,13 @@ def _size(params_m: Any) -> str:
 
 def model_label(row: pd.Series | dict[str, Any]) -> str:
     """``architecture size quantization · sha256[:8]`` of one run-table row (unknown parts say so)."""
-    sha = row.get("model_sha256") or ""
-    parts = [
-        str(row.get("architecture") or "unknown architecture"),
-        _size(row.get("model_params_m")),
-        str(row.get("quantization") or "unknown quantization"),
-    ]
+    def text(column: str, unknown: str) -> str:  # a missing value is None, or NaN beside rows that have one
+        value = row.get(column)
+        return value if isinstance(value, str) and value else unknown
+
+    sha = text("model_sha256", "")
+    parts = [text("architecture", "unknown architecture"), _size(row.get("model_params_m")),
+             text("quantization", "unknown quantization")]  # fmt: skip
     return " ".join(parts) + (f" · {sha[:8]}" if sha else " · no sha256")
 
 

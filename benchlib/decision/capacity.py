@@ -269,10 +269,11 @@ def imported_capacity(
     tool's p95 is used, else its p99 (stricter, said in the note); the end-to-end p95 is
     ``ttft + tpot * (tokens - 1)`` at the target's length. ``None`` without a throughput.
     """
-    if not successful_requests(run.requests).empty and not run.record.is_load_sweep:
+    streams = _streams(run)
+    if streams == 1 and not successful_requests(run.requests).empty:  # one request at a time, per-request rows
         measured = single_stream_capacity(run, targets, output_tokens, e2e_tokens)
         if measured is not None:
-            capacity = dataclasses.replace(measured.capacity, basis=BASIS_IMPORTED, streams=_streams(run))
+            capacity = dataclasses.replace(measured.capacity, basis=BASIS_IMPORTED)
             return dataclasses.replace(measured, capacity=capacity)
     summary = run.record.summary.model_dump()
     tps = (summary.get("system_throughput_tps") or {}).get("value")
@@ -282,21 +283,34 @@ def imported_capacity(
     p95: dict[str, float] = {}
     for metric in ("ttft_s", "tpot_s"):
         stats = summary.get(metric) or {}
-        value = stats.get("p95") if stats.get("p95") is not None else stats.get("p99")
-        if stats.get("p95") is None and stats.get("p99") is not None:
+        stand_in = next((k for k in ("p95", "p99", "median") if stats.get(k) is not None), None)
+        value = stats.get(stand_in) if stand_in else None
+        if stand_in == "p99":
             notes.append(f"{metric}: the tool's p99 stands for the p95 (stricter)")
+        elif stand_in == "median":
+            notes.append(f"{metric}: the tool gives no percentile, its median stands for the p95 (as a published figure's)")
         p95[metric] = float(value) if value is not None else nan
     p95["e2e_s"] = p95["ttft_s"] + p95["tpot_s"] * (e2e_tokens - 1)
-    note = "; ".join(["aggregates of the imported run at its own load", *notes])
-    capacity = Capacity(_streams(run), float(tps), nan, nan, float(tps) / output_tokens, BASIS_IMPORTED, None, note)
+    load = f"{streams} concurrent requests" if streams else _load(run)
+    note = "; ".join([f"the imported run's own load ({load}) and percentiles", *notes])
+    capacity = Capacity(streams or 1, float(tps), nan, nan, float(tps) / output_tokens, BASIS_IMPORTED, None, note)
     samples = LatencySamples(np.array([p95["ttft_s"]]), np.array([p95["tpot_s"]]), np.array([p95["e2e_s"]]), e2e_tokens)
     return Measured(capacity, p95, check_targets(p95, targets), samples)
 
 
-def _streams(run: StoredRun) -> int:
+def _streams(run: StoredRun) -> int | None:
+    """Concurrent requests of an imported run's load, when the tool held it fixed (a cap above 1 is not a load)."""
     workload = run.meta.get("workload") or {}
-    concurrency = workload.get("concurrency") or workload.get("max_concurrency")
-    return int(concurrency) if isinstance(concurrency, (int, float)) and concurrency >= 1 else 1
+    for key in ("concurrency", "streams"):
+        if isinstance(workload.get(key), (int, float)) and workload[key] >= 1:
+            return int(workload[key])
+    return 1 if workload.get("max_concurrency") == 1 else None
+
+
+def _load(run: StoredRun) -> str:
+    workload = run.meta.get("workload") or {}
+    rate = workload.get("request_rate", workload.get("rate_rps"))
+    return f"{rate} requests/s" if rate is not None else str(workload.get("rate_type") or "as the tool ran it")
 
 
 def published_capacity(

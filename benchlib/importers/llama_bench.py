@@ -321,6 +321,7 @@ def _run(unit: list[_Test], varying: list[str], warnings: list[str], fmt: str, u
         workload={
             "n_prompt": pp.n_prompt if pp else 0, "n_gen": generating[0].n_gen if generating else 0,
             "n_depth": unit[0].n_depth, "repetitions": max(reps) if None not in reps else None, "tests": len(unit),
+            "concurrency": 1,  # llama-bench runs one sequence at a time
         },  # fmt: skip
         aggregates=aggregates,
         samples=samples,

@@ -7,6 +7,7 @@ ones) or, for ``auto``, the one whose ``detect`` recognises the file.
 
 from __future__ import annotations
 
+import gzip
 from functools import cache
 from pathlib import Path
 
@@ -49,8 +50,12 @@ def importer_for(path: str | Path, tool: str = AUTO) -> Importer:
             raise ParameterError(f"unknown tool {tool!r}; valid: {', '.join(tool_choices())}") from None
     if not path.is_file():
         raise ParameterError(f"{path} is not a file")
-    with path.open("rb") as handle:
-        head = handle.read(DETECT_BYTES).decode("utf-8", errors="replace")
+    opener = gzip.open if path.suffix == ".gz" else open  # guidellm reports are often kept gzipped
+    try:
+        with opener(path, "rb") as handle:
+            head = handle.read(DETECT_BYTES).decode("utf-8", errors="replace")
+    except (OSError, EOFError) as exc:
+        raise ImportFormatError(path, AUTO, f"cannot read it: {exc}") from exc
     found = [importer for importer in importers().values() if importer.detect(head)]
     if len(found) == 1:
         return found[0]

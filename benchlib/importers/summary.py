@@ -27,8 +27,13 @@ REQUEST_COLUMNS = (
 
 
 def complete_rows(requests: pd.DataFrame) -> pd.DataFrame:
-    """Per-request rows with every column the analysis reads (``attempt`` 0, ``itl_s`` lists, timestamps when derivable)."""
+    """Per-request rows with every column the analysis reads (``attempt`` 0, ``itl_s`` lists, timestamps when derivable).
+
+    Rows a tool marks as outside its measured window (``measured`` false) are left out: the original file keeps them.
+    """
     rows = requests.copy()
+    if "measured" in rows:  # a tool's warm-up and cool-down requests (guidellm): outside its measured window
+        rows = rows[rows["measured"].fillna(True).astype(bool)]
     for column in REQUEST_COLUMNS:
         if column not in rows:
             rows[column] = None if column == "error" else np.nan
@@ -81,7 +86,8 @@ def imported_summary(run: ImportedRun, requests: pd.DataFrame | None) -> dict[st
         # Rows without send times have no measured window: their latency statistics are
         # benchlib's, their throughput is the tool's (the placeholder window is discarded).
         rows = requests if timed else requests.assign(sent_unix_s=0.0, last_token_unix_s=requests["e2e_s"])
-        summary = summarize_requests(rows)
+        with np.errstate(divide="ignore", invalid="ignore"):  # the placeholder window's throughput is discarded below
+            summary = summarize_requests(rows)
         if timed:
             basis = "output tokens / the requests' own window (benchlib's definition)"
         else:

@@ -29,7 +29,7 @@ def test_imported_runs_in_the_report_the_cost_model_and_the_decision(tmp_path):
         [str(FIXTURES / "llama-bench/smollm2-pp64-tg32.jsonl"), "--platform", "this-cpu-llama-bench-jsonl", *local],
         [str(FIXTURES / "vllm/vllm_serve_detailed.json"), "--platform", "l4-vllm", "--price-profile", "l4"],
         [str(FIXTURES / "aiperf/profile_export_aiperf.json"), "--platform", "h100-aiperf", "--price-profile", "h100"],
-        [str(next((FIXTURES / "guidellm").glob("*.json"))), "--platform", "this-cpu-guidellm", *local],
+        [str(FIXTURES / "guidellm/sweep-smollm2-135m.json.gz"), "--platform", "this-cpu-guidellm", *local],
     ]  # fmt: skip
     for args in imports:
         assert main(["import", *args, "--runs-dir", str(runs)]) == 0
@@ -38,7 +38,7 @@ def test_imported_runs_in_the_report_the_cost_model_and_the_decision(tmp_path):
                         price_files=[str(ROOT / "params/prices/local-cpu.yaml")])  # fmt: skip
 
     table = pd.read_csv(figures / "runs.csv")
-    assert len(table) == 5 and set(table["source"]) == {"imported"}
+    assert len(table) == 7 and set(table["source"]) == {"imported"}  # guidellm's report holds 3 benchmarks
     assert set(table["source_tool"]) == {"llama-bench", "vllm", "aiperf", "guidellm"}
     llama = table[table["source_tool"] == "llama-bench"]
     assert llama["aggregates_only"].all() and llama["tpot_ms_ci_low"].isna().all()  # no interval it did not compute
@@ -51,7 +51,7 @@ def test_imported_runs_in_the_report_the_cost_model_and_the_decision(tmp_path):
     assert "imported" in set(summary["basis"])
     comparisons = pd.read_csv(figures / "comparisons.csv")
     pair = comparisons[comparisons["platform_a"].str.startswith("this-cpu-llama-bench") & comparisons["platform_b"].str.startswith("this-cpu-llama-bench")]
-    assert not pair.empty and pair["reason"].str.contains("aggregates only").all()
+    assert not pair.empty and pair["verdict"].str.contains("aggregates only").all()
 
     cost = (figures / "cost_model.md").read_text()
     assert "imported from vllm" in cost and "imported from llama-bench" in cost
