@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from benchlib.analysis.groups import COMPARISON_GROUP, MODEL_LABEL, published_model_label
-from benchlib.analysis.tables import summary_requests
+from benchlib.analysis.tables import float_or_nan, summary_requests
 from benchlib.importers.writer import IMPORTED_KIND
 from benchlib.metrics import successful_requests, summarize_requests
 from benchlib.records import StoredRun
@@ -98,10 +98,6 @@ _JUDGED_RUN_METRICS = ("tpot_s", "itl_s", "decode_tps", "throughput_tps")
 """A run's metrics the decode ceiling speaks to."""
 
 
-def _number(value: Any) -> float:
-    return float(value) if value is not None else float("nan")
-
-
 def _row(**values: Any) -> dict[str, Any]:
     nan = float("nan")
     return {column: values.get(column, nan if column in {"n", "median", "ci_low", "ci_high", "p95", "p99"} else None)
@@ -127,7 +123,7 @@ def _run_rows(run: StoredRun, table_row: pd.Series) -> list[dict[str, Any]]:
         if spec.request_metric is not None:
             stats = summary.get(spec.request_metric) or {}
             rows.append(_row(**common, basis=run_basis, metric=spec.name, label=spec.label, unit=spec.unit,
-                             **{k: _number(stats.get(k)) for k in ("n", "median", "ci_low", "ci_high", "p95", "p99")}))  # fmt: skip
+                             **{k: float_or_nan(stats.get(k)) for k in ("n", "median", "ci_low", "ci_high", "p95", "p99")}))  # fmt: skip
             continue
         column = spec.table_column
         value = float(table_row.get(column, float("nan")))

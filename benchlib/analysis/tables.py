@@ -20,7 +20,7 @@ from benchlib.metrics import successful_requests, summarize_requests
 from benchlib.records import RunScan, SkippedRun, StoredRun, scan_runs
 from benchlib.records.record import EnergySummary, RunRecord
 
-__all__ = ["load_reference", "run_table", "step_table", "summary_requests"]
+__all__ = ["float_or_nan", "load_reference", "run_table", "step_table", "summary_requests"]
 
 
 def load_reference(path: str | Path) -> pd.DataFrame:
@@ -38,7 +38,8 @@ def load_reference(path: str | Path) -> pd.DataFrame:
     return frame
 
 
-def _number(value: Any) -> float:
+def float_or_nan(value: Any) -> float:
+    """``value`` as a float, NaN for ``None`` (a statistic an imported run's tool did not give)."""
     return float(value) if value is not None else float("nan")
 
 
@@ -83,8 +84,8 @@ def _cost_columns(record: RunRecord, summary: dict[str, Any], requests: pd.DataF
         # its electricity is priced from the power the run recorded: an estimate unless a sensor measured it
         "cost_basis": "estimated" if bills_power and not measured_energy else "measured",
         "cost_per_million_usd": interval["value"],
-        "cost_per_million_usd_ci_low": _number(interval["ci_low"]),
-        "cost_per_million_usd_ci_high": _number(interval["ci_high"]),
+        "cost_per_million_usd_ci_low": float_or_nan(interval["ci_low"]),
+        "cost_per_million_usd_ci_high": float_or_nan(interval["ci_high"]),
     }
 
 
@@ -166,9 +167,9 @@ def _run_row(run: StoredRun) -> dict[str, Any]:
         for field in ("median", "ci_low", "ci_high", "p95", "p99"):
             row[f"{name}_{field}"] = _stat(summary, metric, field, scale)
     throughput = summary.get("system_throughput_tps") or {}
-    row["throughput_tps"] = _number(throughput.get("value"))
-    row["throughput_tps_ci_low"] = _number(throughput.get("ci_low"))
-    row["throughput_tps_ci_high"] = _number(throughput.get("ci_high"))
+    row["throughput_tps"] = float_or_nan(throughput.get("value"))
+    row["throughput_tps_ci_low"] = float_or_nan(throughput.get("ci_low"))
+    row["throughput_tps_ci_high"] = float_or_nan(throughput.get("ci_high"))
     row.update(_cost_columns(record, summary, successful_requests(requests)))
     row.update(_energy_columns(record.summary.energy))
     row["runtime_decode_tps_median"] = _stat(summary, "runtime_decode_tps", "median")
