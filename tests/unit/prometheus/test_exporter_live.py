@@ -58,18 +58,22 @@ def test_running_exporter_energy_matches_the_profile_within_2_percent(tmp_path):
         energy = PowerExporter(RaplReader(root=rapl.root), rate_hz=10).start()
         try:
             time.sleep(0.3)
-            start_unix_s = time.time()
+            before_start = time.time()  # each sample lies between the readings around it (see the reset test)
             power_start, energy_start = power.sample_now(), energy.sample_now()
+            after_start = time.time()
             time.sleep(3.0)
-            end_unix_s = time.time()
+            before_end = time.time()
             power_end, energy_end = power.sample_now(), energy.sample_now()
+            after_end = time.time()
         finally:
             power.close()
             energy.close()
-    expected_j = ina.energy_j(start_unix_s, end_unix_s)
-    assert power_end.energy_j - power_start.energy_j == pytest.approx(expected_j, rel=0.02)
+    end_unix_s = before_end
+    for live, share, measured_j in ((ina, 1.0, power_end.energy_j - power_start.energy_j),
+                                    (rapl, 1.25, energy_end.energy_j - energy_start.energy_j)):  # fmt: skip
+        narrowest_j, widest_j = live.energy_j(after_start, before_end, share), live.energy_j(before_start, after_end, share)
+        assert 0.98 * narrowest_j <= measured_j <= 1.02 * widest_j
     package_and_dram = 1.0 + 0.25
-    assert energy_end.energy_j - energy_start.energy_j == pytest.approx(rapl.energy_j(start_unix_s, end_unix_s, package_and_dram), rel=0.02)
     assert energy_end.power_w == pytest.approx(package_and_dram * rapl.power_w(end_unix_s), rel=0.1)
     assert power_end.samples >= 30 and power_end.read_errors == 0 and energy_end.read_errors == 0
 
@@ -79,17 +83,24 @@ def test_a_counter_reset_mid_run_loses_at_most_one_interval(tmp_path):
         exporter = PowerExporter(RaplReader(root=rapl.root), rate_hz=10).start()
         try:
             time.sleep(0.3)
-            start_unix_s, start = time.time(), exporter.sample_now()
+            # A sample is taken somewhere between these clock readings (it may wait for the sampler's lock on
+            # a busy machine): the bounds below use the narrowest and the widest window it can have covered.
+            before_start = time.time()
+            start = exporter.sample_now()
+            after_start = time.time()
             time.sleep(1.0)
             rapl.reset_counters()
             time.sleep(1.0)
-            end_unix_s, end = time.time(), exporter.sample_now()
+            before_end = time.time()
+            end = exporter.sample_now()
+            after_end = time.time()
         finally:
             exporter.close()
-    expected_j = rapl.energy_j(start_unix_s, end_unix_s, 1.25)
+    narrowest_j = rapl.energy_j(after_start, before_end, 1.25)
+    widest_j = rapl.energy_j(before_start, after_end, 1.25)
     lost_j = end.uncovered_s * 1.25 * (rapl.profile.base_w + rapl.profile.amplitude_w)
     assert end.read_errors == 1 and end.up and 0 < end.uncovered_s <= 0.2
-    assert expected_j - lost_j - 0.05 <= end.energy_j - start.energy_j <= expected_j + 0.05
+    assert narrowest_j - lost_j - 0.05 <= end.energy_j - start.energy_j <= widest_j + 0.05
 
 
 def test_open_exporter_reader_options_root_and_auto(tmp_path):
