@@ -27,9 +27,13 @@ def list_runs(runs_dir: str | Path) -> list[dict[str, Any]]:
             done = record.progress.completed if record.progress is not None else "?"
         else:  # every completed request is a row (a killed run's progress may lag its rows)
             done = len(run.requests)
+        status = run.status
+        if record.kind == "imported":  # not measured here: say from which tool, and when it gave aggregates only
+            source = run.meta.get("source") or {}
+            status += f" (imported from {source.get('tool')}{'' if source.get('per_request') else ', aggregates only'})"
         rows.append({
             "run": run.run_id,
-            "status": run.status,
+            "status": status,
             "platform": record.parameters.get("platform", ""),
             "model": record.model.get("name") or record.parameters.get("model", ""),
             "requests": f"{done}/{planned}",
