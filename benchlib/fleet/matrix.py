@@ -38,7 +38,7 @@ from benchlib.notebook_runner import load_parameter_file
 from benchlib.paths import repo_root
 from benchlib.records import RunDirectory, STATUS_COMPLETE, STATUS_RUNNING
 
-__all__ = ["FLEET_KEYS", "TARGET_KEY", "Fleet", "FleetSweep", "format_dry_run", "load_fleet"]
+__all__ = ["FLEET_KEYS", "TARGET_KEY", "Fleet", "FleetSweep", "expand", "format_dry_run", "load_fleet", "sweep_status"]
 
 FLEET_KEYS = ("base", "set", "matrix", "exclude", "include", "targets")
 """The keys a fleet file may have."""
@@ -113,6 +113,7 @@ class _Check:
     def __init__(self) -> None:
         self.problems: list[str] = []
         self.valid = SweepConfig.names()
+        self.settable = [name for name in self.valid if name != "output_dir"]
 
     def add(self, problem: str) -> None:
         if problem not in self.problems:
@@ -123,7 +124,7 @@ class _Check:
         unknown = [name for name in values if name not in self.valid]
         if unknown:
             self.add(f"{where}: unknown parameter(s) {', '.join(map(str, unknown))}; "
-                     f"valid parameters: {', '.join(self.valid)}.")  # fmt: skip
+                     f"valid parameters: {', '.join(self.settable)}.")  # fmt: skip
         if "output_dir" in values and where != "base":
             self.add(f"{where}: output_dir is not a fleet value; the fleet's runs folder is given with --runs-dir.")
         return {k: v for k, v in values.items() if k in self.valid and not (k == "output_dir" and where != "base")}
@@ -165,7 +166,7 @@ def _matrix(raw: Any, check: _Check) -> dict[str, list[Any]]:
         if name == TARGET_KEY:
             check.add("matrix: target is not an axis; the devices are listed under targets.")
         elif name not in check.valid:
-            check.add(f"matrix: unknown axis {name}; valid axes (sweep parameters): {', '.join(check.valid)}.")
+            check.add(f"matrix: unknown axis {name}; valid axes (sweep parameters): {', '.join(check.settable)}.")
         elif name == "output_dir":
             check.add("matrix: output_dir is not a fleet value; the fleet's runs folder is given with --runs-dir.")
         elif not isinstance(values, list) or not values:
