@@ -1,4 +1,4 @@
-"""Run a fleet on this machine: its sweeps one after another, never two at once (they would disturb each other's timings).
+"""Run a fleet on this machine: one sweep after another, never two at once (they would disturb each other's timings).
 
 Each sweep runs through :func:`~benchlib.notebook_runner.run_sweep_notebook`, the code path of ``benchlib sweep``:
 papermill executes the sweep notebook into the run directory, and an interrupted run resumes. A run id already

@@ -96,8 +96,8 @@ def _label(target: str, combination: dict[str, Any]) -> str:
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     if not path.is_file():
-        raise ParameterError(f"Fleet file {path} does not exist; shipped fleets: "
-                             f"{', '.join(sorted(p.name for p in (repo_root() / 'params' / 'fleet').glob('*.yaml')))}.")  # fmt: skip
+        shipped = sorted(str(p.relative_to(repo_root())) for p in (repo_root() / "params" / "fleet").glob("*.yaml"))
+        raise ParameterError(f"Fleet file {path} does not exist; shipped fleets: {', '.join(shipped)}.")
     try:
         values = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
@@ -125,9 +125,9 @@ class _Check:
         if unknown:
             self.add(f"{where}: unknown parameter(s) {', '.join(map(str, unknown))}; "
                      f"valid parameters: {', '.join(self.settable)}.")  # fmt: skip
-        if "output_dir" in values and where != "base":
+        if "output_dir" in values and not where.startswith("base"):  # a base's is replaced by the runs folder
             self.add(f"{where}: output_dir is not a fleet value; the fleet's runs folder is given with --runs-dir.")
-        return {k: v for k, v in values.items() if k in self.valid and not (k == "output_dir" and where != "base")}
+        return {k: v for k, v in values.items() if k in self.valid and k != "output_dir"}
 
     def mapping(self, value: Any, where: str) -> dict[str, Any]:
         if value is None:
@@ -178,7 +178,8 @@ def _matrix(raw: Any, check: _Check) -> dict[str, list[Any]]:
 
 def _targets(raw: Any, axes: dict[str, list[Any]], check: _Check) -> dict[str, dict[str, Any]]:
     if not isinstance(raw, dict) or not raw:
-        check.add("targets must be a non-empty mapping of device label: {overrides}, e.g. targets: {pi5-a: {profile: pi5}}.")
+        check.add("targets must be a non-empty mapping of device label: {overrides}, "
+                  "e.g. targets: {pi5-a: {profile: pi5}}.")
         return {}
     targets: dict[str, dict[str, Any]] = {}
     for label, overrides in raw.items():
@@ -228,7 +229,8 @@ def _check_entries(exclude: list[dict], include: list[dict], axes: dict, targets
     for entry in exclude:
         unknown = [k for k in entry if k not in axes and k != TARGET_KEY]
         if unknown:
-            check.add(f"exclude: {', '.join(map(str, unknown))} is not a matrix axis; axes: {', '.join([*axes, TARGET_KEY])}.")
+            keys = ", ".join([*axes, TARGET_KEY])
+            check.add(f"exclude: {', '.join(map(str, unknown))} is not a matrix axis; exclude may name: {keys}.")
     for key, entries in (("exclude", exclude), ("include", include)):
         for entry in entries:
             if TARGET_KEY in entry and str(entry[TARGET_KEY]) not in targets:
@@ -241,7 +243,8 @@ def _group(messages: dict[str, list[str]]) -> list[str]:
     """One problem per distinct message, naming the sweeps it concerns."""
     lines = []
     for message, labels in messages.items():
-        shown = "; ".join(labels[:_SHOWN_LABELS]) + (f"; and {len(labels) - _SHOWN_LABELS} more" if len(labels) > _SHOWN_LABELS else "")
+        more = len(labels) - _SHOWN_LABELS
+        shown = "; ".join(labels[:_SHOWN_LABELS]) + (f"; and {more} more" if more > 0 else "")
         lines.append(f"sweep {shown}: {message}")
     return lines
 
@@ -307,7 +310,8 @@ def load_fleet(path: str | Path) -> Fleet:
     sweeps = _sweeps(fleet_path, base, shared, targets, combos, check)
     if check.problems:
         listing = "\n".join(f"  - {problem}" for problem in check.problems)
-        raise ParameterError(f"Fleet file {fleet_path} has {len(check.problems)} problem(s); nothing was run:\n{listing}")
+        count = len(check.problems)
+        raise ParameterError(f"Fleet file {fleet_path} has {count} problem(s); nothing was run:\n{listing}")
     return Fleet(fleet_path, tuple(sweeps), tuple(targets))
 
 
@@ -334,4 +338,5 @@ def format_dry_run(fleet: Fleet, runs_dir: Path) -> str:
 
     rows = [[s.target, s.label, s.run_id, sweep_status(s, runs_dir)] for s in fleet.sweeps]
     table = tabulate(rows, headers=["target", "sweep", "run id", "status"])
-    return f"{fleet.path}: {len(fleet.sweeps)} sweeps on {len(fleet.targets)} targets, runs in {Path(runs_dir).resolve()}\n{table}"
+    where = Path(runs_dir).resolve()
+    return f"{fleet.path}: {len(fleet.sweeps)} sweeps on {len(fleet.targets)} targets, runs in {where}\n{table}"

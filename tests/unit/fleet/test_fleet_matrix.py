@@ -147,3 +147,25 @@ def test_the_command_reports_a_bad_fleet_file_as_one_error(tmp_path, capsys):
     assert main(["fleet", str(path), "--dry-run"]) == 2
     err = capsys.readouterr().err
     assert "2 problem(s)" in err and "parameter file params/nope.yaml not found" in err and "targets must be" in err
+
+
+def test_a_sweep_already_complete_in_the_runs_folder_is_skipped_without_a_kernel(tmp_path):
+    from benchlib.fleet.local import STATUS_SKIPPED, format_outcomes, run_fleet_local
+
+    fleet = load_fleet(ROOT / "params" / "fleet" / "smoke.yaml")
+    fleet = type(fleet)(fleet.path, fleet.sweeps[:2], fleet.targets)
+    for sweep in fleet.sweeps:
+        atomic_write_json(tmp_path / sweep.run_id / "run.json", {"status": "complete"})
+    outcomes = run_fleet_local(fleet, tmp_path, progress=False)
+    assert [(o.status, o.run_dir, o.wall_s) for o in outcomes] == [
+        (STATUS_SKIPPED, tmp_path / s.run_id, 0.0) for s in fleet.sweeps
+    ]
+    assert format_outcomes(outcomes, 0.5).splitlines()[-1] == "2 sweeps in 0.5 s: 0 complete, 2 skipped, 0 failed"
+
+
+def test_a_base_file_may_name_an_output_dir_which_the_fleet_replaces(tmp_path):
+    base = tmp_path / "base.yaml"
+    base.write_text(yaml.safe_dump({**SMOKE, "output_dir": "somewhere/else"}))
+    fleet = load_fleet(_fleet(tmp_path, {"base": "base.yaml", "matrix": {"output_tokens": [8]}, "targets": TWO_TARGETS}))
+    assert fleet.sweeps[0].parameter_file == base  # relative to the fleet file
+    assert all("output_dir" not in s.overrides for s in fleet.sweeps)
