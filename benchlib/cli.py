@@ -1,4 +1,4 @@
-"""The ``benchlib`` command line: sweep, report, models, doctor, native, convert, bench, exporter, schema.
+"""The ``benchlib`` command line: sweep, fleet, report, models, doctor, native, convert, bench, exporter, schema.
 
 Every deliberate error (:class:`benchlib.errors.BenchlibError`) is printed as
 one message that says what to fix, with exit status 2; a failed notebook exits
@@ -62,6 +62,27 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             f"throughput {summary.system_throughput_tps.value:.1f} tok/s"
         )
     return 0
+
+
+def _cmd_fleet(args: argparse.Namespace) -> int:
+    import time
+
+    from benchlib.fleet.local import format_outcomes, run_fleet_local
+    from benchlib.fleet.matrix import format_dry_run, load_fleet
+
+    fleet = load_fleet(args.file)
+    if args.dry_run:
+        print(format_dry_run(fleet, Path(args.runs_dir)))
+        return 0
+    started = time.perf_counter()
+    if args.ray:
+        from benchlib.fleet.ray_runner import run_fleet_ray
+
+        outcomes = run_fleet_ray(fleet, Path(args.runs_dir), address=args.ray, progress=not args.quiet)
+    else:
+        outcomes = run_fleet_local(fleet, Path(args.runs_dir), progress=not args.quiet)
+    print(format_outcomes(outcomes, time.perf_counter() - started))
+    return 1 if any(o.status.startswith("failed") for o in outcomes) else 0
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -249,6 +270,15 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--metrics-bind", default="127.0.0.1", metavar="ADDR",
                        help="address the metrics server listens on (default 127.0.0.1; 0.0.0.0 for every interface)")
     sweep.set_defaults(func=_cmd_sweep)
+
+    fleet = commands.add_parser("fleet", help="run a matrix of sweeps over devices: here one at a time, or on Ray")
+    fleet.add_argument("file", help="fleet file, e.g. params/fleet/smoke.yaml")
+    fleet.add_argument("--dry-run", action="store_true", help="list the sweeps, their run ids and status; run nothing")
+    fleet.add_argument("--ray", metavar="auto|ADDRESS", default=None,
+                       help="run on a Ray cluster, one sweep per device at a time (extra .[fleet])")
+    fleet.add_argument("--runs-dir", default=RUNS_DEFAULT, help=f"where run directories go (default {RUNS_DEFAULT})")
+    fleet.add_argument("--quiet", action="store_true", help="no progress bars")
+    fleet.set_defaults(func=_cmd_fleet)
 
     report = commands.add_parser("report", help="run the analysis notebook: figures and summary table")
     report.add_argument("--runs-dir", default=RUNS_DEFAULT)
