@@ -1,6 +1,6 @@
 """Fleet sweeps: a matrix of sweeps over many devices, one sweep per device at a time (``benchlib fleet``).
 
-* :mod:`~benchlib.fleet.matrix`: the fleet file (``params/fleet-*.yaml``): base parameters, matrix axes with
+* :mod:`~benchlib.fleet.matrix`: the fleet file (``params/fleet/*.yaml``): base parameters, matrix axes with
   ``exclude``/``include``, targets; expanded into :class:`~benchlib.fleet.matrix.FleetSweep` values, every
   problem reported at once;
 * :mod:`~benchlib.fleet.local`: the sweeps one after another on this machine (the default);
