@@ -179,7 +179,29 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     _print_memory_bandwidth()
     print()
     _print_native_status()
+    print()
+    _print_fleet_status()
     return 0
+
+
+def _print_fleet_status() -> None:
+    """Whether Ray is installed for `benchlib fleet --ray`, and which devices a running cluster advertises."""
+    import importlib.metadata
+    import importlib.util
+
+    if importlib.util.find_spec("ray") is None:
+        print("Ray: not installed; fleets run here one sweep at a time (for --ray: pip install -e '.[fleet]').")
+        return
+    from benchlib.fleet.ray_runner import cluster_devices
+
+    version = importlib.metadata.version("ray")
+    try:
+        devices = cluster_devices("auto")
+    except BenchlibError as exc:
+        print(f"Ray {version}: installed; {str(exc).splitlines()[0]}")
+        return
+    listed = ", ".join(f"{label} ({amount:g})" for label, amount in sorted(devices.items())) or "none"
+    print(f"Ray {version}: a cluster is running; devices it advertises (benchlib-device:LABEL): {listed}")
 
 
 def _print_memory_bandwidth() -> None:
