@@ -222,9 +222,11 @@ class _Driver:
             self._record(index, RayFleetOutcome(sweep, f"failed: {str(exc).strip().splitlines()[-1]}", None,
                                                 time.perf_counter() - submitted))
         except errors.RayError as exc:  # the node died, the worker crashed, the task was cancelled
-            self._record(index, RayFleetOutcome(sweep, self._interrupted(sweep, type(exc).__name__), None,
-                                                time.perf_counter() - submitted))
-            if sweep.target not in _advertised(self.ray):
+            node_died = isinstance(exc, errors.NodeDiedError)
+            why = f"the node of device {sweep.target} died while its sweep ran" if node_died else "the sweep's task ended"
+            self._record(index, RayFleetOutcome(sweep, self._interrupted(sweep, f"{why} ({type(exc).__name__})"),
+                                                None, time.perf_counter() - submitted))
+            if node_died or sweep.target not in _advertised(self.ray):  # the cluster may not know it yet
                 self._drop_device(sweep.target, NODE_GONE)
         else:
             self._record(index, self._gathered(sweep, result, submitted))
