@@ -96,6 +96,17 @@ def _connect(ray: Any, address: str) -> bool:
     if ray.is_initialized():
         return False
     address = address or "auto"
+    if ":" in address and "://" not in address:  # HOST:PORT: Ray would retry a closed port for minutes
+        import socket
+
+        host, _, port = address.rpartition(":")
+        try:
+            socket.create_connection((host, int(port)), timeout=5).close()
+        except (OSError, ValueError) as exc:
+            raise BenchlibError(
+                f"No running Ray cluster at {address!r} ({exc}). Start one first: {_start_hint()}; then pass its "
+                "address (HEAD:6379) or 'auto' on a cluster node."
+            ) from exc
     try:
         ray.init(address=address, log_to_driver=False, logging_level="ERROR", configure_logging=False)
     except Exception as exc:  # ConnectionError, or Ray's own errors for a wrong address
@@ -223,7 +234,7 @@ class _Driver:
                                                 time.perf_counter() - submitted))
         except errors.RayError as exc:  # the node died, the worker crashed, the task was cancelled
             node_died = isinstance(exc, errors.NodeDiedError)
-            why = f"the node of device {sweep.target} died while its sweep ran" if node_died else "the sweep's task ended"
+            why = f"the node of device {sweep.target} died while its sweep ran" if node_died else "its task ended"
             self._record(index, RayFleetOutcome(sweep, self._interrupted(sweep, f"{why} ({type(exc).__name__})"),
                                                 None, time.perf_counter() - submitted))
             if node_died or sweep.target not in _advertised(self.ray):  # the cluster may not know it yet
