@@ -15,7 +15,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,onnx,convert]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,onnx,convert,fleet]"
 	$(BIN)/benchlib models install
 	$(BIN)/python -m ipykernel install --sys-prefix --name benchlib --display-name "Python (benchlib)"
 	@touch $(STAMP)
