@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from benchlib.errors import BenchlibError, ParameterError
-from benchlib.fleet.local import FleetOutcome
+from benchlib.fleet.local import STATUS_SKIPPED, FleetOutcome
 from benchlib.fleet.matrix import Fleet, FleetSweep
 from benchlib.fleet.ray_task import FLEET_RUNS_ENV, DeviceRun
 from benchlib.records import STATUS_COMPLETE, RunDirectory
@@ -43,7 +43,6 @@ DEVICE_PREFIX = "benchlib-device:"
 POLL_S = 1.0
 """How long the driver waits for a finished sweep before it checks that the devices are still there, seconds."""
 
-SKIPPED = "skipped (complete)"
 NODE_GONE = "left the cluster"
 
 
@@ -189,7 +188,7 @@ class _Driver:
         self.progress = progress
         for index, sweep in enumerate(fleet.sweeps):
             if RunDirectory(runs_dir / sweep.run_id).effective_status() == STATUS_COMPLETE:
-                self._record(index, RayFleetOutcome(sweep, SKIPPED, runs_dir / sweep.run_id, 0.0))
+                self._record(index, RayFleetOutcome(sweep, STATUS_SKIPPED, runs_dir / sweep.run_id, 0.0))
             else:
                 self.queues.setdefault(sweep.target, deque()).append((index, sweep))
 
@@ -299,7 +298,7 @@ def run_fleet_ray(fleet: Fleet, runs_dir: Path, address: str = "auto", progress:
         progress: Show a progress bar over the sweeps and a line per finished sweep.
 
     Returns:
-        One :class:`RayFleetOutcome` per sweep, in the fleet's order: ``complete``, ``skipped (complete)``,
+        One :class:`RayFleetOutcome` per sweep, in the fleet's order: ``complete``, ``skipped (already complete)``,
         ``failed: ...``, ``interrupted: ...`` (a rerun resumes it) or ``not run: ...``; with the node, the time
         on the device (``sweep_s``) and the driver's overhead (``overhead_s``).
 
