@@ -1,4 +1,4 @@
-"""The ``benchlib`` command line: sweep, fleet, report, models, doctor, native, convert, bench, exporter, schema.
+"""The ``benchlib`` command line: sweep, fleet, report, models, doctor, native, convert, bench, exporter, predict, schema.
 
 Every deliberate error (:class:`benchlib.errors.BenchlibError`) is printed as
 one message that says what to fix, with exit status 2; a failed notebook exits
@@ -371,6 +371,10 @@ def _parser() -> argparse.ArgumentParser:
     exporter.add_argument("--bind", default="127.0.0.1", metavar="ADDRESS",
                           help="address to listen on (default 127.0.0.1; another lets that network read the metrics)")
     exporter.set_defaults(func=_cmd_exporter)
+
+    from benchlib.predict.command import add_predict_parser
+
+    add_predict_parser(commands)
 
     schema = commands.add_parser("schema", help="write JSON Schema files for parameter files and run.json (editors validate YAML with them)")
     schema.add_argument("--out", default=SCHEMA_DEFAULT, metavar="DIR", help=f"folder for the schema files (default: {SCHEMA_DEFAULT})")

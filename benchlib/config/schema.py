@@ -2,7 +2,8 @@
 
 ``benchlib schema --out DIR`` writes ``sweep-parameters.schema.json`` (the flat
 parameters of ``params/*.yaml``; VS Code's YAML extension validates a file that
-starts with ``# yaml-language-server: $schema=PATH``) and ``run.schema.json``.
+starts with ``# yaml-language-server: $schema=PATH``), ``run.schema.json`` and
+``evidence.schema.json`` (the files of ``data/reference/evidence/``).
 """
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from benchlib.config.sweep import SECTIONS
+from benchlib.predict.evidence import EvidenceFile
 from benchlib.records import RunRecord
 from benchlib.runtimes.registry import RUNTIMES
 
-__all__ = ["attribute_docs", "parameters_schema", "run_record_schema", "write_schemas"]
+__all__ = ["attribute_docs", "evidence_schema", "parameters_schema", "run_record_schema", "write_schemas"]
 
 PARAMETERS_FILE = "sweep-parameters.schema.json"
 RUN_RECORD_FILE = "run.schema.json"
+EVIDENCE_FILE = "evidence.schema.json"
 
 
 def attribute_docs(cls: type) -> dict[str, str]:
@@ -83,12 +86,18 @@ def run_record_schema() -> dict[str, Any]:
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **RunRecord.model_json_schema()}
 
 
+def evidence_schema() -> dict[str, Any]:
+    """The JSON Schema of an evidence file (``data/reference/evidence/*.yaml``)."""
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **EvidenceFile.model_json_schema(by_alias=True)}
+
+
 def write_schemas(out_dir: str | Path) -> list[Path]:
-    """Write both schemas into ``out_dir``; return their paths."""
+    """Write the three schemas into ``out_dir``; return their paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, schema in ((PARAMETERS_FILE, parameters_schema()), (RUN_RECORD_FILE, run_record_schema())):
+    for name, schema in ((PARAMETERS_FILE, parameters_schema()), (RUN_RECORD_FILE, run_record_schema()),
+                         (EVIDENCE_FILE, evidence_schema())):
         path = out / name
         path.write_text(json.dumps(schema, indent=2) + "\n")
         written.append(path)

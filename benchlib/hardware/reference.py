@@ -8,7 +8,7 @@ entry is reported with the file and the field (``hardware.nvidia-l4.power_w.sour
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -17,6 +17,7 @@ from benchlib.errors import BenchlibError
 from benchlib.paths import reference_dir
 
 __all__ = [
+    "HARDWARE_CLASSES",
     "HARDWARE_YAML_NAME",
     "HardwareEntry",
     "HardwareFileError",
@@ -69,20 +70,46 @@ class SourcedValue(BaseModel):
         return float(max(self.value)) if isinstance(self.value, list) else float(self.value)
 
 
+HARDWARE_CLASSES = ("cpu-arm", "cpu-x86", "npu", "gpu-datacenter", "gpu-consumer", "apple-silicon")
+"""Classes of hardware whose efficiencies the performance model fits separately."""
+
+
 class HardwareEntry(BaseModel):
-    """A device whose memory bounds decode: bandwidth (GB/s), memory size (GB), board power or TDP (W)."""
+    """A device whose memory bounds decode: bandwidth (GB/s), memory size (GB), board power or TDP (W).
+
+    Attributes:
+        name: What it is.
+        memory_type: Its memory and bus.
+        hardware_class: One of :data:`HARDWARE_CLASSES`.
+        memory_bandwidth_gb_s: Peak memory bandwidth, GB/s.
+        memory_gb: Memory size, GB (a list: the SKUs).
+        power_w: Board power or TDP, W.
+        peak_tflops: Peak compute, TFLOPS (GPUs: dense FP16 tensor; CPUs: FP32 vector; NPUs: INT8 TOPS).
+        idle_power_w: Draw when idle, W.
+        model_bandwidth_gb_s: Where the bandwidth is not published, the figure the performance model
+            assumes instead (its ``basis`` says why); never used as a plausibility ceiling.
+        model_peak_tflops: Likewise for an unpublished or disputed peak compute.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str
     memory_type: str
+    hardware_class: Literal[HARDWARE_CLASSES]  # type: ignore[valid-type]
     memory_bandwidth_gb_s: SourcedValue
     memory_gb: SourcedValue
     power_w: SourcedValue
+    peak_tflops: SourcedValue | None = None
+    idle_power_w: SourcedValue | None = None
+    model_bandwidth_gb_s: SourcedValue | None = None
+    model_peak_tflops: SourcedValue | None = None
 
-    @field_validator("memory_bandwidth_gb_s", "memory_gb", "power_w")
+    @field_validator("memory_bandwidth_gb_s", "memory_gb", "power_w", "peak_tflops", "idle_power_w",
+                     "model_bandwidth_gb_s", "model_peak_tflops")
     @classmethod
-    def _positive(cls, value: SourcedValue) -> SourcedValue:
+    def _positive(cls, value: SourcedValue | None) -> SourcedValue | None:
+        if value is None:
+            return None
         values = value.value if isinstance(value.value, list) else [value.value]
         if any(v is not None and v <= 0 for v in values):
             raise ValueError(f"must be positive, not {value.value}")

@@ -52,10 +52,10 @@ def test_run_json_of_a_sweep_matches_the_run_record_schema(tmp_path):
         assert RunDirectory(stored.parent).read_record() is not None
 
 
-def test_benchlib_schema_writes_both_files(tmp_path, capsys):
+def test_benchlib_schema_writes_the_three_files(tmp_path, capsys):
     assert main(["schema", "--out", str(tmp_path)]) == 0
     written = sorted(p.name for p in tmp_path.iterdir())
-    assert written == ["run.schema.json", "sweep-parameters.schema.json"]
+    assert written == ["evidence.schema.json", "run.schema.json", "sweep-parameters.schema.json"]
     assert str(tmp_path / "run.schema.json") in capsys.readouterr().out
 
 
