@@ -28,9 +28,11 @@ import numpy as np
 import pandas as pd
 
 from benchlib.analysis.figure_style import save_figure
+from benchlib.analysis.plausibility_evidence import VERDICT_BEYOND_EVIDENCE, add_evidence_columns
 from benchlib.analysis.tables import load_reference, run_table, step_table
 from benchlib.hardware.geometry import KV_CACHE_ELEMENT_BYTES, kv_cache_bytes_per_token, onnx_weight_bytes
 from benchlib.hardware.reference import HardwareReference, load_hardware
+from benchlib.predict.predictor import Library, load_library
 from benchlib.records import scan_runs
 
 __all__ = [
@@ -199,8 +201,8 @@ def _run_rows(runs_dir: str | Path, hardware: HardwareReference, tolerance: floa
 
 def plausibility_table(runs_dir: str | Path | None = None, reference: str | Path | pd.DataFrame | None = None,
                        hardware: str | Path | HardwareReference | None = None, *, published_prompt_tokens: int = 0,
-                       published_output_tokens: int = 128,
-                       batching_tolerance: float = BATCHING_TOLERANCE) -> pd.DataFrame:  # fmt: skip
+                       published_output_tokens: int = 128, batching_tolerance: float = BATCHING_TOLERANCE,
+                       library: Library | None | bool = True) -> pd.DataFrame:  # fmt: skip
     """The batch-1 decode ceiling, percent of it and verdict of every run and published figure.
 
     Args:
@@ -211,11 +213,13 @@ def plausibility_table(runs_dir: str | Path | None = None, reference: str | Path
             article gives none; 0 is the most lenient: the highest ceiling).
         published_output_tokens: Output length of published figures (the article's 128).
         batching_tolerance: Relative margin within which a throughput counts as 1 / per-token latency.
+        library: The evidence library for the second line and the evidence-based values
+            (:mod:`~benchlib.analysis.plausibility_evidence`); ``True``: the checkout's; ``False``: none.
 
     Returns:
         One row per run (label ``measured``; figure: median per-request decode rate)
         and per published per-token latency or throughput (label ``published``),
-        with :data:`PLAUSIBILITY_COLUMNS`.
+        with :data:`PLAUSIBILITY_COLUMNS` (and ``EVIDENCE_COLUMNS`` with a library).
     """
     limits = hardware if isinstance(hardware, HardwareReference) else load_hardware(hardware)
     rows: list[dict[str, Any]] = []
@@ -224,7 +228,11 @@ def plausibility_table(runs_dir: str | Path | None = None, reference: str | Path
     if reference is not None:
         frame = reference if isinstance(reference, pd.DataFrame) else load_reference(reference)
         rows += _published_rows(frame, limits, published_prompt_tokens, published_output_tokens, batching_tolerance)
-    return pd.DataFrame(rows, columns=PLAUSIBILITY_COLUMNS)
+    table = pd.DataFrame(rows, columns=PLAUSIBILITY_COLUMNS)
+    if library is False or library is None:
+        return table
+    evidence = load_library(hardware_path=hardware if isinstance(hardware, (str, Path)) else None) if library is True else library
+    return add_evidence_columns(table, evidence, output_tokens=published_output_tokens)
 
 
 def plot_plausibility(frame: pd.DataFrame):
@@ -292,9 +300,21 @@ def plausibility_findings(frame: pd.DataFrame) -> list[str]:
                 f"({row.bandwidth_gb_s:.4g} GB/s {row.hardware} memory ÷ {row.bytes_per_token / 1e9:.3g} GB read per "
                 "token): a single stream cannot decode that fast, so the figure is implausible as stated"
             )
+        if VERDICT_BEYOND_EVIDENCE in row.verdict:
+            parts.append(
+                f"is {row.percent_of_ceiling:.0f}% of its ceiling, beyond any published measurement: the best "
+                f"published {row.hardware_class} decode reaches {100 * row.best_published_efficiency:.0f}% "
+                f"({row.evidence_ceiling_tps:.3g} tok/s here; {row.best_published_entry})"
+            )
         if VERDICT_NO_BATCHING_GAIN in row.verdict:
             parts.append("equals 1 / per-token latency: a batch-1 (single-stream) figure, with no batching gain")
         if not parts:  # unknown: what is missing
             parts.append(f"cannot be checked ({row.verdict})")
-        sentences.append(f"{what} " + "; it ".join(parts) + ".")
+        sentence = f"{what} " + "; it ".join(parts)
+        evidence = getattr(row, "evidence_tps", float("nan"))
+        if row.label == "published" and np.isfinite(evidence):
+            sentence += (f". The evidence gives {evidence:.3g} [{row.evidence_tps_low:.3g}, "
+                         f"{row.evidence_tps_high:.3g}] tok/s for the same hardware and model class "
+                         f"({row.evidence_basis})")  # fmt: skip
+        sentences.append(sentence + ".")
     return sentences

@@ -126,10 +126,16 @@ class PlatformEntry(BaseModel):
 
 
 class ReferenceModel(BaseModel):
-    """Size and KV-cache geometry of a model size the article names (``7B q4``)."""
+    """Size and KV-cache geometry of a model size the article names (``7B q4``).
+
+    ``model_id`` and ``quantization`` name the ``models.yaml`` geometry the performance
+    model predicts the class with (the article names no model).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    model_id: str | None = None
+    quantization: str | None = None
     weight_bytes: SourcedValue
     block_count: SourcedValue
     head_count_kv: SourcedValue

@@ -17,8 +17,8 @@ Pools go from broad to specific, each prior being the fit of the one above:
 A level with no observation inherits its parent's fit. A child's prior on an
 efficiency is narrowed to :data:`CHILD_SIGMA` only where the parent's
 observations informed it. The interval of a prediction is the spread of the
-log residuals at the most specific level holding at least
-:data:`MIN_SPREAD_POINTS` observations (a t interval with ``n - 1`` degrees of
+log residuals of the same metric group (decode, prefill, power) at the most
+specific level holding at least :data:`MIN_SPREAD_POINTS` of them (a t interval with ``n - 1`` degrees of
 freedom); with none anywhere it is the prediction at the ends of the prior ranges.
 """
 
@@ -37,6 +37,7 @@ from benchlib.predict.roofline import Efficiencies, HardwareSpec, Scenario, serv
 __all__ = [
     "CHILD_SIGMA",
     "INTERVAL_LEVEL",
+    "METRIC_GROUPS",
     "MIN_SPREAD_POINTS",
     "OBSERVATION_SIGMA",
     "PRIOR_RANGES",
@@ -74,6 +75,9 @@ llama.cpp's graph launch and sampling take tens of microseconds to milliseconds
 per token, a Python serving stack's scheduler a few milliseconds."""
 UPPER_BOUNDS = {"bandwidth": 0.95, "step_overhead_s": 1.0}
 """Hard ceilings of the fit: no runtime streams its weights at more than 95% of peak bandwidth (the rest: 1)."""
+METRIC_GROUPS = {"decode_tps": "decode", "tpot_s": "decode", "output_tps": "decode", "e2e_s": "decode",
+                 "prefill_tps": "prefill", "ttft_s": "prefill", "power_w": "power", "j_per_token": "power"}
+"""Metrics whose errors share a cause: an interval comes from the residuals of its own group."""
 _INFORMS = {
     "decode_tps": ("bandwidth", "step_overhead_s"),
     "tpot_s": ("bandwidth", "step_overhead_s", "decode_compute"),
@@ -154,6 +158,7 @@ class Fit:
         informed: Efficiencies some observation of this pool or above informed.
         observations: Keys of the observations of this pool.
         log_residuals: ln(predicted / observed) of those observations at this fit.
+        residual_metrics: The metric of each residual.
     """
 
     key: tuple[str, ...]
@@ -162,13 +167,21 @@ class Fit:
     informed: frozenset[str]
     observations: tuple[str, ...] = ()
     log_residuals: tuple[float, ...] = ()
+    residual_metrics: tuple[str, ...] = ()
 
-    @property
-    def spread(self) -> float | None:
-        """Standard deviation of the log residuals (``None`` below :data:`MIN_SPREAD_POINTS`)."""
-        if len(self.log_residuals) < MIN_SPREAD_POINTS:
+    def residuals(self, group: str | None = None) -> np.ndarray:
+        """The log residuals of one :data:`METRIC_GROUPS` group (all of them when ``None``)."""
+        values = np.asarray(self.log_residuals, dtype=float)
+        if group is None:
+            return values
+        mask = np.array([METRIC_GROUPS[m] == group for m in self.residual_metrics], dtype=bool)
+        return values[mask] if len(values) else values
+
+    def spread(self, group: str | None = None) -> float | None:
+        """Root mean square of the log residuals of ``group`` (``None`` below :data:`MIN_SPREAD_POINTS`)."""
+        values = self.residuals(group)
+        if len(values) < MIN_SPREAD_POINTS:
             return None
-        values = np.asarray(self.log_residuals)
         return float(math.sqrt(np.sum(values**2) / (len(values) - 1)))
 
 
@@ -206,12 +219,13 @@ def _fit_level(key: tuple[str, ...], parent: Fit, observations: list[Observation
     start = np.minimum(center, upper - 1e-9)
     result = optimize.least_squares(residuals, start, bounds=(np.full(len(start), -np.inf), upper), method="trf")
     eff = Efficiencies.from_tuple(np.exp(result.x))
-    logs = []
+    logs, metrics = [], []
     for obs in observations:
         value = predict_metric(obs, eff)
         if value > 0 and math.isfinite(value):
             logs.append(math.log(value / obs.value))
-    return Fit(key, eff, sigmas, frozenset(informed), tuple(o.key for o in observations), tuple(logs))
+            metrics.append(obs.metric)
+    return Fit(key, eff, sigmas, frozenset(informed), tuple(o.key for o in observations), tuple(logs), tuple(metrics))
 
 
 @dataclass
@@ -223,34 +237,40 @@ class Calibration:
     """
 
     observations: list[Observation]
-    _fits: dict[tuple[str, ...], Fit] = field(default_factory=dict, repr=False)
+    _fits: dict[tuple[tuple[str, ...], ...], Fit] = field(default_factory=dict, repr=False)
 
     def chain(self, hardware: HardwareSpec, hardware_id: str, runtime_class: str) -> list[Fit]:
         """The fits from the prior down to the device, broad to specific."""
         fits = [_prior_fit(hardware, runtime_class)]
+        path: tuple[tuple[str, ...], ...] = ((hardware.family, runtime_class),)  # the prior depends on these
         for key in level_keys(hardware, hardware_id, runtime_class):
-            cache_key = (*key, *fits[-1].key)
-            if cache_key not in self._fits:
+            path = (*path, key)
+            if path not in self._fits:
                 members = [obs for obs in self.observations if key in obs.levels()]
-                self._fits[cache_key] = _fit_level(key, fits[-1], members)
-            fits.append(self._fits[cache_key])
+                self._fits[path] = _fit_level(key, fits[-1], members)
+            fits.append(self._fits[path])
         return fits
 
     def efficiencies(self, hardware: HardwareSpec, hardware_id: str, runtime_class: str) -> Fit:
         """The most specific fit for a device and runtime class."""
         return self.chain(hardware, hardware_id, runtime_class)[-1]
 
-    def spread_fit(self, hardware: HardwareSpec, hardware_id: str, runtime_class: str) -> Fit | None:
-        """The most specific level with enough observations to give an interval, or ``None``."""
+    def spread_fit(self, hardware: HardwareSpec, hardware_id: str, runtime_class: str,
+                   group: str | None = None) -> Fit | None:  # fmt: skip
+        """The most specific level with enough ``group`` residuals to give an interval, or ``None``."""
         for fit in reversed(self.chain(hardware, hardware_id, runtime_class)[1:]):
-            if fit.spread is not None:
+            if fit.spread(group) is not None:
                 return fit
         return None
 
     def without(self, keys: Iterable[str]) -> "Calibration":
         """The same calibration without the observations ``keys`` (leave-one-out)."""
         drop = set(keys)
-        return Calibration([obs for obs in self.observations if obs.key not in drop])
+        families = {obs.levels()[0] for obs in self.observations if obs.key in drop}
+        kept = Calibration([obs for obs in self.observations if obs.key not in drop])
+        # a pool's fit depends only on its own family's observations: the others' fits stay valid
+        kept._fits = {path: fit for path, fit in self._fits.items() if path[1] not in families}
+        return kept
 
 
 def calibrate(observations: Iterable[Observation]) -> Calibration:

@@ -19,6 +19,7 @@ from benchlib.hardware.model_reference import ModelGeometry, ModelsReference, lo
 from benchlib.hardware.reference import HardwareEntry, HardwareReference, load_hardware
 from benchlib.predict.calibrate import (
     INTERVAL_LEVEL,
+    METRIC_GROUPS,
     Calibration,
     Observation,
     calibrate,
@@ -100,8 +101,12 @@ class Library:
         return [observation_of(point, self) for point in self.evidence.evidence()]
 
     def calibration(self, extra: list[Observation] | None = None) -> Calibration:
-        """A calibration on the evidence, plus ``extra`` observations (runs measured here)."""
-        return calibrate([*self.observations(), *(extra or [])])
+        """A calibration on the evidence, plus ``extra`` observations (runs measured here).
+
+        An entry with an ``outlier_reason`` (a disputed figure, a different build, a stated
+        cause the model does not have) is validated but never calibrates.
+        """
+        return calibrate([obs for obs in [*self.observations(), *(extra or [])] if obs.outlier_reason is None])
 
 
 def load_library(hardware_path: str | Path | None = None, models_path: str | Path | None = None,
@@ -235,31 +240,36 @@ def predict(calibration: Calibration, hardware: HardwareSpec, hardware_id: str, 
     informing = [f for f in chain[1:] if f.observations]
     level = " x ".join(informing[-1].key[1:]) + f" ({informing[-1].key[0]})" if informing else "prior"
     count = len(informing[-1].observations) if informing else 0
-    spread_fit = calibration.spread_fit(hardware, hardware_id, runtime_class)
-    points = []
-    if spread_fit is not None:
-        half = t_half_width(spread_fit.spread, len(spread_fit.log_residuals))
-        where = " x ".join(spread_fit.key[1:])
-        interval_basis = (f"spread of {len(spread_fit.log_residuals)} calibration residuals at {where} "
-                          f"({spread_fit.key[0]}): x/÷ {math.exp(half):.2f}")  # fmt: skip
-    else:
-        half = None
-        interval_basis = "no calibration: the model at both ends of the stated prior ranges (benchlib.predict.calibrate.PRIOR_RANGES)"
+    halves: dict[str, float | None] = {}
+    bases = []
+    for group in ("decode", "prefill", "power"):
+        spread_fit = calibration.spread_fit(hardware, hardware_id, runtime_class, group)
+        if spread_fit is None:
+            halves[group] = None
+            bases.append(f"{group}: no calibration residuals, the model at both ends of the stated prior ranges")
+            continue
+        residuals = spread_fit.residuals(group)
+        halves[group] = t_half_width(spread_fit.spread(group), len(residuals))
+        bases.append(f"{group}: spread of {len(residuals)} residuals at {' x '.join(spread_fit.key[1:])} "
+                     f"({spread_fit.key[0]}), x/÷ {math.exp(halves[group]):.2f}")  # fmt: skip
+    interval_basis = "; ".join(bases)
     slow, fast = _prior_bounds(hardware, runtime_class)
+    points = []
     for concurrency in concurrencies:
         at = scenario.at(concurrency)
         point = serving_point(hardware, model, fit.efficiencies, at, runtime_class)
+        ends = [serving_point(hardware, model, eff, at, runtime_class) for eff in (slow, fast)]
         intervals: dict[str, tuple[float, float]] = {}
-        if half is not None:
-            for name in PREDICTED_METRICS:
-                value = getattr(point, name)
+        for name in PREDICTED_METRICS:
+            value = getattr(point, name)
+            half = halves[METRIC_GROUPS[name]]
+            if name == "j_per_token" and half is not None and halves["decode"] is not None:
+                half = math.hypot(half, halves["decode"])  # power / throughput: both errors
+            if half is not None:
                 intervals[name] = (value * math.exp(-half), value * math.exp(half))
-        else:
-            ends = [serving_point(hardware, model, eff, at, runtime_class) for eff in (slow, fast)]
-            for name in PREDICTED_METRICS:
-                values = [getattr(p, name) for p in (point, *ends)]
-                finite = [v for v in values if math.isfinite(v)]
-                intervals[name] = (min(finite), max(finite)) if finite else (float("nan"), float("nan"))
+                continue
+            finite = [v for v in (value, *(getattr(p, name) for p in ends)) if math.isfinite(v)]
+            intervals[name] = (min(finite), max(finite)) if finite else (float("nan"), float("nan"))
         points.append(PredictedPoint(point, intervals))
     return Prediction(hardware, hardware_id, model, runtime_class, scenario, tuple(points), fit.efficiencies,
                       level, count, interval_basis)  # fmt: skip

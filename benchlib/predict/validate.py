@@ -52,6 +52,8 @@ def leave_one_out(calibration: Calibration, observations: list[Observation] | No
         One row per observation with :data:`VALIDATION_COLUMNS`.
     """
     rows = []
+    for obs in calibration.observations:  # fit every pool once: leaving one out refits only its family's pools
+        calibration.efficiencies(obs.hardware, obs.hardware_id, obs.runtime_class)
     for obs in observations if observations is not None else calibration.observations:
         fit = calibration.without([obs.key]).efficiencies(obs.hardware, obs.hardware_id, obs.runtime_class)
         predicted = predict_metric(obs, fit.efficiencies)
