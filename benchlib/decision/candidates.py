@@ -1,16 +1,20 @@
-"""The candidates: every measured run and every published platform nothing measured, each with its price profile.
+"""The candidates: every measured run and every article platform nothing measured, each with its price profile.
 
 A candidate's class comes from its price profile's kind: ``owned`` hardware is
 ``edge`` (it runs on your premises), a ``rented`` instance is ``cloud``, a
-``hosted`` API is ``hosted``; a published platform without a profile keeps
-the article's class. Its name is the run id (measured) or the article's
-platform name (published). A name in ``candidates`` or a key of
-``price_profiles`` matches a candidate's name, run id or platform.
+``hosted`` API is ``hosted``; a platform without a profile keeps the article's
+class. Its name is the run id (measured) or the article's platform name. A
+name in ``candidates`` or a key of ``price_profiles`` matches a candidate's
+name, run id or platform.
 
-Published platforms are the article's ``7B q4`` rows (the model size every
-platform was measured with); a platform is covered by a measured run when the
-run's price profile names it as ``article_platform`` or the run's ``platform``
-is that name.
+Article platforms are the platforms of the article's ``7B q4`` rows. Their
+figures are claims and are never used: each is sized at the performance
+model's predicted serving point for the article's model class on that
+hardware (:mod:`benchlib.decision.predicted`), with source ``predicted``. A
+platform is covered by a measured run when the run's price profile names it as
+``article_platform`` or the run's ``platform`` is that name. A reference file
+of your own whose platform ``hardware.yaml`` does not map to a device keeps its
+figures (source ``published``: unverified, one stream).
 """
 
 from __future__ import annotations
@@ -33,14 +37,23 @@ from benchlib.decision.capacity import (
     published_capacity,
     single_stream_capacity,
 )
+from benchlib.decision.predicted import predicted_capacity
 from benchlib.decision.inputs import DecisionInputs
 from benchlib.errors import ParameterError
+from benchlib.predict.platforms import PlatformEstimate, article_platform_estimates
+from benchlib.predict.predictor import load_library
+from benchlib.predict.roofline import Scenario
 from benchlib.records import StoredRun
 
-__all__ = ["CLASSES", "PUBLISHED_MODEL_SIZE", "Candidate", "CandidateSet", "build_candidates", "published_figures"]
+__all__ = ["CLAIMS_NOT_USED", "CLASSES", "PUBLISHED_MODEL_SIZE", "SOURCE_PREDICTED", "Candidate", "CandidateSet",
+           "build_candidates", "published_figures"]
 
 CLASSES = ("edge", "cloud", "hosted")
 PUBLISHED_MODEL_SIZE = "7B q4"
+SOURCE_PREDICTED = "predicted"
+CLAIMS_NOT_USED = ("claims, never used to size or price: the plausibility check rejects their throughputs (above "
+                   "the bandwidth ceiling, or beyond any published measurement: see "
+                   "plausibility.csv); the platform is sized from the evidence library's prediction instead")
 _CLASS_OF_KIND = {"owned": "edge", "rented": "cloud", "hosted": "hosted"}
 
 
@@ -49,15 +62,15 @@ class Candidate:
     """One platform that may serve the workload, with its capacity under the targets.
 
     Attributes:
-        name: Run id (measured) or the article's platform name (published).
+        name: Run id (measured) or the article's platform name (predicted).
         platform: The platform (the run's ``platform`` parameter, or the article's name).
         platform_class: ``edge``, ``cloud`` or ``hosted``.
-        source: ``measured`` or ``published``.
+        source: ``measured``, ``imported``, ``predicted`` (an article platform) or ``list price`` (hosted).
         run_id: The run's id; ``None`` for a published platform.
         model: The model (the run's model name, or the article's model size).
         price_profile: Its price profile; ``None`` when none is known (it cannot be priced).
         power_w: Draw under load, watts (measured by a sensor, else the profile's); ``None`` when unknown.
-        power_basis: ``measured`` (a sensor) or ``estimated`` (a profile's figure).
+        power_basis: ``measured`` (a sensor), ``estimated`` (a profile's figure) or ``predicted``.
         capacity: What one device or instance serves under the targets.
         p95_s: The p95s at that capacity (``ttft_s``, ``tpot_s``, ``e2e_s``), seconds; NaN when not known.
         checks: Each set target against them.
@@ -77,6 +90,11 @@ class Candidate:
     p95_s: dict[str, float]
     checks: tuple[TargetCheck, ...]
     samples: LatencySamples
+
+    @property
+    def billed_power_w(self) -> float | None:
+        """The power electricity is billed at when it is not the profile's own: measured or predicted, else ``None``."""
+        return self.power_w if self.power_basis in ("measured", SOURCE_PREDICTED) else None
 
     @property
     def meets_targets(self) -> bool:
@@ -161,6 +179,7 @@ def _candidate(name, platform, platform_class, source, run_id, model, profile, p
 
 
 def _published(platform: str, figures: dict[str, Any], inputs: DecisionInputs, prices: PriceBook) -> Candidate:
+    """A reference platform on hardware ``hardware.yaml`` does not know: its own figures, unverified, one stream."""
     profile = _profile(inputs, prices, (platform,))
     if profile is None:
         profile = next((p for p in prices.profiles.values() if p.article_platform == platform), None)
@@ -171,6 +190,29 @@ def _published(platform: str, figures: dict[str, Any], inputs: DecisionInputs, p
     power_w = profile.power_w if profile is not None else figures.get("power")
     return _candidate(platform, platform, platform_class, "published", None, f"{PUBLISHED_MODEL_SIZE} (published)",
                       profile, power_w, "estimated", measured)  # fmt: skip
+
+
+def _predicted(platform: str, figures: dict[str, Any], estimate: PlatformEstimate, inputs: DecisionInputs,
+               prices: PriceBook) -> Candidate:  # fmt: skip
+    """An article platform nothing measured, at its predicted serving point (its claims are never used)."""
+    profile = _profile(inputs, prices, (platform,))
+    if profile is None:
+        profile = next((p for p in prices.profiles.values() if p.article_platform == platform), None)
+    measured = predicted_capacity(
+        estimate, inputs.targets.set_targets(), inputs.workload.output_tokens, inputs.e2e_output_tokens
+    )
+    platform_class = _CLASS_OF_KIND[profile.kind] if profile is not None else str(figures["platform_class"])
+    model = f"{estimate.model} (predicted for the article's {PUBLISHED_MODEL_SIZE})"
+    return _candidate(platform, platform, platform_class, SOURCE_PREDICTED, None, model, profile,
+                      estimate.point.point.power_w, SOURCE_PREDICTED, measured)  # fmt: skip
+
+
+def _estimates(inputs: DecisionInputs) -> dict[str, PlatformEstimate]:
+    """Each article platform's predicted serving point under the decision's targets and request lengths."""
+    workload = inputs.workload
+    scenario = Scenario(prompt_tokens=workload.prompt_tokens, output_tokens=workload.output_tokens)
+    return article_platform_estimates(load_library(), model_size=PUBLISHED_MODEL_SIZE, scenario=scenario,
+                                      targets=inputs.targets.set_targets(), e2e_tokens=inputs.e2e_output_tokens)  # fmt: skip
 
 
 def _hosted_list_prices(runs: list[StoredRun], inputs: DecisionInputs, prices: PriceBook) -> list[Candidate]:
@@ -231,11 +273,15 @@ def build_candidates(
         reference = load_reference(selection.reference_path())
     if reference is not None and selection.published:
         covered = _covered_platforms(runs)
+        estimates = _estimates(inputs)
         for platform, figures in published_figures(reference).items():
             if platform in covered:
-                skipped.append((platform, "published figures not used: a measured run covers this platform"))
-            else:
+                skipped.append((platform, "not predicted: a measured run covers this platform"))
+            elif platform not in estimates:  # a reference of your own, on hardware hardware.yaml does not know
                 candidates.append(_published(platform, figures, inputs, prices))
+            else:
+                candidates.append(_predicted(platform, figures, estimates[platform], inputs, prices))
+                skipped.append((f"{platform} (the article's figures)", CLAIMS_NOT_USED))
     candidates += _hosted_list_prices(runs, inputs, prices)
     _check_names(inputs, candidates)
     if selection.candidates is not None:

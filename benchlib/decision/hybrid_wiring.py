@@ -89,10 +89,6 @@ def side_of(candidate: Candidate) -> Side:
     )
 
 
-def _measured_power(candidate: Candidate) -> float | None:
-    return candidate.power_w if candidate.power_basis == "measured" else None
-
-
 def edge_cost_function(candidate: Candidate) -> Callable[[int, np.ndarray], float]:
     """``(n_edge, utilization_by_hour[24]) -> USD per day`` of N owned edge devices."""
     profile = candidate.price_profile
@@ -101,7 +97,7 @@ def edge_cost_function(candidate: Candidate) -> Callable[[int, np.ndarray], floa
         if n_edge == 0:
             return 0.0
         u = np.clip(np.asarray(utilization, dtype=float), 0.0, 1.0)  # a burst can push a second's share past 1
-        return float(n_edge * np.sum(unchecked_hourly_cost_usd(profile, u, _measured_power(candidate))))
+        return float(n_edge * np.sum(unchecked_hourly_cost_usd(profile, u, candidate.billed_power_w)))
 
     return cost
 
@@ -120,7 +116,7 @@ def cloud_cost_function(candidate: Candidate, workload: Workload) -> Callable[[n
             requests = float(mean_rps.sum() * SECONDS_PER_HOUR)
             return float(hosted_cost_usd(profile, requests * workload.prompt_tokens, requests * workload.output_tokens))
         devices, utilization = size_hours(mean_rps, candidate.capacity.requests_per_s, "on-demand")
-        per_device = np.asarray(unchecked_hourly_cost_usd(profile, utilization, _measured_power(candidate)), dtype=float)
+        per_device = np.asarray(unchecked_hourly_cost_usd(profile, utilization, candidate.billed_power_w), dtype=float)
         return float(np.sum(devices * per_device))
 
     return cost

@@ -166,7 +166,7 @@ def cost_candidate(candidate: Candidate, workload: Workload) -> list[Costing]:
         return []
     power_w = float(candidate.power_w) if candidate.power_w is not None else float("nan")
     idle_power_w = float(profile.idle_power_w) if profile.idle_power_w is not None else power_w
-    measured_power = candidate.power_w if candidate.power_basis == "measured" else None
+    measured_power = candidate.billed_power_w
     busy_device_hours = workload.requests_per_day / capacity.requests_per_s / SECONDS_PER_HOUR
     costings = []
     for variant in VARIANTS[profile.kind]:

@@ -5,6 +5,7 @@ import pytest
 
 from benchlib.cost import load_prices
 from benchlib.decision import build_candidates, decision_inputs
+from benchlib.decision.candidates import CLAIMS_NOT_USED
 from benchlib.decision.capacity import (
     BASIS_LOAD_STEPS,
     BASIS_PUBLISHED,
@@ -85,4 +86,7 @@ def test_measured_runs_take_their_stored_profile_and_cover_their_article_platfor
     measured = result.candidates[0]
     assert (measured.platform_class, measured.source, measured.price_profile.name) == ("edge", "measured", "pi5")
     assert measured.power_w == 8.0 and measured.power_basis == "estimated"
-    assert ("Raspberry Pi 5 + AI HAT+ 2", "published figures not used: a measured run covers this platform") in result.skipped
+    assert ("Raspberry Pi 5 + AI HAT+ 2", "not predicted: a measured run covers this platform") in result.skipped
+    # the article's GPU platforms are sized from the performance model, never from the article's claims
+    assert {c.source for c in result.candidates[1:]} == {"predicted"}
+    assert ("L4-class GPU (the article's figures)", CLAIMS_NOT_USED) in result.skipped
