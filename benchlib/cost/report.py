@@ -1,14 +1,19 @@
 """Tables and figures of the cost-model notebook: cost against utilization, break-even.
 
-Platforms come from two places, never mixed up: the article's published
-throughputs (``data/reference/article-2026-01.csv``) priced by the profiles of
-``data/reference/prices.yaml`` that name an ``article_platform``, and measured
-runs priced as their ``run.json`` prices them (:func:`~benchlib.cost.runs.price_run`:
-the profile stored with the run, at the power a sensor measured if one did).
-Hosted APIs of the price book (``kind: hosted``) join them at their list price
-for the notebook's request shape: their cost per million output tokens does not
-depend on utilization (a flat, labelled line), and the break-even of an owned
-box against one is the utilization at which the box costs as much per token.
+Platforms come from three places, never mixed up: the article's platforms at
+their predicted serving points (:mod:`benchlib.predict.platforms`: the
+performance model calibrated on published measurements, for the article's
+7B Q4 class, at the highest concurrency meeting a 100 ms per-token latency),
+priced by the profiles of ``data/reference/prices.yaml`` that name an
+``article_platform`` and billed at the predicted power; hosted APIs of the
+price book (``kind: hosted``) at their list price for the notebook's request
+shape (a flat, labelled line: their cost per million output tokens does not
+depend on utilization); and measured or imported runs priced as their
+``run.json`` prices them (:func:`~benchlib.cost.runs.price_run`).
+
+The article's own throughputs are claims the plausibility check rejects: they
+are priced only in a separate table (``claims=True``), which reproduces the
+article's arithmetic, and never feed a fleet size or a break-even.
 """
 
 from __future__ import annotations
@@ -31,6 +36,9 @@ from benchlib.cost.report_figures import plot_break_even, plot_cost_curves
 from benchlib.cost.runs import HOSTED_POWER_SOURCE, price_run, profile_from_record, run_cost_summary
 from benchlib.metrics import successful_requests, summarize_requests
 from benchlib.paths import repo_root
+from benchlib.predict.platforms import PlatformEstimate, article_platform_estimates
+from benchlib.predict.predictor import load_library
+from benchlib.predict.roofline import Scenario
 from benchlib.records import STATUS_COMPLETE, scan_runs
 
 __all__ = [
@@ -42,6 +50,8 @@ __all__ = [
 ]
 
 PUBLISHED_MODEL_SIZE = "7B q4"
+SOURCE_PREDICTED = "predicted"
+SOURCE_CLAIM = "the article's claim"
 DEFAULT_PROMPT_TOKENS_PER_REQUEST = 128
 """Prompt tokens per request at which a hosted API's list price is shown when none is given.
 
@@ -137,6 +147,20 @@ def _imported_row(run) -> tuple[dict[str, Any], Profile] | None:
     return row, _priced_profile(profile, cost)
 
 
+def _predicted_row(profile: Profile, estimate: PlatformEstimate) -> tuple[dict[str, Any], Profile]:
+    """An article platform at its predicted serving point, billed at its predicted power."""
+    point, intervals = estimate.point.point, estimate.point.intervals
+    priced = dataclasses.replace(profile, power_w=float(point.power_w))
+    tps = float(point.output_tps)
+    low, high = intervals["output_tps"]
+    cost = run_cost_summary(priced, tps, np.array([low, tps, high]))
+    cost["power_source"] = SOURCE_PREDICTED
+    label = f"{profile.article_platform} · {estimate.model} (predicted, {point.concurrency} streams)"
+    row = _row(label, SOURCE_PREDICTED, tps, low, high, cost, (np.nan, np.nan))
+    row["basis"] = estimate.basis
+    return row, priced
+
+
 def platform_table(
     book: PriceBook,
     reference: pd.DataFrame,
@@ -144,40 +168,62 @@ def platform_table(
     *,
     tokens_per_request: float = 128,
     prompt_tokens_per_request: float = DEFAULT_PROMPT_TOKENS_PER_REQUEST,
+    estimates: dict[str, PlatformEstimate] | None = None,
+    claims: bool = False,
 ) -> tuple[pd.DataFrame, dict[str, Profile]]:
-    """Every platform to price: published ones, hosted APIs at list price, then measured runs.
+    """Every platform to price: the article's platforms as predicted, hosted APIs at list price, then runs.
+
+    The article's throughputs are claims: they are priced only with ``claims=True``, as
+    the article's own arithmetic, and never beside the platforms a user is shown to choose from.
 
     Args:
         book: Price profiles (article defaults plus the user's files).
-        reference: The published reference table.
+        reference: The published reference table (read only with ``claims=True``).
         runs_dir: Folder of runs; complete runs with a stored price profile are added.
         tokens_per_request: Output tokens per request at which a hosted API's list price is shown.
         prompt_tokens_per_request: Prompt tokens per request at which it is shown.
+        estimates: Each article platform's predicted serving point (default:
+            :func:`~benchlib.predict.platforms.article_platform_estimates` at these lengths).
+        claims: Only the article's own platforms at its claimed throughputs.
 
     Returns:
         The table (one row per platform, cost and energy at full utilization;
-        ``source`` is ``published``, ``list price`` or ``measured``; a hosted API
+        ``source`` is ``predicted``, ``list price``, ``measured`` or ``imported``, or
+        ``the article's claim`` with ``claims=True``; a hosted API
         has no throughput, hourly cost or energy, and its row says at which
         ``prompt_tokens_per_request`` / ``output_tokens_per_request`` it is priced)
         and the profile of each row, keyed by its ``platform`` label.
     """
     rows, profiles = [], {}
     nan_tokens = (np.nan, np.nan)
+    if estimates is None and not claims:
+        estimates = article_platform_estimates(
+            load_library(), model_size=PUBLISHED_MODEL_SIZE,
+            scenario=Scenario(prompt_tokens=int(prompt_tokens_per_request), output_tokens=int(tokens_per_request)),
+        )  # fmt: skip
     throughput = reference[(reference["metric"] == "throughput") & (reference["model_size"] == PUBLISHED_MODEL_SIZE)]
     for name in book:
         profile = book[name]
         if isinstance(profile, HostedApi):
-            rows.append(_hosted_row(profile, prompt_tokens_per_request, tokens_per_request))
-            profiles[rows[-1]["platform"]] = profile
+            if not claims:
+                rows.append(_hosted_row(profile, prompt_tokens_per_request, tokens_per_request))
+                profiles[rows[-1]["platform"]] = profile
             continue
-        match = throughput[throughput["platform"] == profile.article_platform] if profile.article_platform else []
-        if len(match) == 0:
-            continue
-        tps = float(match["value"].iloc[0])
-        label = f"{profile.article_platform} · {PUBLISHED_MODEL_SIZE} (published)"
-        cost = run_cost_summary(profile, tps, np.array([tps]))
-        rows.append(_row(label, "published", tps, np.nan, np.nan, cost, nan_tokens))
-        profiles[label] = profile
+        if claims:
+            match = throughput[throughput["platform"] == profile.article_platform] if profile.article_platform else []
+            if len(match) == 0:
+                continue
+            tps = float(match["value"].iloc[0])
+            label = f"{profile.article_platform} · {PUBLISHED_MODEL_SIZE} (the article's claim)"
+            cost = run_cost_summary(profile, tps, np.array([tps]))
+            rows.append(_row(label, SOURCE_CLAIM, tps, np.nan, np.nan, cost, nan_tokens))
+            profiles[label] = profile
+        elif profile.article_platform in estimates:
+            row, priced = _predicted_row(profile, estimates[profile.article_platform])
+            rows.append(row)
+            profiles[row["platform"]] = priced
+    if claims:
+        return pd.DataFrame(rows), profiles
     for run in scan_runs(runs_dir).runs if runs_dir else []:  # the analysis report names skipped ones
         record = run.record
         if record.kind == "imported" and run.status == STATUS_COMPLETE and record.price_profile:
@@ -305,7 +351,8 @@ def write_cost_report(
 
     Returns:
         Paths by name: ``cost_vs_utilization``, ``break_even`` (PNG),
-        ``cost_model_csv``, ``break_even_csv``, ``cost_model_md``.
+        ``cost_model_csv``, ``break_even_csv``, ``cost_model_md`` and
+        ``article_claims_csv`` (the article's own arithmetic on its claims).
     """
     figures_dir = Path(figures_dir)
     figures_dir.mkdir(parents=True, exist_ok=True)
@@ -314,13 +361,17 @@ def write_cost_report(
     )
     curves = cost_curves(platforms, profiles, grid)
     table = break_even_table(platforms, profiles, tokens_per_request)
+    claims, claim_profiles = platform_table(book, reference, claims=True)
+    claims_break_even = break_even_table(claims, claim_profiles, tokens_per_request)
     paths = {
         "cost_vs_utilization": figures_dir / "cost_vs_utilization.png",
         "break_even": figures_dir / "break_even.png",
         "cost_model_csv": figures_dir / "cost_model.csv",
         "break_even_csv": figures_dir / "break_even.csv",
         "cost_model_md": figures_dir / "cost_model.md",
+        "article_claims_csv": figures_dir / "cost_model_article_claims.csv",
     }
+    claims.to_csv(paths["article_claims_csv"], index=False)
     for name, figure in (
         ("cost_vs_utilization", plot_cost_curves(curves, platforms)),
         ("break_even", plot_break_even(table, platforms, profiles, grid)),
@@ -332,7 +383,7 @@ def write_cost_report(
     hosted = platforms["kind"] == HostedApi.kind if not platforms.empty else pd.Series(dtype=bool)
     if not hosted.any():
         hidden += ["prompt_tokens_per_request", "output_tokens_per_request"]
-    shown = platforms.drop(columns=[c for c in hidden if c in platforms])
+    shown = platforms.drop(columns=[c for c in [*hidden, "basis"] if c in platforms])
     hosted_note = (
         f" A hosted API ({HOSTED_LABEL}) is billed per token: no hourly cost, the same cost per million output "
         "tokens at every utilization (its prompts included, at the prompt and output tokens per request of its "
@@ -355,6 +406,32 @@ def write_cost_report(
         "",
         *[f"- {text}" for text in table.get("explanation", [])],
         "",
+        "## Basis of each predicted platform",
+        "",
+        *[f"- **{row.platform}**: {row.basis}" for row in platforms.itertuples() if row.source == SOURCE_PREDICTED],
+        "",
+        *_claims_section(claims, claims_break_even, tokens_per_request),
     ]  # fmt: skip
     paths["cost_model_md"].write_text("\n".join(lines))
     return paths
+
+
+def _claims_section(claims: pd.DataFrame, break_even: pd.DataFrame, tokens_per_request: float) -> list[str]:
+    """The article's own arithmetic on its own throughputs: reproduced, labelled, never used for a choice."""
+    if claims.empty:
+        return []
+    columns = ["platform", "throughput_tps", "power_w", "energy_per_token_j", "hourly_cost_usd", "cost_per_million_usd"]
+    return [
+        "## The article's claims (its own arithmetic)",
+        "",
+        "The article's throughputs priced exactly as the article prices them. They are claims: the plausibility "
+        "check rejects every one (above the bandwidth ceiling, or beyond any published measurement; "
+        "plausibility.csv), so no table, fleet size or break-even above uses them.",
+        "",
+        claims[columns].to_markdown(index=False, floatfmt=".4g"),
+        "",
+        f"Break-even on the claims (cloud fully busy, {tokens_per_request:g}-token requests):",
+        "",
+        break_even.drop(columns=["explanation"]).to_markdown(index=False, floatfmt=".4g") if not break_even.empty else "",
+        "",
+    ]  # fmt: skip

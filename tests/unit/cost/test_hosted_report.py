@@ -112,7 +112,8 @@ def tables(tmp_path_factory):
 
 def test_the_platform_table_lists_hosted_apis_at_list_price_and_the_hosted_run(tables):
     _, _, meta, platforms, _ = tables
-    assert list(platforms["source"]) == ["published"] * 4 + ["list price"] * 2 + ["measured"]
+    # the article's platforms at their predicted serving points (never at the article's claimed throughputs)
+    assert list(platforms["source"]) == ["predicted"] * 4 + ["list price"] * 2 + ["measured"]
     mini = platforms.loc[f"gpt-4o-mini ({HOSTED_LABEL})"]
     assert mini["kind"] == "hosted" and mini["profile"] == "gpt-4o-mini"
     assert mini["cost_per_million_usd"] == pytest.approx((500 * 0.15 + 200 * 0.60) / 200)  # $0.975
@@ -128,8 +129,12 @@ def test_the_platform_table_lists_hosted_apis_at_list_price_and_the_hosted_run(t
     assert run["cost_per_million_usd"] == pytest.approx(0.975)
     assert (run["prompt_tokens_per_request"], run["output_tokens_per_request"]) == (250, 100)
     assert run["throughput_tps"] > 0 and np.isnan(run["energy_per_token_j"])
-    # the published rows have no token shape: their cost comes from throughput
-    assert platforms[platforms["source"] == "published"]["prompt_tokens_per_request"].isna().all()
+    # the predicted rows have no token shape: their cost comes from throughput, with its interval
+    predicted = platforms[platforms["source"] == "predicted"]
+    assert predicted["prompt_tokens_per_request"].isna().all()
+    assert (predicted["throughput_tps_ci_low"] < predicted["throughput_tps"]).all()
+    assert (predicted["throughput_tps"] < predicted["throughput_tps_ci_high"]).all()
+    assert predicted["basis"].str.startswith("predicted: llama-2-7b q4_0").all()
 
 
 def test_the_analysis_run_table_prices_the_hosted_run_as_its_run_json(tables):
@@ -149,27 +154,36 @@ def test_a_hosted_api_is_a_flat_line_against_utilization(tables):
     for label in platforms.index[platforms["kind"] == "hosted"]:
         line = curves[curves["platform"] == label]["cost_per_million_usd"]
         assert list(line) == [platforms.loc[label, "cost_per_million_usd"]] * 5
-    pi = curves[curves["platform"] == platforms.index[0]]["cost_per_million_usd"].to_numpy()
-    assert pi[0] == pytest.approx(100 * pi[-1])  # the owned box: 1/u (idle = load power)
+    row = platforms.iloc[0]
+    pi = curves[curves["platform"] == row["platform"]]["cost_per_million_usd"].to_numpy()
+    # the owned box: amortization and idle power are paid at every utilization, the load power only when busy
+    profile = profiles[row["platform"]]
+    hourly = 230 / 26280 + (grid * row["power_w"] + (1 - grid) * profile.idle_power_w) / 1000 * 0.15
+    assert pi == pytest.approx(hourly / (row["throughput_tps"] * grid * 3600) * 1e6)
+    assert pi[-1] == pytest.approx(row["cost_per_million_usd"])
 
 
 def test_break_even_table_of_the_box_against_hosted_apis(tables):
     _, _, _, platforms, profiles = tables
     table = break_even_table(platforms.reset_index(drop=True), profiles, tokens_per_request=128).set_index("cloud")
-    assert profiles[platforms.index[0]].name == "pi5"
-    pi_usd_per_million_full = (230 / 26280 + 8 / 1000 * 0.15) / (8.3 * 3600) * 1e6  # $0.3331, 1/u below 1
-    # list price at the row's 500:200 prompt ratio, for 128-token answers: 320 prompt tokens each
+    pi = platforms.iloc[0]
+    assert profiles[pi["platform"]].name == "pi5" and pi["power_source"] == "predicted"
+    # the pi5 profile ($230 over 26,280 h, $0.15/kWh) at the predicted power and throughput of a 7B Q4 on a Pi 5
+    pi_usd_per_million_full = (230 / 26280 + pi["power_w"] / 1000 * 0.15) / (pi["throughput_tps"] * 3600) * 1e6
+    assert pi["cost_per_million_usd"] == pytest.approx(pi_usd_per_million_full)
     mini = table.loc[f"gpt-4o-mini ({HOSTED_LABEL})"]
     assert mini["cloud_usd_per_million"] == pytest.approx(0.975)
-    assert mini["break_even_utilization"] == pytest.approx(pi_usd_per_million_full / 0.975)
-    assert mini["break_even_requests_per_day"] == pytest.approx(pi_usd_per_million_full / 0.975 * 8.3 * 86400 / 128)
-    assert np.isnan(mini["edge_devices_to_match_cloud"])
-    assert "hosted API 'gpt-4o-mini' (per token at any volume, 320-token prompts)" in mini["explanation"]
+    # a 7B on a Pi costs more per token fully busy than gpt-4o-mini's list price: no break-even at any utilization
+    assert pi_usd_per_million_full > 0.975
+    assert np.isnan(mini["break_even_utilization"]) and np.isnan(mini["edge_devices_to_match_cloud"])
+    assert "hosted API 'gpt-4o-mini'" in mini["explanation"]
     # the measured hosted run (250:100 tokens) costs the same per output token as the list price at 500:200
     run = table.loc[platforms.index[platforms["source"] == "measured"][0]]
-    assert run["break_even_utilization"] == pytest.approx(mini["break_even_utilization"])
-    # the rented classes are unchanged by the hosted rows
-    assert table.loc["L4-class GPU · 7B q4 (published)", "edge_devices_to_match_cloud"] == 16
+    assert run["cloud_usd_per_million"] == pytest.approx(mini["cloud_usd_per_million"])
+    # Pis to match an L4 at its predicted serving point: both throughputs predicted
+    l4 = platforms[platforms["platform"].str.startswith("L4-class GPU")].iloc[0]
+    devices = table.loc[l4["platform"], "edge_devices_to_match_cloud"]
+    assert devices == -(-l4["throughput_tps"] // pi["throughput_tps"]) and devices > 100
 
 
 def test_write_cost_report_with_a_hosted_api(tables, tmp_path):
