@@ -17,6 +17,7 @@ __all__ = [
     "IMPORTED_COLOR",
     "MEASURED_COLOR",
     "PUBLISHED_COLOR",
+    "REJECTED_EDGE_COLOR",
     "fit_log_ticks",
     "layout_above_legend",
     "overlapping_tick_labels",
@@ -28,6 +29,8 @@ MEASURED_COLOR = "#1f77b4"
 ESTIMATED_COLOR = "#9ecae1"
 IMPORTED_COLOR = "#a1d99b"
 PUBLISHED_COLOR = "#bbbbbb"
+REJECTED_EDGE_COLOR = "#cc0000"
+"""Outline of a published claim the plausibility check rejects."""
 
 # Tick multipliers per decade, from sparse to dense.
 _TICK_SETS: tuple[tuple[float, ...], ...] = (

@@ -22,10 +22,12 @@ from benchlib.analysis.figure_style import (
     IMPORTED_COLOR,
     MEASURED_COLOR,
     PUBLISHED_COLOR,
+    REJECTED_EDGE_COLOR,
     layout_above_legend,
     pyplot,
     save_figure,
 )
+from benchlib.analysis.claims import REJECTED, claim_status, claim_statuses
 from benchlib.analysis.groups import MODEL_LABEL, model_label, published_model_label
 from benchlib.analysis.distributions import latency_samples, plot_latency_ecdf
 from benchlib.analysis.pareto import pareto_points, plot_pareto
@@ -171,8 +173,11 @@ def comparison_panels(spec: FigureSpec, runs: pd.DataFrame, reference: pd.DataFr
         kind = "imported" if _is_imported(row) else "estimated" if estimated else "measured"
         where = "imported" if kind == "imported" else "measured here"
         rows.append((f"{panel} · {where}", _measured_label(row, spec.label_column, estimated), value, *whiskers, kind))
-    for _, row in reference[reference["metric"] == spec.reference_metric].iterrows():
-        label = f"{row['platform']}\npublished (article, Jan 2026, {row['kind']})"
+    claims = reference[reference["metric"] == spec.reference_metric]
+    statuses = claim_statuses(reference) if not claims.empty else {}
+    for _, row in claims.iterrows():
+        status = claim_status(statuses, row["platform"], row["model_size"], row["metric"])
+        label = f"{row['platform']}\npublished claim (article, Jan 2026): {status}"
         rows.append((published_model_label(row["model_size"]), label, float(row["value"]), np.nan, np.nan, "published"))
     return pd.DataFrame(rows, columns=["panel", "label", "value", "err_low", "err_high", "kind"])
 
@@ -180,7 +185,8 @@ def comparison_panels(spec: FigureSpec, runs: pd.DataFrame, reference: pd.DataFr
 _STYLES = {  # kind -> (colour, hatch, legend label)
     "measured": (MEASURED_COLOR, "", "measured here (bar: median or value; whisker: 95% CI)"),
     "estimated": (ESTIMATED_COLOR, "..", "run here, power estimated from the profile (not measured)"),
-    "published": (PUBLISHED_COLOR, "//", "published (benchmark article, Jan 2026; no interval)"),
+    "published": (PUBLISHED_COLOR, "//", "published claim (benchmark article, Jan 2026; not measured here, no "
+                                         "interval; REJECTED where the plausibility check rejects it)"),
     "imported": (IMPORTED_COLOR, "xx", "imported from llama-bench, vLLM, guidellm or AIPerf (no interval from aggregates)"),
 }
 
@@ -190,8 +196,11 @@ def _draw_panel(axes, bars: pd.DataFrame) -> None:
     errors = bars[["err_low", "err_high"]].to_numpy().T
     drawn = axes.barh(positions, bars["value"], xerr=errors, color=[_STYLES[k][0] for k in bars["kind"]],
                       edgecolor="#333333", capsize=4)  # fmt: skip
-    for bar, kind in zip(drawn, bars["kind"]):
+    for bar, kind, label in zip(drawn, bars["kind"], bars["label"]):
         bar.set_hatch(_STYLES[kind][1])
+        if REJECTED in label:  # a rejected claim: a red outline as well as the word
+            bar.set_edgecolor(REJECTED_EDGE_COLOR)
+            bar.set_linewidth(1.5)
     for position, value, above in zip(positions, bars["value"], bars["err_high"]):
         end = value + (above if np.isfinite(above) else 0.0)
         axes.annotate(f"  {value:.3g}", (end, position), va="center", fontsize=8)

@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchlib.analysis.claims import claim_status, claim_statuses
+
 __all__ = ["SUMMARY_COLUMNS", "write_summary"]
 
 
@@ -126,10 +128,15 @@ def write_summary(
     if skipped is not None and not skipped.empty:
         lines += ["", f"## Skipped run directories ({len(skipped)}): not in the tables above", ""]
         lines.append(skipped.to_markdown(index=False))
-    lines += ["", "## Published (benchmark article, January 2026; not measured here)", ""]
+    lines += ["", "## The article's claims (benchmark article, January 2026; not measured here)", "",
+              "Each claim with the plausibility check's verdict (plausibility section above); a rejected claim is "
+              "never used to size or price anything.", ""]  # fmt: skip
+    statuses = claim_statuses(reference)
     published = reference[["platform", "model_size", "metric", "value", "unit"]].assign(
-        basis="published (the article's own: " + reference["kind"] + ")"
-    )
+        basis="claim (the article calls it " + reference["kind"] + ")",
+        verdict=[claim_status(statuses, p, m, k) for p, m, k in
+                 zip(reference["platform"], reference["model_size"], reference["metric"], strict=True)],
+    )  # fmt: skip
     lines.append(published.to_markdown(index=False))
     lines.append("")
     md_path.write_text("\n".join(lines))

@@ -118,3 +118,21 @@ def test_no_measured_run_says_so_and_still_draws_the_published_values():
     assert any("no complete measured run with 128 output tokens" in text for text in texts)
     assert sum(len(axes.patches) for axes in figure.axes) == 4
     assert np.isclose(sorted(p.get_width() for a in figure.axes for p in a.patches)[-1], 15.4)
+
+
+def test_claims_the_plausibility_check_rejects_are_marked_in_every_figure():
+    """Issue 22: a rejected claim is never shown as plain 'measured': its label says REJECTED, its outline is red."""
+    reference = load_reference(REFERENCE)
+    runs = _runs(_run("r135", 134.5, 0.25))
+    latency = comparison_panels(SPECS["per_token_latency.png"], runs, reference)
+    pi = latency[latency["value"] == 120.0]["label"].iloc[0]
+    assert pi.startswith("Raspberry Pi 5 + AI HAT+ 2")
+    assert "published claim" in pi and "REJECTED: above the bandwidth ceiling" in pi and "measured" not in pi
+    h100 = latency[latency["label"].str.startswith("H100-class GPU")]["label"].iloc[0]
+    assert "REJECTED: beyond any published measurement" in h100
+    energy = comparison_panels(SPECS["energy_per_token.png"], runs, reference)
+    published = energy[energy["kind"] == "published"]
+    assert published["label"].str.contains("REJECTED: derived from a rejected throughput").all()
+    figure = plot_comparison(SPECS["per_token_latency.png"], runs, reference)
+    edges = [to_hex(bar.get_edgecolor()) for axes in figure.axes for bar in axes.patches]
+    assert "#cc0000" in edges

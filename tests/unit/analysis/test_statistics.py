@@ -75,7 +75,7 @@ def test_summary_files_hold_the_statistics_and_label_every_value(runs_dir, tmp_p
     assert "## Every metric of every run" in text and "| estimated |" in text
     assert "No two runs share a model and workload" in text  # an empty comparison frame says so
     assert "Thermal" not in text  # no frame given: no section
-    assert "published (the article's own: estimated)" in text
+    assert "claim (the article calls it estimated)" in text and "REJECTED: above the bandwidth ceiling" in text
 
 
 def test_plausibility_verdicts_sit_on_the_figures_they_judge(runs_dir):
