@@ -25,6 +25,7 @@ from benchlib.notebook_runner import (
     run_report_notebook,
     run_sweep_notebook,
 )
+from benchlib.predict.command import add_predict_parser
 from benchlib.paths import BENCH_DEFAULT, FIGURES_DEFAULT, REPORT_DEFAULT, RUNS_DEFAULT, SCHEMA_DEFAULT, reference_csv
 
 __all__ = [
@@ -272,8 +273,7 @@ def _cmd_exporter(args: argparse.Namespace) -> int:
 def _cmd_schema(args: argparse.Namespace) -> int:
     from benchlib.config.schema import write_schemas
 
-    for path in write_schemas(Path(args.out)):
-        print(path)
+    print("\n".join(str(path) for path in write_schemas(Path(args.out))))
     return 0
 
 
@@ -372,9 +372,7 @@ def _parser() -> argparse.ArgumentParser:
                           help="address to listen on (default 127.0.0.1; another lets that network read the metrics)")
     exporter.set_defaults(func=_cmd_exporter)
 
-    from benchlib.predict.command import add_predict_parser
-
-    add_predict_parser(commands)
+    add_predict_parser(commands)  # benchlib/predict/command.py
 
     schema = commands.add_parser("schema", help="write JSON Schema files for parameter files and run.json (editors validate YAML with them)")
     schema.add_argument("--out", default=SCHEMA_DEFAULT, metavar="DIR", help=f"folder for the schema files (default: {SCHEMA_DEFAULT})")

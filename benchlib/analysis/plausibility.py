@@ -242,7 +242,7 @@ def plot_plausibility(frame: pd.DataFrame):
     """
     import matplotlib.pyplot as plt
 
-    from benchlib.analysis.figures import MEASURED_COLOR, PUBLISHED_COLOR
+    from benchlib.analysis.figure_style import MEASURED_COLOR, PUBLISHED_COLOR
 
     shown = frame.reset_index(drop=True)
     figure, axis = plt.subplots(figsize=(9, 0.45 * max(len(shown), 2) + 1.2))

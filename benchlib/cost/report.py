@@ -18,9 +18,7 @@ article's arithmetic, and never feed a fleet size or a break-even.
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,15 +26,24 @@ import pandas as pd
 from benchlib.analysis.figure_style import save_figure
 from benchlib.analysis.tables import summary_requests
 from benchlib.cost.break_even import break_even
-from benchlib.cost.formulas import edge_devices_to_match, energy_per_token_j
+from benchlib.cost.formulas import edge_devices_to_match
 from benchlib.cost.price_files import PriceBook
-from benchlib.cost.pricing import cost_per_million_tokens_usd, hosted_usd_per_million_output_tokens
+from benchlib.cost.pricing import cost_per_million_tokens_usd
 from benchlib.cost.profiles import HostedApi, OwnedHardware, Profile
 from benchlib.cost.report_figures import plot_break_even, plot_cost_curves
-from benchlib.cost.runs import HOSTED_POWER_SOURCE, price_run, profile_from_record, run_cost_summary
+from benchlib.cost.report_rows import (
+    HOSTED_LABEL,
+    SOURCE_CLAIM,
+    hosted_row,
+    imported_row,
+    platform_row,
+    predicted_row,
+    priced_profile,
+)
+from benchlib.cost.runs import price_run, profile_from_record, run_cost_summary
 from benchlib.metrics import successful_requests, summarize_requests
 from benchlib.paths import repo_root
-from benchlib.predict.platforms import PlatformEstimate, article_platform_estimates
+from benchlib.predict.platforms import SOURCE_PREDICTED, PlatformEstimate, article_platform_estimates
 from benchlib.predict.predictor import load_library
 from benchlib.predict.roofline import Scenario
 from benchlib.records import STATUS_COMPLETE, scan_runs
@@ -50,15 +57,12 @@ __all__ = [
 ]
 
 PUBLISHED_MODEL_SIZE = "7B q4"
-SOURCE_PREDICTED = "predicted"
-SOURCE_CLAIM = "the article's claim"
 DEFAULT_PROMPT_TOKENS_PER_REQUEST = 128
 """Prompt tokens per request at which a hosted API's list price is shown when none is given.
 
 An assumption: the article's workload is "128-token responses from short prompts"
 and does not say how short; pass your own ``prompt_tokens_per_request``.
 """
-HOSTED_LABEL = "hosted API, list price"
 
 
 def utilization_grid(minimum: float = 0.01, points: int = 60) -> np.ndarray:
@@ -72,93 +76,6 @@ def utilization_grid(minimum: float = 0.01, points: int = 60) -> np.ndarray:
     if points < 2:
         raise ValueError(f"utilization_points must be at least 2, got {points}.")
     return np.geomspace(minimum, 1.0, int(points))
-
-
-def _row(
-    label: str, source: str, tps: float, low: float, high: float, cost: dict[str, Any], tokens: tuple[float, float]
-) -> dict[str, Any]:
-    """One platform's row from its priced run or throughput (:func:`~benchlib.cost.runs.price_run`).
-
-    ``tokens`` is ``(prompt, output)`` tokens per request of a hosted API's price, NaN otherwise.
-    """
-    power = cost["power_w"]
-    hourly = cost["hourly_cost_usd"]
-    return {
-        "platform": label,
-        "source": source,
-        "profile": cost["price_profile"],
-        "kind": cost["kind"],
-        "throughput_tps": tps,
-        "throughput_tps_ci_low": low,
-        "throughput_tps_ci_high": high,
-        "power_w": power,
-        "power_source": cost["power_source"],
-        "energy_per_token_j": float(energy_per_token_j(power, tps)) if power is not None else np.nan,
-        "hourly_cost_usd": hourly if hourly is not None else np.nan,
-        "cost_per_million_usd": cost["cost_per_million_usd"]["value"],
-        "prompt_tokens_per_request": tokens[0],
-        "output_tokens_per_request": tokens[1],
-    }
-
-
-def _hosted_row(profile: HostedApi, prompt_tokens_per_request: float, tokens_per_request: float) -> dict[str, Any]:
-    """A hosted API of the price book at its list price, for requests of the given shape."""
-    cost = {
-        "price_profile": profile.name,
-        "kind": profile.kind,
-        "power_w": None,
-        "power_source": HOSTED_POWER_SOURCE,
-        "hourly_cost_usd": None,
-        "cost_per_million_usd": {
-            "value": float(hosted_usd_per_million_output_tokens(profile, prompt_tokens_per_request, tokens_per_request))
-        },
-    }
-    label = f"{profile.name} ({HOSTED_LABEL})"
-    tokens = (float(prompt_tokens_per_request), float(tokens_per_request))
-    return _row(label, "list price", np.nan, np.nan, np.nan, cost, tokens)
-
-
-def _priced_profile(profile: Profile, cost: dict[str, Any]) -> Profile:
-    """``profile`` with the power the run was priced at (measured by a sensor, or its own)."""
-    if cost["power_source"] != "measured":
-        return profile
-    return dataclasses.replace(profile, power_w=cost["power_w"])
-
-
-def _imported_row(run) -> tuple[dict[str, Any], Profile] | None:
-    """The row of a run imported from another tool, priced as at import (``None`` when it cannot be)."""
-    from benchlib.importers.pricing import price_imported
-
-    record = run.record
-    energy = record.summary.energy.model_dump() if record.summary.energy is not None else None
-    summary = {**record.summary.model_dump(), "energy": energy}
-    requests = successful_requests(run.requests) if not run.requests.empty else None
-    profile = profile_from_record(record.price_profile)
-    cost = price_imported(profile, summary, requests, run.meta.get("workload") or {})
-    if cost is None:
-        return None
-    throughput = summary.get("system_throughput_tps") or {}
-    source = run.meta.get("source") or {}
-    label = f"{record.parameters['platform']} · {record.model.get('name')} (imported from {source.get('tool')}, {run.run_id[-10:]})"
-    nan = float("nan")
-    low, high = (throughput.get(k) for k in ("ci_low", "ci_high"))
-    row = _row(label, "imported", throughput.get("value") or nan, low if low is not None else nan,
-               high if high is not None else nan, cost, (nan, nan))  # fmt: skip
-    return row, _priced_profile(profile, cost)
-
-
-def _predicted_row(profile: Profile, estimate: PlatformEstimate) -> tuple[dict[str, Any], Profile]:
-    """An article platform at its predicted serving point, billed at its predicted power."""
-    point, intervals = estimate.point.point, estimate.point.intervals
-    priced = dataclasses.replace(profile, power_w=float(point.power_w))
-    tps = float(point.output_tps)
-    low, high = intervals["output_tps"]
-    cost = run_cost_summary(priced, tps, np.array([low, tps, high]))
-    cost["power_source"] = SOURCE_PREDICTED
-    label = f"{profile.article_platform} · {estimate.model} (predicted, {point.concurrency} streams)"
-    row = _row(label, SOURCE_PREDICTED, tps, low, high, cost, (np.nan, np.nan))
-    row["basis"] = estimate.basis
-    return row, priced
 
 
 def platform_table(
@@ -206,7 +123,7 @@ def platform_table(
         profile = book[name]
         if isinstance(profile, HostedApi):
             if not claims:
-                rows.append(_hosted_row(profile, prompt_tokens_per_request, tokens_per_request))
+                rows.append(hosted_row(profile, prompt_tokens_per_request, tokens_per_request))
                 profiles[rows[-1]["platform"]] = profile
             continue
         if claims:
@@ -216,10 +133,10 @@ def platform_table(
             tps = float(match["value"].iloc[0])
             label = f"{profile.article_platform} · {PUBLISHED_MODEL_SIZE} (the article's claim)"
             cost = run_cost_summary(profile, tps, np.array([tps]))
-            rows.append(_row(label, SOURCE_CLAIM, tps, np.nan, np.nan, cost, nan_tokens))
+            rows.append(platform_row(label, SOURCE_CLAIM, tps, np.nan, np.nan, cost, nan_tokens))
             profiles[label] = profile
         elif profile.article_platform in estimates:
-            row, priced = _predicted_row(profile, estimates[profile.article_platform])
+            row, priced = predicted_row(profile, estimates[profile.article_platform])
             rows.append(row)
             profiles[row["platform"]] = priced
     if claims:
@@ -227,7 +144,7 @@ def platform_table(
     for run in scan_runs(runs_dir).runs if runs_dir else []:  # the analysis report names skipped ones
         record = run.record
         if record.kind == "imported" and run.status == STATUS_COMPLETE and record.price_profile:
-            imported = _imported_row(run)
+            imported = imported_row(run)
             if imported is not None:
                 rows.append(imported[0])
                 profiles[imported[0]["platform"]] = imported[1]
@@ -246,9 +163,9 @@ def platform_table(
         tokens = (cost["prompt_tokens"] / cost["requests"], cost["output_tokens"] / cost["requests"]) if (
             isinstance(profile, HostedApi)) else nan_tokens  # fmt: skip
         rows.append(
-            _row(label, "measured", throughput["value"], throughput["ci_low"], throughput["ci_high"], cost, tokens)
+            platform_row(label, "measured", throughput["value"], throughput["ci_low"], throughput["ci_high"], cost, tokens)
         )
-        profiles[label] = _priced_profile(profile, cost)
+        profiles[label] = priced_profile(profile, cost)
     return pd.DataFrame(rows), profiles
 
 

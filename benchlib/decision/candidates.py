@@ -40,7 +40,7 @@ from benchlib.decision.capacity import (
 from benchlib.decision.predicted import predicted_capacity
 from benchlib.decision.inputs import DecisionInputs
 from benchlib.errors import ParameterError
-from benchlib.predict.platforms import PlatformEstimate, article_platform_estimates
+from benchlib.predict.platforms import SOURCE_PREDICTED, PlatformEstimate, article_platform_estimates
 from benchlib.predict.predictor import load_library
 from benchlib.predict.roofline import Scenario
 from benchlib.records import StoredRun
@@ -50,7 +50,6 @@ __all__ = ["CLAIMS_NOT_USED", "CLASSES", "PUBLISHED_MODEL_SIZE", "SOURCE_PREDICT
 
 CLASSES = ("edge", "cloud", "hosted")
 PUBLISHED_MODEL_SIZE = "7B q4"
-SOURCE_PREDICTED = "predicted"
 CLAIMS_NOT_USED = ("claims, never used to size or price: the plausibility check rejects their throughputs (above "
                    "the bandwidth ceiling, or beyond any published measurement: see "
                    "plausibility.csv); the platform is sized from the evidence library's prediction instead")

@@ -22,8 +22,10 @@ from benchlib.predict.command import DEFAULT_RUNTIME_CLASS
 from benchlib.predict.predictor import Library, PredictedPoint, Prediction, predict
 from benchlib.predict.roofline import Scenario, batch_cap
 
-__all__ = ["DEFAULT_TPOT_TARGET_S", "PlatformEstimate", "article_platform_estimates", "point_latencies", "serving_estimate"]
+__all__ = ["DEFAULT_TPOT_TARGET_S", "SOURCE_PREDICTED", "PlatformEstimate", "article_platform_estimates", "point_latencies", "serving_estimate"]
 
+SOURCE_PREDICTED = "predicted"
+"""The basis of a number the performance model gave (rung 4 of the evidence ladder)."""
 DEFAULT_TPOT_TARGET_S = 0.1
 """Per-token latency a platform's serving point must meet when no target is given: the decision's
 default p95 TPOT target (``params/decision/decision.yaml``)."""

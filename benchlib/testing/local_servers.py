@@ -85,9 +85,9 @@ def llama_server(model_path: str, port: int, log: Path) -> ServerProcess:
 
 def native_llama_server(
     model_path: str, port: int, log: Path, threads: int = 2, parallel: int = 4, context_tokens: int = 4096,
-    extra: list[str] | None = None,
+    extra: list[str] | None = None, alias: str = "smollm2",
 ) -> ServerProcess:
-    """llama.cpp's own ``llama-server`` (from ``make native``) for ``model_path`` as model ``smollm2``.
+    """llama.cpp's own ``llama-server`` (from ``make native``) for ``model_path`` as model ``alias``.
 
     Started as a user runs it on a Pi: ``-t THREADS -c CONTEXT -np PARALLEL`` (4 slots,
     so up to 4 requests decode together), default flash attention and prompt cache.
@@ -98,7 +98,7 @@ def native_llama_server(
     from benchlib.native import find_native_tool
 
     command = [
-        str(find_native_tool("llama-server")), "-m", str(model_path), "--alias", "smollm2",
+        str(find_native_tool("llama-server")), "-m", str(model_path), "--alias", alias,
         "--host", "127.0.0.1", "--port", str(port), "-t", str(threads), "-c", str(context_tokens),
         "-np", str(parallel), *(extra or []),
     ]  # fmt: skip
