@@ -19,7 +19,9 @@ __all__ = ["CHECKED_METRICS", "REJECTED", "claim_status", "claim_statuses"]
 
 REJECTED = "REJECTED"
 CHECKED_METRICS = ("per_token_latency", "throughput")
-"""The metrics the plausibility check tests directly; the others are derived from them."""
+DERIVED_METRICS = ("energy_per_token", "cost_per_million_tokens", "e2e_128_tokens")
+"""The metrics computed from a throughput or per-token latency: they fall with it (a power figure does not)."""
+"""The metrics the plausibility check tests directly."""
 
 
 @lru_cache(maxsize=8)
@@ -50,7 +52,7 @@ def claim_statuses(reference: pd.DataFrame) -> dict[tuple[str, str], str]:
 def claim_status(statuses: dict[tuple[str, str], str], platform: str, model_size: str, metric: str) -> str:
     """The words for one claim: its own verdict, or that it rests on a rejected one."""
     status = statuses.get((platform, model_size))
-    if status is None:
+    if status is None or metric not in (*CHECKED_METRICS, *DERIVED_METRICS):
         return "not checked"
     if metric in CHECKED_METRICS or REJECTED not in status:
         return status

@@ -6,6 +6,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from benchlib.decision.capacity import METRIC_LABELS
@@ -104,12 +105,18 @@ def _inputs_lines(result: DecisionResult) -> list[str]:
     ]
 
 
+def _interval(capacity) -> str:
+    """`` [low, high]`` of a capacity's throughput (95%), or nothing when it has none."""
+    low, high = capacity.throughput_tps_ci_low, capacity.throughput_tps_ci_high
+    return f" [{low:.4g}, {high:.4g}]" if np.isfinite(low) and np.isfinite(high) else ""
+
+
 def _variant_line(verdict: Verdict) -> str:
     best = verdict.best
     capacity = verdict.candidate.capacity
     where = f" at {capacity.step}" if capacity.step else ""
     text = (f"**{verdict.candidate.name}** ({verdict.candidate.platform_class}, {verdict.candidate.source}): "
-            f"capacity {capacity.throughput_tps:.4g} tok/s = {capacity.requests_per_s:.4g} req/s per device "
+            f"capacity {capacity.throughput_tps:.4g}{_interval(capacity)} tok/s = {capacity.requests_per_s:.4g} req/s per device "
             f"({capacity.basis}{where}, {capacity.streams} stream{'s' * (capacity.streams != 1)})")  # fmt: skip
     if best is not None:
         text += (f"; {best.variant}: {best.devices} device(s) at the peak, {_money(best.cost_per_day_usd)}/day, "
@@ -138,6 +145,10 @@ def _markdown(result: DecisionResult, table: pd.DataFrame) -> str:
     lines += ["", "## Every candidate and variant", "", _markdown_table(shown), "", "## Why each other candidate loses", ""]
     losers = [v for v in result.verdicts if v is not result.recommended]
     lines += [f"- **{v.candidate.name}**: {v.why}" for v in losers] or ["- no other candidate"]
+    lines += ["", "## Where each candidate's numbers come from", ""]
+    lines += [f"- **{v.candidate.name}** ({v.candidate.source}; power {v.candidate.power_basis}): "
+              f"{v.candidate.capacity.basis}. {v.candidate.capacity.note}".rstrip(". ") + "."
+              for v in result.verdicts]  # fmt: skip
     if result.skipped:
         lines += ["", "## Left out", ""] + [f"- {name}: {reason}" for name, reason in result.skipped]
     lines += ["", "Every number, with the arithmetic's inputs, is in decision.csv (one row per candidate and variant)."]

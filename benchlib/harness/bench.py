@@ -7,7 +7,6 @@
    sweep beyond the model load, warm-up and generation it contains.
 3. Report wall time: the commands of ``make report`` after setup (a fresh
    default sweep plus the analysis notebook), into a temporary folder.
-
 4. Power sampler cost: the sampler's own CPU use at 10 Hz and 100 Hz as a
    fraction of one core (reading an INA226 hwmon tree, real file reads), and
    its effect on decode tokens/s, sampler on against off in alternating
@@ -31,9 +30,9 @@
    memory growth after the first minute (goal: under 5%) and its CPU seconds
    per 1k tokens/s.
 8. Exporter CPU: a ``benchlib exporter`` process at 10 and 1 Hz, scraped each second (goal: < 1% of a core).
+9. Prediction from calibration (:mod:`benchlib.harness.calibration`): fitted on smollm2 here, predicting gemma3-270m.
 
-Results are printed and saved as JSON under ``data/bench/``. These are
-measurements, not pass/fail tests: a noisy machine moves them.
+Results are printed and saved as JSON under ``data/bench/``: measurements, not pass/fail tests (noise moves them).
 """
 
 from __future__ import annotations
@@ -47,12 +46,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchlib.harness.calibration import prediction_from_calibration
 from benchlib.harness.fidelity import client_vs_llama_server_tpot, decode_vs_llama_bench, llama_server_prompt_cache
 from benchlib.harness.soak import soak
 from benchlib.paths import BENCH_DEFAULT, params_dir, sensors_dir
 from benchlib.records import atomic_write_json, now_iso
 
-__all__ = ["BENCHMARKS", "decode_accuracy", "exporter_cpu", "notebook_overhead", "onnx_vs_llamacpp", "report_wall_time", "run_benchmarks", "sampler_cost", "sampler_slowdown"]
+__all__ = ["BENCHMARKS", "WRITES_FILES", "decode_accuracy", "exporter_cpu", "notebook_overhead", "onnx_vs_llamacpp", "report_wall_time", "run_benchmarks", "sampler_cost", "sampler_slowdown"]
 
 
 def decode_accuracy(generations: int = 12, output_tokens: int = 128) -> dict[str, Any]:
@@ -240,7 +240,6 @@ def load_generator_accuracy(concurrency: int = 64, interval_ms: float = 20.0, ou
     inter-token gaps are compared with the true interval.
     """
     import asyncio
-    import tempfile
 
     import numpy as np
 
@@ -294,7 +293,6 @@ def client_vs_server_decode(requests: int = 8, output_tokens: int = 128) -> dict
     ``N / X`` request by request.
     """
     import re
-    import tempfile
 
     from benchlib.testing.local_servers import free_port, llama_server
     from benchlib.metrics import request_metrics
@@ -370,8 +368,10 @@ BENCHMARKS = {
     "client_vs_server_decode": client_vs_server_decode,
     "onnx_vs_llamacpp": onnx_vs_llamacpp,
     "soak": soak,
+    "prediction_from_calibration": prediction_from_calibration,
 }
 """Every benchmark, by name (``benchlib bench --only NAME``)."""
+WRITES_FILES = {"prediction_from_calibration"}  # write their own files into the output folder, their first argument
 
 
 def run_benchmarks(output_dir: str | Path = BENCH_DEFAULT, only: list[str] | None = None) -> dict[str, Any]:
@@ -390,7 +390,7 @@ def run_benchmarks(output_dir: str | Path = BENCH_DEFAULT, only: list[str] | Non
     steps = [(name, step) for name, step in BENCHMARKS.items() if not only or name in only]
     for name, step in steps:
         print(f"[bench] {name} ...", flush=True)
-        results[name] = step()
+        results[name] = step(output_dir) if name in WRITES_FILES else step()
         for key, value in results[name].items():
             shown = f"{value:.4g}" if isinstance(value, float) else value
             print(f"    {key}: {shown}")

@@ -97,6 +97,11 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _threads(hardware_id: str) -> int:
+    """``this-machine-2t`` -> 2."""
+    return int(hardware_id.rsplit("-", 1)[1].removesuffix("t"))
+
+
 def plot_comparison(predicted: list[dict[str, Any]], fitted: list[dict[str, Any]], title: str):
     """Single-stream decode and TTFT by threads; output tok/s, TPOT and TTFT by concurrency on llama-server.
 
@@ -114,18 +119,19 @@ def plot_comparison(predicted: list[dict[str, Any]], fitted: list[dict[str, Any]
               ("llama-server", "tpot_s"), ("llama-server", "ttft_s")]  # fmt: skip
     figure, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.2))
     for axis, (kind, metric) in zip(axes, panels, strict=True):
-        for rows, color, label in ((fitted, "#888888", "calibration model"), (predicted, "#1f77b4", "predicted model")):
+        for rows, color, shift in ((fitted, "#888888", 0.96), (predicted, "#1f77b4", 1.04)):
             part = [r for r in rows if r["kind"] == kind and r["metric"] == metric]
             if not part:
                 continue
-            x = [int(r["hardware_id"].rsplit("-", 1)[1][:-1]) if kind == "in-process" else r["concurrency"] for r in part]
+            x = [_threads(r["hardware_id"]) if kind == "in-process" else r["concurrency"] for r in part]
             scale = 1e3 if metric.endswith("_s") else 1.0
             name = part[0]["model"]
             axis.plot(x, [r["measured"] * scale for r in part], "o", color=color, label=f"{name} measured")
             low = [(r["predicted"] - r["interval"][0]) * scale for r in part]
             high = [(r["interval"][1] - r["predicted"]) * scale for r in part]
-            axis.errorbar(x, [r["predicted"] * scale for r in part], yerr=[low, high], fmt="x--", color=color,
-                          capsize=3, alpha=0.8, label=f"{name} {'fitted' if rows is fitted else 'predicted'} (95%)")  # fmt: skip
+            axis.errorbar([v * shift for v in x], [r["predicted"] * scale for r in part], yerr=[low, high], fmt="x--",
+                          color=color, capsize=3, alpha=0.8,
+                          label=f"{name} {'fitted' if rows is fitted else 'predicted'} (95% interval)")  # fmt: skip
         unit = " (ms)" if metric.endswith("_s") else ""
         axis.set_title(f"{kind}: {METRIC_LABELS[metric]}{unit}".replace(" s (ms)", " (ms)"), fontsize=10)
         axis.set_xlabel("threads" if kind == "in-process" else "concurrent clients (closed loop)")
