@@ -114,7 +114,8 @@ def predicted_row(profile: Profile, estimate: PlatformEstimate) -> tuple[dict[st
     low, high = intervals["output_tps"]
     cost = run_cost_summary(priced, tps, np.array([low, tps, high]))
     cost["power_source"] = SOURCE_PREDICTED
-    label = f"{profile.article_platform} · {estimate.model} (predicted, {point.concurrency} streams)"
+    label = (f"{profile.article_platform} · {estimate.model} (predicted, {point.concurrency} "
+             f"stream{'s' * (point.concurrency != 1)})")
     row = platform_row(label, SOURCE_PREDICTED, tps, low, high, cost, (np.nan, np.nan))
     row["basis"] = estimate.basis
     return row, priced
