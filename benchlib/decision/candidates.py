@@ -177,11 +177,17 @@ def _candidate(name, platform, platform_class, source, run_id, model, profile, p
     )  # fmt: skip
 
 
-def _published(platform: str, figures: dict[str, Any], inputs: DecisionInputs, prices: PriceBook) -> Candidate:
-    """A reference platform on hardware ``hardware.yaml`` does not know: its own figures, unverified, one stream."""
+def _platform_profile(platform: str, inputs: DecisionInputs, prices: PriceBook) -> Profile | None:
+    """The profile ``price_profiles`` names for an article platform, else the one whose ``article_platform`` it is."""
     profile = _profile(inputs, prices, (platform,))
     if profile is None:
         profile = next((p for p in prices.profiles.values() if p.article_platform == platform), None)
+    return profile
+
+
+def _published(platform: str, figures: dict[str, Any], inputs: DecisionInputs, prices: PriceBook) -> Candidate:
+    """A reference platform on hardware ``hardware.yaml`` does not know: its own figures, unverified, one stream."""
+    profile = _platform_profile(platform, inputs, prices)
     measured = published_capacity(
         figures, inputs.targets.set_targets(), inputs.workload.output_tokens, inputs.e2e_output_tokens
     )
@@ -194,9 +200,7 @@ def _published(platform: str, figures: dict[str, Any], inputs: DecisionInputs, p
 def _predicted(platform: str, figures: dict[str, Any], estimate: PlatformEstimate, inputs: DecisionInputs,
                prices: PriceBook) -> Candidate:  # fmt: skip
     """An article platform nothing measured, at its predicted serving point (its claims are never used)."""
-    profile = _profile(inputs, prices, (platform,))
-    if profile is None:
-        profile = next((p for p in prices.profiles.values() if p.article_platform == platform), None)
+    profile = _platform_profile(platform, inputs, prices)
     measured = predicted_capacity(
         estimate, inputs.targets.set_targets(), inputs.workload.output_tokens, inputs.e2e_output_tokens
     )

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from benchlib.errors import BenchlibError
 from benchlib.hardware.geometry import kv_cache_bytes_per_token
 from benchlib.hardware.reference import SourcedValue
 from benchlib.paths import reference_dir
+from benchlib.reference_files import load_yaml_model
 
 __all__ = [
     "MODELS_YAML_NAME",
@@ -218,14 +218,4 @@ def load_models(path: str | Path | None = None) -> ModelsReference:
         ModelFileError: missing, not YAML, or a field is invalid (every invalid field is named).
     """
     path = Path(path) if path is not None else models_yaml()
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise ModelFileError(f"{path} cannot be read ({exc.strerror}); it holds the model geometries.") from exc
-    except yaml.YAMLError as exc:
-        raise ModelFileError(f"{path} is not valid YAML: {exc}") from exc
-    try:
-        return ModelsReference.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in exc.errors())
-        raise ModelFileError(f"{path} is invalid: {problems}") from None
+    return load_yaml_model(path, ModelsReference, ModelFileError, "the model geometries")

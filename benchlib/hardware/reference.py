@@ -8,13 +8,13 @@ entry is reported with the file and the field (``hardware.nvidia-l4.power_w.sour
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from benchlib.errors import BenchlibError
 from benchlib.paths import reference_dir
+from benchlib.reference_files import load_yaml_model
 
 __all__ = [
     "HARDWARE_CLASSES",
@@ -189,10 +189,6 @@ def hardware_yaml() -> Path:
     return reference_dir() / HARDWARE_YAML_NAME
 
 
-def _field_path(location: tuple[Any, ...]) -> str:
-    return ".".join(str(part) for part in location)
-
-
 def load_hardware(path: str | Path | None = None) -> HardwareReference:
     """Read and validate ``hardware.yaml``.
 
@@ -204,14 +200,4 @@ def load_hardware(path: str | Path | None = None) -> HardwareReference:
             the message names the file and every invalid field.
     """
     path = Path(path) if path is not None else hardware_yaml()
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise HardwareFileError(f"{path} cannot be read ({exc.strerror}); it holds the hardware limits.") from exc
-    except yaml.YAMLError as exc:
-        raise HardwareFileError(f"{path} is not valid YAML: {exc}") from exc
-    try:
-        return HardwareReference.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(f"{_field_path(e['loc']) or '(top level)'}: {e['msg']}" for e in exc.errors())
-        raise HardwareFileError(f"{path} is invalid: {problems}") from None
+    return load_yaml_model(path, HardwareReference, HardwareFileError, "the hardware limits")

@@ -17,13 +17,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from benchlib.errors import BenchlibError
 from benchlib.paths import reference_dir
+from benchlib.reference_files import load_yaml_model
 
 __all__ = [
     "EVIDENCE_DIR_NAME",
@@ -299,22 +299,8 @@ def evidence_dir() -> Path:
     return reference_dir() / EVIDENCE_DIR_NAME
 
 
-def _field_path(location: tuple[Any, ...]) -> str:
-    return ".".join(str(part) for part in location)
-
-
 def _read(path: Path) -> EvidenceFile:
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise EvidenceFileError(f"{path} cannot be read ({exc.strerror}).") from exc
-    except yaml.YAMLError as exc:
-        raise EvidenceFileError(f"{path} is not valid YAML: {exc}") from exc
-    try:
-        return EvidenceFile.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(f"{_field_path(e['loc']) or '(top level)'}: {e['msg']}" for e in exc.errors())
-        raise EvidenceFileError(f"{path} is invalid: {problems}") from None
+    return load_yaml_model(path, EvidenceFile, EvidenceFileError)
 
 
 def load_evidence(
