@@ -16,6 +16,10 @@ runs, combined by their median. The server runs on ``server_threads`` threads
 core is taken (TPOT at concurrency 8 jumped from ~70 ms to 180-240 ms in trials),
 while one thread leaves the other core to the client.
 
+Equal output lengths keep the server's clients in lockstep (each round sent together):
+:mod:`benchlib.predict.local` detects it from the send times and the model then prefills a
+round's prompts together (``Scenario.lockstep``); the table marks those steps ``L``.
+
 The model is calibrated on ``smollm2-135m-q4_1``'s observations alone
 (:func:`benchlib.predict.calibrate.calibrate`), then predicts
 ``gemma3-270m-q4_k_m`` (its GGUF geometry, the same hardware figures) at the
@@ -48,11 +52,11 @@ def _in_process(runs_dir: Path, bracket: int, order: list[tuple[int, str]], prom
     kinds = {}
     for threads, model in order:
         started = time.perf_counter()
-        result = run_sweep(SweepConfig.from_mapping(dict(
-            profile=f"bench-calibration-b{bracket}", runtime="llama.cpp", model=model, threads=threads, seed=bracket,
-            prompts="synthetic", prompt_tokens=prompt_tokens, output_tokens=output_tokens, repetitions=1, warmup=1,
-            power="none", output_dir=str(runs_dir),
-        )), progress=False)  # fmt: skip
+        result = run_sweep(SweepConfig.from_mapping({
+            "profile": f"bench-calibration-b{bracket}", "runtime": "llama.cpp", "model": model, "threads": threads,
+            "seed": bracket, "prompts": "synthetic", "prompt_tokens": prompt_tokens, "output_tokens": output_tokens,
+            "repetitions": 1, "warmup": 1, "power": "none", "output_dir": str(runs_dir),
+        }), progress=False)  # fmt: skip
         kinds[result.meta["run_id"]] = "in-process"
         print(f"    in-process {model} t={threads}: {time.perf_counter() - started:.0f} s", flush=True)
     return kinds
@@ -74,12 +78,12 @@ def _served(runs_dir: Path, bracket: int, models: list[str], threads: int, concu
         server = native_llama_server(resolve_model(model).path, free_port(), runs_dir / f"llama-server-{model}-b{bracket}.log",
                                      threads=threads, parallel=slots, context_tokens=context, alias=_ALIAS).start()  # fmt: skip
         try:
-            result = run_sweep(SweepConfig.from_mapping(dict(
-                profile=f"bench-calibration-server-b{bracket}", runtime="http", url=server.url, model=model,
-                served_model=_ALIAS, seed=bracket, prompts="synthetic", prompt_tokens=prompt_tokens,
-                output_tokens=output_tokens, concurrency=concurrency, step_min_requests=step_min_requests, warmup=1,
-                power="none", output_dir=str(runs_dir),
-            )), progress=False)  # fmt: skip
+            result = run_sweep(SweepConfig.from_mapping({
+                "profile": f"bench-calibration-server-b{bracket}", "runtime": "http", "url": server.url,
+                "model": model, "served_model": _ALIAS, "seed": bracket, "prompts": "synthetic",
+                "prompt_tokens": prompt_tokens, "output_tokens": output_tokens, "concurrency": concurrency,
+                "step_min_requests": step_min_requests, "warmup": 1, "power": "none", "output_dir": str(runs_dir),
+            }), progress=False)  # fmt: skip
         finally:
             server.stop()
         kinds[result.meta["run_id"]] = "llama-server"
@@ -107,7 +111,13 @@ def prediction_from_calibration(output_dir: str | Path = BENCH_DEFAULT, threads:
     """
     import tempfile
 
-    from benchlib.harness.calibration_report import calibration_summary, compare, format_table, plot_comparison, write_figure
+    from benchlib.harness.calibration_report import (
+        calibration_summary,
+        compare,
+        format_table,
+        plot_comparison,
+        write_figure,
+    )
     from benchlib.predict.calibrate import calibrate
     from benchlib.predict.local import collect_observations
 

@@ -57,6 +57,7 @@ def compare(calibration: Calibration, observations: list[Observation], kinds: di
             "measured_runs": [obs.value for obs in members], "runs": [obs.source for obs in members],
             "predicted": value, "interval": [float(low), float(high)], "error": value / measured - 1,
             "within_interval": bool(low <= measured <= high), "bound": point.point.bound, "batch": point.point.batch,
+            "lockstep": first.scenario.lockstep,
             "calibration_level": prediction.calibration_level, "interval_basis": prediction.interval_basis,
         })  # fmt: skip
     return rows
@@ -84,16 +85,18 @@ def _shown(value: float, metric: str) -> str:
 
 def format_table(rows: list[dict[str, Any]]) -> str:
     """Predicted against measured, one line per condition (TPOT and TTFT in ms)."""
-    header = f"{'where':<13}{'device':<18}{'c':>3}  {'metric':<13}{'measured':>11}{'predicted':>11}  {'95% interval':<21}{'error':>8}"
+    header = (f"{'where':<13}{'device':<18}{'c':>3}{'':<3}{'metric':<13}{'measured':>11}{'predicted':>11}  "
+              f"{'95% interval':<23}{'error':>8}")  # fmt: skip
     lines = [header, "-" * len(header)]
     for row in rows:
         low, high = row["interval"]
         interval = f"[{_shown(low, row['metric'])}, {_shown(high, row['metric'])}]"
         mark = "" if row["within_interval"] else " *"
-        lines.append(f"{row['kind']:<13}{row['hardware_id']:<18}{row['concurrency']:>3}  {METRIC_LABELS[row['metric']]:<13}"
+        step = " L " if row.get("lockstep") else "   "
+        lines.append(f"{row['kind']:<13}{row['hardware_id']:<18}{row['concurrency']:>3}{step}{METRIC_LABELS[row['metric']]:<13}"
                      f"{_shown(row['measured'], row['metric']):>11}{_shown(row['predicted'], row['metric']):>11}  "
-                     f"{interval:<21}{row['error']:>+8.0%}{mark}")  # fmt: skip
-    lines.append("* measured value outside the 95% interval")
+                     f"{interval:<23}{row['error']:>+8.0%}{mark}")  # fmt: skip
+    lines.append("* measured value outside the 95% interval; L: clients in lockstep (each round sent together)")
     return "\n".join(lines)
 
 

@@ -11,6 +11,7 @@ here as observations).
 
 from benchlib.predict.calibrate import Calibration, Observation, calibrate
 from benchlib.predict.evidence import EvidenceFileError, EvidenceLibrary, load_evidence
+from benchlib.predict.local import LocalObservations, local_observations, observations_from_runs
 from benchlib.predict.predictor import Library, Prediction, load_library, predict
 from benchlib.predict.roofline import Efficiencies, HardwareSpec, Scenario, serving_point
 
@@ -21,12 +22,15 @@ __all__ = [
     "EvidenceLibrary",
     "HardwareSpec",
     "Library",
+    "LocalObservations",
     "Observation",
     "Prediction",
     "Scenario",
     "calibrate",
     "load_evidence",
     "load_library",
+    "local_observations",
+    "observations_from_runs",
     "predict",
     "serving_point",
 ]

@@ -7,7 +7,8 @@ requests becomes :class:`~benchlib.predict.calibrate.Observation`\\ s:
   id ``this-machine-Tt``, so runs at 1 and 2 threads calibrate separately at the
   device level and together at the class (``cpu-x86`` / ``cpu-arm``) level. The
   bandwidth of every run of one host is the best probe among them (each probe is
-  a lower bound of peak, and probes of one machine vary by a third);
+  a lower bound of peak, and probes of one machine vary by a third), and its
+  instruction set and clock are pooled likewise (a server run records neither);
 * model: the run's GGUF geometry (:mod:`~benchlib.predict.local_model`);
 * runtime class ``llama.cpp``: in-process llama.cpp runs and ``http`` runs whose
   server is llama.cpp's ``llama-server`` (it answers ``/props``). The server's
@@ -16,7 +17,9 @@ requests becomes :class:`~benchlib.predict.calibrate.Observation`\\ s:
 * metrics: a single-stream run gives ``decode_tps`` (median per-request decode
   rate) and ``ttft_s`` (median) at its median prompt length; a load sweep gives,
   per complete closed-loop step, ``tpot_s`` and ``ttft_s`` (medians of the step's
-  requests) and ``output_tps`` (the step's system throughput) at its concurrency.
+  requests) and ``output_tps`` (the step's system throughput) at its concurrency. A step whose
+  clients sent in rounds (equal output lengths keep a closed loop in step) is a ``lockstep``
+  scenario: each round's prompts are prefilled together before its decode steps.
 
 Keys are ``RUN_ID/metric@cN``; the source is the run id.
 """
@@ -33,7 +36,7 @@ import pandas as pd
 from benchlib.hardware.model_reference import ModelGeometry, ModelsReference
 from benchlib.metrics import successful_requests
 from benchlib.predict.calibrate import Observation
-from benchlib.predict.local_hardware import local_hardware_spec
+from benchlib.predict.local_hardware import local_hardware_spec, pooled_cpu_facts
 from benchlib.predict.local_model import LocalRunError, ModelResolver
 from benchlib.predict.roofline import HardwareSpec, Scenario
 from benchlib.records import StoredRun, scan_runs
@@ -41,9 +44,11 @@ from benchlib.records import StoredRun, scan_runs
 __all__ = [
     "IMPORTED_KIND",
     "LOCAL_RUNTIME_CLASS",
+    "LOCKSTEP_GAP_SHARE",
     "LocalObservations",
     "LocalRunError",
     "collect_observations",
+    "in_lockstep",
     "local_observations",
     "observations_from_run",
     "observations_from_runs",
@@ -52,6 +57,8 @@ __all__ = [
 
 LOCAL_RUNTIME_CLASS = "llama.cpp"
 """The runtime class of every run this module turns into observations."""
+LOCKSTEP_GAP_SHARE = 0.1
+"""A send this close after the one before (as a share of the median TTFT) belongs to the same round."""
 IMPORTED_KIND = "imported"
 """``run.json`` ``kind`` of a run imported from another tool (``benchlib.importers.writer.IMPORTED_KIND``)."""
 
@@ -106,12 +113,27 @@ def _median(rows: pd.DataFrame, column: str) -> float | None:
     return float(values.median()) if len(values) else None
 
 
+def in_lockstep(rows: pd.DataFrame, concurrency: int) -> bool:
+    """Whether a closed-loop step's clients sent their requests in rounds (see :data:`LOCKSTEP_GAP_SHARE`).
+
+    In lockstep, at least half the gaps between successive sends are shorter than a tenth of the
+    median TTFT: the requests of a round leave together, each right after the round before ended.
+    """
+    if concurrency < 2 or "sent_unix_s" not in rows or len(rows) < 2:
+        return False
+    sent = pd.to_numeric(rows["sent_unix_s"], errors="coerce").dropna().sort_values()
+    ttft = _median(rows, "ttft_s")
+    gaps = sent.diff().dropna()
+    return bool(ttft and len(gaps) and (gaps < LOCKSTEP_GAP_SHARE * ttft).mean() >= 0.5)
+
+
 def _scenario(rows: pd.DataFrame, parameters: dict[str, Any], concurrency: int) -> Scenario:
     prompt = _median(rows, "prompt_tokens")
     output = _median(rows, "output_tokens") or parameters.get("output_tokens")
     if prompt is None or not output:
         raise LocalRunError("its requests record no prompt or output token counts")
-    return Scenario(prompt_tokens=int(round(prompt)), output_tokens=int(round(output)), concurrency=concurrency)
+    return Scenario(prompt_tokens=round(prompt), output_tokens=round(output), concurrency=concurrency,
+                    lockstep=in_lockstep(rows, concurrency))  # fmt: skip
 
 
 def _single_stream(run: StoredRun, rows: pd.DataFrame) -> list[tuple[str, Scenario, float]]:
@@ -149,20 +171,22 @@ def observations_from_run(run: StoredRun, hardware: HardwareSpec, model: ModelGe
     return [
         Observation(key=f"{run.run_id}/{metric}@c{scenario.concurrency}", hardware_id=hardware.name, hardware=hardware,
                     runtime_class=LOCAL_RUNTIME_CLASS, model=model, scenario=scenario, metric=metric, value=value,
-                    source=run.run_id)  # fmt: skip
+                    source=run.run_id)
         for metric, scenario, value in figures
-    ]
+    ]  # fmt: skip
+
+
+def _host(run: StoredRun) -> str:
+    return str((run.meta.get("machine") or {}).get("hostname") or "")
 
 
 def _best_probes(runs: Iterable[StoredRun]) -> dict[str, float]:
     """Host -> the highest memory-bandwidth probe among its runs, GB/s."""
     best: dict[str, float] = {}
     for run in runs:
-        machine = run.meta.get("machine") or {}
-        probe = (machine.get("memory_bandwidth") or {}).get("gb_s")
-        host = str(machine.get("hostname") or "")
+        probe = ((run.meta.get("machine") or {}).get("memory_bandwidth") or {}).get("gb_s")
         if probe:
-            best[host] = max(best.get(host, 0.0), float(probe))
+            best[_host(run)] = max(best.get(_host(run), 0.0), float(probe))
     return best
 
 
@@ -175,17 +199,20 @@ def collect_observations(runs: Iterable[StoredRun], *, server_threads: int | Non
         server_threads: The ``-t`` of the ``llama-server`` the ``http`` runs measured (default: its default).
         models: ``models.yaml`` (the checkout's when ``None``).
     """
+    runs = list(runs)
+    skipped = [(run.run_id, "imported from another tool: not measured by benchlib here")
+               for run in runs if run.meta.get("kind") == IMPORTED_KIND]  # fmt: skip
     runs = [run for run in runs if run.meta.get("kind") != IMPORTED_KIND]
     probes = _best_probes(runs)
+    hosts = {_host(run) for run in runs}
+    facts = {host: pooled_cpu_facts([run.meta for run in runs if _host(run) == host]) for host in hosts}
     resolver = ModelResolver(models)
     observations: list[Observation] = []
-    skipped: list[tuple[str, str]] = []
     for run in runs:
         try:
             _runtime_class(run.meta)
             threads, threads_basis = run_threads(run.meta, server_threads)
-            host = str((run.meta.get("machine") or {}).get("hostname") or "")
-            hardware = local_hardware_spec(run.meta, threads, probes.get(host))
+            hardware = local_hardware_spec(run.meta, threads, probes.get(_host(run)), facts[_host(run)])
             hardware = replace(hardware, basis=f"{hardware.basis}; threads: {threads_basis}")
             observations += observations_from_run(run, hardware, resolver.geometry(run.meta))
         except (LocalRunError, ValueError) as exc:

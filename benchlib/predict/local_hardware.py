@@ -41,12 +41,13 @@ __all__ = [
     "is_this_host",
     "local_hardware_id",
     "local_hardware_spec",
+    "pooled_cpu_facts",
 ]
 
 CPUINFO = Path("/proc/cpuinfo")
 INT8_MACS_PER_CYCLE: dict[str, tuple[int, str]] = {
-    "avx512_vnni": (64, "one 512-bit VPDPBUSD per cycle (64 int8 MACs; AMD Zen 4 runs it on two 256-bit halves, "
-                        "Intel parts with two 512-bit FMA ports can issue two)"),
+    "avx512_vnni": (64, ("one 512-bit VPDPBUSD per cycle (64 int8 MACs; AMD Zen 4 runs it on two 256-bit halves, "
+                         "Intel parts with two 512-bit FMA ports can issue two)")),
     "avx_vnni": (64, "two 256-bit VPDPBUSD per cycle (2 x 32 int8 MACs)"),
     "avx2": (32, "two 256-bit VPMADDUBSW + VPMADDWD pairs per cycle (2 x 32 int8 MACs at two instructions each)"),
     "dotprod": (32, "two 128-bit SDOT per cycle (2 x 16 int8 MACs), as hardware.yaml's Raspberry Pi 5 entry"),
@@ -113,9 +114,9 @@ def _cpuinfo() -> tuple[set[str], float | None]:
     except OSError:
         return set(), None
     flags: set[str] = set()
-    for match in re.finditer(r"^(?:flags|Features)\s*:\s*(.*)$", text, re.M):
+    for match in re.finditer(r"^(?:flags|Features)\s*:\s*(.*)$", text, re.MULTILINE):
         flags |= {_CPUINFO_FLAGS[f] for f in match.group(1).split() if f in _CPUINFO_FLAGS}
-    clocks = [float(m) for m in re.findall(r"^cpu MHz\s*:\s*([\d.]+)", text, re.M)]
+    clocks = [float(m) for m in re.findall(r"^cpu MHz\s*:\s*([\d.]+)", text, re.MULTILINE)]
     clock = max(clocks) if clocks else None
     if clock is None:
         try:
@@ -149,6 +150,21 @@ def cpu_facts(meta: dict[str, Any]) -> CpuFacts:
     return CpuFacts(isa, float(clock) if clock else None, "; ".join(sources) or "nothing recorded")
 
 
+def pooled_cpu_facts(metas: list[dict[str, Any]]) -> CpuFacts:
+    """One host's instruction set and clock from all its runs: the first that records each.
+
+    A ``llama-server`` run records neither (the client cannot see the server's build); an
+    in-process run of the same host does.
+    """
+    every = [cpu_facts(meta) for meta in metas]
+    isa = next((f for f in every if f.isa), None)
+    clock = next((f for f in every if f.clock_mhz), None)
+    if isa is None and clock is None:
+        return every[0] if every else CpuFacts(None, None, "nothing recorded")
+    source = "; ".join(dict.fromkeys(f.source for f in (isa, clock) if f is not None))
+    return CpuFacts(isa.isa if isa else None, clock.clock_mhz if clock else None, f"{source} (the host's runs pooled)")
+
+
 def int8_peak_tflops(facts: CpuFacts, cores: int) -> tuple[float | None, str]:
     """The int8 dot-product peak of ``cores`` cores, in T(FL)OPS, and its derivation (``None`` when unknown)."""
     if facts.isa is None or not facts.clock_mhz:
@@ -160,13 +176,15 @@ def int8_peak_tflops(facts: CpuFacts, cores: int) -> tuple[float | None, str]:
                   f"{macs} int8 MACs/cycle ({facts.isa}: {why}) x 2 ops ({facts.source})")  # fmt: skip
 
 
-def local_hardware_spec(meta: dict[str, Any], threads: int, bandwidth_gb_s: float | None = None) -> HardwareSpec:
+def local_hardware_spec(meta: dict[str, Any], threads: int, bandwidth_gb_s: float | None = None,
+                        facts: CpuFacts | None = None) -> HardwareSpec:  # fmt: skip
     """The figures of a run's machine at ``threads`` threads.
 
     Args:
         meta: The run's ``run.json``.
         threads: Threads the runtime used.
         bandwidth_gb_s: Bandwidth to use instead of this run's probe (the best probe of the host's runs), GB/s.
+        facts: Instruction set and clock to use instead of this run's (the host's runs pooled).
 
     Raises:
         ValueError: the architecture is unknown, or no bandwidth is recorded (rerun the sweep: every sweep probes it).
@@ -179,7 +197,7 @@ def local_hardware_spec(meta: dict[str, Any], threads: int, bandwidth_gb_s: floa
         raise ValueError("run.json machine.memory_bandwidth.gb_s is missing: sweep again with this benchlib (every "
                          "sweep probes the memory bandwidth) so the model has a bandwidth for this machine")  # fmt: skip
     cores = min(threads, int(machine.get("cpu_cores_physical") or threads))  # hyperthreads share a core's vector units
-    peak, peak_basis = int8_peak_tflops(cpu_facts(meta), cores)
+    peak, peak_basis = int8_peak_tflops(facts or cpu_facts(meta), cores)
     energy = (meta.get("summary") or {}).get("energy") or {}
     measured_power = energy.get("kind") == "measured" and energy.get("valid")
     power = energy.get("mean_power_w") if measured_power else None

@@ -24,11 +24,15 @@ from typing import Any
 
 from benchlib.errors import BenchlibError
 from benchlib.hardware.geometry import KV_CACHE_ELEMENT_BYTES
-from benchlib.hardware.model_reference import ModelGeometry, ModelsReference, load_models
+from benchlib.hardware.model_reference import (
+    ModelGeometry,
+    ModelsReference,
+    load_models,
+)
 
 __all__ = ["LocalRunError", "ModelResolver", "model_geometry_of", "reference_model_id"]
 
-_QUANT_SUFFIX = re.compile(r"^(?P<model>.+?)-(?P<quant>(?:q\d[\w]*|iq\d[\w]*|f16|bf16|f32))$", re.I)
+_QUANT_SUFFIX = re.compile(r"^(?P<model>.+?)-(?P<quant>(?:q\d[\w]*|iq\d[\w]*|f16|bf16|f32))$", re.IGNORECASE)
 
 
 class LocalRunError(BenchlibError):

@@ -200,7 +200,7 @@ class Prediction:
             "model_geometry": self.model.to_dict(),
             "runtime_class": self.runtime_class,
             "workload": {"prompt_tokens": self.scenario.prompt_tokens, "output_tokens": self.scenario.output_tokens,
-                         "context_tokens": self.scenario.context_tokens},  # fmt: skip
+                         "context_tokens": self.scenario.context_tokens, "lockstep": self.scenario.lockstep},  # fmt: skip
             "efficiencies": dict(zip(Efficiencies.NAMES, self.efficiencies.as_tuple(), strict=True)),
             "calibration": {"level": self.calibration_level, "observations": self.calibration_points},
             "interval": {"level": INTERVAL_LEVEL, "basis": self.interval_basis},

@@ -19,6 +19,13 @@ cap)`` streams (1 for a runtime that does not batch); the others queue::
 
 where each step also carries the other streams' prompts, ``(B - 1) x prompt / output``
 tokens of prefill compute (continuous batching mixes them into the decode steps).
+A closed loop in *lockstep* (``Scenario.lockstep``: equal-length requests whose
+clients start each round together, as a sweep's fixed output length makes them)
+prefills a round's ``B`` prompts together before its decode steps instead::
+
+    TTFT = prefill of B prompts + t_step       TPOT = t_step (no prompt in it)
+
+(the same prefill and decode work: ``e2e`` and throughput move little when the steps are compute-bound).
 
 The batch cap is where the KV caches of ``B`` full contexts no longer fit beside
 the weights in the usable share of memory. Power is idle plus a share of
@@ -138,12 +145,15 @@ class Scenario:
         output_tokens: Output tokens per request.
         context_tokens: Tokens already in context before the prompt.
         concurrency: Concurrent clients (closed loop).
+        lockstep: The clients start each round together (equal lengths keep them in step), so a
+            round's prompts are prefilled together before its decode steps; else arrivals spread out.
     """
 
     prompt_tokens: int = DEFAULT_PROMPT_TOKENS
     output_tokens: int = DEFAULT_OUTPUT_TOKENS
     context_tokens: int = 0
     concurrency: int = 1
+    lockstep: bool = False
 
     @property
     def mean_decode_context(self) -> float:
@@ -215,14 +225,17 @@ def decode_step_s(hardware: HardwareSpec, model: ModelGeometry, eff: Efficiencie
 
 
 def prefill_s(hardware: HardwareSpec, model: ModelGeometry, eff: Efficiencies, prompt_tokens: int,
-              context_tokens: int = 0) -> float:  # fmt: skip
-    """Time to process ``prompt_tokens`` after ``context_tokens`` cached ones, s (NaN when the peak is unknown)."""
+              context_tokens: int = 0, sequences: int = 1) -> float:  # fmt: skip
+    """Time to process ``sequences`` prompts of ``prompt_tokens`` after ``context_tokens`` cached ones, together, s.
+
+    NaN when the peak is unknown.
+    """
     if not hardware.peak_tflops:
         return float("nan")
     attention = 4.0 * model.block_count * model.head_count * model.head_dim * (
         prompt_tokens * context_tokens + prompt_tokens**2 / 2
     )
-    flops = 2.0 * model.matmul_parameters * prompt_tokens + attention
+    flops = sequences * (2.0 * model.matmul_parameters * prompt_tokens + attention)
     compute_s = flops / (hardware.peak_tflops * 1e12 * eff.prefill_compute)
     memory_s = model.weight_bytes_read_per_token / (hardware.bandwidth_gb_s * 1e9 * eff.bandwidth)
     return eff.step_overhead_s + max(compute_s, memory_s)
@@ -259,13 +272,15 @@ def serving_point(hardware: HardwareSpec, model: ModelGeometry, eff: Efficiencie
     batch = min(scenario.concurrency, cap)
     step, memory, compute = decode_step_s(hardware, model, eff, batch, scenario.mean_decode_context)
     prefill = prefill_s(hardware, model, eff, scenario.prompt_tokens, scenario.context_tokens)
-    interleaved = _interleaved_prefill_s(hardware, model, eff, scenario, batch)
+    lockstep = scenario.lockstep and batch > 1
+    interleaved = 0.0 if lockstep else _interleaved_prefill_s(hardware, model, eff, scenario, batch)
     if interleaved > 0:  # the other streams' prompts share the steps: compute of the step grows
         compute += interleaved
         step = eff.step_overhead_s + max(memory, compute)
     if not math.isfinite(prefill):  # no peak compute: a prefill at least reads the weights once
         prefill = nan
-    ttft = prefill + step
+    round_prefill = prefill_s(hardware, model, eff, scenario.prompt_tokens, scenario.context_tokens, batch)
+    ttft = (round_prefill if lockstep else prefill) + step
     e2e = ttft + (scenario.output_tokens - 1) * step
     waiting = scenario.concurrency - batch
     if waiting > 0:  # closed loop, Little's law: C = (B / e2e) x (wait + e2e), so wait = (C - B) / B x e2e

@@ -129,3 +129,26 @@ def test_overhead_adds_to_every_step():
 def test_prefill_needs_a_peak():
     no_peak = HardwareSpec("npu", "npu", 34.1, None, 8.0, 2.5, None, "test")
     assert math.isnan(prefill_s(no_peak, LLAMA_8B, IDEAL, 128))
+
+
+def test_lockstep_prefills_a_rounds_prompts_together_and_keeps_them_out_of_the_steps():
+    """8 clients sending each round together: TTFT carries all 8 prompts, a decode step none of them.
+
+    On a CPU-like device (40 GB/s, 0.5 TFLOPS) steady arrivals put 7 x 512 / 128 = 28 prompt tokens
+    of compute into every step (compute-bound) and one prompt into the TTFT.
+    """
+    cpu = HardwareSpec("cpu", "cpu-x86", 40.0, 0.5, 64.0, 100.0, 20.0, "test")
+    steady = Scenario(prompt_tokens=512, output_tokens=128, concurrency=8)
+    lockstep = Scenario(prompt_tokens=512, output_tokens=128, concurrency=8, lockstep=True)
+    spread = serving_point(cpu, LLAMA_8B, IDEAL, steady, "llama.cpp")
+    rounds = serving_point(cpu, LLAMA_8B, IDEAL, lockstep, "llama.cpp")
+    step, _, _ = decode_step_s(cpu, LLAMA_8B, IDEAL, 8, lockstep.mean_decode_context)
+    assert rounds.tpot_s == pytest.approx(step) and spread.tpot_s > 2 * step and spread.bound == "compute"
+    one_prompt = prefill_s(cpu, LLAMA_8B, IDEAL, 512)
+    together = prefill_s(cpu, LLAMA_8B, IDEAL, 512, sequences=8)
+    assert together == pytest.approx(8 * one_prompt)  # compute-bound: 8 x the FLOPs
+    assert rounds.ttft_s == pytest.approx(together + step) and spread.ttft_s == pytest.approx(one_prompt + spread.tpot_s)
+    assert rounds.e2e_s == pytest.approx(together + 128 * step)
+    single = Scenario(prompt_tokens=512, output_tokens=128, concurrency=1)
+    assert serving_point(cpu, LLAMA_8B, IDEAL, single, "llama.cpp") == serving_point(
+        cpu, LLAMA_8B, IDEAL, Scenario(512, 128, 0, 1, True), "llama.cpp")  # one client: nothing to lock
