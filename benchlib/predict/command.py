@@ -1,6 +1,8 @@
 """``benchlib predict``: the predicted serving curve of a device x model, with intervals and basis.
 
-A device is a ``hardware.yaml`` id, or its figures (``--bandwidth-gb-s``,
+Runs measured here (``--runs-dir``) join the calibration, and their device
+(``this-machine-Nt``) can be predicted like any other. A device is a
+``hardware.yaml`` id, or its figures (``--bandwidth-gb-s``,
 ``--peak-tflops``, ``--memory-gb``, ``--power-w``, ``--hardware-class``); a model
 is ``MODEL-QUANTIZATION`` of ``models.yaml`` (``llama-3.1-8b-q4_k_m``), or its
 geometry (``--parameters``, ``--layers``, ``--kv-heads``, ``--head-dim`` ...).
@@ -17,6 +19,9 @@ from benchlib.errors import ParameterError
 from benchlib.hardware.model_reference import ModelGeometry, ModelsReference
 from benchlib.hardware.reference import HARDWARE_CLASSES
 from benchlib.predict.evidence import RUNTIME_CLASSES
+from benchlib.models import CATALOGUE
+from benchlib.predict.local import local_observations
+from benchlib.predict.local_model import ModelResolver, model_geometry_of
 from benchlib.predict.predictor import Library, Prediction, load_library, predict
 from benchlib.predict.roofline import DEFAULT_OUTPUT_TOKENS, DEFAULT_PROMPT_TOKENS, HardwareSpec, Scenario
 
@@ -61,6 +66,11 @@ def add_predict_parser(commands: Any) -> None:
     geometry.add_argument("--head-dim", type=int, default=None)
     geometry.add_argument("--bits-per-weight", type=float, default=None, help="average, e.g. 4.85 for Q4_K_M")
     geometry.add_argument("--kv-element-bytes", type=float, default=2.0, help="bytes per cached K/V element (f16: 2)")
+    parser.add_argument("--runs-dir", default=None, metavar="DIR",
+                        help="also calibrate on the runs measured here under DIR (their device: this-machine-Nt, "
+                             "N threads), e.g. data/runs")  # fmt: skip
+    parser.add_argument("--server-threads", type=int, default=None, metavar="N",
+                        help="the -t of the llama-server the http runs under --runs-dir measured")
     parser.add_argument("--json", action="store_true", help="print the prediction as JSON")
     parser.set_defaults(func=run_predict)
 
@@ -91,16 +101,17 @@ def _concurrencies(text: str) -> list[int]:
     return values
 
 
-def _hardware(args: argparse.Namespace, library: Library) -> tuple[str, HardwareSpec]:
+def _hardware(args: argparse.Namespace, library: Library,
+              measured: dict[str, HardwareSpec]) -> tuple[str, HardwareSpec]:  # fmt: skip
     given = {name: getattr(args, name) for name in _HARDWARE_FIGURES if getattr(args, name) is not None}
-    if args.hardware in library.hardware.hardware:
-        spec = library.spec(args.hardware)
+    if args.hardware in library.hardware.hardware or args.hardware in measured:
+        spec = measured.get(args.hardware) or library.spec(args.hardware)
         if given or args.hardware_class:
             overrides = ", ".join(f"{k}={v:g}" for k, v in given.items())
             spec = HardwareSpec(**{**spec.to_dict(), **given, "hardware_class": args.hardware_class or spec.hardware_class,
                                    "basis": f"{spec.basis}, with {overrides or 'hardware class'} given on the command line"})  # fmt: skip
         return args.hardware, spec
-    known = ", ".join(sorted(library.hardware.hardware))
+    known = ", ".join(sorted([*library.hardware.hardware, *measured]))
     if not given:
         what = f"'{args.hardware}' is not in hardware.yaml" if args.hardware else "no --hardware given"
         raise ParameterError(f"{what}; known: {known}; or give the device's figures "
@@ -129,6 +140,9 @@ def _model(args: argparse.Namespace, library: Library) -> ModelGeometry:
         )  # fmt: skip
     if not args.model:
         raise ParameterError("give --model MODEL-QUANT (e.g. llama-3.1-8b-q4_k_m) or the model's geometry")
+    if args.model in CATALOGUE:  # a model benchlib ships: its GGUF's own bytes, not the quantization's average
+        resolver = ModelResolver(library.models)
+        return model_geometry_of({"model": resolver.info(args.model), "parameters": {"model": args.model}}, resolver)
     model_id, quantization = parse_model(args.model, library.models)
     return library.models.geometry(model_id, quantization, kv_element_bytes=args.kv_element_bytes)
 
@@ -176,12 +190,14 @@ def run_predict(args: argparse.Namespace) -> int:
         if getattr(args, name) < (1 if name == "output_tokens" else 0):
             raise ParameterError(f"--{name.replace('_', '-')} must be >= {1 if name == 'output_tokens' else 0}")
     library = load_library()
-    hardware_id, hardware = _hardware(args, library)
+    local = local_observations(args.runs_dir, server_threads=args.server_threads).observations if args.runs_dir else []
+    hardware_id, hardware = _hardware(args, library, {obs.hardware_id: obs.hardware for obs in local})
     model = _model(args, library)
     runtime_class = args.runtime_class or DEFAULT_RUNTIME_CLASS[hardware.hardware_class]
     if not hardware.bandwidth_gb_s:
         raise ParameterError(f"{hardware_id} has no published memory bandwidth; give --bandwidth-gb-s")
     scenario = Scenario(args.prompt_tokens, args.output_tokens, args.context_tokens)
-    prediction = predict(library.calibration(), hardware, hardware_id, model, runtime_class, scenario, concurrencies)
+    prediction = predict(library.calibration(local), hardware, hardware_id, model, runtime_class, scenario,
+                         concurrencies)  # fmt: skip
     print(json.dumps(prediction.to_dict(), indent=2) if args.json else format_prediction(prediction))
     return 0

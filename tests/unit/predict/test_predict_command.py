@@ -1,10 +1,13 @@
 """``benchlib predict``: the prediction, its JSON shape, its basis, and one clear message for bad input."""
 
 import json
+from pathlib import Path
 
 import pytest
 
 from benchlib.cli import main
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
 
 def _json(capsys, *args):
@@ -69,3 +72,18 @@ def test_bad_input_is_one_message_and_exit_2(capsys, args, message):
     assert main(["predict", *args]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_runs_measured_here_calibrate_their_own_device(capsys):
+    """--runs-dir: the fixture runs (a real smoke sweep and a llama-server c1/c2 run) calibrate this machine."""
+    from benchlib.predict.local import local_observations
+
+    runs = str(FIXTURES / "runs")
+    devices = sorted({obs.hardware_id for obs in local_observations(runs).observations})
+    assert devices, "the fixture runs give observations"
+    data = _json(capsys, "--runs-dir", runs, "--hardware", devices[0], "--model", "gemma3-270m-q4_k_m",
+                 "--concurrency", "1,2")  # fmt: skip
+    assert data["basis"]["calibration"]["level"].startswith(devices[0])
+    assert data["basis"]["hardware"]["hardware_class"] in ("cpu-x86", "cpu-arm")
+    assert main(["predict", "--hardware", devices[0], "--model", "gemma3-270m-q4_k_m"]) == 2  # not without the runs
+    assert f"'{devices[0]}' is not in hardware.yaml" in capsys.readouterr().err
