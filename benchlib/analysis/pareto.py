@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from benchlib.analysis.figure_style import layout_above_legend, pyplot
+from benchlib.analysis.claims import REJECTED, claim_status, claim_statuses
 from benchlib.analysis.groups import MODEL_LABEL, published_model_label
 
 __all__ = ["PARETO_VIEWS", "pareto_frontier", "pareto_points", "plot_pareto"]
@@ -26,7 +27,7 @@ PARETO_VIEWS: tuple[tuple[str, str], ...] = (
 PUBLISHED_LATENCY_NOTE = "published, single value not p95"
 
 _POINT_COLUMNS = ["label", "model_label", "latency_ms", "latency_kind", "cost_per_million_usd", "cost_kind",
-                  "energy_per_token_j", "energy_kind"]  # fmt: skip
+                  "energy_per_token_j", "energy_kind", "claim_status"]  # fmt: skip
 
 
 def pareto_points(runs: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
@@ -42,14 +43,16 @@ def pareto_points(runs: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
         Columns ``label``, ``model_label``, ``latency_ms``, ``latency_kind``
         (``measured p95`` or :data:`PUBLISHED_LATENCY_NOTE`),
         ``cost_per_million_usd``, ``cost_kind``, ``energy_per_token_j`` and
-        ``energy_kind`` (``measured``, ``estimated`` or ``published``); NaN where a value is unknown.
+        ``energy_kind`` (``measured``, ``estimated`` or ``published``) and ``claim_status`` (a published
+        point's plausibility verdict, :mod:`benchlib.analysis.claims`; empty for a run); NaN where a value is unknown.
     """
     rows = []
     for _, run in runs.iterrows():
         energy_kind = run.get("energy_kind") if isinstance(run.get("energy_kind"), str) else "unknown"
         rows.append((f"{run['platform']} · {run['run_id'][-10:]}", run[MODEL_LABEL], float(run["tpot_ms_p95"]),
                      "measured p95", float(run["cost_per_million_usd"]), "measured", float(run["energy_per_token_j"]),
-                     energy_kind))  # fmt: skip
+                     energy_kind, ""))  # fmt: skip
+    statuses = claim_statuses(reference)
     wide = reference.pivot_table(index=["platform", "model_size"], columns="metric", values="value", aggfunc="first")
     for (platform, size), values in wide.iterrows():
         latency = values.get("per_token_latency", np.nan)
@@ -57,7 +60,8 @@ def pareto_points(runs: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
             continue  # no latency: no place on either panel
         rows.append((f"{platform}", published_model_label(size), float(latency), PUBLISHED_LATENCY_NOTE,
                      float(values.get("cost_per_million_tokens", np.nan)), "published",
-                     float(values.get("energy_per_token", np.nan)), "published"))  # fmt: skip
+                     float(values.get("energy_per_token", np.nan)), "published",
+                     claim_status(statuses, platform, size, "per_token_latency")))  # fmt: skip
     return pd.DataFrame(rows, columns=_POINT_COLUMNS)
 
 
@@ -79,7 +83,8 @@ def pareto_frontier(points: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
 _MARKERS = {  # kind -> (marker, filled, legend label)
     "measured": ("o", True, "measured here (latency: p95)"),
     "estimated": ("s", True, "run here, energy estimated from the profile (latency: p95 measured)"),
-    "published": ("o", False, f"published article, Jan 2026 ({PUBLISHED_LATENCY_NOTE})"),
+    "published": ("o", False, f"the article's claims, Jan 2026 ({PUBLISHED_LATENCY_NOTE}; marked REJECTED where the "
+                              "plausibility check rejects them)"),
     "unknown": ("X", True, "run here, energy source unknown"),
 }
 
@@ -116,7 +121,9 @@ def plot_pareto(points: pd.DataFrame):
             sns.scatterplot(x=[point["latency_ms"]], y=[point[column]], ax=axes, marker=marker, s=70, linewidth=1.5,
                             color=colour if filled else "none", edgecolor=colour if not filled else "black")  # fmt: skip
             axes.collections[-1].set_gid(f"point:{point['label']}")
-            axes.annotate(point["label"], (point["latency_ms"], point[column]), fontsize=6.5,
+            rejected = REJECTED in str(point["claim_status"])
+            axes.annotate(point["label"] + (f" ({REJECTED} claim)" if rejected else ""), (point["latency_ms"], point[column]),
+                          fontsize=6.5, color="#cc0000" if rejected else "black",
                           textcoords="offset points", xytext=(5, 3))  # fmt: skip
         frontier = pareto_frontier(data, "latency_ms", column)
         if len(frontier):
