@@ -88,6 +88,8 @@ def plot_validation(table: pd.DataFrame):
     """Predicted against published, log-log, one panel per metric unit, ``y = x`` and a ±25% band."""
     import matplotlib.pyplot as plt
 
+    from benchlib.analysis.figure_style import fit_log_ticks
+
     units = {"decode_tps": "tokens/s", "prefill_tps": "tokens/s", "output_tps": "tokens/s", "ttft_s": "s",
              "tpot_s": "s", "power_w": "W", "j_per_token": "J/token"}  # fmt: skip
     shown = table.dropna(subset=["predicted"]).assign(unit=lambda t: t["metric"].map(units))
@@ -116,6 +118,7 @@ def plot_validation(table: pd.DataFrame):
         axis.legend(fontsize=7, loc="upper left")
     figure.suptitle("Performance model, leave-one-out: each published figure predicted from all the others")
     figure.tight_layout()
+    fit_log_ticks(figure)
     return figure
 
 
