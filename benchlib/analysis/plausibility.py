@@ -238,6 +238,9 @@ def plausibility_table(runs_dir: str | Path | None = None, reference: str | Path
 def plot_plausibility(frame: pd.DataFrame):
     """Horizontal bars of each row's percent of its batch-1 ceiling, a line at 100%; published bars hatched and grey.
 
+    An orange tick on a bar marks the best share of the ceiling any published measurement of its hardware class
+    reaches (the second line), when the table carries it.
+
     Rows without a ceiling are listed with the reason instead of a bar.
     """
     import matplotlib.pyplot as plt
@@ -245,7 +248,8 @@ def plot_plausibility(frame: pd.DataFrame):
     from benchlib.analysis.figure_style import MEASURED_COLOR, PUBLISHED_COLOR
 
     shown = frame.reset_index(drop=True)
-    figure, axis = plt.subplots(figsize=(9, 0.45 * max(len(shown), 2) + 1.2))
+    figure, axis = plt.subplots(figsize=(9, 0.45 * max(len(shown), 2) + 1.8))
+    drawn_best = False
     for position, row in shown.iterrows():
         published = row["label"] == "published"
         percent = row["percent_of_ceiling"]
@@ -255,7 +259,14 @@ def plot_plausibility(frame: pd.DataFrame):
         axis.barh(position, percent, color=PUBLISHED_COLOR if published else MEASURED_COLOR,
                   hatch="//" if published else None, edgecolor="black", linewidth=0.5)  # fmt: skip
         flag = "  implausible" if VERDICT_IMPLAUSIBLE in row["verdict"] else ""
+        if VERDICT_BEYOND_EVIDENCE in row["verdict"]:
+            flag = "  beyond any published measurement"
         axis.text(percent, position, f" {percent:.0f}% of {row['ceiling_tps']:.1f} tok/s{flag}", va="center", fontsize=8)
+        best = row.get("best_published_efficiency", np.nan)
+        if np.isfinite(best):  # the second line: the best share any published measurement of the class reaches
+            axis.plot([100 * best] * 2, [position - 0.4, position + 0.4], color="darkorange", linewidth=2,
+                      label="best published measurement of the hardware class" if not drawn_best else None)  # fmt: skip
+            drawn_best = True
     axis.axvline(100, color="red", linestyle="--", linewidth=1, label="batch-1 bandwidth ceiling (100%)")
     axis.set_yticks(range(len(shown)), list(shown["name"]), fontsize=8)
     axis.invert_yaxis()
@@ -263,7 +274,7 @@ def plot_plausibility(frame: pd.DataFrame):
     axis.set_xlim(0, max(limit, 100.0) * 1.35)
     axis.set_xlabel("decode rate, % of the batch-1 ceiling (memory bandwidth / bytes read per token)")
     axis.set_title("Physical plausibility: measured runs and published figures (hatched: published)")
-    axis.legend(loc="lower right", fontsize=8)
+    axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=8)
     return figure
 
 

@@ -86,3 +86,15 @@ def test_findings_say_in_words_what_is_implausible_and_what_is_batch_1(article):
     assert "beyond any published measurement" in latency and "implausible" not in latency
     # every published figure is shown next to the evidence-based value for the same hardware and model class
     assert "The evidence gives 2." in pi and "calibrated on raspberry-pi-5 x llama.cpp" in pi
+
+
+def test_the_figure_marks_the_best_published_measurement_of_each_class(article):
+    from matplotlib.colors import to_hex
+
+    from benchlib.analysis.plausibility import plot_plausibility
+
+    figure = plot_plausibility(article.reset_index())
+    ticks = [line for line in figure.axes[0].lines if to_hex(line.get_color()) == to_hex("darkorange")]
+    assert len(ticks) == len(article)  # every published row has a class with published measurements
+    labels = [text.get_text() for text in figure.axes[0].texts]
+    assert sum("beyond any published measurement" in label for label in labels) == 2  # the two H100 rows
