@@ -180,6 +180,8 @@ def format_prediction(prediction: Prediction) -> str:
         f"  calibration: {prediction.calibration_level}, {prediction.calibration_points} observations; efficiencies: {eff}",
         f"  interval: {prediction.interval_basis}",
     ]
+    if prediction.to_narrow():
+        lines.append(f"  to narrow it: {prediction.to_narrow()}")
     return "\n".join(lines)
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from benchlib.hardware.model_reference import ModelGeometry, ModelsReference, load_models
 from benchlib.hardware.reference import HardwareEntry, HardwareReference, load_hardware
+from benchlib.paths import params_dir
 from benchlib.predict.calibrate import (
     INTERVAL_LEVEL,
     METRIC_GROUPS,
@@ -208,7 +209,26 @@ class Prediction:
 
     def to_dict(self) -> dict[str, Any]:
         """The whole prediction as plain values."""
-        return {"points": [p.to_dict() for p in self.points], "basis": self.basis()}
+        return {"points": [p.to_dict() for p in self.points], "basis": {**self.basis(), "to_narrow": self.to_narrow()}}
+
+    def to_narrow(self) -> str | None:
+        """The measurement that would calibrate this device itself, when its own measurements did not."""
+        if self.calibration_level.endswith("(hardware)"):
+            return None
+        profiles = [path.stem for path in sorted(params_dir().glob("*.yaml"))
+                    if _profile_hardware(path.stem) == self.hardware_id]  # fmt: skip
+        profiles = [p for p in profiles if self.runtime_class.split(".")[0] in p] or profiles  # vllm-l4 for vLLM
+        sweep = f"a sweep on it (benchlib sweep params/{profiles[0]}.yaml, or a file of your own)" if profiles \
+            else "a sweep on it"
+        return (f"no measurement of {self.hardware_id} with {self.runtime_class} calibrated this (it rests on "
+                f"{self.calibration_level}): {sweep}, or its results imported (benchlib import), would; or add a "
+                "published measurement to data/reference/evidence/")
+
+
+def _profile_hardware(profile: str) -> str | None:
+    """The ``hardware.yaml`` device a params profile runs on (``None``: this machine or unmapped)."""
+    entry = load_hardware().platforms.get(profile)
+    return entry.hardware if entry is not None else None
 
 
 def _prior_bounds(hardware: HardwareSpec, runtime_class: str) -> tuple[Efficiencies, Efficiencies]:

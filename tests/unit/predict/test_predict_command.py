@@ -37,6 +37,14 @@ def test_json_gives_value_and_interval_of_every_number(capsys):
     basis = data["basis"]
     assert basis["kind"] == "predicted" and basis["hardware"]["name"] == "raspberry-pi-5"
     assert basis["calibration"]["observations"] >= 20 and basis["interval"]["level"] == 0.95
+    assert basis["to_narrow"] is None  # calibrated on the Pi 5's own measurements
+
+
+def test_a_device_without_its_own_measurements_names_the_one_that_would_calibrate_it(capsys):
+    data = _json(capsys, "--hardware", "nvidia-l4", "--model", "llama-3.1-8b-q4_k_m", "--runtime-class", "vllm")
+    assert "benchlib sweep params/vllm-l4.yaml" in data["basis"]["to_narrow"]
+    data = _json(capsys, "--hardware", "nvidia-l4", "--model", "llama-3.1-8b-q4_k_m", "--runtime-class", "llama.cpp")
+    assert "benchlib sweep params/l4.yaml" in data["basis"]["to_narrow"]
 
 
 def test_a_device_given_by_its_figures_uses_the_prior_of_its_class(capsys):
