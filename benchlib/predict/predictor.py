@@ -215,20 +215,15 @@ class Prediction:
         """The measurement that would calibrate this device itself, when its own measurements did not."""
         if self.calibration_level.endswith("(hardware)"):
             return None
+        platforms = load_hardware().platforms
         profiles = [path.stem for path in sorted(params_dir().glob("*.yaml"))
-                    if _profile_hardware(path.stem) == self.hardware_id]  # fmt: skip
+                    if path.stem in platforms and platforms[path.stem].hardware == self.hardware_id]  # fmt: skip
         profiles = [p for p in profiles if self.runtime_class.split(".")[0] in p] or profiles  # vllm-l4 for vLLM
         sweep = f"a sweep on it (benchlib sweep params/{profiles[0]}.yaml, or a file of your own)" if profiles \
             else "a sweep on it"
         return (f"no measurement of {self.hardware_id} with {self.runtime_class} calibrated this (it rests on "
                 f"{self.calibration_level}): {sweep}, or its results imported (benchlib import), would; or add a "
                 "published measurement to data/reference/evidence/")
-
-
-def _profile_hardware(profile: str) -> str | None:
-    """The ``hardware.yaml`` device a params profile runs on (``None``: this machine or unmapped)."""
-    entry = load_hardware().platforms.get(profile)
-    return entry.hardware if entry is not None else None
 
 
 def _prior_bounds(hardware: HardwareSpec, runtime_class: str) -> tuple[Efficiencies, Efficiencies]:

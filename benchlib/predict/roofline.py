@@ -277,10 +277,9 @@ def serving_point(hardware: HardwareSpec, model: ModelGeometry, eff: Efficiencie
     if interleaved > 0:  # the other streams' prompts share the steps: compute of the step grows
         compute += interleaved
         step = eff.step_overhead_s + max(memory, compute)
-    if not math.isfinite(prefill):  # no peak compute: a prefill at least reads the weights once
-        prefill = nan
-    round_prefill = prefill_s(hardware, model, eff, scenario.prompt_tokens, scenario.context_tokens, batch)
-    ttft = (round_prefill if lockstep else prefill) + step
+    # in lockstep a round's prompts are prefilled together before the first token of any of them
+    ttft = (prefill_s(hardware, model, eff, scenario.prompt_tokens, scenario.context_tokens, batch)
+            if lockstep else prefill) + step  # fmt: skip
     e2e = ttft + (scenario.output_tokens - 1) * step
     waiting = scenario.concurrency - batch
     if waiting > 0:  # closed loop, Little's law: C = (B / e2e) x (wait + e2e), so wait = (C - B) / B x e2e
