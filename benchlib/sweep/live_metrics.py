@@ -19,6 +19,9 @@ and ``instance``):
   ``step="sequential"``, 0, for an in-process sweep;
 * ``benchlib_sweep_phase{phase}``: 1 for the current phase (``load``,
   ``warmup``, ``idle``, ``measure``, ``done``, ``stopped``), 0 for the others;
+* ``benchlib_sweep_phase_entered_total{phase}``: how often the sweep entered
+  each phase; unlike the gauge it keeps a phase shorter than a scrape interval
+  (a warm-up of one request) visible to every later scrape;
 * ``benchlib_sweep_output_tokens_per_second``: output tokens of the requests
   finished in the last ``window_s`` seconds (10) per second; 0 when none did.
 
@@ -168,6 +171,7 @@ class SweepMetrics:
         self._lock = threading.Lock()
         self._finished: collections.deque[tuple[float, int]] = collections.deque()
         self._measure_started_s: float | None = None
+        self._phase_now: str | None = None
 
     @property
     def enabled(self) -> bool:
@@ -206,6 +210,8 @@ class SweepMetrics:
                            "0 (sequential).", (*base, "step", "mode"), registry=registry)  # fmt: skip
         self._phase = Gauge("benchlib_sweep_phase", f"1 for the sweep's current phase ({', '.join(PHASES)}).",
                             (*base, "phase"), registry=registry)  # fmt: skip
+        self._phase_entered = Counter("benchlib_sweep_phase_entered", "Times the sweep entered each phase.",
+                                      (*base, "phase"), registry=registry)  # fmt: skip
         rate = Gauge("benchlib_sweep_output_tokens_per_second",
                      f"Output tokens of the requests finished in the last {self.window_s:g} s, per second.",
                      base, registry=registry)  # fmt: skip
@@ -234,6 +240,9 @@ class SweepMetrics:
             raise ValueError(f"phase must be one of {', '.join(PHASES)}, got {phase!r}")
         for name in PHASES:
             self._phase.labels(*self._values, name).set(1.0 if name == phase else 0.0)
+        if phase != self._phase_now:
+            self._phase_entered.labels(*self._values, phase).inc()
+            self._phase_now = phase
         if phase == "measure" and self._measure_started_s is None:
             self._measure_started_s = time.monotonic()
 

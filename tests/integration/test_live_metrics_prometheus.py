@@ -227,8 +227,12 @@ def test_benchlib_sweep_metrics_port_scraped_by_prometheus(prometheus_program, t
         assert tokens == requests["output_tokens"].sum() == 8 * 24
         assert _one_value(url, f"max_over_time(benchlib_sweep_requests_planned{{{run}}}[10m])") == 8
         assert _one_value(url, f"max_over_time(benchlib_sweep_requests_completed{{{run}}}[10m])") == 8
-        seen = prometheus_query(url, f"max_over_time(benchlib_sweep_phase{{{run}}}[10m]) == 1")["result"]
-        assert {"load", "warmup", "measure", "done"} <= {r["metric"]["phase"] for r in seen}
+        # the gauge shows a phase only if a scrape fell inside it; the counter keeps every phase entered
+        entered = prometheus_query(url, f"max_over_time(benchlib_sweep_phase_entered_total{{{run}}}[10m])")["result"]
+        assert {r["metric"]["phase"]: r["value"][1] for r in entered} == {"load": "1", "warmup": "1", "idle": "1",
+                                                                          "measure": "1", "done": "1"}  # fmt: skip
+        final = prometheus_query(url, f"last_over_time(benchlib_sweep_phase{{{run}}}[10m]) == 1")["result"]
+        assert [r["metric"]["phase"] for r in final] == ["done"]
         step = prometheus_query(url, f"max_over_time(benchlib_sweep_step{{{run}}}[10m])")["result"]
         assert [(r["metric"]["step"], r["metric"]["mode"], r["value"][1]) for r in step] == [("sequential", "sequential", "0")]
         assert _one_value(url, f"max_over_time(benchlib_sweep_output_tokens_per_second{{{run}}}[10m])") > 0

@@ -208,3 +208,12 @@ def test_the_cli_refuses_a_port_in_use_before_the_kernel_starts(tmp_path, busy_p
     assert code == 2
     assert f"127.0.0.1:{busy_port}" in capsys.readouterr().err
     assert not runs.exists()
+
+
+def test_phase_entered_counts_each_phase_once_per_entry(live):
+    live.start(LABELS)  # enters "load"
+    for phase in ("load", "warmup", "idle", "measure", "measure"):  # repeating the current phase is no new entry
+        live.set_phase(phase)
+    samples = scrape(live.url)
+    entered = {phase: value(samples, "benchlib_sweep_phase_entered_total", phase=phase) for phase in PHASES[:4]}
+    assert entered == {"load": 1, "warmup": 1, "idle": 1, "measure": 1}
