@@ -40,7 +40,13 @@ from benchlib.decision.inputs import (
 )
 from benchlib.decision.recommend import DecisionResult, Verdict, decide, make_decision
 from benchlib.decision.report import decision_table, write_decision
-from benchlib.decision.sizing import DAYS_PER_MONTH, VARIANTS, Costing, cost_candidate, hourly_requests_per_s
+from benchlib.decision.sizing import (
+    DAYS_PER_MONTH,
+    VARIANTS,
+    Costing,
+    cost_candidate,
+    hourly_requests_per_s,
+)
 
 __all__ = [
     "DAYS_PER_MONTH",

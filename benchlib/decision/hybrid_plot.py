@@ -9,7 +9,7 @@ import pandas as pd
 
 from benchlib.analysis.figure_style import pyplot, save_figure
 
-__all__ = ["EDGE_COLOR", "CLOUD_COLOR", "MISSED_ALPHA", "plot_hybrid", "write_hybrid"]
+__all__ = ["CLOUD_COLOR", "EDGE_COLOR", "MISSED_ALPHA", "plot_hybrid", "write_hybrid"]
 
 EDGE_COLOR = "#2ca02c"
 CLOUD_COLOR = "#1f77b4"

@@ -1,4 +1,4 @@
-"""What the decision is asked: service targets, the workload, constraints and the candidates, validated.
+"""What the decision is asked: the model served, service targets, the workload, constraints and candidates, validated.
 
 Every input has one flat name, the same in ``params/decision/*.yaml`` and in the
 decision notebook's ``parameters`` cell (:data:`FLAT_DEFAULTS` lists them with
@@ -11,55 +11,144 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import yaml
 from pydantic import Field, StrictBool, StrictStr, field_validator, model_validator
 
+from benchlib.cost.formulas import SECONDS_PER_HOUR
 from benchlib.decision.hourly import hourly_shares
 from benchlib.errors import ParameterError
 from benchlib.paths import RUNS_DEFAULT, params_dir, reference_csv
 from benchlib.validation import ValidatedModel, parse
 
 __all__ = [
+    "DEFAULT_MODEL",
+    "DEFAULT_QUANTIZATION",
+    "DEFAULT_SERVICE_LEVEL",
     "DIURNAL_PARAMS",
     "FLAT_DEFAULTS",
     "FLAT_PARAMS",
+    "SMALL_MODEL_PARAMS",
     "CandidateSelection",
     "Constraints",
     "DecisionInputs",
+    "ServedModel",
     "Targets",
     "Workload",
     "decision_inputs",
     "load_decision_inputs",
 ]
 
+DEFAULT_MODEL = "llama-2-7b"
+"""The article's 7B Q4 class (``hardware.yaml`` ``reference_models``: Llama-2-7B at Q4_0)."""
+DEFAULT_QUANTIZATION = "q4_0"
+DEFAULT_SERVICE_LEVEL = "mlperf-llama3.1-8b-server"
+"""MLPerf Inference's Server-scenario limits for Llama-3.1-8B (``data/reference/service-levels.yaml``)."""
+
 FLAT_PARAMS = params_dir() / "decision" / "decision.yaml"
 """The shipped example: the article's workload (1 M requests/day of 128 tokens, 100 ms p95 per token), flat day."""
 DIURNAL_PARAMS = params_dir() / "decision" / "decision-diurnal.yaml"
 """The same on the built-in diurnal day. (Not under ``params/*.yaml``: those are sweep parameter files.)"""
+SMALL_MODEL_PARAMS = params_dir() / "decision" / "decision-small-model.yaml"
+"""A 1.5B-class model, p95 TPOT <= 200 ms, 20,000 requests a day: where the answer may move to the edge."""
 
 PositiveSeconds = Annotated[float, Field(gt=0)]
 PositiveTokens = Annotated[int, Field(gt=0)]
 
 
-class Targets(ValidatedModel):
-    """Service targets at p95, seconds; ``None`` leaves a target unset.
+class ServedModel(ValidatedModel):
+    """The model the service runs: a ``data/reference/models.yaml`` geometry at a quantization.
 
     Attributes:
-        ttft_p95_s: p95 time to first token.
-        tpot_p95_s: p95 time per output token (per-token latency).
-        e2e_p95_s: p95 end-to-end time of a request of ``e2e_output_tokens`` tokens.
-        e2e_output_tokens: Output length the end-to-end target is for; ``None``: the workload's ``output_tokens``.
+        model: A ``models.yaml`` model id (default: the article's 7B Q4 class, Llama-2-7B).
+        quantization: A ``models.yaml`` quantization.
     """
 
-    ttft_p95_s: PositiveSeconds | None = None
-    tpot_p95_s: PositiveSeconds | None = None
-    e2e_p95_s: PositiveSeconds | None = None
+    model: StrictStr = DEFAULT_MODEL
+    quantization: StrictStr = DEFAULT_QUANTIZATION
+
+    @model_validator(mode="after")
+    def _known(self) -> ServedModel:
+        from benchlib.hardware.model_reference import load_models
+
+        models = load_models()
+        if self.model not in models.models:
+            raise ParameterError(f"model '{self.model}' is not in data/reference/models.yaml; valid: "
+                                 f"{', '.join(sorted(models.models))}.")  # fmt: skip
+        if self.quantization not in models.quantizations:
+            raise ParameterError(f"quantization '{self.quantization}' is not in data/reference/models.yaml; valid: "
+                                 f"{', '.join(sorted(models.quantizations))}.")  # fmt: skip
+        return self
+
+    @property
+    def label(self) -> str:
+        """``llama-2-7b q4_0``."""
+        return f"{self.model} {self.quantization}"
+
+
+class Targets(ValidatedModel):
+    """Service targets: limits in seconds checked at a percentile, or an SLO attainment.
+
+    A named ``service_level`` (``data/reference/service-levels.yaml``, cited) gives
+    the TTFT and TPOT limits; a limit set here overrides it, ``None`` leaves it to
+    the service level (or unset without one). TTFT includes the wait in the queue.
+
+    Attributes:
+        service_level: A ``service-levels.yaml`` entry, or ``None``.
+        ttft_target_s: Time to first token, queue wait included.
+        tpot_target_s: Time per output token (per-token latency).
+        e2e_target_s: End-to-end time of a request of ``e2e_output_tokens`` tokens, queue wait included.
+        e2e_output_tokens: Output length the end-to-end target is for; ``None``: the workload's ``output_tokens``.
+        target_percentile: The percentile every limit is checked at (95 or 99; 50 < p < 100).
+        slo_attainment: Instead of a percentile per limit: the share of requests that must meet every
+            limit at once (0.99: 99% of requests within all of them).
+    """
+
+    service_level: StrictStr | None = DEFAULT_SERVICE_LEVEL
+    ttft_target_s: PositiveSeconds | None = None
+    tpot_target_s: PositiveSeconds | None = None
+    e2e_target_s: PositiveSeconds | None = None
     e2e_output_tokens: PositiveTokens | None = None
+    target_percentile: Annotated[float, Field(gt=50, lt=100)] = 95.0
+    slo_attainment: Annotated[float, Field(gt=0.5, lt=1)] | None = None
+
+    @model_validator(mode="after")
+    def _known_level(self) -> Targets:
+        if self.service_level is not None:
+            from benchlib.decision.service_levels import service_level
+
+            service_level(self.service_level)  # its error lists the valid names
+        return self
 
     def set_targets(self) -> dict[str, float]:
-        """The targets that are set: ``{"ttft_s": ..., "tpot_s": ..., "e2e_s": ...}``, seconds."""
-        targets = {"ttft_s": self.ttft_p95_s, "tpot_s": self.tpot_p95_s, "e2e_s": self.e2e_p95_s}
+        """The limits that are set: ``{"ttft_s": ..., "tpot_s": ..., "e2e_s": ...}``, seconds."""
+        level = self.level()
+        targets = {
+            "ttft_s": self.ttft_target_s if self.ttft_target_s is not None else (level.ttft_s if level else None),
+            "tpot_s": self.tpot_target_s if self.tpot_target_s is not None else (level.tpot_s if level else None),
+            "e2e_s": self.e2e_target_s,
+        }
         return {metric: float(value) for metric, value in targets.items() if value is not None}
+
+    def level(self):
+        """The named service level (:class:`benchlib.decision.service_levels.ServiceLevel`), or ``None``."""
+        if self.service_level is None:
+            return None
+        from benchlib.decision.service_levels import service_level
+
+        return service_level(self.service_level)
+
+    @property
+    def quantile(self) -> float:
+        """The quantile the limits are checked at (0.95), or the attainment's (an attainment of 0.99: 0.99)."""
+        return self.slo_attainment if self.slo_attainment is not None else self.target_percentile / 100.0
+
+    @property
+    def check_words(self) -> str:
+        """``p95`` or ``99% of requests within every limit``."""
+        if self.slo_attainment is not None:
+            return f"{self.slo_attainment:.3g} of requests within every limit"
+        return f"p{self.target_percentile:g}"
 
 
 class Workload(ValidatedModel):
@@ -70,12 +159,14 @@ class Workload(ValidatedModel):
         hourly_profile: ``flat``, ``diurnal`` (:mod:`benchlib.decision.hourly`) or 24 shares summing to 1.
         prompt_tokens: Input tokens per request (prices a hosted API per input token).
         output_tokens: Output tokens per request.
+        seed: Seed of the queueing simulations (arrivals and service times).
     """
 
     requests_per_day: Annotated[float, Field(gt=0)]
     hourly_profile: StrictStr | list[float] = "flat"
     prompt_tokens: Annotated[int, Field(ge=0)] = 128
     output_tokens: PositiveTokens = 128
+    seed: Annotated[int, Field(ge=0)] = 0
 
     @field_validator("hourly_profile")
     @classmethod
@@ -87,6 +178,16 @@ class Workload(ValidatedModel):
     def shares(self) -> tuple[float, ...]:
         """The 24 hourly shares of the day's requests."""
         return hourly_shares(self.hourly_profile)
+
+    @property
+    def hourly_rates_per_s(self) -> np.ndarray:
+        """Requests per second in each of the day's 24 hours."""
+        return self.requests_per_day * np.asarray(self.shares) / SECONDS_PER_HOUR
+
+    @property
+    def peak_rate_per_s(self) -> float:
+        """Requests per second of the busiest hour: the rate every fleet is sized for."""
+        return float(self.hourly_rates_per_s.max())
 
 
 class Constraints(ValidatedModel):
@@ -108,18 +209,20 @@ class CandidateSelection(ValidatedModel):
     name, its run id or its platform.
 
     Attributes:
-        runs: Every measured run under ``runs_dir`` is a candidate.
-        published: Every platform of ``reference_csv`` without a measured run is a candidate.
+        platforms: ``mission`` (every platform of ``data/reference/decision-platforms.yaml``), a list of
+            its names, or an empty list.
+        runs: Every measured or imported run of the decision's model under ``runs_dir`` is a candidate.
+        this_machine: Runs measured on the machine benchlib runs on compete too (only when named so).
         candidates: Names to keep (``None``: all).
-        price_profiles: Candidate name -> price profile name, overriding the run's stored
-            profile or the published platform's (``article_platform``).
+        price_profiles: Candidate name -> price profile name, overriding the run's stored or the platform's profile.
         price_files: Price files read after ``data/reference/prices.yaml``.
         runs_dir: Folder of run directories.
-        reference_csv: The published reference numbers (``None``: the article's).
+        reference_csv: The article's figures, listed as claims never used (``None``: the article's).
     """
 
+    platforms: StrictStr | list[StrictStr] = "mission"
     runs: StrictBool = True
-    published: StrictBool = True
+    this_machine: StrictBool = False
     candidates: list[StrictStr] | None = None
     price_profiles: dict[StrictStr, StrictStr] = Field(default_factory=dict)
     price_files: list[StrictStr] = Field(default_factory=list)
@@ -132,6 +235,7 @@ class CandidateSelection(ValidatedModel):
 
 
 SECTIONS: dict[str, type[ValidatedModel]] = {
+    "service": ServedModel,
     "targets": Targets,
     "workload": Workload,
     "constraints": Constraints,
@@ -139,18 +243,25 @@ SECTIONS: dict[str, type[ValidatedModel]] = {
 }
 
 FLAT_DEFAULTS: dict[str, Any] = {
-    "ttft_p95_s": None,
-    "tpot_p95_s": None,
-    "e2e_p95_s": None,
+    "model": DEFAULT_MODEL,
+    "quantization": DEFAULT_QUANTIZATION,
+    "service_level": DEFAULT_SERVICE_LEVEL,
+    "ttft_target_s": None,
+    "tpot_target_s": None,
+    "e2e_target_s": None,
     "e2e_output_tokens": None,
+    "target_percentile": 95.0,
+    "slo_attainment": None,
     "requests_per_day": 1_000_000,
     "hourly_profile": "flat",
     "prompt_tokens": 128,
     "output_tokens": 128,
+    "seed": 0,
     "on_premises": False,
     "offline": False,
+    "platforms": "mission",
     "runs": True,
-    "published": True,
+    "this_machine": False,
     "candidates": None,
     "price_profiles": {},
     "price_files": [],
@@ -163,6 +274,7 @@ FLAT_DEFAULTS: dict[str, Any] = {
 class DecisionInputs(ValidatedModel):
     """Every input of the decision, by section; build it with :func:`decision_inputs` or :func:`load_decision_inputs`."""
 
+    service: ServedModel = Field(default_factory=ServedModel)
     targets: Targets = Field(default_factory=Targets)
     workload: Workload
     constraints: Constraints = Field(default_factory=Constraints)

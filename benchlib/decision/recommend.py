@@ -1,21 +1,30 @@
 """The recommendation: the cheapest candidate meeting every target and constraint, the runners-up, and why each other loses.
 
-A candidate qualifies when every set target is known and met at p95 (a target
-that cannot be checked is ``not known`` and disqualifies it, see
-:mod:`benchlib.decision.capacity`), it satisfies the constraints (on premises
-or offline: edge only) and it can be priced. Its cost is its cheapest variant
-(:mod:`benchlib.decision.sizing`). When nothing qualifies, the result says so
+A candidate qualifies when every set target is known and met at the targets'
+percentile with its fleet's queue (a target that cannot be checked is ``not
+known`` and disqualifies it), it satisfies the constraints (on premises or
+offline: edge only) and it can be priced. Its cost is its cheapest variant
+(:mod:`benchlib.decision.sizing`), with a 95% interval from re-sizing its fleet
+at both ends of its throughput interval (prices are taken as given).
+
+The headline says "not determinable" instead of naming one winner when the two
+cheapest qualifying candidates' cost intervals overlap, or when the winner
+qualifies only on a prediction whose interval straddles a target; it then names
+the measurement that would decide. When nothing qualifies, the result says so
 and what each candidate misses: that is an answer, not an error.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import pandas as pd
 
 from benchlib.cost import PriceBook
-from benchlib.decision.candidates import Candidate, CandidateSet, build_candidates
+import math
+
+from benchlib.decision.candidates import Candidate, CandidateSet, build_candidates, resize
 from benchlib.decision.inputs import DecisionInputs
 from benchlib.decision.sizing import Costing, cost_candidate
 from benchlib.records import StoredRun
@@ -33,6 +42,9 @@ class Verdict:
         qualifies: True when it meets every target and constraint and has a price.
         reasons: Why it does not qualify, in plain words (empty when it qualifies).
         why: Why it loses, in plain words (``recommended`` for the winner).
+        cost_interval_usd: Cost per day of its cheapest variant at the slow and fast ends of its
+            throughput interval (NaN, NaN when it has none).
+        doubt: Why its qualifying (or failing) rests on a prediction whose interval straddles a target, or "".
     """
 
     candidate: Candidate
@@ -40,6 +52,8 @@ class Verdict:
     qualifies: bool
     reasons: tuple[str, ...]
     why: str = ""
+    cost_interval_usd: tuple[float, float] = (math.nan, math.nan)
+    doubt: str = ""
 
     @property
     def best(self) -> Costing | None:
@@ -63,6 +77,8 @@ class DecisionResult:
         runners_up: The other qualifying candidates, by cost.
         skipped: Runs and platforms left out, with why: ``(name, reason)``.
         statement: The decision in one paragraph of plain words.
+        determinable: False when the evidence cannot decide between the two cheapest (see the module).
+        not_comparable: Runs of other models: ``(run id, model)``.
     """
 
     inputs: DecisionInputs
@@ -71,6 +87,8 @@ class DecisionResult:
     runners_up: tuple[Verdict, ...]
     skipped: tuple[tuple[str, str], ...]
     statement: str
+    determinable: bool = True
+    not_comparable: tuple[tuple[str, str], ...] = ()
 
     def verdict(self, name: str) -> Verdict:
         """The verdict of the candidate called ``name`` (name, run id or platform).
@@ -103,29 +121,78 @@ def _reasons(candidate: Candidate, costings: list[Costing], inputs: DecisionInpu
         reasons.append(constraint)
     if candidate.price_profile is None:
         reasons.append(f"cannot be priced: no price profile (set price_profiles: {{'{candidate.name}': <profile>}})")
-    elif not costings:
-        reasons.append("cannot be sized: no throughput to size it by")
+    elif not costings and not reasons:
+        reasons.append("cannot be sized: no load level to size it by")
     return reasons
+
+
+def _cost_interval(candidate: Candidate, inputs: DecisionInputs) -> tuple[float, float]:
+    """Cheapest-variant cost per day with the fleet re-sized at the slow and fast ends of the throughput interval."""
+    level = candidate.sizing.level if candidate.sizing is not None else None
+    if level is None or not (math.isfinite(level.speed_low) and math.isfinite(level.speed_high)):
+        return math.nan, math.nan
+    ends = []
+    for speed in (level.speed_low, level.speed_high):
+        costs = [c.cost_per_day_usd for c in cost_candidate(resize(candidate, inputs, speed), inputs)]
+        ends.append(min(costs) if costs else math.inf)
+    return min(ends), max(ends)
+
+
+def _doubt(candidate: Candidate) -> str:
+    """Why the TPOT check of a predicted candidate could go either way, or ""."""
+    if candidate.source != "predicted" or candidate.sizing is None:
+        return ""
+    low, high = candidate.sizing.level.tpot_interval_s
+    for check in candidate.checks:
+        if check.metric == "tpot_s" and math.isfinite(low) and low <= check.target_s < high:
+            return (f"its predicted per-token latency {check.achieved_s * 1e3:.3g} ms [{low * 1e3:.3g}, "
+                    f"{high * 1e3:.3g}] straddles the {check.target_s * 1e3:g} ms limit")  # fmt: skip
+    return ""
 
 
 def decide(inputs: DecisionInputs, candidates: CandidateSet) -> DecisionResult:
     """Size and price every candidate, pick the cheapest qualifying one and say why each other loses."""
     verdicts = []
     for candidate in candidates.candidates:
-        costings = sorted(cost_candidate(candidate, inputs.workload), key=lambda c: c.cost_per_day_usd)
+        costings = sorted(cost_candidate(candidate, inputs), key=lambda c: c.cost_per_day_usd)
         reasons = _reasons(candidate, costings, inputs)
-        verdicts.append(Verdict(candidate, tuple(costings), not reasons, tuple(reasons)))
+        interval = _cost_interval(candidate, inputs) if costings else (math.nan, math.nan)
+        verdicts.append(Verdict(candidate, tuple(costings), not reasons, tuple(reasons), "", interval,
+                                _doubt(candidate)))  # fmt: skip
     qualifying = sorted((v for v in verdicts if v.qualifies), key=lambda v: v.cost_per_day_usd)
     others = sorted((v for v in verdicts if not v.qualifies), key=lambda v: v.cost_per_day_usd)
     winner = qualifying[0] if qualifying else None
-    ranked = []
-    for verdict in [*qualifying, *others]:
-        ranked.append(Verdict(verdict.candidate, verdict.costings, verdict.qualifies, verdict.reasons,
-                              _why(verdict, winner)))  # fmt: skip
+    ranked = [dataclasses.replace(v, why=_why(v, winner)) for v in [*qualifying, *others]]
     recommended = ranked[0] if winner is not None else None
     runners_up = tuple(ranked[1 : len(qualifying)])
-    return DecisionResult(inputs, tuple(ranked), recommended, runners_up, candidates.skipped,
-                          _statement(recommended, ranked, inputs))  # fmt: skip
+    undecided = _undecided(recommended, runners_up)
+    statement = _statement(recommended, ranked, inputs, undecided)
+    return DecisionResult(inputs, tuple(ranked), recommended, runners_up, candidates.skipped, statement,
+                          not undecided, candidates.not_comparable)  # fmt: skip
+
+
+def _undecided(recommended: Verdict | None, runners_up: tuple[Verdict, ...]) -> str:
+    """Why the evidence cannot name one winner, or ""."""
+    if recommended is None:
+        return ""
+    reasons = []
+    if recommended.doubt:
+        reasons.append(f"{recommended.candidate.name} qualifies on a prediction alone: {recommended.doubt}")
+    if runners_up:
+        second = runners_up[0]
+        low_2 = second.cost_interval_usd[0] if math.isfinite(second.cost_interval_usd[0]) else second.cost_per_day_usd
+        high_1 = recommended.cost_interval_usd[1]
+        high_1 = high_1 if math.isfinite(high_1) else recommended.cost_per_day_usd
+        if low_2 <= high_1:
+            reasons.append(f"the cost intervals of {recommended.candidate.name} and {second.candidate.name} overlap "
+                           f"({_money_interval(recommended)} vs {_money_interval(second)} a day)")  # fmt: skip
+    return "; ".join(reasons)
+
+
+def _money_interval(verdict: Verdict) -> str:
+    low, high = verdict.cost_interval_usd
+    shown = _money(verdict.cost_per_day_usd)
+    return f"{shown} [{_money(low)}, {_money(high)}]" if math.isfinite(low) and math.isfinite(high) else shown
 
 
 def _why(verdict: Verdict, winner: Verdict | None) -> str:
@@ -139,23 +206,36 @@ def _why(verdict: Verdict, winner: Verdict | None) -> str:
             f"{_money(verdict.cost_per_day_usd)}/day vs {winner.best.variant} {_money(winner.cost_per_day_usd)}/day)")  # fmt: skip
 
 
-def _statement(recommended: Verdict | None, ranked: list[Verdict], inputs: DecisionInputs) -> str:
+def _fleet_words(verdict: Verdict) -> str:
+    best, candidate = verdict.best, verdict.candidate
+    assert best is not None
+    if not best.devices:
+        return f"{candidate.platform} ({candidate.source}), {best.variant}: {_money_interval(verdict)}/day"
+    sizing = candidate.sizing
+    assert sizing is not None and sizing.stats is not None
+    checks = ", ".join(f"{c.at} {c.metric.removesuffix('_s').upper()} {c.achieved_s:.3g} s" for c in candidate.checks)
+    return (f"{best.devices} × {candidate.platform} ({candidate.source}), batching {sizing.level.slots} "
+            f"stream{'s' * (sizing.level.slots != 1)} each, {best.variant}; at the peak hour utilization "
+            f"{sizing.utilization:.0%}, p95 queue wait {sizing.wait_p95_s:.3g} s{'; ' + checks if checks else ''}; "
+            f"{_money_interval(verdict)}/day, {_money(best.usd_per_million_output_tokens)} per million output tokens")  # fmt: skip
+
+
+def _statement(recommended: Verdict | None, ranked: list[Verdict], inputs: DecisionInputs, undecided: str) -> str:
     workload = inputs.workload
-    volume = f"{workload.requests_per_day:,.0f} requests/day ({workload.output_tokens} output tokens each)"
+    volume = (f"{inputs.service.label} at {workload.requests_per_day:,.0f} requests/day "
+              f"({workload.output_tokens} output tokens each)")  # fmt: skip
     if recommended is None:
         if not ranked:
-            return f"No candidate qualifies for {volume}: there are no candidates (no measured run, no published platform)."
+            return f"No candidate qualifies for {volume}: there are no candidates."
         misses = "; ".join(f"{v.candidate.name}: {v.why}" for v in ranked)
         return f"No candidate qualifies for {volume}. What each misses: {misses}."
-    best = recommended.best
-    assert best is not None
-    size = f"{best.devices} × {recommended.candidate.platform}" if best.devices else recommended.candidate.platform
-    return (
-        f"Recommended for {volume}: {recommended.candidate.name} ({recommended.candidate.platform_class}, "
-        f"{recommended.candidate.source}), {best.variant}: {size}, {_money(best.cost_per_day_usd)}/day, "
-        f"{_money(best.cost_per_month_usd)}/month, {_money(best.usd_per_million_output_tokens)} per million output "
-        f"tokens at {best.utilization:.0%} utilization."
-    )
+    if undecided:
+        second = next((v for v in ranked[1:] if v.qualifies), None)
+        names = f"{recommended.candidate.name} or {second.candidate.name}" if second else recommended.candidate.name
+        narrow = recommended.candidate.to_narrow or "a load sweep of the model on it"
+        return (f"Not determinable for {volume} between {names}: {undecided}. Cheapest on central values: "
+                f"{_fleet_words(recommended)}. What would decide it: {narrow}.")  # fmt: skip
+    return f"Recommended for {volume}: {_fleet_words(recommended)}."
 
 
 def make_decision(

@@ -1,9 +1,10 @@
 """Sizing and cost: devices or instances for the peak hour, their cost and energy over the day.
 
 For each hour ``h`` the workload sends ``requests_per_day * share[h]`` requests,
-``rps[h] = that / 3600`` per second. A candidate serving ``capacity_rps``
-requests per second each needs ``devices = ceil(max(rps) / capacity_rps)``
-for the peak hour (:func:`benchlib.cost.edge_devices_to_match`). In hour
+``rps[h] = that / 3600`` per second. A candidate's fleet for an hour is the
+queueing model's (:mod:`benchlib.decision.load_capacity`): the fewest devices
+whose M/G/c queue meets the targets at that hour's rate, the wait included;
+``capacity_rps`` is what one device completes with every slot busy. In hour
 ``h`` each of ``n[h]`` devices is busy ``u[h] = rps[h] / (n[h] * capacity_rps)``
 of the time (load spread evenly), and the hour costs ``n[h] *
 hourly_cost(profile, u[h])`` (:func:`benchlib.cost.pricing.unchecked_hourly_cost_usd`,
@@ -11,7 +12,7 @@ so an idle hour, ``u = 0``, costs its amortization and idle power). Variants:
 
 * ``owned`` (hardware you own): the peak count all day, ``n[h] = devices``.
 * ``always-on`` (rented): the peak count all day.
-* ``on-demand`` (rented): each hour's own count, ``n[h] = ceil(rps[h] / capacity_rps)``.
+* ``on-demand`` (rented): each hour's own fleet, sized by the queueing model at that hour's rate.
 * ``per-token`` (a hosted API): tokens times price, no devices.
 
 Everything adds up from the columns: ``device_hours = sum(n[h])``;
@@ -27,26 +28,29 @@ the realised utilization ``busy_device_hours / device_hours`` priced with
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from benchlib.cost import (
-    hosted_cost_usd,
     SECONDS_PER_HOUR,
     TOKENS_PER_MILLION,
     amortization_usd_per_h,
     average_power_w,
     edge_devices_to_match,
+    hosted_cost_usd,
     rented_hourly_cost_usd,
     usd_per_million_tokens,
 )
 from benchlib.cost.pricing import unchecked_hourly_cost_usd
 from benchlib.decision.candidates import Candidate
-from benchlib.decision.inputs import Workload
+from benchlib.decision.inputs import DecisionInputs, Workload
+from benchlib.decision.load_capacity import size_level
 
-__all__ = ["DAYS_PER_MONTH", "VARIANTS", "Costing", "cost_candidate", "hourly_requests_per_s", "size_hours"]
+__all__ = ["DAYS_PER_MONTH", "VARIANTS", "Costing", "cost_candidate", "hourly_requests_per_s", "queue_devices",
+           "size_hours"]
 
 DAYS_PER_MONTH = 30.4
 VARIANTS = {"owned": ("owned",), "rented": ("always-on", "on-demand"), "hosted": ("per-token",)}
@@ -106,11 +110,18 @@ class Costing:
 
 def hourly_requests_per_s(workload: Workload) -> np.ndarray:
     """Requests per second in each of the day's 24 hours."""
-    return workload.requests_per_day * np.asarray(workload.shares) / SECONDS_PER_HOUR
+    return workload.hourly_rates_per_s
 
 
-def size_hours(requests_per_s: np.ndarray, capacity_rps: float, variant: str) -> tuple[np.ndarray, np.ndarray]:
+def size_hours(requests_per_s: np.ndarray, capacity_rps: float, variant: str,
+               devices_at: Callable[[float], int] | None = None) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """Devices of each hour and each one's utilization, for ``variant`` (peak count, or each hour's own).
+
+    Args:
+        requests_per_s: Each hour's arrival rate.
+        capacity_rps: Requests per second one device completes with every slot busy.
+        variant: ``on-demand`` sizes each hour on its own; the others keep the peak's count all day.
+        devices_at: Devices needed at a rate (the queueing model's); default ``ceil(rate / capacity_rps)``.
 
     Returns:
         ``(devices_by_hour, utilization_by_hour)``; an hour without devices has utilization 0.
@@ -118,11 +129,31 @@ def size_hours(requests_per_s: np.ndarray, capacity_rps: float, variant: str) ->
     busy = requests_per_s > 0
     needed = np.zeros(requests_per_s.size, dtype=int)
     if busy.any():
-        needed[busy] = edge_devices_to_match(capacity_rps, requests_per_s[busy]).devices
+        if devices_at is None:
+            needed[busy] = edge_devices_to_match(capacity_rps, requests_per_s[busy]).devices
+        else:
+            needed[busy] = [devices_at(float(rate)) for rate in requests_per_s[busy]]
     devices = needed if variant == "on-demand" else np.full(requests_per_s.size, needed.max(initial=0))
     utilization = np.divide(requests_per_s, devices * capacity_rps, out=np.zeros(requests_per_s.size),
                             where=devices > 0)  # fmt: skip
     return devices, utilization
+
+
+def queue_devices(candidate: Candidate, inputs: DecisionInputs) -> Callable[[float], int]:
+    """Devices the candidate's chosen level needs at a rate, by the queueing model (each rate sized once)."""
+    assert candidate.sizing is not None and candidate.sizing.devices is not None
+    sizing, targets = candidate.sizing, inputs.targets
+    known: dict[float, int] = {sizing.rate_per_s: sizing.devices}
+
+    def devices_at(rate: float) -> int:
+        key = round(rate, 9)
+        if key not in known:
+            sized = size_level(sizing.level, rate, targets.set_targets(), targets.quantile,
+                               attainment=targets.slo_attainment, seed=inputs.workload.seed)  # fmt: skip
+            known[key] = sized.devices if sized.devices is not None else sizing.devices
+        return known[key]
+
+    return devices_at
 
 
 def _power_by_hour(utilization: np.ndarray, power_w: float, idle_power_w: float) -> np.ndarray:
@@ -147,13 +178,14 @@ def _hosted(candidate: Candidate, workload: Workload, peak_rps: float) -> Costin
     )  # fmt: skip
 
 
-def cost_candidate(candidate: Candidate, workload: Workload) -> list[Costing]:
-    """Every variant of a candidate priced for one day of ``workload``.
+def cost_candidate(candidate: Candidate, inputs: DecisionInputs) -> list[Costing]:
+    """Every variant of a candidate priced for one day of the workload, its fleets sized with queueing.
 
     Returns:
         One :class:`Costing` per variant of its profile's kind (:data:`VARIANTS`); empty
-        when it has no price profile or no positive capacity (it cannot be sized).
+        when it has no price profile or no fleet meets the targets (it cannot be sized).
     """
+    workload = inputs.workload
     profile = candidate.price_profile
     rps = hourly_requests_per_s(workload)
     peak_rps = float(rps.max())
@@ -161,16 +193,17 @@ def cost_candidate(candidate: Candidate, workload: Workload) -> list[Costing]:
         return []
     if profile.kind not in ("owned", "rented"):
         return [_hosted(candidate, workload, peak_rps)]
-    capacity = candidate.capacity
-    if not capacity.requests_per_s > 0:
+    if candidate.sizing is None or candidate.sizing.devices is None:
         return []
+    capacity = candidate.capacity
+    devices_at = queue_devices(candidate, inputs)
     power_w = float(candidate.power_w) if candidate.power_w is not None else float("nan")
     idle_power_w = float(profile.idle_power_w) if profile.idle_power_w is not None else power_w
     measured_power = candidate.billed_power_w
     busy_device_hours = workload.requests_per_day / capacity.requests_per_s / SECONDS_PER_HOUR
     costings = []
     for variant in VARIANTS[profile.kind]:
-        devices, utilization = size_hours(rps, capacity.requests_per_s, variant)
+        devices, utilization = size_hours(rps, capacity.requests_per_s, variant, devices_at)
         per_device = np.asarray(unchecked_hourly_cost_usd(profile, utilization, measured_power), dtype=float)
         cost = float(np.sum(devices * per_device))
         device_hours = float(devices.sum())
