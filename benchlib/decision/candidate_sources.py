@@ -36,11 +36,11 @@ BASIS = {
 
 def run_model(run: StoredRun, library: Library) -> tuple[str | None, str | None, str]:
     """``(models.yaml id, quantization, name as recorded)`` of the model a run served (ids ``None`` when unknown)."""
-    from benchlib.predict.local_model import _QUANT_SUFFIX, reference_model_id
+    from benchlib.predict.local_model import QUANT_SUFFIX, reference_model_id
 
     name = str(run.record.model.get("name") or "")
     model_id = reference_model_id(name, library.models)
-    match = _QUANT_SUFFIX.match(name)
+    match = QUANT_SUFFIX.match(name)
     quantization = match.group("quant").lower() if match else None
     return model_id, quantization, name
 

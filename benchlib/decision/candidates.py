@@ -53,6 +53,7 @@ from benchlib.decision.platform_catalog import (
     MissionPlatform,
     load_platform_catalog,
     select_platforms,
+    settling_sweep,
 )
 from benchlib.decision.serving import LoadLevel
 from benchlib.errors import ParameterError
@@ -255,7 +256,8 @@ def _platform_candidate(name: str, platform: MissionPlatform, inputs: DecisionIn
         note += f"; it serves its own {platform.quantization} build of the model"
     return _make(inputs, levels, name=name, platform=name, platform_class=_CLASS_OF_KIND[profile.kind],
                  source="predicted", run_id=None, model=f"{model_id} {quantization}", price_profile=profile,
-                 power_w=None, power_basis="predicted", basis_note=note, to_narrow=prediction.to_narrow())  # fmt: skip
+                 power_w=None, power_basis="predicted", basis_note=note,
+                 to_narrow=settling_sweep(platform, f"{model_id} {quantization}"))  # fmt: skip
 
 
 def _hosted_list_prices(runs: list[StoredRun], inputs: DecisionInputs, prices: PriceBook) -> list[Candidate]:

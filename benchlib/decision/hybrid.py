@@ -12,13 +12,18 @@ A seeded simulation of one day, hour by hour, in one-second bins:
   a token bucket; what it cannot take in a second goes to the cloud at once
   (:mod:`benchlib.decision.hybrid_admission`).
 * **Latency of the mix.** Each request served at the edge has the edge's
-  latency distribution (its measured per-request values; a published side
-  has one value), each overflow request the cloud's. The p95 of the pooled
-  day is the 95th percentile of that mixture, weighted by the requests each
-  side served: the smallest value at which the mixture's cumulative share
-  reaches 0.95 (numpy's ``inverted_cdf`` with weights). This is the limit a
-  seeded bootstrap draw of one latency per request converges to, without its
-  sampling noise, and costs nothing per request.
+  latency distribution (its per-request values, queue wait included when the
+  caller gives them so; a predicted side has one value), each overflow
+  request the cloud's. The p95 of the pooled day is the 95th percentile of
+  that mixture, weighted by the requests each side served (numpy's
+  ``inverted_cdf`` with weights), shown for reading.
+* **Scored per request.** A side's attainment is the share of its requests
+  within every target at once; the day's is the two weighted by the requests
+  each served. A split qualifies when the day's attainment reaches
+  ``required_share`` (0.95 for p95 targets) *and* every side that serves
+  traffic reaches it on its own: a side that misses the targets (on every
+  request, or on more than the allowed share) cannot hide in the other side's
+  error budget.
 
 Costs come from the caller's callables (:func:`hybrid_sweep`), so this module
 holds no price formula.
@@ -42,6 +47,7 @@ from benchlib.decision.hybrid_admission import (
     poisson_arrivals,
     simulate_fleets,
 )
+from benchlib.decision.hybrid_scoring import PERCENTILE, mix_p95, side_attainment
 from benchlib.errors import ParameterError
 
 __all__ = [
@@ -57,7 +63,6 @@ LATENCY_METRICS: tuple[str, ...] = ("ttft_s", "tpot_s", "e2e_s")
 """The metrics a side usually carries; any other name works if both sides carry it."""
 MAX_SWEEP_SIZES = 5000
 """Most fleet sizes one sweep simulates (0 ... n): beyond it, pass ``n_max``."""
-PERCENTILE = 0.95
 
 
 @dataclass(frozen=True, eq=False)
@@ -124,7 +129,9 @@ class HybridOutcome:
         overflow_rps_peak: Overflow of the busiest second of each hour, requests/s.
         edge_share: Share of the day's requests served at the edge (NaN if none arrived).
         p95_s: Metric -> p95 of the mix in seconds (NaN if a side with traffic lacks the metric).
-        meets_targets: Whether every set target holds for the mix (a target on a NaN p95 does not).
+        attainment: Share of the day's requests within every target, counted per request.
+        side_attainment: ``(edge, cloud)`` share of each side's requests within every target.
+        meets_targets: Whether the day and every side with traffic reach the required share.
         seed: The seed of the arrivals.
     """
 
@@ -137,6 +144,8 @@ class HybridOutcome:
     overflow_rps_peak: np.ndarray
     edge_share: float
     p95_s: Mapping[str, float]
+    attainment: float
+    side_attainment: tuple[float, float]
     meets_targets: bool
     seed: int
 
@@ -184,38 +193,13 @@ def _check_targets(targets: Mapping[str, float | None] | None, edge: Side, cloud
     return chosen
 
 
-def _mix_p95(edge: Side, cloud: Side, edge_requests: float, cloud_requests: float) -> dict[str, float]:
-    """p95 of each metric over the mixture of the sides' distributions, weighted by their requests."""
-    result = {}
-    for metric in sorted(set(edge.latency_samples) | set(cloud.latency_samples)):
-        values, weights, complete = [], [], True
-        for side, requests in ((edge, edge_requests), (cloud, cloud_requests)):
-            if requests <= 0:
-                continue
-            if metric not in side.latency_samples:
-                complete = False
-                break
-            samples = side.latency_samples[metric]
-            values.append(samples)
-            weights.append(np.full(samples.size, requests / samples.size))
-        if not complete or not values:
-            result[metric] = float("nan")
-            continue
-        result[metric] = float(np.quantile(np.concatenate(values), PERCENTILE, weights=np.concatenate(weights),
-                                           method="inverted_cdf"))  # fmt: skip
-    return result
-
-
-def _meets(p95_s: Mapping[str, float], targets: Mapping[str, float]) -> bool:
-    return all(math.isfinite(p95_s.get(metric, float("nan"))) and p95_s[metric] <= limit
-               for metric, limit in targets.items())  # fmt: skip
-
-
-def _outcomes(arrivals, ns, edge: Side, cloud: Side, targets: dict[str, float], seed: int) -> list[HybridOutcome]:
+def _outcomes(arrivals, ns, edge: Side, cloud: Side, targets: dict[str, float], seed: int,
+              required_share: float = PERCENTILE) -> list[HybridOutcome]:  # fmt: skip
     capacity = _edge_capacity(edge)
     fleet = np.asarray(ns, dtype=float) * capacity
     served, peak = simulate_fleets(arrivals, fleet, np.asarray(ns, dtype=float) * edge.concurrency)
     hourly_arrivals = arrivals.sum(axis=1).astype(float)
+    edge_share_ok, cloud_share_ok = side_attainment(edge, targets), side_attainment(cloud, targets)
     outcomes = []
     for index, n in enumerate(ns):
         edge_served = served[index]
@@ -223,11 +207,16 @@ def _outcomes(arrivals, ns, edge: Side, cloud: Side, targets: dict[str, float], 
         utilization = edge_served / (fleet[index] * SECONDS_PER_HOUR) if n > 0 else np.zeros(HOURS_PER_DAY)
         total = hourly_arrivals.sum()
         share = float(edge_served.sum() / total) if total > 0 else float("nan")
-        p95 = _mix_p95(edge, cloud, float(edge_served.sum()), float(overflow.sum()))
+        p95 = mix_p95(edge, cloud, float(edge_served.sum()), float(overflow.sum()))
+        at_edge, at_cloud = float(edge_served.sum()), float(overflow.sum())
+        day = (at_edge * edge_share_ok + at_cloud * cloud_share_ok) / total if total > 0 else float("nan")
+        meets = (day >= required_share and (at_edge == 0 or edge_share_ok >= required_share)
+                 and (at_cloud == 0 or cloud_share_ok >= required_share))  # fmt: skip
         outcomes.append(HybridOutcome(
             n_edge=int(n), arrivals=hourly_arrivals.astype(int), edge_served=edge_served, overflow=overflow,
             edge_utilization=utilization, overflow_rps_mean=overflow / SECONDS_PER_HOUR, overflow_rps_peak=peak[index],
-            edge_share=share, p95_s=MappingProxyType(p95), meets_targets=_meets(p95, targets), seed=seed,
+            edge_share=share, p95_s=MappingProxyType(p95), attainment=day,
+            side_attainment=(edge_share_ok, cloud_share_ok), meets_targets=bool(meets), seed=seed,
         ))  # fmt: skip
     return outcomes
 
@@ -240,6 +229,7 @@ def simulate_hybrid(
     *,
     targets: Mapping[str, float | None] | None = None,
     seed: int = 0,
+    required_share: float = PERCENTILE,
 ) -> HybridOutcome:
     """Simulate one day of ``n_edge`` edge devices with the overflow sent to the cloud side.
 
@@ -248,8 +238,9 @@ def simulate_hybrid(
         hourly_rps: 24 mean request rates, requests/s (requests/day × hourly share ÷ 3600).
         edge: The edge side (finite capacity_rps).
         cloud: The cloud side (or hosted API) taking the overflow.
-        targets: Metric -> p95 limit in seconds, or None for unset.
+        targets: Metric -> limit in seconds, or None for unset.
         seed: Seed of the Poisson arrivals.
+        required_share: Share of requests that must meet every target (0.95 for p95 targets).
 
     Returns:
         The :class:`HybridOutcome`.
@@ -262,7 +253,7 @@ def simulate_hybrid(
         raise ParameterError(f"n_edge must be a whole number of edge devices >= 0, got {n_edge!r}.")
     rates = _hourly_rps(hourly_rps)
     chosen = _check_targets(targets, edge, cloud)
-    return _outcomes(poisson_arrivals(rates, seed), [int(n_edge)], edge, cloud, chosen, seed)[0]
+    return _outcomes(poisson_arrivals(rates, seed), [int(n_edge)], edge, cloud, chosen, seed, required_share)[0]
 
 
 def hybrid_sweep(
@@ -275,6 +266,7 @@ def hybrid_sweep(
     targets: Mapping[str, float | None],
     n_max: int | None = None,
     seed: int = 0,
+    required_share: float = PERCENTILE,
 ) -> pd.DataFrame:
     """Cost per day, edge share and p95 of the mix for N = 0 (all cloud) to the all-edge size.
 
@@ -292,6 +284,7 @@ def hybrid_sweep(
             N whose ``N × capacity_rps`` covers the busiest second, which always
             does; an idle fleet's burst slots often let fewer devices do it).
         seed: Seed of the Poisson arrivals (one draw shared by every N).
+        required_share: Share of requests that must meet every target, per side and for the day.
 
     Returns:
         One row per N: ``n_edge``, ``edge_share``, ``requests_per_day``,
@@ -322,7 +315,7 @@ def hybrid_sweep(
             f"The all-edge size is up to {last} devices of {edge.name!r} ({capacity:g} requests/s each); sweeping "
             f"{last + 1} sizes is too many: pass n_max (at most {MAX_SWEEP_SIZES - 1})."
         )
-    outcomes = _outcomes(arrivals, list(range(last + 1)), edge, cloud, chosen, seed)
+    outcomes = _outcomes(arrivals, list(range(last + 1)), edge, cloud, chosen, seed, required_share)
     all_edge = next((o.n_edge for o in outcomes if o.overflow.sum() == 0), None)
     if n_max is None and all_edge is not None:  # beyond it every N serves everything and only costs more
         outcomes, last = outcomes[: all_edge + 1], all_edge
@@ -341,7 +334,8 @@ def hybrid_sweep(
             "edge_cost_per_day_usd": edge_cost, "cloud_cost_per_day_usd": cloud_cost,
             "total_cost_per_day_usd": edge_cost + cloud_cost,
             **{f"{metric}_p95": outcome.p95_s[metric] for metric in metrics},
-            "meets_targets": outcome.meets_targets,
+            "slo_attainment": outcome.attainment, "edge_attainment": outcome.side_attainment[0],
+            "cloud_attainment": outcome.side_attainment[1], "meets_targets": outcome.meets_targets,
         })  # fmt: skip
     frame = pd.DataFrame(rows)
     eligible = frame[frame["meets_targets"] & np.isfinite(frame["total_cost_per_day_usd"])]
@@ -350,16 +344,24 @@ def hybrid_sweep(
     frame["cheapest"] = frame["n_edge"] == cheapest if cheapest is not None else False
     frame.attrs.update(cheapest_n=cheapest, all_edge_n=all_edge, busiest_second_requests=int(arrivals.max()),
                        seed=seed, edge=edge.name, cloud=cloud.name, targets=dict(chosen),
-                       note=_note(frame, cheapest, chosen, last, edge, cloud))  # fmt: skip
+                       required_share=required_share,
+                       note=_note(frame, cheapest, chosen, last, edge, cloud, required_share))  # fmt: skip
     return frame
 
 
 def _note(frame: pd.DataFrame, cheapest: int | None, targets: dict[str, float], last: int, edge: Side,
-          cloud: Side) -> str:  # fmt: skip
-    wanted = ", ".join(f"p95 {m} <= {v:g} s" for m, v in targets.items()) or "no latency target"
+          cloud: Side, required_share: float) -> str:  # fmt: skip
+    limits = ", ".join(f"{m} <= {v:g} s" for m, v in targets.items()) or "no latency target"
+    wanted = f"{required_share:.3g} of requests within {limits}"
+    edge_ok, cloud_ok = side_attainment(edge, targets), side_attainment(cloud, targets)
     if cheapest is None:
-        return (f"No N from 0 to {last} edge devices ({edge.name}) with overflow to {cloud.name} meets {wanted}: "
+        why = (f"the edge side meets every target on {edge_ok:.1%} of its requests, under the required "
+               f"{required_share:.3g}, so no share of traffic may go to it" if edge_ok < required_share else
+               f"the cloud side meets every target on {cloud_ok:.1%} of its requests" if cloud_ok < required_share
+               else "no split's day reaches it")  # fmt: skip
+        return (f"No N from 0 to {last} edge devices ({edge.name}) with overflow to {cloud.name} has {wanted}: {why}; "
                 "no hybrid split qualifies.")  # fmt: skip
     row = frame[frame["n_edge"] == cheapest].iloc[0]
-    return (f"Cheapest split meeting {wanted}: {cheapest} × {edge.name} with overflow to {cloud.name}, "
-            f"{row['edge_share']:.1%} of requests at the edge, {row['total_cost_per_day_usd']:.2f} USD/day.")
+    return (f"Cheapest split with {wanted} (counted per request, on each side and for the day): {cheapest} × "
+            f"{edge.name} with overflow to {cloud.name}, {row['edge_share']:.1%} of requests at the edge, "
+            f"{row['slo_attainment']:.1%} within every target, {row['total_cost_per_day_usd']:.2f} USD/day.")

@@ -58,8 +58,13 @@ def _bucket_depth(capacity_rps: np.ndarray, slots: np.ndarray) -> np.ndarray:
     return np.where(capacity_rps > 0, deepest, 0.0)
 
 
-def _admit(arrivals: np.ndarray, capacity: np.ndarray, depth: np.ndarray, tokens: np.ndarray):
+def _admit(arrivals: np.ndarray, capacity: np.ndarray, depth: np.ndarray, tokens: np.ndarray,
+           budget: np.ndarray | None = None):  # fmt: skip
     """Token-bucket admission of fleets ``capacity`` (K,) over per-second ``arrivals`` (T,).
+
+    ``budget`` (K,), when given, caps what each fleet admits over the T seconds (an
+    hour's work at full utilization), so tokens saved in a quiet hour never push
+    the next hour's utilization past 1.
 
     Returns:
         (served, tokens): requests admitted per fleet and second, shape (K, T),
@@ -67,11 +72,13 @@ def _admit(arrivals: np.ndarray, capacity: np.ndarray, depth: np.ndarray, tokens
     """
     served = np.zeros((capacity.size, arrivals.size))
     tokens = tokens.copy()
+    left = np.full(capacity.size, np.inf) if budget is None else budget.astype(float).copy()
     refilled_to = 0  # tokens hold the state at the start of this second
     for second in np.flatnonzero(arrivals):
         if second > refilled_to:  # idle seconds: the bucket refills, never past its depth
             tokens = np.minimum(depth, tokens + capacity * (second - refilled_to))
-        admitted = np.minimum(arrivals[second], np.floor(tokens + _EPS))
+        admitted = np.minimum(np.minimum(arrivals[second], np.floor(tokens + _EPS)), left)
+        left -= admitted
         served[:, second] = admitted
         tokens = np.minimum(depth, tokens - admitted + capacity)
         refilled_to = second + 1
@@ -123,8 +130,9 @@ def simulate_fleets(
     tokens = depth.copy()
     served = np.zeros((fleet_capacity.size, HOURS_PER_DAY))
     peak = np.zeros((fleet_capacity.size, HOURS_PER_DAY))
+    hourly_budget = np.floor(fleet_capacity * SECONDS_PER_HOUR + _EPS)  # utilization never past 1 in an hour
     for hour in range(HOURS_PER_DAY):
-        admitted, tokens = _admit(arrivals[hour], fleet_capacity, depth, tokens)
+        admitted, tokens = _admit(arrivals[hour], fleet_capacity, depth, tokens, hourly_budget)
         served[:, hour] = admitted.sum(axis=1)
         peak[:, hour] = (arrivals[hour][None, :] - admitted).max(axis=1)
     return served, peak

@@ -27,9 +27,9 @@ from benchlib.cost import SECONDS_PER_HOUR, hosted_cost_usd
 from benchlib.cost.pricing import unchecked_hourly_cost_usd
 from benchlib.decision.candidates import Candidate
 from benchlib.decision.hybrid import Side, hybrid_sweep
-from benchlib.decision.inputs import Workload
+from benchlib.decision.inputs import DecisionInputs
 from benchlib.decision.recommend import DecisionResult, Verdict
-from benchlib.decision.sizing import hourly_requests_per_s, size_hours
+from benchlib.decision.sizing import queue_devices, size_hours
 from benchlib.errors import ParameterError
 
 __all__ = ["choose_sides", "cloud_cost_function", "decision_hybrid", "edge_cost_function", "side_of"]
@@ -48,7 +48,8 @@ def _pick(verdicts: list[Verdict], name: str | None, classes: tuple[str, ...], r
                 f"{role} candidates: {', '.join(valid) or 'none'}."
             )
         return chosen
-    priced = [v for v in verdicts if v.candidate.platform_class in classes and v.costings]
+    priced = [v for v in verdicts if v.candidate.platform_class in classes
+              and (v.costings or (v.candidate.price_profile is not None and v.candidate.levels))]  # fmt: skip
     return next((v for v in priced if v.qualifies), priced[0] if priced else None)
 
 
@@ -77,16 +78,29 @@ def choose_sides(
 
 
 def side_of(candidate: Candidate) -> Side:
-    """A candidate as one side of the split: its capacity under the targets and its latency samples."""
-    samples = candidate.samples
-    values = {"ttft_s": samples.ttft_s, "tpot_s": samples.tpot_s, "e2e_s": samples.e2e_s}
-    finite = {metric: np.asarray(v, dtype=float)[np.isfinite(v)] for metric, v in values.items()}
-    return Side(
-        f"{candidate.name} ({candidate.source})",
-        float(candidate.capacity.requests_per_s),
-        {metric: v for metric, v in finite.items() if v.size},
-        max(int(candidate.capacity.streams), 1),
-    )
+    """A candidate as one side of the split, with its own queue.
+
+    Its capacity per device is the rate its peak fleet serves per device with the
+    targets met, queue included (``peak rate / devices``, so admitted traffic never
+    pushes a device past the utilization its queue was sized at); a candidate no
+    fleet qualifies takes at most what its slots complete (utilization 1). Its
+    latency samples are those of its peak fleet's simulated requests, the queue
+    wait added to TTFT and end-to-end; a hosted API's are not known.
+    """
+    sizing = candidate.sizing
+    name = f"{candidate.name} ({candidate.source})"
+    if sizing is None:
+        return Side(name, float("inf"), {}, 1)
+    level = sizing.level
+    if sizing.stats is not None and sizing.stats.waits_s.size:
+        index, waits = sizing.stats.sample_index, sizing.stats.waits_s
+        samples = {"ttft_s": waits + level.ttft_s[index], "tpot_s": level.tpot_s[index],
+                   "e2e_s": waits + level.service_s[index]}  # fmt: skip
+        capacity = sizing.rate_per_s / sizing.devices
+    else:
+        samples = {"ttft_s": level.ttft_s, "tpot_s": level.tpot_s, "e2e_s": level.service_s}
+        capacity = level.requests_per_s
+    return Side(name, float(capacity), samples, max(int(level.slots), 1))
 
 
 def edge_cost_function(candidate: Candidate) -> Callable[[int, np.ndarray], float]:
@@ -102,20 +116,21 @@ def edge_cost_function(candidate: Candidate) -> Callable[[int, np.ndarray], floa
     return cost
 
 
-def cloud_cost_function(candidate: Candidate, workload: Workload) -> Callable[[np.ndarray, np.ndarray], float]:
+def cloud_cost_function(candidate: Candidate, inputs: DecisionInputs) -> Callable[[np.ndarray, np.ndarray], float]:
     """``(overflow_rps_mean[24], overflow_rps_peak[24]) -> USD per day`` of the cloud side.
 
     Rented: each hour's instances for its mean overflow (on-demand), at the
     hourly price. Hosted: the overflow's tokens times their prices.
     """
-    profile = candidate.price_profile
+    profile, workload = candidate.price_profile, inputs.workload
+    devices_at = queue_devices(candidate, inputs) if profile.kind != "hosted" else None
 
     def cost(mean_rps: np.ndarray, peak_rps: np.ndarray) -> float:
         mean_rps = np.asarray(mean_rps, dtype=float)
         if profile.kind == "hosted":
             requests = float(mean_rps.sum() * SECONDS_PER_HOUR)
             return float(hosted_cost_usd(profile, requests * workload.prompt_tokens, requests * workload.output_tokens))
-        devices, utilization = size_hours(mean_rps, candidate.capacity.requests_per_s, "on-demand")
+        devices, utilization = size_hours(mean_rps, candidate.capacity.requests_per_s, "on-demand", devices_at)
         per_device = np.asarray(unchecked_hourly_cost_usd(profile, utilization, candidate.billed_power_w), dtype=float)
         return float(np.sum(devices * per_device))
 
@@ -135,14 +150,15 @@ def decision_hybrid(
     if isinstance(sides, str):
         return sides
     edge_candidate, cloud_candidate = sides
-    workload = result.inputs.workload
+    inputs = result.inputs
     return hybrid_sweep(
-        hourly_requests_per_s(workload),
+        inputs.workload.hourly_rates_per_s,
         side_of(edge_candidate),
         side_of(cloud_candidate),
         edge_cost_per_day=edge_cost_function(edge_candidate),
-        cloud_cost_per_day=cloud_cost_function(cloud_candidate, workload),
-        targets=result.inputs.targets.set_targets(),
+        cloud_cost_per_day=cloud_cost_function(cloud_candidate, inputs),
+        targets=inputs.targets.set_targets(),
         n_max=n_max,
         seed=seed,
+        required_share=inputs.targets.quantile,
     )

@@ -11,7 +11,7 @@ For each load level of the candidate's serving curve (:mod:`benchlib.decision.se
    within the end-to-end target. With an SLO attainment, the share of requests
    within every limit at once must reach it instead.
 3. Of the levels that can meet the targets, the one needing the fewest devices
-   wins (ties: the fewer slots, the lower latency).
+   wins (ties: the lower TTFT with the wait, then the fewer slots).
 
 The capacity a candidate is priced at is then its fleet at the peak hour's
 arrival rate; utilization, and the wait at p50/p95, come from the same
@@ -129,7 +129,7 @@ def best_sizing(levels: list[LoadLevel], rate_per_s: float, targets: dict[str, f
     sized = [size_level(level, rate_per_s, targets, quantile, attainment=attainment, seed=seed) for level in levels]
     meeting = [s for s in sized if s.meets]
     if meeting:
-        return min(meeting, key=lambda s: (s.devices, s.level.slots))
+        return min(meeting, key=lambda s: (s.devices, s.achieved_s["ttft_s"], s.level.slots))
     return min(sized, key=lambda s: (_worst_ratio(s), s.level.slots))
 
 

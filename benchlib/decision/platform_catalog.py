@@ -19,7 +19,7 @@ from benchlib.predict.evidence import RUNTIME_CLASSES
 from benchlib.reference_files import load_yaml_model
 from benchlib.validation import ValidatedModel
 
-__all__ = ["CATALOG_NAME", "MissionPlatform", "PlatformCatalog", "load_platform_catalog", "select_platforms"]
+__all__ = ["CATALOG_NAME", "MissionPlatform", "PlatformCatalog", "load_platform_catalog", "select_platforms", "settling_sweep"]
 
 CATALOG_NAME = "decision-platforms.yaml"
 
@@ -34,6 +34,7 @@ class MissionPlatform(ValidatedModel):
         quantization: The format it serves the model in, when not the decision's own; ``None``: the decision's.
         models: The only ``models.yaml`` ids it can run; ``None``: any that fits its memory.
         models_source: Where that list comes from.
+        sweep_params: The sweep parameter file a load sweep of it starts from.
         note: What a reader should know.
     """
 
@@ -43,6 +44,7 @@ class MissionPlatform(ValidatedModel):
     quantization: StrictStr | None = None
     models: list[StrictStr] | None = None
     models_source: StrictStr = ""
+    sweep_params: StrictStr | None = None
     note: StrictStr = ""
 
 
@@ -83,3 +85,10 @@ def select_platforms(catalog: PlatformCatalog, names: str | list[str]) -> dict[s
         raise ParameterError(f"platforms: unknown platform(s) {', '.join(unknown)}; valid: 'mission' or a list of "
                              f"{', '.join(catalog.platforms)} (data/reference/{CATALOG_NAME}).")  # fmt: skip
     return {name: catalog.platforms[name] for name in names}
+
+
+def settling_sweep(platform: MissionPlatform, model_label: str) -> str:
+    """The measurement that would replace a prediction of ``model_label`` on ``platform``, as a command."""
+    sweep = f"benchlib sweep {platform.sweep_params}" if platform.sweep_params else "benchlib sweep <params file>"
+    return (f"a load sweep of {model_label} on {platform.hardware} with {platform.runtime_class} "
+            f"(`{sweep} --set model=<that model>` on the device, or its results imported with `benchlib import`)")

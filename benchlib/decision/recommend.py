@@ -29,7 +29,7 @@ from benchlib.decision.inputs import DecisionInputs
 from benchlib.decision.sizing import Costing, cost_candidate
 from benchlib.records import StoredRun
 
-__all__ = ["DecisionResult", "Verdict", "decide", "make_decision"]
+__all__ = ["DecisionResult", "Verdict", "decide", "make_decision", "money_interval"]
 
 
 @dataclass(frozen=True)
@@ -183,16 +183,20 @@ def _undecided(recommended: Verdict | None, runners_up: tuple[Verdict, ...]) -> 
         low_2 = second.cost_interval_usd[0] if math.isfinite(second.cost_interval_usd[0]) else second.cost_per_day_usd
         high_1 = recommended.cost_interval_usd[1]
         high_1 = high_1 if math.isfinite(high_1) else recommended.cost_per_day_usd
-        if low_2 <= high_1:
+        if low_2 < high_1:
             reasons.append(f"the cost intervals of {recommended.candidate.name} and {second.candidate.name} overlap "
-                           f"({_money_interval(recommended)} vs {_money_interval(second)} a day)")  # fmt: skip
+                           f"({money_interval(recommended)} vs {money_interval(second)} a day)")  # fmt: skip
     return "; ".join(reasons)
 
 
-def _money_interval(verdict: Verdict) -> str:
+def money_interval(verdict: Verdict) -> str:
+    """``$24.00 [$24.00, $36.00]``; an end where no fleet meets the targets says so."""
     low, high = verdict.cost_interval_usd
     shown = _money(verdict.cost_per_day_usd)
-    return f"{shown} [{_money(low)}, {_money(high)}]" if math.isfinite(low) and math.isfinite(high) else shown
+    if math.isnan(low) or math.isnan(high):
+        return shown
+    ends = [_money(v) if math.isfinite(v) else "no fleet meets the targets" for v in (low, high)]
+    return f"{shown} [{ends[0]}, {ends[1]}]"
 
 
 def _why(verdict: Verdict, winner: Verdict | None) -> str:
@@ -210,14 +214,14 @@ def _fleet_words(verdict: Verdict) -> str:
     best, candidate = verdict.best, verdict.candidate
     assert best is not None
     if not best.devices:
-        return f"{candidate.platform} ({candidate.source}), {best.variant}: {_money_interval(verdict)}/day"
+        return f"{candidate.platform} ({candidate.source}), {best.variant}: {money_interval(verdict)}/day"
     sizing = candidate.sizing
     assert sizing is not None and sizing.stats is not None
     checks = ", ".join(f"{c.at} {c.metric.removesuffix('_s').upper()} {c.achieved_s:.3g} s" for c in candidate.checks)
     return (f"{best.devices} × {candidate.platform} ({candidate.source}), batching {sizing.level.slots} "
             f"stream{'s' * (sizing.level.slots != 1)} each, {best.variant}; at the peak hour utilization "
             f"{sizing.utilization:.0%}, p95 queue wait {sizing.wait_p95_s:.3g} s{'; ' + checks if checks else ''}; "
-            f"{_money_interval(verdict)}/day, {_money(best.usd_per_million_output_tokens)} per million output tokens")  # fmt: skip
+            f"{money_interval(verdict)}/day, {_money(best.usd_per_million_output_tokens)} per million output tokens")  # fmt: skip
 
 
 def _statement(recommended: Verdict | None, ranked: list[Verdict], inputs: DecisionInputs, undecided: str) -> str:
@@ -231,11 +235,23 @@ def _statement(recommended: Verdict | None, ranked: list[Verdict], inputs: Decis
         return f"No candidate qualifies for {volume}. What each misses: {misses}."
     if undecided:
         second = next((v for v in ranked[1:] if v.qualifies), None)
-        names = f"{recommended.candidate.name} or {second.candidate.name}" if second else recommended.candidate.name
-        narrow = recommended.candidate.to_narrow or "a load sweep of the model on it"
+        names = f"{recommended.candidate.name} and {second.candidate.name}" if second else recommended.candidate.name
+        narrow = recommended.candidate.to_narrow or "a load sweep of the model on the cheapest candidate"
         return (f"Not determinable for {volume} between {names}: {undecided}. Cheapest on central values: "
                 f"{_fleet_words(recommended)}. What would decide it: {narrow}.")  # fmt: skip
-    return f"Recommended for {volume}: {_fleet_words(recommended)}."
+    return f"Recommended for {volume}: {_fleet_words(recommended)}.{_edge_words(recommended, ranked)}"
+
+
+def _edge_words(recommended: Verdict, ranked: list[Verdict]) -> str:
+    """What the best edge candidate misses, when the recommendation is not at the edge."""
+    if recommended.candidate.platform_class == "edge":
+        return ""
+    edge = next((v for v in ranked if v.candidate.platform_class == "edge"), None)
+    if edge is None:
+        return ""
+    if edge.qualifies:
+        return f" The cheapest edge candidate, {edge.candidate.name}, qualifies at {money_interval(edge)}/day."
+    return f" The edge loses: {edge.candidate.name} ({edge.candidate.source}) {edge.why}."
 
 
 def make_decision(

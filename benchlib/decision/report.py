@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from benchlib.decision.capacity import METRIC_LABELS
-from benchlib.decision.recommend import DecisionResult, Verdict
+from benchlib.decision.recommend import DecisionResult, Verdict, money_interval
 from benchlib.decision.sizing import Costing
 
 __all__ = ["CSV_NAME", "MD_NAME", "decision_table", "write_decision"]
@@ -40,6 +40,12 @@ def _candidate_columns(verdict: Verdict, rank: int, result: DecisionResult) -> d
         "capacity_basis": capacity.basis,
         "capacity_step": capacity.step,
         "capacity_streams": capacity.streams,
+        "peak_requests_per_s": result.inputs.workload.peak_rate_per_s,
+        "peak_devices": candidate.sizing.devices if candidate.sizing is not None else None,
+        "peak_utilization": candidate.sizing.utilization if candidate.sizing is not None else float("nan"),
+        "peak_wait_p50_s": candidate.sizing.wait_p50_s if candidate.sizing is not None else float("nan"),
+        "peak_wait_p95_s": candidate.sizing.wait_p95_s if candidate.sizing is not None else float("nan"),
+        "slo_attainment": candidate.sizing.attainment if candidate.sizing is not None else float("nan"),
         "throughput_tps": capacity.throughput_tps,
         "throughput_tps_ci_low": capacity.throughput_tps_ci_low,
         "throughput_tps_ci_high": capacity.throughput_tps_ci_high,
@@ -48,12 +54,17 @@ def _candidate_columns(verdict: Verdict, rank: int, result: DecisionResult) -> d
         "capacity_note": capacity.note,
     }
     checks = {check.metric: check for check in candidate.checks}
+    row["percentile"] = result.inputs.targets.check_words
     for metric in METRIC_LABELS:
-        row[f"{metric.removesuffix('_s')}_p95_s"] = candidate.p95_s.get(metric, float("nan"))
+        name = metric.removesuffix("_s")
+        row[f"{name}_at_percentile_s"] = candidate.p95_s.get(metric, float("nan"))
         check = checks.get(metric)
-        row[f"{metric.removesuffix('_s')}_target_p95_s"] = check.target_s if check else float("nan")
-        row[f"{metric.removesuffix('_s')}_target"] = check.status if check else "not set"
+        row[f"{name}_target_s"] = check.target_s if check else float("nan")
+        row[f"{name}_target"] = check.status if check else "not set"
     row["requests_per_day"] = workload.requests_per_day
+    row["cost_per_day_usd_ci_low"], row["cost_per_day_usd_ci_high"] = verdict.cost_interval_usd
+    row["evidence_doubt"] = verdict.doubt
+    row["to_narrow"] = candidate.to_narrow
     return row
 
 
@@ -86,8 +97,15 @@ def _inputs_lines(result: DecisionResult) -> list[str]:
     inputs = result.inputs
     targets = inputs.targets.set_targets()
     shown = ", ".join(f"{METRIC_LABELS[m]} ≤ {v * 1e3:g} ms" for m, v in targets.items()) or "none set"
+    shown += f", checked at {inputs.targets.check_words} (TTFT and end-to-end include the queue wait)"
     if "e2e_s" in targets:
         shown += f" (end-to-end for {inputs.e2e_output_tokens} output tokens)"
+    level = inputs.targets.level()
+    cited = ""
+    if level is not None:
+        source = level.sources[0]
+        cited = (f"- Service level: {inputs.targets.service_level}: {level.description} (MLPerf checks its limits at "
+                 f"p{level.percentile:g}; source: {source.url}, read {source.retrieved})")  # fmt: skip
     workload = inputs.workload
     profile = workload.hourly_profile if isinstance(workload.hourly_profile, str) else "custom (24 shares)"
     constraints = [n for n, on in (("on premises", inputs.constraints.on_premises),
@@ -95,12 +113,16 @@ def _inputs_lines(result: DecisionResult) -> list[str]:
     return [
         "## Inputs",
         "",
+        f"- Model served: {inputs.service.label} (data/reference/models.yaml)",
         f"- Targets: {shown}",
+        *([cited] if cited else []),
         f"- Workload: {workload.requests_per_day:,.0f} requests/day, hourly profile {profile} "
-        f"(peak hour {max(workload.shares):.2%} of the day), {workload.prompt_tokens} prompt and "
-        f"{workload.output_tokens} output tokens per request",
+        f"(peak hour {max(workload.shares):.2%} of the day: {workload.peak_rate_per_s:.3g} requests/s), "
+        f"{workload.prompt_tokens} prompt and {workload.output_tokens} output tokens per request",
         f"- Constraints: {', '.join(constraints) + ' (edge only)' if constraints else 'none'}",
-        f"- Price files: data/reference/prices.yaml{''.join(', ' + f for f in inputs.selection.price_files)}",
+        f"- Price files: data/reference/prices.yaml{''.join(', ' + f for f in inputs.selection.price_files)} "
+        "(prices are assumptions, taken as exact; cost intervals come from the throughput intervals)",
+        f"- Queueing: M/G/c simulation per fleet, seed {workload.seed} (benchlib.decision.queueing)",
         "",
     ]
 
@@ -112,43 +134,48 @@ def _interval(capacity) -> str:
 
 
 def _variant_line(verdict: Verdict) -> str:
-    best = verdict.best
-    capacity = verdict.candidate.capacity
-    where = f" at {capacity.step}" if capacity.step else ""
-    text = (f"**{verdict.candidate.name}** ({verdict.candidate.platform_class}, {verdict.candidate.source}): "
-            f"capacity {capacity.throughput_tps:.4g}{_interval(capacity)} tok/s = {capacity.requests_per_s:.4g} req/s per device "
-            f"({capacity.basis}{where}, {capacity.streams} stream{'s' * (capacity.streams != 1)})")  # fmt: skip
+    best, candidate = verdict.best, verdict.candidate
+    capacity, sizing = candidate.capacity, candidate.sizing
+    text = f"**{candidate.name}** ({candidate.platform_class}, {candidate.source}, {candidate.model})"
+    if sizing is not None:
+        text += (f": one device batching {capacity.streams} stream{'s' * (capacity.streams != 1)} serves "
+                 f"{capacity.throughput_tps:.4g}{_interval(capacity)} tok/s = {capacity.requests_per_s:.4g} req/s")  # fmt: skip
     if best is not None:
-        text += (f"; {best.variant}: {best.devices} device(s) at the peak, {_money(best.cost_per_day_usd)}/day, "
-                 f"{_money(best.cost_per_month_usd)}/month, {_money(best.usd_per_million_output_tokens)}/M output "
-                 f"tokens at {best.utilization:.0%} utilization")  # fmt: skip
+        text += f"; {best.variant}: {best.devices} device(s) at the peak" if best.devices else f"; {best.variant}"
+        if sizing is not None and sizing.stats is not None:
+            text += f", utilization {sizing.utilization:.0%}, queue wait p50 {sizing.wait_p50_s:.3g} s / p95 {sizing.wait_p95_s:.3g} s"
+        text += (f", {money_interval(verdict)}/day, {_money(best.cost_per_month_usd)}/month, "
+                 f"{_money(best.usd_per_million_output_tokens)}/M output tokens")  # fmt: skip
     return text
 
 
 def _markdown(result: DecisionResult, table: pd.DataFrame) -> str:
     lines = ["# Decision", "", *_inputs_lines(result), "## Recommendation", "", result.statement, ""]
-    models = sorted({str(v.candidate.model) for v in result.verdicts})
-    if len(models) > 1:
-        lines += [
-            f"**The candidates run different models** ({'; '.join(models)}): a cheaper candidate on a smaller "
-            "model does different work. Keep one model with `candidates:` (or measure the same model everywhere) "
-            "before acting on this ranking.", "",
-        ]  # fmt: skip
     if result.recommended is not None:
         lines += [_variant_line(result.recommended), ""]
     lines += ["## Runners-up", ""]
     lines += [f"- {_variant_line(v)}: {v.why}" for v in result.runners_up] or ["- none"]
-    columns = ["candidate", "model", "class", "source", "variant", "qualifies", "capacity_streams", "throughput_tps",
-               "capacity_requests_per_s", "tpot_p95_s", "devices", "utilization", "cost_per_day_usd",
-               "cost_per_month_usd", "energy_per_day_kwh", "usd_per_million_output_tokens"]  # fmt: skip
-    shown = table[columns].copy() if not table.empty else pd.DataFrame(columns=columns)
-    lines += ["", "## Every candidate and variant", "", _markdown_table(shown), "", "## Why each other candidate loses", ""]
+    columns = ["candidate", "source", "class", "variant", "qualifies", "capacity_streams", "peak_devices",
+               "peak_utilization", "peak_wait_p95_s", "ttft_at_percentile_s", "tpot_at_percentile_s",
+               "cost_per_day_usd", "cost_per_day_usd_ci_low", "cost_per_day_usd_ci_high",
+               "usd_per_million_output_tokens"]  # fmt: skip
+    shown = table[table["cheapest_variant"]][columns].copy() if not table.empty else pd.DataFrame(columns=columns)
+    lines += ["", "## Every candidate (its cheapest variant; all variants in decision.csv)", "", _markdown_table(shown),
+              "", "## Why each other candidate loses", ""]  # fmt: skip
     losers = [v for v in result.verdicts if v is not result.recommended]
     lines += [f"- **{v.candidate.name}**: {v.why}" for v in losers] or ["- no other candidate"]
     lines += ["", "## Where each candidate's numbers come from", ""]
-    lines += [f"- **{v.candidate.name}** ({v.candidate.source}; power {v.candidate.power_basis}): "
-              f"{v.candidate.capacity.basis}. {v.candidate.capacity.note}".rstrip(". ") + "."
-              for v in result.verdicts]  # fmt: skip
+    for v in result.verdicts:
+        c = v.candidate
+        line = f"- **{c.name}** ({c.source}; power {c.power_basis}): {c.capacity.basis}. {c.basis_note}".rstrip(". ") + "."
+        if v.doubt:
+            line += f" **Rests on a wide prediction:** {v.doubt}."
+        if c.to_narrow and (v.doubt or v is result.recommended):
+            line += f" To settle it: {c.to_narrow}."
+        lines.append(line)
+    if result.not_comparable:
+        lines += ["", "## Not comparable (another model)", ""]
+        lines += [f"- {run_id}: runs {model}, not {result.inputs.service.label}" for run_id, model in result.not_comparable]
     if result.skipped:
         lines += ["", "## Left out", ""] + [f"- {name}: {reason}" for name, reason in result.skipped]
     lines += ["", "Every number, with the arithmetic's inputs, is in decision.csv (one row per candidate and variant)."]

@@ -32,7 +32,7 @@ from benchlib.hardware.model_reference import (
 
 __all__ = ["LocalRunError", "ModelResolver", "model_geometry_of", "reference_model_id"]
 
-_QUANT_SUFFIX = re.compile(r"^(?P<model>.+?)-(?P<quant>(?:q\d[\w]*|iq\d[\w]*|f16|bf16|f32))$", re.IGNORECASE)
+QUANT_SUFFIX = re.compile(r"^(?P<model>.+?)-(?P<quant>(?:q\d[\w]*|iq\d[\w]*|f16|bf16|f32))$", re.IGNORECASE)
 
 
 class LocalRunError(BenchlibError):
@@ -43,7 +43,7 @@ def reference_model_id(name: str, models: ModelsReference) -> str | None:
     """The ``models.yaml`` key of a catalogue name (``gemma3-270m-q4_k_m`` -> ``gemma3-270m``), ``None`` when none."""
     if name in models.models:
         return name
-    match = _QUANT_SUFFIX.match(name)
+    match = QUANT_SUFFIX.match(name)
     return match.group("model") if match and match.group("model") in models.models else None
 
 
