@@ -1,8 +1,19 @@
 """Break-even: the edge utilization at which owned edge hardware and a cloud instance or hosted API cost the same per token.
 
-The cloud side enters only through its cost per million output tokens, so a
-hosted API (a flat price per token at any volume) uses the same crossing as a
-fully busy instance: ``u* = a_e / (K * edge_tps - b_e)``.
+Two comparisons, in this order of relevance:
+
+* **equal utilization** (``cloud_utilization=None``): both sides busy the same
+  fraction of the time, as when the same traffic is served by one instance or by
+  enough edge boxes to match its throughput. Each side's cost per token is
+  ``(a + b u) / (u * tps)``, so the cloud/edge ratio is constant (no break-even)
+  when both hourly costs keep the same proportion, ``a_c / b_c = a_e / b_e``, or
+  neither changes with ``u`` (``b = 0`` on both: the article's inputs);
+  otherwise it moves monotonically with ``u`` and may cross 1 once.
+* **a cloud at a fixed utilization** (default 1.0: an instance kept fully busy,
+  which one serving the edge's traffic would not be). The cloud side then enters
+  only through its cost per million output tokens ``K``, so a hosted API (a flat
+  price per token at any volume, no utilization) uses the same crossing:
+  ``u* = a_e / (K * edge_tps - b_e)``.
 """
 
 from __future__ import annotations
@@ -133,8 +144,8 @@ class BreakEven:
 
     Attributes:
         utilization: Edge utilization of the crossing, or NaN without one in (0, 1].
-        requests_per_day: The same as edge requests a day of ``tokens_per_request``
-            output tokens, or NaN.
+        requests_per_day: The same as requests a day to one edge box of ``tokens_per_request``
+            output tokens, or NaN (never a figure for a crossing that does not exist).
         tokens_per_request: Output tokens per request used for ``requests_per_day``.
         cloud_utilization: The cloud's utilization, or ``None`` for "same as the edge"
             (as passed; a hosted API has none and ignores it).
@@ -145,6 +156,10 @@ class BreakEven:
         edge_cheaper_above: True when the edge is cheaper above the crossing,
             False when below it, ``None`` without a crossing.
         explanation: One sentence saying what the numbers mean.
+        cost_ratio_full: Cloud over edge cost per million tokens with the edge fully busy
+            (``cloud_usd_per_million / edge_usd_per_million_full``; above 1 the edge is cheaper).
+        cost_ratio_constant: True when that ratio is the same at every edge utilization
+            of the comparison (then ``cost_ratio_full`` is the ratio everywhere).
     """
 
     utilization: float
@@ -155,6 +170,8 @@ class BreakEven:
     cloud_usd_per_million: float
     edge_cheaper_above: bool | None
     explanation: str
+    cost_ratio_full: float
+    cost_ratio_constant: bool
 
 
 def break_even(
@@ -167,9 +184,13 @@ def break_even(
     tokens_per_request: float = 128,
     prompt_tokens_per_request: float | None = None,
 ) -> BreakEven:
-    """Break-even of an edge profile against a cloud profile, explained (scalars).
+    """Break-even of an edge profile against a cloud profile, explained in one sentence (scalars).
 
-    See :func:`break_even_utilization` for the formulas and the array version.
+    See :func:`break_even_utilization` for the formulas and the array version. With
+    ``cloud_utilization=None`` (both at the same utilization) and no crossing, the
+    sentence gives the cost ratio at every shared utilization and why it does or does
+    not change; with a fixed cloud utilization it says the cloud is kept that busy,
+    which a service with the same traffic would not keep it.
 
     Args:
         edge: The owned edge profile.
@@ -192,30 +213,114 @@ def break_even(
     uc = 1.0 if cloud_utilization is None else float(cloud_utilization)
     if hosted:
         cloud_cost = float(hosted_usd_per_million_output_tokens(cloud, prompt_tokens_per_request, tokens_per_request))
-        cloud_note = (
-            f"hosted API '{cloud.name}' (per token at any volume, {prompt_tokens_per_request:g}-token prompts)"
-        )
     else:
         cloud_cost = float(cost_per_million_tokens_usd(cloud, cloud_tps, uc))
-        at = "the same utilization" if cloud_utilization is None else f"utilization {uc:g}"
-        cloud_note = f"'{cloud.name}' at {at}"
-    if math.isnan(u):
-        rpd, cheaper_above = float("nan"), None
-        verdict = "cheaper" if edge_full < cloud_cost else "dearer"
-        explanation = (
-            f"No break-even in (0, 1]: '{edge.name}' is {verdict} per million tokens than {cloud_note} at every "
-            f"edge utilization ({'edge fully busy' if hosted else 'both fully busy'}: ${edge_full:.4g} vs "
-            f"${cloud_cost:.4g}, "
-            f"ratio {cloud_cost / edge_full:.3g})."
-        )
+    ratio = cloud_cost / edge_full
+    a_e, b_e = _linear_hourly_usd(edge)
+    rpd = float("nan") if math.isnan(u) else float(requests_per_day(u, edge_tps, tokens_per_request))
+    cheaper_above = None if math.isnan(u) else bool(ratio > 1.0)
+    if hosted or cloud_utilization is not None:
+        constant = a_e == 0.0  # a flat cloud cost per token against an edge cost of (a_e + b_e u) / u
+        explanation = _fixed_cloud_sentence(edge, cloud, u, rpd, tokens_per_request, prompt_tokens_per_request,
+                                            uc, edge_full, cloud_cost)  # fmt: skip
     else:
-        rpd = float(requests_per_day(u, edge_tps, tokens_per_request))
-        cheaper_above = edge_full < cloud_cost
-        explanation = (
-            f"'{edge.name}' at utilization {u:.3f} ({rpd:,.0f} requests/day of {tokens_per_request:g} tokens) "
-            f"costs the same per million tokens as {cloud_note}; the edge is cheaper "
-            f"{'above' if cheaper_above else 'below'} that utilization."
-        )
+        a_c, b_c = _linear_hourly_usd(cloud)
+        constant = _proportional(a_e, b_e, a_c, b_c)
+        low = _ratio_towards_idle(a_e, b_e, a_c, b_c, edge_tps, cloud_tps)
+        explanation = _equal_utilization_sentence(edge.name, cloud.name, u, rpd, tokens_per_request, ratio, low,
+                                                  constant, (a_e, b_e, a_c, b_c))  # fmt: skip
     return BreakEven(
-        u, rpd, float(tokens_per_request), cloud_utilization, edge_full, cloud_cost, cheaper_above, explanation
+        u, rpd, float(tokens_per_request), cloud_utilization, edge_full, cloud_cost, cheaper_above, explanation,
+        ratio, constant,
+    )  # fmt: skip
+
+
+def _proportional(a_e: float, b_e: float, a_c: float, b_c: float) -> bool:
+    """Whether both hourly costs ``a + b u`` keep the same proportion at every ``u`` (``a_c b_e = a_e b_c``)."""
+    scale = (abs(a_e) + abs(b_e)) * (abs(a_c) + abs(b_c))
+    return abs(a_c * b_e - a_e * b_c) <= 1e-12 * scale
+
+
+def _ratio_towards_idle(a_e: float, b_e: float, a_c: float, b_c: float, t_e: float, t_c: float) -> float:
+    """Cloud over edge cost per token, both at utilization ``u``, as ``u`` approaches 0 (inf if the edge's tends to 0)."""
+    if a_e > 0:
+        return t_e * a_c / (t_c * a_e)
+    if a_c > 0:
+        return math.inf
+    return t_e * b_c / (t_c * b_e)
+
+
+def _times(ratio: float) -> str:
+    """A cost ratio as "3.3x" (two decimals under 2, none above 100)."""
+    if math.isinf(ratio):
+        return "unboundedly"
+    return f"{ratio:.2f}x" if ratio < 2 else f"{ratio:.1f}x" if ratio < 100 else f"{ratio:,.0f}x"
+
+
+def _less_or_more(ratio: float) -> str:
+    """How much less (``ratio`` > 1: cloud over edge) or more the edge costs, e.g. "3.3x less"."""
+    return f"{_times(ratio)} less" if ratio >= 1 else f"{_times(1 / ratio)} more"
+
+
+def _why_constant(a_e: float, b_e: float, a_c: float, b_c: float) -> str:
+    """Why both costs per token scale the same way with a shared utilization."""
+    if b_e == 0 and b_c == 0:
+        return "neither side's hourly cost changes when it is busy, so both costs per token scale as 1/u"
+    if a_e == 0 and a_c == 0:
+        return "both sides pay only for busy time"
+    return "both sides split their hourly cost between idle and busy time in the same proportion"
+
+
+def _equal_utilization_sentence(
+    edge: str, cloud: str, u: float, rpd: float, tokens: float, full: float, low: float, constant: bool,
+    terms: tuple[float, float, float, float],
+) -> str:
+    """One sentence on the break-even at a utilization both sides share (``full``/``low``: cloud/edge at 1 and near 0)."""
+    if not math.isnan(u):
+        ends = f"{_times(low)} as u approaches 0 and {_times(full)} at u = 1"
+        return (
+            f"Break-even at equal utilization u = {u:.3f} ({rpd:,.0f} requests/day of {tokens:g} tokens to each edge "
+            f"box): '{edge}' costs less per million tokens than '{cloud}' at the same utilization "
+            f"{'above' if full > 1 else 'below'} it and more {'below' if full > 1 else 'above'} it "
+            f"(cloud/edge cost ratio {ends})."
+        )
+    if constant and math.isclose(full, 1.0, rel_tol=1e-9):
+        return (f"No break-even at equal utilization: '{edge}' and '{cloud}' cost the same per million tokens at "
+                f"every utilization both share ({_why_constant(*terms)}).")  # fmt: skip
+    if constant:
+        return (
+            f"No break-even at equal utilization: at any utilization both share, '{edge}' costs "
+            f"{_less_or_more(full)} per million tokens than '{cloud}' (the ratio does not depend on utilization "
+            f"because {_why_constant(*terms)})."
+        )
+    towards = "without bound" if math.isinf(low) else _less_or_more(low)
+    return (
+        f"No break-even at equal utilization: at any utilization both share, '{edge}' costs "
+        f"{'less' if full > 1 else 'more'} per million tokens than '{cloud}', {_less_or_more(full)} at u = 1 and "
+        f"{towards} as u approaches 0 (the ratio varies with utilization because the two sides split their "
+        "hourly cost between idle and busy time differently)."
+    )
+
+
+def _fixed_cloud_sentence(
+    edge: Profile, cloud: Profile, u: float, rpd: float, tokens: float, prompt: float | None, uc: float,
+    edge_full: float, cloud_cost: float,
+) -> str:
+    """One sentence on the break-even against a cloud kept at utilization ``uc``, or against a hosted API."""
+    if isinstance(cloud, HostedApi):
+        cloud_note = f"hosted API '{cloud.name}' (per token at any volume, {prompt:g}-token prompts)"
+        busy = "edge fully busy"
+    else:
+        cloud_note = f"'{cloud.name}' kept {uc:.0%} busy (a cloud instance serving the edge's traffic would not be)"
+        busy = "both fully busy" if uc == 1.0 else "edge fully busy"
+    if math.isnan(u):
+        verdict = "cheaper" if edge_full < cloud_cost else "dearer"
+        return (
+            f"No break-even in (0, 1]: '{edge.name}' is {verdict} per million tokens than {cloud_note} at every "
+            f"edge utilization ({busy}: ${edge_full:.4g} vs ${cloud_cost:.4g}, ratio {cloud_cost / edge_full:.3g})."
+        )
+    return (
+        f"'{edge.name}' at utilization {u:.3f} ({rpd:,.0f} requests/day of {tokens:g} tokens) costs the same per "
+        f"million tokens as {cloud_note}; the edge is cheaper {'above' if edge_full < cloud_cost else 'below'} that "
+        "utilization."
     )

@@ -132,11 +132,13 @@ def platform_table(
                 continue
             tps = float(match["value"].iloc[0])
             label = f"{profile.article_platform} · {PUBLISHED_MODEL_SIZE} (the article's claim)"
+            label += f" [{profile.name}]" if label in profiles else ""  # a profile extending another: its own row
             cost = run_cost_summary(profile, tps, np.array([tps]))
             rows.append(platform_row(label, SOURCE_CLAIM, tps, np.nan, np.nan, cost, nan_tokens))
             profiles[label] = profile
         elif profile.article_platform in estimates:
             row, priced = predicted_row(profile, estimates[profile.article_platform])
+            row["platform"] += f" [{profile.name}]" if row["platform"] in profiles else ""  # e.g. l4-spot beside l4
             rows.append(row)
             profiles[row["platform"]] = priced
     if claims:
@@ -195,11 +197,20 @@ def break_even_table(
 ) -> pd.DataFrame:
     """Break-even of every owned (edge) platform against every rented (cloud) one and every hosted API.
 
-    The cloud is taken fully busy (utilization 1); the break-even is the edge
-    utilization where both cost the same per million tokens. A hosted API costs
-    its row's price per million output tokens at any volume; its requests are
-    taken at ``tokens_per_request`` output tokens with the row's prompt-to-output
-    ratio (the ratio fixes the price), and no number of edge devices "matches" it.
+    Two comparisons per pair, in this order. 1. ``equal_utilization_*``: both sides busy
+    the same fraction of the time (the same traffic served by one instance or by enough
+    edge boxes to match it): the shared utilization where both cost the same per million
+    tokens, NaN without one (and then no requests per day); the cloud/edge cost ratio at
+    utilization 1, the ratio at every utilization when ``equal_utilization_ratio_constant``
+    (the article's inputs: no cost changes with utilization); one sentence. 2.
+    ``fully_busy_cloud_*``: the edge utilization where it matches a cloud instance kept
+    100% busy, which a service with the same traffic would not be.
+
+    A hosted API has no utilization (its row's price per million output tokens at any
+    volume): its one comparison is in the ``equal_utilization_*`` columns, its
+    ``fully_busy_cloud_*`` ones are empty and say so. Its requests are taken at
+    ``tokens_per_request`` output tokens with the row's prompt-to-output ratio (the ratio
+    fixes the price), and no number of edge devices "matches" it.
     """
     rows = []
     edges = platforms[platforms["kind"] == OwnedHardware.kind]
@@ -211,14 +222,10 @@ def break_even_table(
                 cloud["prompt_tokens_per_request"] / cloud["output_tokens_per_request"] * tokens_per_request
                 if hosted else None
             )  # fmt: skip
-            result = break_even(
-                profiles[edge["platform"]],
-                profiles[cloud["platform"]],
-                edge["throughput_tps"],
-                cloud["throughput_tps"],
-                tokens_per_request=tokens_per_request,
-                prompt_tokens_per_request=prompt,
-            )
+            args = (profiles[edge["platform"]], profiles[cloud["platform"]], edge["throughput_tps"], cloud["throughput_tps"])
+            kwargs = {"tokens_per_request": tokens_per_request, "prompt_tokens_per_request": prompt}
+            equal = break_even(*args, cloud_utilization=None, **kwargs)
+            busy = break_even(*args, cloud_utilization=1.0, **kwargs)
             devices = (
                 edge_devices_to_match(edge["throughput_tps"], cloud["throughput_tps"]).devices if not hosted else np.nan
             )
@@ -226,16 +233,47 @@ def break_even_table(
                 {
                     "edge": edge["platform"],
                     "cloud": cloud["platform"],
-                    "break_even_utilization": result.utilization,
-                    "break_even_requests_per_day": result.requests_per_day,
-                    "edge_usd_per_million_full": result.edge_usd_per_million_full,
-                    "cloud_usd_per_million": result.cloud_usd_per_million,
-                    "cloud_to_edge_cost_ratio": result.cloud_usd_per_million / result.edge_usd_per_million_full,
+                    "equal_utilization_break_even": equal.utilization,
+                    "equal_utilization_requests_per_day": equal.requests_per_day,
+                    "equal_utilization_cost_ratio": equal.cost_ratio_full,
+                    "equal_utilization_ratio_constant": equal.cost_ratio_constant,
+                    "fully_busy_cloud_break_even": np.nan if hosted else busy.utilization,
+                    "fully_busy_cloud_requests_per_day": np.nan if hosted else busy.requests_per_day,
+                    "edge_usd_per_million_full": equal.edge_usd_per_million_full,
+                    "cloud_usd_per_million_full": equal.cloud_usd_per_million,
                     "edge_devices_to_match_cloud": devices,
-                    "explanation": result.explanation,
+                    "equal_utilization_explanation": equal.explanation,
+                    "fully_busy_cloud_explanation": _HOSTED_ONE_COMPARISON if hosted else busy.explanation,
                 }
             )
     return pd.DataFrame(rows)
+
+
+_HOSTED_ONE_COMPARISON = (
+    "Not a second comparison: a hosted API has no utilization (it costs the same per token at any volume), so the "
+    "equal-utilization break-even is the only one."
+)
+_EXPLANATIONS = ["equal_utilization_explanation", "fully_busy_cloud_explanation"]
+
+
+def _break_even_lines(table: pd.DataFrame) -> list[str]:
+    """The break-even table without its sentences, then the sentences: equal utilization first, fully busy second."""
+    if table.empty:
+        return ["No owned platform to compare."]
+    hosted_row = table["fully_busy_cloud_explanation"] == _HOSTED_ONE_COMPARISON
+    return [
+        table.drop(columns=_EXPLANATIONS).to_markdown(index=False, floatfmt=".4g"),
+        "",
+        "At equal utilization (both sides busy the same fraction of the time, as when the same traffic is served "
+        "by one instance or by enough edge boxes to match it):",
+        "",
+        *[f"- {text}" for text in table["equal_utilization_explanation"]],
+        "",
+        "Second comparison, against a cloud instance kept 100% busy (a service with the edge's traffic would not "
+        f"keep it so{'; a hosted API has no utilization and is compared above only' if hosted_row.any() else ''}):",
+        "",
+        *[f"- {text}" for text in table.loc[~hosted_row, "fully_busy_cloud_explanation"]],
+    ]
 
 
 def _shown_path(path: Path) -> str:
@@ -317,11 +355,10 @@ def write_cost_report(
         "",
         shown.to_markdown(index=False, floatfmt=".4g"),
         "",
-        f"## Break-even (cloud fully busy, {tokens_per_request:g}-token requests)",
+        f"## Break-even (equal utilization first, then against a fully busy cloud; {tokens_per_request:g}-token "
+        "requests)",
         "",
-        table.drop(columns=["explanation"]).to_markdown(index=False, floatfmt=".4g") if not table.empty else "No owned platform to compare.",
-        "",
-        *[f"- {text}" for text in table.get("explanation", [])],
+        *_break_even_lines(table),
         "",
         "## Basis of each predicted platform",
         "",
@@ -347,8 +384,9 @@ def _claims_section(claims: pd.DataFrame, break_even: pd.DataFrame, tokens_per_r
         "",
         claims[columns].to_markdown(index=False, floatfmt=".4g"),
         "",
-        f"Break-even on the claims (cloud fully busy, {tokens_per_request:g}-token requests):",
+        f"Break-even on the claims (equal utilization first, then against a fully busy cloud; "
+        f"{tokens_per_request:g}-token requests):",
         "",
-        break_even.drop(columns=["explanation"]).to_markdown(index=False, floatfmt=".4g") if not break_even.empty else "",
+        *(_break_even_lines(break_even) if not break_even.empty else []),
         "",
     ]  # fmt: skip

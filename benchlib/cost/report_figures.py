@@ -49,33 +49,57 @@ def plot_cost_curves(curves: pd.DataFrame, platforms: pd.DataFrame) -> Any:
 def plot_break_even(
     table: pd.DataFrame, platforms: pd.DataFrame, profiles: dict[str, Profile], grid: np.ndarray
 ) -> Any:
-    """Cloud cost over edge cost per million tokens against edge utilization, dots at the break-evens.
+    """Cloud cost over edge cost per million tokens against utilization (linear axes), dots at the break-evens.
 
-    Rows of :func:`~benchlib.cost.report.break_even_table`; a hosted API enters with
-    its flat price per million output tokens, as an instance enters fully busy.
+    Rows of :func:`~benchlib.cost.report.break_even_table`. One colour per pair: the
+    solid line is the main comparison, both sides at the same utilization; the
+    dashed line is the second one, against a cloud instance kept 100% busy. A
+    hosted API has no utilization: one solid line, its flat price against the edge.
     """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
-    figure, axes = plt.subplots(figsize=(9, 5.5))
+    figure, axes = plt.subplots(figsize=(10, 9))
     by_label = platforms.set_index("platform")
+    top = 1.0
     for _, row in table.iterrows():
         edge, cloud = by_label.loc[row["edge"]], by_label.loc[row["cloud"]]
-        edge_cost = cost_per_million_tokens_usd(profiles[row["edge"]], edge["throughput_tps"], grid)
-        ratio = row["cloud_usd_per_million"] / np.asarray(edge_cost)
-        line = axes.plot(grid, ratio, label=f"{row['cloud']}\n  vs {row['edge']}")[0]
-        if np.isfinite(row["break_even_utilization"]):
-            axes.plot([row["break_even_utilization"]], [1.0], "o", color=line.get_color())
+        edge_cost = np.asarray(cost_per_million_tokens_usd(profiles[row["edge"]], edge["throughput_tps"], grid))
+        hosted = isinstance(profiles[row["cloud"]], HostedApi)
+        busy_ratio = row["cloud_usd_per_million_full"] / edge_cost
+        equal_ratio = busy_ratio if hosted else (
+            np.asarray(cost_per_million_tokens_usd(profiles[row["cloud"]], cloud["throughput_tps"], grid)) / edge_cost
+        )  # fmt: skip
+        line = axes.plot(grid, equal_ratio, "-", linewidth=2, label=f"{row['cloud']}\n  vs {row['edge']}")[0]
+        if np.isfinite(row["equal_utilization_break_even"]):
+            axes.plot([row["equal_utilization_break_even"]], [1.0], "o", color=line.get_color(), markersize=7)
+        if not hosted:
+            axes.plot(grid, busy_ratio, "--", linewidth=1.2, color=line.get_color())
+            if np.isfinite(row["fully_busy_cloud_break_even"]):
+                axes.plot([row["fully_busy_cloud_break_even"]], [1.0], "o", mfc="white", color=line.get_color())
+        top = max(top, float(np.nanmax(equal_ratio)))
     axes.axhline(1.0, color="black", linewidth=1)
-    axes.text(grid[0], 1.05, "above this line the edge is cheaper", fontsize=8, va="bottom")
-    axes.set_xscale("log")
-    axes.set_yscale("log")
-    axes.set_xlabel("edge utilization (log scale); the cloud instance is fully busy, a hosted API costs the same per token at any volume")
-    axes.set_ylabel("cloud cost / edge cost per million tokens (log scale)")
-    axes.set_title("Break-even: where owned edge hardware and each cloud class or hosted API cost the same (dots)", fontsize=10)
-    axes.grid(True, which="both", alpha=0.3)
-    axes.legend(fontsize=6, loc="lower right")
+    axes.text(0.99, 1.02, "above this line the edge is cheaper", fontsize=9, va="bottom", ha="right")
+    axes.set_xlim(0, 1)
+    axes.set_ylim(0, 1.15 * top)
+    axes.set_xlabel("utilization (busy fraction of each hour; linear)", fontsize=10)
+    axes.set_ylabel("cloud cost / edge cost per million tokens (linear)", fontsize=10)
+    axes.set_title(
+        "Break-even: where owned edge hardware and each cloud class or hosted API cost the same (dots)\n"
+        "solid: both at the same utilization (main) · dashed: cloud kept 100% busy, edge at the utilization shown "
+        "(second)",
+        fontsize=10,
+    )  # fmt: skip
+    axes.grid(True, alpha=0.3)
+    handles, _ = axes.get_legend_handles_labels()
+    styles = [
+        Line2D([], [], color="grey", linewidth=2,
+               label="solid: equal utilization (main comparison; a hosted API has no utilization: its only line)"),
+        Line2D([], [], color="grey", linewidth=1.2, linestyle="--", label="dashed: cloud kept 100% busy (second)"),
+    ]
+    axes.legend(handles=[*styles, *handles], fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=1)
     figure.tight_layout()
     return figure

@@ -120,6 +120,13 @@ def test_cost_model_notebook_runs_without_runs_and_keeps_the_articles_arithmetic
     energy = dict(zip(claims["profile"], claims["energy_per_token_j"].round(2)))
     assert energy == {"pi5": 0.96, "l4": 0.56, "a10g": 0.6, "h100": 0.7}
     # every break-even shown is computed from predictions: the Pi's is NaN or under 1, never the claims' 0.3/0.2/0.075
-    breaks = pd.read_csv(figures / "break_even.csv").set_index("cloud")["break_even_utilization"]
+    table = pd.read_csv(figures / "break_even.csv").set_index("cloud")
+    breaks = table["fully_busy_cloud_break_even"]
     assert breaks.round(3).tolist() != [0.3, 0.2, 0.075]
-    assert all(b != b or 0 < b <= 1 for b in breaks)
+    assert all(b != b or 0 < b <= 1 for b in [*breaks, *table["equal_utilization_break_even"]])
+    # equal utilization first, the fully busy cloud second; no requests/day for a break-even that does not exist
+    columns = list(table.columns)
+    assert columns.index("equal_utilization_break_even") < columns.index("fully_busy_cloud_break_even")
+    none = table[table["equal_utilization_break_even"].isna()]
+    assert none["equal_utilization_requests_per_day"].isna().all()
+    assert not none["equal_utilization_explanation"].str.contains("requests/day").any()

@@ -310,13 +310,87 @@ def test_no_break_even_returns_nan_and_says_why(prices):
     # both at the same utilization with idle = load draw: the cost ratio never changes (3.3x)
     same = break_even(prices["pi5"], prices["l4"], 8.3, 125, cloud_utilization=None)
     assert math.isnan(same.utilization) and math.isnan(same.requests_per_day)
-    assert same.edge_cheaper_above is None
-    assert "No break-even in (0, 1]" in same.explanation and "is cheaper" in same.explanation
+    assert same.edge_cheaper_above is None and same.cost_ratio_constant
+    assert same.explanation.startswith("No break-even at equal utilization: ")
+    assert "'pi5' costs 3.3x less per million tokens than 'l4'" in same.explanation
     # a cloud so cheap that even a fully busy Pi loses
     cheap = RentedInstance("cheap", price_per_hour_usd=0.01)
     dearer = break_even(prices["pi5"], cheap, 8.3, 125)
     assert math.isnan(dearer.utilization) and "is dearer" in dearer.explanation
     assert math.isnan(brute_force_break_even(prices["pi5"], cheap, 8.3, 125))
+
+
+# The article's inputs: the Pi's $230 over 26,280 h plus 8 W at $0.15/kWh whether busy or idle, the instances'
+# on-demand prices; nothing changes with utilization (b = 0 on both sides), so at a shared utilization u both
+# costs per token scale as 1/u and their ratio is (price_c / tps_c) / (a_e / tps_e) at every u.
+PI_USD_PER_HOUR = 230 / 26280 + 8 / 1000 * 0.15  # $0.0099519/h
+ARTICLE_CLOUDS = {"l4": (0.50, 125.0, 3.3), "a10g": (1.50, 250.0, 5.0), "h100": (8.00, 500.0, 13.3)}
+
+
+@pytest.mark.parametrize("name", list(ARTICLE_CLOUDS))
+def test_no_break_even_at_equal_utilization_for_the_articles_inputs(prices, name):
+    price, cloud_tps, quoted = ARTICLE_CLOUDS[name]
+    ratio = (price / cloud_tps) / (PI_USD_PER_HOUR / 8.3)  # 3.336, 5.004, 13.344
+    assert round(ratio, 1) == quoted  # the issue's 3.3x / 5.0x / 13.3x
+    assert np.isnan(break_even_utilization(prices["pi5"], prices[name], 8.3, cloud_tps, cloud_utilization=None))
+    grid = np.linspace(0.01, 1.0, 100)
+    at_same_u = cost_per_million_tokens_usd(prices[name], cloud_tps, grid) / cost_per_million_tokens_usd(
+        prices["pi5"], 8.3, grid
+    )
+    assert at_same_u == pytest.approx(np.full(100, ratio), rel=1e-12)
+    result = break_even(prices["pi5"], prices[name], 8.3, cloud_tps, cloud_utilization=None, tokens_per_request=128)
+    assert math.isnan(result.utilization) and math.isnan(result.requests_per_day) and result.edge_cheaper_above is None
+    assert result.cost_ratio_full == pytest.approx(ratio, rel=1e-12) and result.cost_ratio_constant
+    text = result.explanation
+    assert text == (
+        f"No break-even at equal utilization: at any utilization both share, 'pi5' costs {quoted:.1f}x less per "
+        f"million tokens than '{name}' (the ratio does not depend on utilization because neither side's hourly cost "
+        "changes when it is busy, so both costs per token scale as 1/u)."
+    )
+    assert "requests/day" not in text and text.count(". ") == 0 and text.endswith(".")  # one sentence, no rpd
+
+
+# An owned box paying $0.10/h of hardware and 100 W idle / 300 W busy at $0.50/kWh: a + b u = 0.15 + 0.10 u $/h,
+# 40 tok/s; a rented instance at $1.20/h (b = 0), 250 tok/s. Cloud/edge cost per token at a shared u:
+# (1.2 / 250) / ((0.15 + 0.1 u) / 40) = 48 / (37.5 + 25 u): 1.28 as u -> 0, 0.768 at u = 1, 1 at u = 10.5 / 25.
+IDLE_HEAVY_BOX = OwnedHardware("box", hardware_usd=876, amortization_h=8760, power_w=300, idle_power_w=100,
+                               electricity_usd_per_kwh=0.5)  # fmt: skip
+FLAT_GPU = RentedInstance("gpu", price_per_hour_usd=1.2)
+
+
+def test_break_even_at_equal_utilization_by_hand():
+    u = break_even_utilization(IDLE_HEAVY_BOX, FLAT_GPU, 40.0, 250.0, cloud_utilization=None)
+    assert u == pytest.approx(0.42, abs=1e-12)
+    assert u == pytest.approx(brute_force_break_even(IDLE_HEAVY_BOX, FLAT_GPU, 40.0, 250.0, None), abs=1e-5)
+    assert cost_per_million_tokens_usd(IDLE_HEAVY_BOX, 40.0, u) == pytest.approx(
+        cost_per_million_tokens_usd(FLAT_GPU, 250.0, u), rel=1e-12
+    )
+    result = break_even(IDLE_HEAVY_BOX, FLAT_GPU, 40.0, 250.0, cloud_utilization=None, tokens_per_request=128)
+    assert result.requests_per_day == pytest.approx(0.42 * 40 * 86400 / 128)  # 11,340 to the edge box
+    assert result.edge_cheaper_above is False and not result.cost_ratio_constant
+    assert result.cost_ratio_full == pytest.approx(0.768)
+    assert result.explanation == (
+        "Break-even at equal utilization u = 0.420 (11,340 requests/day of 128 tokens to each edge box): 'box' "
+        "costs less per million tokens than 'gpu' at the same utilization below it and more above it (cloud/edge "
+        "cost ratio 1.28x as u approaches 0 and 0.77x at u = 1)."
+    )
+    # against the same instance kept fully busy: (0.15 + 0.1 u) / (40 u) = 1.2 / 250 -> u = 0.15 / 0.092 > 1: none,
+    # the box is dearer at every utilization (the two comparisons disagree about the cheaper side below u = 0.42)
+    busy = break_even(IDLE_HEAVY_BOX, FLAT_GPU, 40.0, 250.0, tokens_per_request=128)
+    assert math.isnan(busy.utilization) and math.isnan(busy.requests_per_day)
+    assert busy.explanation.startswith("No break-even in (0, 1]: 'box' is dearer per million tokens than 'gpu' kept "
+                                       "100% busy (a cloud instance serving the edge's traffic would not be)")  # fmt: skip
+
+
+def test_equal_utilization_ratio_that_varies_without_a_crossing_is_given_at_full_utilization(prices):
+    quiet_pi = dataclasses.replace(prices["pi5"], idle_power_w=3.0)  # b_e > 0 against b_c = 0: the ratio moves
+    result = break_even(quiet_pi, prices["l4"], 8.3, 125, cloud_utilization=None)
+    assert math.isnan(result.utilization) and not result.cost_ratio_constant
+    a_e, b_e = 230 / 26280 + 3 / 1000 * 0.15, 5 / 1000 * 0.15
+    assert result.cost_ratio_full == pytest.approx((0.5 / 125) / ((a_e + b_e) / 8.3))
+    assert f"{result.cost_ratio_full:.1f}x less at u = 1 and {(0.5 / 125) / (a_e / 8.3):.1f}x less as u approaches 0" \
+        in result.explanation  # fmt: skip
+    assert "the ratio varies with utilization" in result.explanation and "requests/day" not in result.explanation
 
 
 def test_break_even_broadcasts_over_arrays(prices):

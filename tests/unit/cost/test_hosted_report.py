@@ -172,14 +172,17 @@ def test_break_even_table_of_the_box_against_hosted_apis(tables):
     pi_usd_per_million_full = (230 / 26280 + pi["power_w"] / 1000 * 0.15) / (pi["throughput_tps"] * 3600) * 1e6
     assert pi["cost_per_million_usd"] == pytest.approx(pi_usd_per_million_full)
     mini = table.loc[f"gpt-4o-mini ({HOSTED_LABEL})"]
-    assert mini["cloud_usd_per_million"] == pytest.approx(0.975)
+    assert mini["cloud_usd_per_million_full"] == pytest.approx(0.975)
     # a 7B on a Pi costs more per token fully busy than gpt-4o-mini's list price: no break-even at any utilization
     assert pi_usd_per_million_full > 0.975
-    assert np.isnan(mini["break_even_utilization"]) and np.isnan(mini["edge_devices_to_match_cloud"])
-    assert "hosted API 'gpt-4o-mini'" in mini["explanation"]
+    assert np.isnan(mini["equal_utilization_break_even"]) and np.isnan(mini["edge_devices_to_match_cloud"])
+    assert "hosted API 'gpt-4o-mini'" in mini["equal_utilization_explanation"]
+    # a hosted API has no utilization: one comparison, not a second "fully busy" copy of it
+    assert np.isnan(mini["fully_busy_cloud_break_even"]) and np.isnan(mini["fully_busy_cloud_requests_per_day"])
+    assert mini["fully_busy_cloud_explanation"].startswith("Not a second comparison: a hosted API has no utilization")
     # the measured hosted run (250:100 tokens) costs the same per output token as the list price at 500:200
     run = table.loc[platforms.index[platforms["source"] == "measured"][0]]
-    assert run["cloud_usd_per_million"] == pytest.approx(mini["cloud_usd_per_million"])
+    assert run["cloud_usd_per_million_full"] == pytest.approx(mini["cloud_usd_per_million_full"])
     # Pis to match an L4 at its predicted serving point: both throughputs predicted
     l4 = platforms[platforms["platform"].str.startswith("L4-class GPU")].iloc[0]
     devices = table.loc[l4["platform"], "edge_devices_to_match_cloud"]
