@@ -3,14 +3,21 @@
 Modules, one job each:
 
 * :mod:`~benchlib.decision.hourly`: the 24 hourly shares of a day's traffic (flat, diurnal, your own).
-* :mod:`~benchlib.decision.inputs`: targets, workload, constraints and candidates, validated;
+* :mod:`~benchlib.decision.inputs`: the model served, targets, workload, constraints and candidates, validated;
   loaded from ``params/decision/decision.yaml`` or from the notebook's flat parameters.
-* :mod:`~benchlib.decision.capacity`: capacity under the targets (load steps, single stream,
-  published figures) and each target checked.
-* :mod:`~benchlib.decision.candidates`: every measured run and published platform, with its price profile.
-* :mod:`~benchlib.decision.sizing`: devices for the peak hour, cost and energy per day and month.
-* :mod:`~benchlib.decision.recommend`: the cheapest qualifying candidate, runners-up, why each other loses.
+* :mod:`~benchlib.decision.service_levels`: published service levels (MLPerf's), cited.
+* :mod:`~benchlib.decision.platform_catalog`: the mission's platforms (``decision-platforms.yaml``).
+* :mod:`~benchlib.decision.serving`: a candidate's serving curve (load levels, per request);
+  :mod:`~benchlib.decision.candidate_sources`: from runs or the performance model.
+* :mod:`~benchlib.decision.queueing`: M/G/c simulation, Erlang C; :mod:`~benchlib.decision.load_capacity`:
+  the fleet meeting the targets at an arrival rate, queue wait included.
+* :mod:`~benchlib.decision.capacity`: target checks and the per-device capacity.
+* :mod:`~benchlib.decision.candidates`: the platforms, runs of the model and hosted APIs, sized at the peak.
+* :mod:`~benchlib.decision.sizing`: devices of each hour, cost and energy per day and month.
+* :mod:`~benchlib.decision.recommend`: the cheapest qualifying candidate, cost intervals, "not determinable".
 * :mod:`~benchlib.decision.report`: ``figures/decision.csv`` and ``figures/decision.md``.
+* :mod:`~benchlib.decision.sensitivity`: the tornado ``figures/decision_sensitivity.png`` and its CSV.
+* :mod:`~benchlib.decision.answer_shift`: which inputs move the answer between two decisions.
 * :mod:`~benchlib.decision.hybrid` (with :mod:`~benchlib.decision.hybrid_admission`): N edge devices
   with cloud overflow, a seeded one-day simulation; :mod:`~benchlib.decision.hybrid_plot`:
   ``figures/hybrid.csv`` and ``figures/hybrid.png``; :mod:`~benchlib.decision.hybrid_wiring`:
@@ -29,6 +36,7 @@ from benchlib.decision.hourly import diurnal_shares, flat_shares, hourly_shares
 from benchlib.decision.inputs import (
     DIURNAL_PARAMS,
     FLAT_DEFAULTS,
+    SMALL_MODEL_PARAMS,
     FLAT_PARAMS,
     CandidateSelection,
     Constraints,
@@ -39,7 +47,9 @@ from benchlib.decision.inputs import (
     load_decision_inputs,
 )
 from benchlib.decision.recommend import DecisionResult, Verdict, decide, make_decision
+from benchlib.decision.answer_shift import answer_shift
 from benchlib.decision.report import decision_table, write_decision
+from benchlib.decision.sensitivity import sensitivity_table, write_sensitivity
 from benchlib.decision.sizing import (
     DAYS_PER_MONTH,
     VARIANTS,
@@ -51,6 +61,7 @@ from benchlib.decision.sizing import (
 __all__ = [
     "DAYS_PER_MONTH",
     "DIURNAL_PARAMS",
+    "SMALL_MODEL_PARAMS",
     "FLAT_DEFAULTS",
     "FLAT_PARAMS",
     "VARIANTS",
@@ -67,6 +78,7 @@ __all__ = [
     "Targets",
     "Verdict",
     "Workload",
+    "answer_shift",
     "build_candidates",
     "cost_candidate",
     "decide",
@@ -78,5 +90,7 @@ __all__ = [
     "hourly_shares",
     "load_decision_inputs",
     "make_decision",
+    "sensitivity_table",
     "write_decision",
+    "write_sensitivity",
 ]

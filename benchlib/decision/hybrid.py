@@ -362,6 +362,10 @@ def _note(frame: pd.DataFrame, cheapest: int | None, targets: dict[str, float], 
         return (f"No N from 0 to {last} edge devices ({edge.name}) with overflow to {cloud.name} has {wanted}: {why}; "
                 "no hybrid split qualifies.")  # fmt: skip
     row = frame[frame["n_edge"] == cheapest].iloc[0]
+    if cheapest == 0 and edge_ok < required_share:
+        return (f"No split with edge devices qualifies for {wanted}: {edge.name} meets every target on "
+                f"{edge_ok:.1%} of its requests, under the required {required_share:.3g}, so no share of traffic "
+                f"may go to it; all of it to {cloud.name} costs {row['total_cost_per_day_usd']:.2f} USD/day.")  # fmt: skip
     return (f"Cheapest split with {wanted} (counted per request, on each side and for the day): {cheapest} × "
             f"{edge.name} with overflow to {cloud.name}, {row['edge_share']:.1%} of requests at the edge, "
             f"{row['slo_attainment']:.1%} within every target, {row['total_cost_per_day_usd']:.2f} USD/day.")

@@ -27,6 +27,7 @@ from benchlib.cost import SECONDS_PER_HOUR, hosted_cost_usd
 from benchlib.cost.pricing import unchecked_hourly_cost_usd
 from benchlib.decision.candidates import Candidate
 from benchlib.decision.hybrid import Side, hybrid_sweep
+from benchlib.decision.hybrid_scoring import side_attainment
 from benchlib.decision.inputs import DecisionInputs
 from benchlib.decision.recommend import DecisionResult, Verdict
 from benchlib.decision.sizing import queue_devices, size_hours
@@ -35,6 +36,8 @@ from benchlib.errors import ParameterError
 __all__ = ["choose_sides", "cloud_cost_function", "decision_hybrid", "edge_cost_function", "side_of"]
 
 _CLOUD_CLASSES = ("cloud", "hosted")
+HOPELESS_EDGE_SIZES = 20
+"""Edge sizes swept when the edge side misses the targets on its own (no split with N > 0 can qualify)."""
 
 
 def _pick(verdicts: list[Verdict], name: str | None, classes: tuple[str, ...], role: str) -> Verdict | None:
@@ -151,13 +154,16 @@ def decision_hybrid(
         return sides
     edge_candidate, cloud_candidate = sides
     inputs = result.inputs
+    edge_side, targets = side_of(edge_candidate), inputs.targets.set_targets()
+    if n_max is None and side_attainment(edge_side, targets) < inputs.targets.quantile:
+        n_max = HOPELESS_EDGE_SIZES  # no N > 0 can qualify: a few sizes show the cost, not thousands
     return hybrid_sweep(
         inputs.workload.hourly_rates_per_s,
-        side_of(edge_candidate),
+        edge_side,
         side_of(cloud_candidate),
         edge_cost_per_day=edge_cost_function(edge_candidate),
         cloud_cost_per_day=cloud_cost_function(cloud_candidate, inputs),
-        targets=inputs.targets.set_targets(),
+        targets=targets,
         n_max=n_max,
         seed=seed,
         required_share=inputs.targets.quantile,

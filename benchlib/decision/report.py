@@ -194,8 +194,8 @@ def _markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join([header, rule, *body])
 
 
-def write_decision(result: DecisionResult, figures_dir: str | Path) -> tuple[Path, Path]:
-    """Write ``decision.csv`` and ``decision.md`` into ``figures_dir`` (created if needed).
+def write_decision(result: DecisionResult, figures_dir: str | Path, stem: str = "decision") -> tuple[Path, Path]:
+    """Write ``STEM.csv`` and ``STEM.md`` (``decision.csv``, ``decision.md``) into ``figures_dir`` (created if needed).
 
     Returns:
         ``(csv_path, md_path)``.
@@ -203,7 +203,7 @@ def write_decision(result: DecisionResult, figures_dir: str | Path) -> tuple[Pat
     figures_dir = Path(figures_dir)
     figures_dir.mkdir(parents=True, exist_ok=True)
     table = decision_table(result)
-    csv_path, md_path = figures_dir / CSV_NAME, figures_dir / MD_NAME
+    csv_path, md_path = figures_dir / f"{stem}.csv", figures_dir / f"{stem}.md"
     table.to_csv(csv_path, index=False)
     md_path.write_text(_markdown(result, table), encoding="utf-8")
     return csv_path, md_path

@@ -10,6 +10,7 @@ It imports nothing from :mod:`benchlib.decision`, so any module there can import
 from __future__ import annotations
 
 from datetime import date
+import functools
 from pathlib import Path
 from typing import Literal
 
@@ -99,6 +100,13 @@ def load_service_levels(path: str | Path | None = None) -> ServiceLevels:
             The message names the file and every bad field.
     """
     file_path = SERVICE_LEVELS_PATH if path is None else Path(path)
+    stamp = file_path.stat().st_mtime_ns if file_path.is_file() else None
+    return _load(file_path, stamp)
+
+
+@functools.lru_cache(maxsize=8)
+def _load(file_path: Path, stamp: int | None) -> ServiceLevels:
+    """The file read once per modification time (a decision asks for its limits many times)."""
     return load_yaml_model(file_path, ServiceLevels, ParameterError, "the service levels")
 
 
