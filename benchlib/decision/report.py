@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from benchlib.decision.capacity import METRIC_LABELS
+from benchlib.decision.queueing import erlang_c
 from benchlib.decision.recommend import DecisionResult, Verdict, money_interval
 from benchlib.decision.sizing import Costing
 
@@ -46,6 +47,7 @@ def _candidate_columns(verdict: Verdict, rank: int, result: DecisionResult) -> d
         "peak_wait_p50_s": candidate.sizing.wait_p50_s if candidate.sizing is not None else float("nan"),
         "peak_wait_p95_s": candidate.sizing.wait_p95_s if candidate.sizing is not None else float("nan"),
         "slo_attainment": candidate.sizing.attainment if candidate.sizing is not None else float("nan"),
+        **_queue_check(candidate.sizing),
         "throughput_tps": capacity.throughput_tps,
         "throughput_tps_ci_low": capacity.throughput_tps_ci_low,
         "throughput_tps_ci_high": capacity.throughput_tps_ci_high,
@@ -66,6 +68,15 @@ def _candidate_columns(verdict: Verdict, rank: int, result: DecisionResult) -> d
     row["evidence_doubt"] = verdict.doubt
     row["to_narrow"] = candidate.to_narrow
     return row
+
+
+def _queue_check(sizing) -> dict[str, float]:
+    """The simulated P(wait) at the peak, and Erlang C's for the same servers and load (M/M/c), as a check."""
+    stats = sizing.stats if sizing is not None else None
+    if stats is None or not np.isfinite(stats.utilization) or stats.utilization >= 1:
+        return {"simulated_p_wait": float("nan"), "erlang_c_p_wait": float("nan")}
+    load = stats.arrival_rate_per_s * stats.mean_service_s
+    return {"simulated_p_wait": stats.p_wait, "erlang_c_p_wait": erlang_c(stats.servers, load)}
 
 
 def _costing_columns(costing: Costing | None) -> dict[str, Any]:

@@ -55,7 +55,10 @@ def test_imported_runs_in_the_report_the_cost_model_and_the_decision(tmp_path):
 
     cost = (figures / "cost_model.md").read_text()
     assert "imported from vllm" in cost and "imported from llama-bench" in cost
+    # the imported runs served another model than the decision's (Llama-2-7B Q4_0): listed, never candidates
     decision = pd.read_csv(figures / "decision.csv")
-    assert {"l4-vllm", "h100-aiperf"} <= set(decision["platform"])
+    assert not {"l4-vllm", "h100-aiperf"} & set(decision["platform"])
+    not_comparable = (figures / "decision.md").read_text().split("## Not comparable (another model)")[1]
+    assert sum(line.startswith("- ") for line in not_comparable.split("\n\n")[1].splitlines()) == 7
     for png in ("per_token_latency.png", "throughput.png", "cost_per_million_tokens.png"):
         assert (figures / png).stat().st_size > 10_000
