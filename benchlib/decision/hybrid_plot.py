@@ -14,7 +14,7 @@ __all__ = ["CLOUD_COLOR", "EDGE_COLOR", "MISSED_ALPHA", "plot_hybrid", "write_hy
 EDGE_COLOR = "#2ca02c"
 CLOUD_COLOR = "#1f77b4"
 MISSED_ALPHA = 0.35
-"""Bars of an N whose mix misses a target are drawn this pale and hatched."""
+"""Bars of an N that does not qualify (scored per request) are drawn this pale and hatched."""
 _NEEDED = ("n_edge", "edge_share", "edge_cost_per_day_usd", "cloud_cost_per_day_usd", "total_cost_per_day_usd",
            "meets_targets", "cheapest")  # fmt: skip
 
@@ -27,7 +27,7 @@ def plot_hybrid(frame: pd.DataFrame):
 
     Returns:
         The matplotlib ``Figure``. Bars carry gids ``edge:N`` and ``cloud:N``
-        (pale and hatched where the mix misses a target), the edge-share line
+        (pale and hatched where the split does not qualify), the edge-share line
         ``edge_share``, the cheapest-N marker ``cheapest``.
 
     Raises:
@@ -65,7 +65,7 @@ def plot_hybrid(frame: pd.DataFrame):
                Patch(color=CLOUD_COLOR, label=f"cloud overflow: {attrs.get('cloud', 'cloud side')}"),
                plt.Line2D([], [], color="black", label="edge share (right axis)")]  # fmt: skip
     if not meets.all():
-        missed = "N whose mix misses a p95 target"
+        missed = "N that does not qualify (requests within every limit, per side and day)"
         handles.append(Patch(facecolor="#999999", alpha=MISSED_ALPHA, hatch="///", label=missed))
     chosen = frame[frame["cheapest"].astype(bool)]
     if len(chosen):
@@ -82,7 +82,9 @@ def plot_hybrid(frame: pd.DataFrame):
     axes.set_ylim(0, 1.12 * top if top > 0 else 1.0)
     axes.legend(handles=handles, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)
     targets = attrs.get("targets") or {}
-    wanted = ", ".join(f"p95 {metric} ≤ {limit:g} s" for metric, limit in targets.items()) or "no latency target"
+    share = attrs.get("required_share", 0.95)
+    limits = ", ".join(f"{metric} ≤ {limit:g} s" for metric, limit in targets.items()) or "no latency target"
+    wanted = f"{share:.3g} of requests within {limits}"
     axes.set_title(f"Hybrid what-if, seeded simulation (Poisson arrivals per second, seed {attrs.get('seed', '?')}); "
                    f"targets: {wanted}", fontsize=9)  # fmt: skip
     figure.tight_layout()

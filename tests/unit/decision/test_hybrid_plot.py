@@ -69,5 +69,5 @@ def test_the_legend_names_missed_targets_only_when_an_n_misses_one(frame):
     def legend_texts(figure):
         return [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
 
-    assert "N whose mix misses a p95 target" in legend_texts(plot_hybrid(frame))
-    assert "N whose mix misses a p95 target" not in legend_texts(plot_hybrid(_sweep(1.0)))
+    assert "N that does not qualify (requests within every limit, per side and day)" in legend_texts(plot_hybrid(frame))
+    assert "N that does not qualify (requests within every limit, per side and day)" not in legend_texts(plot_hybrid(_sweep(1.0)))
