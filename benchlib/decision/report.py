@@ -48,6 +48,8 @@ def _candidate_columns(verdict: Verdict, rank: int, result: DecisionResult) -> d
         "peak_wait_p95_s": candidate.sizing.wait_p95_s if candidate.sizing is not None else float("nan"),
         "slo_attainment": candidate.sizing.attainment if candidate.sizing is not None else float("nan"),
         **_queue_check(candidate.sizing),
+        "tpot_interval_low_s": candidate.sizing.level.tpot_interval_s[0] if candidate.sizing else float("nan"),
+        "tpot_interval_high_s": candidate.sizing.level.tpot_interval_s[1] if candidate.sizing else float("nan"),
         "throughput_tps": capacity.throughput_tps,
         "throughput_tps_ci_low": capacity.throughput_tps_ci_low,
         "throughput_tps_ci_high": capacity.throughput_tps_ci_high,
@@ -170,7 +172,14 @@ def _markdown(result: DecisionResult, table: pd.DataFrame) -> str:
                "peak_utilization", "peak_wait_p95_s", "ttft_at_percentile_s", "tpot_at_percentile_s",
                "cost_per_day_usd", "cost_per_day_usd_ci_low", "cost_per_day_usd_ci_high",
                "usd_per_million_output_tokens"]  # fmt: skip
-    shown = table[table["cheapest_variant"]][columns].copy() if not table.empty else pd.DataFrame(columns=columns)
+    rows = table[table["cheapest_variant"] | table["variant"].isna()] if not table.empty else table
+    shown = rows[columns].copy() if not table.empty else pd.DataFrame(columns=columns)
+    if not table.empty:  # a predicted per-token latency with its interval
+        shown["tpot_at_percentile_s"] = [
+            f"{v:.4g} [{lo:.3g}, {hi:.3g}]" if np.isfinite(lo) and np.isfinite(hi) else (f"{v:.4g}" if np.isfinite(v) else "")
+            for v, lo, hi in zip(rows["tpot_at_percentile_s"], rows["tpot_interval_low_s"], rows["tpot_interval_high_s"],
+                                 strict=True)
+        ]  # fmt: skip
     lines += ["", "## Every candidate (its cheapest variant; all variants in decision.csv)", "", _markdown_table(shown),
               "", "## Why each other candidate loses", ""]  # fmt: skip
     losers = [v for v in result.verdicts if v is not result.recommended]
@@ -195,6 +204,8 @@ def _markdown(result: DecisionResult, table: pd.DataFrame) -> str:
 
 def _markdown_table(frame: pd.DataFrame) -> str:
     def cell(value: Any) -> str:
+        if isinstance(value, float) and not np.isfinite(value):
+            return "—"
         if isinstance(value, float):
             return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
         return "" if value is None else str(value)
