@@ -30,14 +30,15 @@ Typical use (the decision notebook)::
     csv_path, md_path = write_decision(result, "figures")
 """
 
+from benchlib.decision.answer_shift import answer_shift
 from benchlib.decision.candidates import Candidate, CandidateSet, build_candidates
 from benchlib.decision.capacity import Capacity, LatencySamples, TargetCheck
 from benchlib.decision.hourly import diurnal_shares, flat_shares, hourly_shares
 from benchlib.decision.inputs import (
     DIURNAL_PARAMS,
     FLAT_DEFAULTS,
-    SMALL_MODEL_PARAMS,
     FLAT_PARAMS,
+    SMALL_MODEL_PARAMS,
     CandidateSelection,
     Constraints,
     DecisionInputs,
@@ -47,7 +48,6 @@ from benchlib.decision.inputs import (
     load_decision_inputs,
 )
 from benchlib.decision.recommend import DecisionResult, Verdict, decide, make_decision
-from benchlib.decision.answer_shift import answer_shift
 from benchlib.decision.report import decision_table, write_decision
 from benchlib.decision.sensitivity import sensitivity_table, write_sensitivity
 from benchlib.decision.sizing import (
@@ -61,9 +61,9 @@ from benchlib.decision.sizing import (
 __all__ = [
     "DAYS_PER_MONTH",
     "DIURNAL_PARAMS",
-    "SMALL_MODEL_PARAMS",
     "FLAT_DEFAULTS",
     "FLAT_PARAMS",
+    "SMALL_MODEL_PARAMS",
     "VARIANTS",
     "Candidate",
     "CandidateSelection",

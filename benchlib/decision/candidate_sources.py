@@ -94,6 +94,6 @@ def nearest_evidence(library: Library, hardware_id: str, model_id: str, limit: i
         size = library.models.models[entry.model.id].parameters.number
         if not 0.6 <= size / target <= 1.6:
             continue
-        found.append((abs(size / target - 1), f"{entry.model.id} {entry.model.quantization}: {entry.value:g} "
-                                              f"tok/s single-stream decode ({point.key}, {point.source.url})"))  # fmt: skip
+        found.append((abs(size / target - 1), (f"{entry.model.id} {entry.model.quantization}: {entry.value:g} "
+                                              f"tok/s single-stream decode ({point.key}, {point.source.url})")))  # fmt: skip
     return [text for _, text in sorted(found)[:limit]]

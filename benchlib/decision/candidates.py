@@ -309,8 +309,8 @@ def build_candidates(inputs: DecisionInputs, runs: list[StoredRun] | None = None
             continue
         platform = str(run.record.parameters.get("platform") or "")
         if _is_this_machine(run, library) and not selection.this_machine and not named & {run.run_id, platform}:
-            skipped.append((run.run_id, "measured on this machine: it competes only when named "
-                                        "(this_machine: true, or its run id in candidates)"))  # fmt: skip
+            skipped.append((run.run_id, ("measured on this machine: it competes only when named "
+                                        "(this_machine: true, or its run id in candidates)")))  # fmt: skip
             continue
         candidate = _run_candidate(run, inputs, prices)
         if isinstance(candidate, str):

@@ -47,12 +47,12 @@ class TargetCheck:
 
     @property
     def words(self) -> str:
-        """``misses p95 per-token latency: 405 ms > 100 ms (4.1x)``, in plain words."""
+        """``misses p95 per-token latency: 405.5 ms > 100 ms (4.05x the limit)``, in plain words."""
         label = f"{self.at} {METRIC_LABELS[self.metric]}"
         if self.status == "not known":
             return f"{label} not known (target {_shown(self.target_s)})"
         sign = "<=" if self.status == "meets" else ">"
-        by = f" ({self.achieved_s / self.target_s:.2g}x the limit)" if self.status == "misses" else ""
+        by = f" ({self.achieved_s / self.target_s:.3g}x the limit)" if self.status == "misses" else ""
         return f"{self.status} {label}: {_shown(self.achieved_s)} {sign} {_shown(self.target_s)}{by}"
 
 

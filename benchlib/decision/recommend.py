@@ -17,14 +17,18 @@ and what each candidate misses: that is an answer, not an error.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 import pandas as pd
 
 from benchlib.cost import PriceBook
-import math
-
-from benchlib.decision.candidates import Candidate, CandidateSet, build_candidates, resize
+from benchlib.decision.candidates import (
+    Candidate,
+    CandidateSet,
+    build_candidates,
+    resize,
+)
 from benchlib.decision.inputs import DecisionInputs
 from benchlib.decision.sizing import Costing, cost_candidate
 from benchlib.records import StoredRun

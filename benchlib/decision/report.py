@@ -129,12 +129,12 @@ def _inputs_lines(result: DecisionResult) -> list[str]:
         f"- Model served: {inputs.service.label} (data/reference/models.yaml)",
         f"- Targets: {shown}",
         *([cited] if cited else []),
-        f"- Workload: {workload.requests_per_day:,.0f} requests/day, hourly profile {profile} "
+        (f"- Workload: {workload.requests_per_day:,.0f} requests/day, hourly profile {profile} "
         f"(peak hour {max(workload.shares):.2%} of the day: {workload.peak_rate_per_s:.3g} requests/s), "
-        f"{workload.prompt_tokens} prompt and {workload.output_tokens} output tokens per request",
+        f"{workload.prompt_tokens} prompt and {workload.output_tokens} output tokens per request"),
         f"- Constraints: {', '.join(constraints) + ' (edge only)' if constraints else 'none'}",
-        f"- Price files: data/reference/prices.yaml{''.join(', ' + f for f in inputs.selection.price_files)} "
-        "(prices are assumptions, taken as exact; cost intervals come from the throughput intervals)",
+        (f"- Price files: data/reference/prices.yaml{''.join(', ' + f for f in inputs.selection.price_files)} "
+        "(prices are assumptions, taken as exact; cost intervals come from the throughput intervals)"),
         f"- Queueing: M/G/c simulation per fleet, seed {workload.seed} (benchlib.decision.queueing)",
         "",
     ]
@@ -173,7 +173,7 @@ def _markdown(result: DecisionResult, table: pd.DataFrame) -> str:
                "cost_per_day_usd", "cost_per_day_usd_ci_low", "cost_per_day_usd_ci_high",
                "usd_per_million_output_tokens"]  # fmt: skip
     rows = table[table["cheapest_variant"] | table["variant"].isna()] if not table.empty else table
-    shown = rows[columns].copy() if not table.empty else pd.DataFrame(columns=columns)
+    shown = rows.reindex(columns=columns)  # no candidate priced: the cost columns are there, empty
     if not table.empty:  # a predicted per-token latency with its interval
         shown["tpot_at_percentile_s"] = [
             f"{v:.4g} [{lo:.3g}, {hi:.3g}]" if np.isfinite(lo) and np.isfinite(hi) else (f"{v:.4g}" if np.isfinite(v) else "")

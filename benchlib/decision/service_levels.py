@@ -9,8 +9,8 @@ It imports nothing from :mod:`benchlib.decision`, so any module there can import
 
 from __future__ import annotations
 
-from datetime import date
 import functools
+from datetime import date
 from pathlib import Path
 from typing import Literal
 

@@ -26,7 +26,7 @@ def test_schema_subcommand_takes_an_output_folder(capsys) -> None:
     [
         ("hourly_profile: [0.5, 0.5]\n", "hourly_profile must have 24 entries (one share per hour, 00:00 first), got 2."),
         ("price_profiles: {L4-class GPU: l5}\n", "price_profiles: candidate 'L4-class GPU': No price profile 'l5'; valid profiles: pi5"),
-        ("requests_per_dya: 5\n", "Unknown decision parameter(s) requests_per_dya; valid parameters: ttft_p95_s"),
+        ("requests_per_dya: 5\n", "Unknown decision parameter(s) requests_per_dya; valid parameters: model, quantization"),
     ],
 )
 def test_report_refuses_a_bad_decision_file_before_any_notebook_runs(tmp_path, capsys, text, message) -> None:

@@ -10,7 +10,7 @@ HOSTED = str(repo_root() / "params/prices/hosted-example.yaml")
 
 
 def test_a_hosted_api_is_priced_per_token_and_qualifies_only_without_latency_targets():
-    inputs = load_decision_inputs(FLAT_PARAMS, runs=False, published=False, tpot_p95_s=None, price_files=[HOSTED],
+    inputs = load_decision_inputs(FLAT_PARAMS, runs=False, platforms=[], service_level=None, price_files=[HOSTED],
                                   requests_per_day=1000, prompt_tokens=500, output_tokens=200)  # fmt: skip
     result = make_decision(inputs)
     mini = result.verdict("gpt-4o-mini")
@@ -20,6 +20,8 @@ def test_a_hosted_api_is_priced_per_token_and_qualifies_only_without_latency_tar
     assert mini.best.usd_per_million_output_tokens == pytest.approx(0.975)
     assert result.recommended.candidate.name == "gpt-4o-mini"  # cheaper than the other example endpoint
 
-    with_target = make_decision(load_decision_inputs(FLAT_PARAMS, runs=False, published=False, price_files=[HOSTED]))
+    with_target = make_decision(load_decision_inputs(FLAT_PARAMS, runs=False, platforms=[], price_files=[HOSTED]))
     assert with_target.recommended is None
-    assert "p95 per-token latency not known (target 100 ms)" in with_target.verdict("gpt-4o-mini").why
+    why = with_target.verdict("gpt-4o-mini").why
+    assert "p95 time to first token not known (target 2 s)" in why
+    assert "p95 per-token latency not known (target 100 ms)" in why

@@ -9,8 +9,9 @@ from benchlib.decision.hybrid import Side, hybrid_sweep
 from benchlib.decision.hybrid_plot import MISSED_ALPHA, plot_hybrid, write_hybrid
 
 matplotlib.use("Agg")
-EDGE = Side("edge box", 1.0, {"tpot_s": [0.05]})
-CLOUD = Side("cloud gpu", 4.0, {"tpot_s": [0.2]})
+EDGE = Side("edge box", 1.0, {"tpot_s": [0.2]})
+CLOUD = Side("cloud gpu", 4.0, {"tpot_s": [0.05]})
+"""Under a 0.1 s target the edge misses on every request: only N = 0 (all cloud) qualifies."""
 
 
 def _sweep(limit_s: float) -> pd.DataFrame:
@@ -38,9 +39,9 @@ def test_bars_line_and_marker_are_the_frames_numbers(frame):
         assert cloud.get_height() == pytest.approx(row["cloud_cost_per_day_usd"])
         missed = not row["meets_targets"]
         assert (edge.get_hatch() == "///") == missed and (cloud.get_alpha() == MISSED_ALPHA) == missed
-    assert frame["meets_targets"].tolist() == [False] * 5 + [True] * 4  # both kinds drawn
+    assert frame["meets_targets"].tolist() == [True] + [False] * 8  # both kinds drawn
     x, y = drawn["cheapest"].get_data()
-    assert (x[0], y[0]) == (5, frame.set_index("n_edge").loc[5, "total_cost_per_day_usd"])
+    assert (x[0], y[0]) == (0, frame.set_index("n_edge").loc[0, "total_cost_per_day_usd"])
     share_x, share_y = drawn["edge_share"].get_data()
     assert list(share_x) == list(range(9)) and np.allclose(share_y, 100 * frame["edge_share"])
     assert "seeded simulation" in figure.axes[0].get_title() and "seed 0" in figure.axes[0].get_title()
