@@ -14,8 +14,10 @@ Definitions (from DESIGN.md):
   (``cached_prompt_tokens``); a run whose cached share reaches
   :data:`PROMPT_CACHE_HIT_SHARE` measured cache hits, and its TTFT is not prefill.
 
-Aggregates give the median, p95 and p99 and a percentile-bootstrap confidence
-interval of the median (:mod:`benchlib.stats`).
+Aggregates give the median, p95 and p99, each with a 95% interval resampled the way
+the data were made: requests within prompt, inter-token gaps by request, runs then
+requests for repeats, throughput in blocks of time (:mod:`benchlib.metrics.summary`
+says which method goes with which metric).
 
 Modules: :mod:`~benchlib.metrics.request` (one request),
 :mod:`~benchlib.metrics.summary` (one distribution),
@@ -33,7 +35,7 @@ from benchlib.metrics.run import (
     summarize_requests,
 )
 from benchlib.metrics.steps import STEP_DISTRIBUTIONS, goodput_rps, meets_slo, step_statistics
-from benchlib.metrics.summary import Summary, summarize
+from benchlib.metrics.summary import Summary, summarize, summarize_clusters
 from benchlib.metrics.throughput import (
     system_throughput_bootstrap,
     system_throughput_replicates,
@@ -61,6 +63,7 @@ __all__ = [
     "step_statistics",
     "successful_requests",
     "summarize",
+    "summarize_clusters",
     "summarize_requests",
     "system_throughput_bootstrap",
     "system_throughput_replicates",

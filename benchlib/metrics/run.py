@@ -10,13 +10,14 @@ from typing import Any
 
 import pandas as pd
 
-from benchlib.metrics.summary import summarize
-from benchlib.metrics.throughput import throughput_bootstrap
+from benchlib.metrics.summary import summarize, summarize_clusters
+from benchlib.metrics.throughput import THROUGHPUT_METHOD, throughput_bootstrap
 from benchlib.stats import DEFAULT_CONFIDENCE
 
 __all__ = [
     "PROMPT_CACHE_HIT_SHARE",
     "prompt_cache_summary",
+    "prompt_strata",
     "retried_requests",
     "successful_requests",
     "summarize_requests",
@@ -45,11 +46,13 @@ def summarize_requests(requests: pd.DataFrame) -> dict[str, Any]:
     if requests.empty:
         return {"requests": 0}
     summary: dict[str, Any] = {"requests": int(len(requests))}
+    strata = prompt_strata(requests)
     for column in ("ttft_s", "e2e_s", "tpot_s", "decode_tps", "runtime_decode_tps"):
-        values = pd.to_numeric(requests[column], errors="coerce") if column in requests else []
-        summary[column] = summarize(values).to_dict()
-    pooled_itl = [gap for gaps in requests["itl_s"] for gap in gaps]
-    summary["itl_s"] = summarize(pooled_itl).to_dict()
+        if column in requests:
+            summary[column] = summarize(pd.to_numeric(requests[column], errors="coerce"), strata=strata).to_dict()
+        else:
+            summary[column] = summarize([]).to_dict()
+    summary["itl_s"] = summarize_clusters(list(requests["itl_s"]), strata=strata).to_dict()
     windows_s = 0.0
     for _, attempt_rows in requests.groupby("attempt"):
         windows_s += float(attempt_rows["last_token_unix_s"].max() - attempt_rows["sent_unix_s"].min())
@@ -64,14 +67,22 @@ def summarize_requests(requests: pd.DataFrame) -> dict[str, Any]:
         "confidence": DEFAULT_CONFIDENCE,
         "n": int(len(requests)),
         "attempts": int(requests["attempt"].nunique()),
+        "method": THROUGHPUT_METHOD,
     }
     ratio = pd.to_numeric(requests["decode_tps"], errors="coerce") / pd.to_numeric(
         requests["runtime_decode_tps"], errors="coerce"
     )
-    summary["harness_vs_runtime_decode_ratio"] = summarize(ratio).to_dict()
+    summary["harness_vs_runtime_decode_ratio"] = summarize(ratio, strata=strata).to_dict()
     summary["prompt_cache"] = prompt_cache_summary(requests)
     summary["retried_requests"] = retried_requests(requests)
     return summary
+
+
+def prompt_strata(rows: pd.DataFrame) -> pd.Series | None:
+    """The prompt of each request (``prompt_index``), the stratum its resampling stays within; ``None`` without it."""
+    if "prompt_index" not in rows or rows["prompt_index"].isna().all():
+        return None
+    return rows["prompt_index"].fillna(-1)
 
 
 def retried_requests(rows: pd.DataFrame) -> int:

@@ -3,7 +3,8 @@
 * goodput: requests meeting every SLO target / step duration, requests per second.
 * request rate: successful requests / step duration, requests per second.
 * throughput: output tokens of the successful requests over their window (first
-  request sent to last token received), tokens per second.
+  request sent to last token received), tokens per second, with an interval
+  that keeps time order (:func:`benchlib.metrics.throughput.step_throughput_bootstrap`).
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from typing import Any
 
 import pandas as pd
 
-from benchlib.metrics.run import prompt_cache_summary, retried_requests
-from benchlib.metrics.summary import summarize
-from benchlib.metrics.throughput import system_throughput_tps
+from benchlib.metrics.run import prompt_cache_summary, prompt_strata, retried_requests
+from benchlib.metrics.summary import summarize, summarize_clusters
+from benchlib.metrics.throughput import STEP_THROUGHPUT_METHOD, step_throughput_bootstrap, system_throughput_tps
 
 __all__ = ["STEP_DISTRIBUTIONS", "goodput_rps", "meets_slo", "step_statistics"]
 
@@ -60,11 +61,15 @@ def step_statistics(rows: pd.DataFrame, duration_s: float, slo: dict[str, float]
     }
     if ok.empty:
         return statistics
+    strata = prompt_strata(ok)
     for column in STEP_DISTRIBUTIONS:
-        statistics[column] = summarize(pd.to_numeric(ok[column], errors="coerce")).to_dict()
-    statistics["itl_s"] = summarize([gap for gaps in ok["itl_s"] for gap in gaps]).to_dict()
+        statistics[column] = summarize(pd.to_numeric(ok[column], errors="coerce"), strata=strata).to_dict()
+    statistics["itl_s"] = summarize_clusters(list(ok["itl_s"]), strata=strata).to_dict()
     statistics["output_tokens"] = int(ok["output_tokens"].sum())
     statistics["throughput_tps"] = system_throughput_tps(ok["sent_unix_s"], ok["last_token_unix_s"], ok["output_tokens"])
+    interval = step_throughput_bootstrap(ok["sent_unix_s"], ok["last_token_unix_s"], ok["output_tokens"])
+    statistics["throughput_tps_ci_low"], statistics["throughput_tps_ci_high"] = interval.ci_low, interval.ci_high
+    statistics["throughput_method"] = STEP_THROUGHPUT_METHOD
     statistics["request_rate_rps"] = len(ok) / duration_s if duration_s > 0 else float("nan")
     targets = {k: float(v) for k, v in slo.items() if v}
     meeting = int(meets_slo(ok, targets).sum())

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
     "Attempt",
@@ -46,6 +46,16 @@ class Distribution(_Record):
     ci_low: float | None = None
     ci_high: float | None = None
     confidence: float | None = None
+    p95_ci_low: float | None = Field(None, description="p95's interval; NaN/None when n is too small (tail_note)")
+    p95_ci_high: float | None = None
+    p99_ci_low: float | None = None
+    p99_ci_high: float | None = None
+    method: str | None = Field(None, description="how the median's interval was made (benchlib.metrics.summary)")
+    tail_method: str | None = None
+    clusters: int | None = Field(None, description="requests the values came from")
+    runs: int | None = Field(None, description="runs the values came from (1: within-run variation only)")
+    scope: str | None = None
+    tail_note: str | None = None
 
 
 class ThroughputInterval(_Record):
@@ -57,6 +67,7 @@ class ThroughputInterval(_Record):
     confidence: float | None = None
     n: int = 0
     attempts: int = 0
+    method: str | None = Field(None, description="how the interval was made (benchlib.metrics.throughput)")
 
 
 class EnergySummary(_Record):
@@ -171,10 +182,19 @@ class Progress(_Record):
 
 
 class RunRecord(_Record):
-    """``run.json``: one run's parameters, model, machine, attempts, status and summary."""
+    """``run.json``: one run's parameters, model, machine, attempts, status and summary.
+
+    ``condition_id`` and ``repeat_index`` say which repeat of which condition
+    the run is (:mod:`benchlib.records.repeats`); a run written before repeats
+    existed reads as repeat 1 of the condition named by its run id.
+    """
 
     schema_version: int
     run_id: str
+    condition_id: str = Field(
+        "", description="The run id without the repeat index, shared by every repeat of the same parameters "
+                        "(absent in runs written before repeats: their run id)")  # fmt: skip
+    repeat_index: int = Field(1, ge=1, description="Which repeat of its condition this run is, from 1")
     kind: str = "sweep"
     status: str = Field(description="running, complete, interrupted or failed")
     parameters: dict[str, Any] = Field(default_factory=dict, description="The sweep's flat parameters")
@@ -193,6 +213,13 @@ class RunRecord(_Record):
     summary_step: str | None = None
     thermal: ThermalRecord | None = None
     summary: RunSummary = Field(default_factory=RunSummary)
+
+    @model_validator(mode="after")
+    def _condition_of_older_runs(self) -> RunRecord:
+        """A run without a condition id (written before repeats, or imported) is its own condition."""
+        if not self.condition_id:
+            self.condition_id = self.run_id
+        return self
 
     @property
     def is_load_sweep(self) -> bool:

@@ -1,0 +1,250 @@
+"""Resampling that follows the data's structure: clusters within strata within runs, blocks in time order.
+
+benchlib's data are nested. A run sends prompts (strata), each several times;
+a request (a cluster) yields one TTFT, one TPOT, one end-to-end time, and many
+inter-token gaps that correlate with each other; independent repeats of a
+sweep are runs. Resampling the gaps, or the requests of several runs, as if
+independent gives intervals several times too narrow (issue 24). So:
+
+* :func:`clustered_quantiles`: a percentile bootstrap of quantiles of the
+  pooled values, drawing whole clusters (requests) with replacement within each
+  stratum (prompt); with several runs, a hierarchical bootstrap: runs first,
+  then requests within each drawn run. A quantile of a replicate is numpy's
+  linear quantile of the values the replicate holds, the same definition as the
+  point estimate. (:func:`scipy.stats.bootstrap` resamples the observations of
+  one or more independent samples; it cannot nest runs, requests and gaps, so
+  the draws are made here, seeded, with :class:`numpy.random.Generator`.)
+* :func:`quantile_interval`: the distribution-free interval of a quantile from
+  order statistics (ranks from :data:`scipy.stats.binom`), with
+  :func:`min_values_for_quantile_interval` saying how many values it needs.
+* :func:`moving_block_indices`: a moving-block bootstrap of a series in time
+  order (Künsch 1989), blocks of ``ceil(n ** (1/3))``, so drift and
+  autocorrelation within a run stay inside each block.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats as scipy_stats
+
+from benchlib.errors import ParameterError
+
+__all__ = [
+    "BATCH_VALUES",
+    "ClusteredQuantiles",
+    "clustered_quantiles",
+    "min_values_for_quantile_interval",
+    "moving_block_indices",
+    "quantile_interval",
+]
+
+BATCH_VALUES = 4_000_000
+"""Values held at once while computing replicates (replicates are computed in batches of this size)."""
+RESAMPLE_BUDGET = 50_000_000
+"""Resamples times pooled values above which fewer resamples are drawn (never fewer than ``MIN_RESAMPLES``)."""
+MIN_RESAMPLES = 400
+THIN_ABOVE = 100_000
+"""Pooled values above which each cluster's values are thinned, for the replicates only, to evenly spaced
+quantiles of its own (about ``THIN_ABOVE`` in all, at least one a cluster): a long load step pools
+millions of inter-token gaps, and the interval's width comes from drawing whole requests."""
+
+
+def _confidence(confidence: float) -> float:
+    if not 0 < confidence < 1:
+        raise ParameterError(f"confidence must be in (0, 1), e.g. 0.95, got {confidence}.")
+    return float(confidence)
+
+
+def min_values_for_quantile_interval(q: float, confidence: float = 0.95) -> int:
+    """Fewest values for which order statistics bound quantile ``q`` at ``confidence`` (6 for the median, 72 for
+    p95, 368 for p99 at 95%).
+
+    The largest value bounds ``q`` from above with probability ``1 - q ** n``; that must reach
+    ``1 - alpha / 2`` (and likewise the smallest from below: ``(1 - q) ** n <= alpha / 2``).
+    """
+    alpha = 1.0 - _confidence(confidence)
+    p = max(q, 1.0 - q)
+    return math.ceil(math.log(alpha / 2) / math.log(p))
+
+
+def quantile_interval(values: np.ndarray, q: float, confidence: float = 0.95) -> tuple[float, float]:
+    """Distribution-free interval of quantile ``q`` from order statistics; ``(nan, nan)`` when ``n`` is too small.
+
+    With ``X ~ Binomial(n, q)`` the count of values below the true quantile, the
+    interval is ``[x_(l), x_(u)]`` (1-based ranks), ``l`` the largest rank with
+    ``P(X < l) <= alpha / 2`` and ``u`` the smallest with ``P(X >= u) <= alpha / 2``;
+    it covers the quantile with probability at least ``confidence`` for any
+    continuous distribution.
+
+    Args:
+        values: A 1-D sample (NaN dropped).
+        q: The quantile, in (0, 1).
+        confidence: Coverage in (0, 1).
+    """
+    alpha = 1.0 - _confidence(confidence)
+    if not 0 < q < 1:
+        raise ParameterError(f"q must be in (0, 1), e.g. 0.95, got {q}.")
+    array = np.asarray(values, dtype=float).ravel()
+    array = array[~np.isnan(array)]
+    n = int(array.size)
+    if n < min_values_for_quantile_interval(q, confidence):
+        return float("nan"), float("nan")
+    low_rank = int(scipy_stats.binom.ppf(alpha / 2, n, q))  # smallest k with P(X <= k) >= alpha/2: P(X < k) <= alpha/2
+    high_rank = int(scipy_stats.binom.isf(alpha / 2, n, q)) + 1  # P(X >= u) <= alpha / 2
+    low_rank, high_rank = max(low_rank, 1), min(high_rank, n)
+    ordered = np.partition(array, [low_rank - 1, high_rank - 1])
+    return float(ordered[low_rank - 1]), float(ordered[high_rank - 1])
+
+
+def moving_block_indices(n: int, resamples: int, rng: np.random.Generator, block: int | None = None) -> np.ndarray:
+    """Indices of ``resamples`` moving-block resamples of a series of ``n`` (blocks of ``ceil(n ** (1/3))``).
+
+    Each resample joins blocks of consecutive indices starting at uniform random
+    points (blocks wrap around the end), truncated to ``n``.
+    """
+    if n < 1:
+        return np.zeros((resamples, 0), dtype=int)
+    block = block or max(1, math.ceil(n ** (1 / 3)))
+    blocks = math.ceil(n / block)
+    starts = rng.integers(0, n, size=(resamples, blocks))
+    indices = (starts[:, :, np.newaxis] + np.arange(block)) % n
+    return indices.reshape(resamples, blocks * block)[:, :n]
+
+
+@dataclass(frozen=True)
+class ClusteredQuantiles:
+    """Bootstrap replicates of quantiles of pooled cluster values.
+
+    Attributes:
+        qs: The quantiles.
+        replicates: ``(resamples, len(qs))``.
+        clusters: Clusters (requests) resampled.
+        runs: Runs resampled (1: within-run variation only).
+        values: Values pooled (before any thinning, :data:`THIN_ABOVE`).
+    """
+
+    qs: tuple[float, ...]
+    replicates: np.ndarray
+    clusters: int
+    runs: int
+    values: int
+
+    def interval(self, q: float, confidence: float = 0.95) -> tuple[float, float]:
+        """The percentile interval of quantile ``q``'s replicates (NaN without replicates)."""
+        alpha = (1.0 - _confidence(confidence)) / 2
+        column = self.replicates[:, self.qs.index(q)]
+        column = column[np.isfinite(column)]
+        if not column.size:
+            return float("nan"), float("nan")
+        low, high = np.quantile(column, [alpha, 1 - alpha])
+        return float(low), float(high)
+
+
+def _labels(values: Sequence | None, size: int, name: str) -> np.ndarray:
+    if values is None:
+        return np.zeros(size, dtype=int)
+    labels = np.asarray(values)
+    if labels.shape != (size,):
+        raise ParameterError(f"{name} must give one label per cluster ({size}), got {labels.shape}.")
+    return np.unique(labels.astype(str), return_inverse=True)[1]
+
+
+def _draw_counts(runs: np.ndarray, strata: np.ndarray, resamples: int, rng: np.random.Generator) -> np.ndarray:
+    """How often each cluster is drawn in each replicate: runs with replacement, then clusters within stratum."""
+    n_clusters = runs.size
+    counts = np.zeros((resamples, n_clusters), dtype=np.int64)
+    run_ids = np.unique(runs)
+    members = {run: [np.flatnonzero((runs == run) & (strata == s)) for s in np.unique(strata[runs == run])]
+               for run in run_ids}  # fmt: skip
+    if run_ids.size == 1:
+        chosen = np.zeros((resamples, 1), dtype=int)
+    else:
+        chosen = rng.integers(0, run_ids.size, size=(resamples, run_ids.size))
+    rows = np.arange(resamples)
+    for slot in range(chosen.shape[1]):
+        for index, run in enumerate(run_ids):
+            picked = rows[chosen[:, slot] == index]
+            for cell in members[run]:
+                draws = cell[rng.integers(0, cell.size, size=(picked.size, cell.size))]
+                np.add.at(counts, (picked[:, np.newaxis], draws), 1)
+    return counts
+
+
+def _replicate_quantiles(order_cluster: np.ndarray, sorted_values: np.ndarray, counts: np.ndarray,
+                         qs: np.ndarray) -> np.ndarray:  # fmt: skip
+    """numpy's linear quantiles of each replicate's pooled values (each value repeated as often as its cluster)."""
+    cumulative = np.cumsum(counts[:, order_cluster], axis=1)  # (batch, values), in sorted order
+    last = sorted_values.size - 1
+    result = np.full((counts.shape[0], qs.size), np.nan)
+    for row, running in enumerate(cumulative):
+        total = running[-1]
+        if total == 0:
+            continue
+        positions = qs * (total - 1)  # 0-based ranks in the expanded sample
+        below = np.floor(positions)
+        # the value at expanded rank r is the first sorted value whose running count exceeds r
+        low = sorted_values[np.minimum(np.searchsorted(running, below, side="right"), last)]
+        high = sorted_values[np.minimum(np.searchsorted(running, below + 1, side="right"), last)]
+        result[row] = low + (positions - below) * (high - low)
+    return result
+
+
+def clustered_quantiles(
+    clusters: Sequence[Sequence[float]],
+    qs: Sequence[float] = (0.5,),
+    *,
+    strata: Sequence | None = None,
+    runs: Sequence | None = None,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> ClusteredQuantiles:
+    """Bootstrap replicates of quantiles of the pooled values, resampling whole clusters (see the module).
+
+    Args:
+        clusters: The values of each cluster: one value per request (its TTFT), or its inter-token gaps.
+            NaN values are dropped; a cluster left empty counts as a request with no value.
+        qs: Quantiles in (0, 1).
+        strata: A label per cluster (its prompt): clusters are drawn within their stratum.
+        runs: A label per cluster (its run): with two or more runs, runs are drawn first (hierarchical).
+        resamples: Replicates (fewer when the pooled values are many, see :data:`RESAMPLE_BUDGET`).
+        seed: Seed of the draws.
+
+    Raises:
+        ParameterError: a quantile outside (0, 1) or labels of the wrong length.
+    """
+    quantiles = np.asarray(qs, dtype=float)
+    if np.any((quantiles <= 0) | (quantiles >= 1)):
+        raise ParameterError(f"qs must be in (0, 1), got {list(qs)}.")
+    arrays = [np.asarray(c, dtype=float).ravel() for c in clusters]
+    arrays = [a[~np.isnan(a)] for a in arrays]
+    pooled = sum(a.size for a in arrays)
+    if pooled > THIN_ABOVE:
+        arrays = [_thinned(a, pooled / THIN_ABOVE) for a in arrays]
+    n_clusters = len(arrays)
+    run_labels, stratum_labels = _labels(runs, n_clusters, "runs"), _labels(strata, n_clusters, "strata")
+    n_runs = int(np.unique(run_labels).size) if n_clusters else 0
+    values = np.concatenate(arrays) if arrays else np.zeros(0)
+    if values.size == 0:
+        return ClusteredQuantiles(tuple(qs), np.full((0, quantiles.size), np.nan), n_clusters, n_runs, 0)
+    cluster_of_value = np.repeat(np.arange(n_clusters), [a.size for a in arrays])
+    order = np.argsort(values, kind="stable")
+    sorted_values, order_cluster = values[order], cluster_of_value[order]
+    resamples = int(min(resamples, max(MIN_RESAMPLES, RESAMPLE_BUDGET // values.size)))
+    rng = np.random.default_rng(seed)
+    counts = _draw_counts(run_labels, stratum_labels, resamples, rng)
+    batch = max(1, BATCH_VALUES // values.size)
+    parts = [_replicate_quantiles(order_cluster, sorted_values, counts[start : start + batch], quantiles)
+             for start in range(0, resamples, batch)]  # fmt: skip
+    return ClusteredQuantiles(tuple(float(q) for q in qs), np.concatenate(parts), n_clusters, n_runs, int(pooled))
+
+
+def _thinned(values: np.ndarray, factor: float) -> np.ndarray:
+    """About ``values.size / factor`` (at least one) evenly spaced quantiles of ``values``."""
+    if values.size == 0:
+        return values
+    keep = max(1, round(values.size / factor))
+    return np.quantile(values, (np.arange(keep) + 0.5) / keep)
