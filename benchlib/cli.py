@@ -12,9 +12,6 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from benchlib.errors import BenchlibError, ParameterError, SweepInterrupted
 from benchlib.kernel_interrupt import EXIT_INTERRUPTED
@@ -24,9 +21,11 @@ from benchlib.notebook_runner import (
     notebook_parameter_names,
     run_report_notebook,
     run_sweep_notebook,
+    run_sweep_repeats,
 )
 from benchlib.predict.command import add_predict_parser
 from benchlib.paths import BENCH_DEFAULT, FIGURES_DEFAULT, REPORT_DEFAULT, RUNS_DEFAULT, SCHEMA_DEFAULT, reference_csv
+from benchlib.sweep.command import add_sweep_parser
 
 __all__ = [
     "NotebookFailed",
@@ -35,34 +34,8 @@ __all__ = [
     "notebook_parameter_names",
     "run_report_notebook",
     "run_sweep_notebook",
+    "run_sweep_repeats",
 ]
-
-
-def _parse_overrides(pairs: list[str]) -> dict[str, Any]:
-    overrides: dict[str, Any] = {}
-    for pair in pairs:
-        name, sep, text = pair.partition("=")
-        if not sep or not name:
-            raise ParameterError(f"--set takes NAME=VALUE, got {pair!r}.")
-        overrides[name.strip()] = yaml.safe_load(text)
-    return overrides
-
-
-def _cmd_sweep(args: argparse.Namespace) -> int:
-    run_dir = run_sweep_notebook(args.params, _parse_overrides(args.set), fresh=args.fresh, progress=not args.quiet,
-                                 metrics_port=args.metrics_port, metrics_bind=args.metrics_bind)  # fmt: skip
-    from benchlib.records import RunDirectory
-
-    record = RunDirectory(run_dir).read_record()
-    summary = record.summary if record is not None else None
-    if summary is not None and summary.requests and summary.tpot_s is not None:
-        tpot = summary.tpot_s
-        print(
-            f"{summary.requests} requests: per-token latency median {tpot.median * 1e3:.2f} ms "
-            f"[95% CI {tpot.ci_low * 1e3:.2f}, {tpot.ci_high * 1e3:.2f}], "
-            f"throughput {summary.system_throughput_tps.value:.1f} tok/s"
-        )
-    return 0
 
 
 def _cmd_fleet(args: argparse.Namespace) -> int:
@@ -281,17 +254,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="benchlib", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
-    sweep = commands.add_parser("sweep", help="run the sweep notebook for a parameter file (papermill)")
-    sweep.add_argument("params", help="YAML parameter file, e.g. params/local-cpu.yaml")
-    sweep.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override one parameter")
-    sweep.add_argument("--fresh", action="store_true", help="discard earlier results of these parameters")
-    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
-    sweep.add_argument("--metrics-port", type=int, default=None, metavar="PORT",
-                       help="serve live progress (requests, tokens/s, step, phase) as Prometheus metrics on this port "
-                            "while the sweep runs; see data/grafana/")
-    sweep.add_argument("--metrics-bind", default="127.0.0.1", metavar="ADDR",
-                       help="address the metrics server listens on (default 127.0.0.1; 0.0.0.0 for every interface)")
-    sweep.set_defaults(func=_cmd_sweep)
+    add_sweep_parser(commands)  # benchlib/sweep/command.py
 
     fleet = commands.add_parser("fleet", help="run a matrix of sweeps over devices: here one at a time, or on Ray")
     fleet.add_argument("file", help="fleet file, e.g. params/fleet/smoke.yaml")
@@ -324,7 +287,7 @@ def _parser() -> argparse.ArgumentParser:
     energy.add_argument("--energy-j", type=float, default=None, metavar="J", help="energy over the run, joules (stated, not measured)")
     imports.set_defaults(func=_cmd_import)
 
-    runs = commands.add_parser("runs", help="list the runs: id, status, platform, model, requests done/planned, start")
+    runs = commands.add_parser("runs", help="list the runs: id, condition and repeat, status, platform, model, requests done/planned, start")
     runs.add_argument("--runs-dir", default=RUNS_DEFAULT)
     runs.set_defaults(func=_cmd_runs)
 

@@ -2,7 +2,9 @@
 
 Unknown parameter names are refused before any kernel starts (papermill itself
 only warns), and a notebook that raises becomes one :class:`NotebookFailed`
-naming the cell and the executed notebook to open.
+naming the cell and the executed notebook to open. :func:`run_sweep_repeats`
+runs the ``repeats`` of a sweep one after another, each its own kernel
+process (so its own model load) and its own run directory.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +29,16 @@ __all__ = [
     "notebook_parameter_names",
     "run_report_notebook",
     "run_sweep_notebook",
+    "run_sweep_repeats",
 ]
 
 KERNEL_NAME = "benchlib"
 """The Jupyter kernel ``make setup`` installs; ``python3`` when it is missing."""
 
-RUN_OPTIONS = ("metrics_port", "metrics_bind")
+RUN_OPTIONS = ("metrics_port", "metrics_bind", "repeat_index")
 """How a sweep runs, handed to the sweep notebook beside its parameters but not in its parameters cell: they
-are no sweep parameters (not in the run id, not in a parameter file); the notebook passes them to run_sweep."""
+are no sweep parameters (not in a parameter file); the notebook passes them to run_sweep (``repeat_index``
+picks the repeat, :meth:`~benchlib.config.SweepConfig.for_repeat`)."""
 
 
 class _RunOptionsAreKnown(logging.Filter):
@@ -175,44 +180,12 @@ def _run_sweep_kernel(notebook: Path, store, values: dict[str, Any], progress: b
         raise failure[0]
 
 
-def run_sweep_notebook(
-    parameter_file: str | Path | None,
-    overrides: dict[str, Any] | None = None,
-    fresh: bool = False,
-    progress: bool = True,
-    metrics_port: int | None = None,
-    metrics_bind: str = "127.0.0.1",
-) -> Path:
-    """Execute ``notebooks/sweep.ipynb`` with papermill for a parameter file.
-
-    Unknown parameter names are refused before any kernel starts (papermill
-    itself only warns), values are validated, and the executed notebook is
-    saved in the run directory.
-
-    Args:
-        parameter_file: YAML file of sweep parameters (``params/NAME.yaml``).
-        overrides: Values that replace those of the file.
-        fresh: Delete earlier results of the same parameters first.
-        progress: Show a progress bar over the measured requests.
-        metrics_port: Serve the sweep's live progress as Prometheus metrics on
-            this port while it runs (:mod:`benchlib.sweep.live_metrics`);
-            ``None`` for none. Not a sweep parameter: the run id stays the same.
-        metrics_bind: Address the metrics server listens on (loopback unless given).
-
-    Returns:
-        The run directory.
+def _sweep_values(notebook: Path, parameter_file: str | Path | None, overrides: dict[str, Any] | None) -> dict[str, Any]:
+    """The parameter file's values with the overrides, names checked against the notebook, paths made absolute.
 
     Raises:
-        ParameterError: unknown or invalid parameters, or a metrics port in use.
-        NotebookFailed: the notebook raised.
+        ParameterError: a missing or invalid file, or an unknown name (the message lists the valid ones).
     """
-    from benchlib.config import SweepConfig
-    from benchlib.records import RunDirectory
-    from benchlib.sweep import prepare_run_directory, run_sweep
-    from benchlib.sweep.live_metrics import check_metrics_port
-    from benchlib.sweep.preflight import preflight
-
-    notebook = _notebook("sweep.ipynb")
     values = load_parameter_file(parameter_file) if parameter_file else {}
     values.update(overrides or {})
     valid = notebook_parameter_names(notebook)
@@ -224,7 +197,53 @@ def run_sweep_notebook(
     values["output_dir"] = str(Path(values.get("output_dir", RUNS_DEFAULT)).resolve())
     if isinstance(values.get("price_files"), list):
         values["price_files"] = [str(Path(p).resolve()) if isinstance(p, str) else p for p in values["price_files"]]
-    config = SweepConfig.from_mapping(values)
+    return values
+
+
+def run_sweep_notebook(
+    parameter_file: str | Path | None,
+    overrides: dict[str, Any] | None = None,
+    fresh: bool = False,
+    progress: bool = True,
+    metrics_port: int | None = None,
+    metrics_bind: str = "127.0.0.1",
+    repeat_index: int = 1,
+) -> Path:
+    """Execute ``notebooks/sweep.ipynb`` with papermill for a parameter file: one repeat of the sweep.
+
+    Unknown parameter names are refused before any kernel starts (papermill
+    itself only warns), values are validated, and the executed notebook is
+    saved in the run directory. :func:`run_sweep_repeats` runs every repeat.
+
+    Args:
+        parameter_file: YAML file of sweep parameters (``params/NAME.yaml``).
+        overrides: Values that replace those of the file.
+        fresh: Delete earlier results of the same parameters first.
+        progress: Show a progress bar over the measured requests.
+        metrics_port: Serve the sweep's live progress as Prometheus metrics on
+            this port while it runs (:mod:`benchlib.sweep.live_metrics`);
+            ``None`` for none. Not a sweep parameter: the run id stays the same.
+        metrics_bind: Address the metrics server listens on (loopback unless given).
+        repeat_index: Which repeat of the sweep's condition to run, 1 to ``repeats``
+            (repeat 1's run id is the condition id; :mod:`benchlib.records.repeats`).
+
+    Returns:
+        The run directory.
+
+    Raises:
+        ParameterError: unknown or invalid parameters, a repeat index outside
+            1 .. ``repeats``, or a metrics port in use.
+        NotebookFailed: the notebook raised.
+    """
+    from benchlib.config import SweepConfig
+    from benchlib.records import RunDirectory
+    from benchlib.sweep import prepare_run_directory, run_sweep
+    from benchlib.sweep.live_metrics import check_metrics_port
+    from benchlib.sweep.preflight import preflight
+
+    notebook = _notebook("sweep.ipynb")
+    values = _sweep_values(notebook, parameter_file, overrides)
+    config = SweepConfig.from_mapping(values).for_repeat(repeat_index)
     if not fresh and RunDirectory(config.run_dir()).effective_status() == "complete":
         run_sweep(config, progress=False)  # reuses the run; prices it under the profile asked for now
         return config.run_dir()
@@ -234,6 +253,8 @@ def run_sweep_notebook(
     store = prepare_run_directory(config, fresh)
     store.path.mkdir(parents=True, exist_ok=True)
     print(f"Sweep {config.run_id()}: {config.run.platform}, {config.run.runtime}, model {config.run.model}")
+    if repeat_index != 1:
+        values["repeat_index"] = repeat_index
     if metrics_port is not None:
         values.update(metrics_port=metrics_port, metrics_bind=metrics_bind)
         host = f"[{metrics_bind}]" if ":" in metrics_bind else metrics_bind
@@ -241,6 +262,68 @@ def run_sweep_notebook(
     _run_sweep_kernel(notebook, store, values, progress, _resume_hint(parameter_file, overrides))
     print(f"Run directory: {store.path}  (run.json, requests.parquet, sweep.ipynb)")
     return store.path
+
+
+def run_sweep_repeats(
+    parameter_file: str | Path | None,
+    overrides: dict[str, Any] | None = None,
+    repeats: Any = None,
+    fresh: bool = False,
+    progress: bool = True,
+    metrics_port: int | None = None,
+    metrics_bind: str = "127.0.0.1",
+    run_one: Callable[..., Path] = run_sweep_notebook,
+) -> list[Path]:
+    """Run every repeat of a sweep, one after another, each through :func:`run_sweep_notebook`.
+
+    Each repeat is its own kernel process (its own model load) and its own
+    run directory; they share a condition id (:mod:`benchlib.records.repeats`).
+    A complete repeat is reused ("already complete"), an interrupted one
+    resumes. The first repeat that fails stops the sweep: the repeats
+    completed before it stay on disk, and the same command resumes it.
+
+    Args:
+        parameter_file: YAML file of sweep parameters (``params/NAME.yaml``).
+        overrides: Values that replace those of the file.
+        repeats: How many repeats (``--repeat N``); ``None`` for the ``repeats``
+            parameter. Validated like it: a whole number from 1 to
+            :data:`~benchlib.records.REPEATS_MAX`.
+        fresh: Delete each repeat's earlier results first.
+        progress: Show a progress bar over each repeat's measured requests.
+        metrics_port: As for :func:`run_sweep_notebook` (checked again for each repeat).
+        metrics_bind: As for :func:`run_sweep_notebook`.
+        run_one: What runs one repeat (:func:`run_sweep_notebook`; tests run the engine in process).
+
+    Returns:
+        The run directory of each repeat, in repeat order.
+
+    Raises:
+        ParameterError: unknown or invalid parameters (a bad ``repeats`` among them), before anything runs.
+        NotebookFailed: a repeat's notebook raised (the repeats before it are kept).
+        SweepInterrupted: the user pressed Ctrl-C (the repeats before it are kept).
+    """
+    from benchlib.config import SweepConfig
+
+    overrides = dict(overrides or {})
+    if repeats is not None:
+        overrides["repeats"] = repeats
+    config = SweepConfig.from_mapping(_sweep_values(_notebook("sweep.ipynb"), parameter_file, overrides))
+    count = config.run.repeats
+    run_dirs: list[Path] = []
+    for index in range(1, count + 1):
+        if count > 1:
+            print(f"repeat {index}/{count}: run {config.for_repeat(index).run_id()} of condition {config.condition_id()}")
+        try:
+            run_dirs.append(run_one(parameter_file, overrides, fresh=fresh, progress=progress, metrics_port=metrics_port,
+                                    metrics_bind=metrics_bind, repeat_index=index))  # fmt: skip
+        except BaseException:
+            if count > 1:
+                kept = {1: "no repeat was complete before it", 2: "repeat 1 is complete and kept"}.get(
+                    index, f"repeats 1-{index - 1} are complete and kept")
+                print(f"repeat {index}/{count} stopped; {kept}. Run the same command again to resume repeat {index} "
+                      f"and measure the rest.")  # fmt: skip
+            raise
+    return run_dirs
 
 
 def _check_decision_file(decision_file: str | Path, price_files: list[str] | None) -> None:

@@ -16,6 +16,7 @@ from pydantic import Field, StrictBool, StrictInt, StrictStr, field_validator
 from benchlib.errors import ParameterError
 from benchlib.models import DEFAULT_MODEL
 from benchlib.paths import RUNS_DEFAULT
+from benchlib.records import REPEATS_MAX
 from benchlib.runtimes.local_settings import ContextTokens, GpuLayers, Number, Threads
 from benchlib.power.session import SOURCE_CHOICES
 from benchlib.validation import ValidatedModel
@@ -46,6 +47,9 @@ class RunSection(Section):
         model: Catalogue name or path of a GGUF file (a server's model name for ``http``).
         seed: Random seed (sampling, synthetic prompts, open-loop arrivals).
         output_dir: Folder that holds run directories.
+        repeats: Independent runs of the sweep, each in its own process with its
+            own model load and run directory (``benchlib sweep --repeat N``);
+            they share a condition id. Not part of the run id.
     """
 
     profile: StrictStr = "local-cpu"
@@ -54,6 +58,18 @@ class RunSection(Section):
     model: StrictStr = DEFAULT_MODEL
     seed: StrictInt = Field(0, ge=0)
     output_dir: StrictStr = RUNS_DEFAULT
+    repeats: StrictInt = Field(1, ge=1, le=REPEATS_MAX)
+
+    @field_validator("repeats", mode="before")
+    @classmethod
+    def _repeat_count(cls, repeats: Any) -> Any:
+        """One message for every bad count (a string, a bool, 0, too many), naming the valid range."""
+        if isinstance(repeats, bool) or not isinstance(repeats, int) or not 1 <= repeats <= REPEATS_MAX:
+            raise ParameterError(
+                f"Parameter repeats must be a whole number from 1 to {REPEATS_MAX} (independent runs of the sweep), "
+                f"got {repeats!r}."
+            )
+        return repeats
 
     @field_validator("runtime")
     @classmethod

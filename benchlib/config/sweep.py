@@ -25,7 +25,7 @@ from benchlib.config.sections import (
     WorkloadSection,
 )
 from benchlib.errors import ParameterError
-from benchlib.records import run_id_for
+from benchlib.records import repeat_run_id, run_id_for
 from benchlib.runtimes.registry import RUNTIMES, RuntimeSpec, runtime_spec
 from benchlib.validation import parse
 from benchlib.workload import SYNTHETIC, Workload, resolve_prompts
@@ -42,8 +42,8 @@ SECTIONS: dict[str, type[Section]] = {
 }
 """Section name -> its model; the flat parameter names are the sections' field names."""
 
-NOT_IDENTITY = ("output_dir", "price_profile", "price_files")
-"""Parameters that say where results go and how they are priced, not what is measured."""
+NOT_IDENTITY = ("output_dir", "price_profile", "price_files", "repeats")
+"""Parameters that say where results go, how they are priced and how often they are measured, not what is measured."""
 
 
 def _runtime_defaults(spec: RuntimeSpec) -> dict[str, Any]:
@@ -71,7 +71,7 @@ def _is_sectioned(values: dict[str, Any]) -> bool:
     ``runtime`` and ``power`` are both section names and flat parameters: a flat one is never a mapping.
     """
     return all(
-        name == "runtime_options" or (name in SECTIONS and isinstance(value, (dict, BaseModel)))
+        name in ("runtime_options", "repeat_index") or (name in SECTIONS and isinstance(value, (dict, BaseModel)))
         for name, value in values.items()
     )
 
@@ -89,6 +89,8 @@ class SweepConfig(BaseModel):
         power: Power source and sampling.
         pricing: Price profile and files.
         runtime_options: The chosen runtime's own parameters, by flat name (``flash_attn``, ``url`` ...).
+        repeat_index: Which repeat of the condition this configuration measures, from 1 to
+            ``run.repeats`` (:meth:`for_repeat`); no parameter: ``benchlib sweep`` sets it per repeat.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -100,6 +102,7 @@ class SweepConfig(BaseModel):
     power: PowerSection = Field(default_factory=PowerSection)
     pricing: PricingSection = Field(default_factory=PricingSection)
     runtime_options: dict[str, Any] = Field(default_factory=dict)
+    repeat_index: int = Field(1, ge=1)
 
     @classmethod
     def names(cls) -> list[str]:
@@ -217,9 +220,25 @@ class SweepConfig(BaseModel):
         values["prompts"] = SYNTHETIC if self.workload.synthetic else list(resolve_prompts(self.workload.prompts))
         return values
 
-    def run_id(self) -> str:
-        """The run id of these parameters."""
+    def condition_id(self) -> str:
+        """The id of the condition these parameters measure, shared by all their repeats (:mod:`benchlib.records.repeats`)."""
         return run_id_for(self.identity())
+
+    def run_id(self) -> str:
+        """The run id of this repeat: the condition id for repeat 1, ``CONDITION_ID-rK`` for repeat K."""
+        return repeat_run_id(self.condition_id(), self.repeat_index)
+
+    def for_repeat(self, repeat_index: int) -> SweepConfig:
+        """The same parameters, measuring repeat ``repeat_index`` of their condition.
+
+        Raises:
+            ParameterError: an index outside 1 .. ``repeats``.
+        """
+        count = self.run.repeats
+        if isinstance(repeat_index, bool) or not isinstance(repeat_index, int) or not 1 <= repeat_index <= count:
+            raise ParameterError(f"Repeat index must be a whole number from 1 to {count} (repeats: {count}), "
+                                 f"got {repeat_index!r}.")  # fmt: skip
+        return self.model_copy(update={"repeat_index": repeat_index})
 
     def run_dir(self) -> Path:
         """The run directory of these parameters."""

@@ -260,7 +260,11 @@ def _sweeps(fleet_path: Path, base, shared: dict, targets: dict, combos: list[di
         overrides = {**inline, **shared, **targets[target], **values}
         label = _label(target, combination)
         try:
-            run_id = SweepConfig.from_mapping({**file_values, **overrides}).run_id()
+            config = SweepConfig.from_mapping({**file_values, **overrides})
+            if config.run.repeats > 1:  # a fleet would measure only repeat 1 and call the sweep complete
+                raise ParameterError(f"repeats: {config.run.repeats} is not run by a fleet (it runs each sweep once); "
+                                     "drop repeats here and run the repeats with benchlib sweep FILE --repeat N.")
+            run_id = config.run_id()
         except ParameterError as exc:
             refused[str(exc)].append(label)
             continue

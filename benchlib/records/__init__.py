@@ -11,7 +11,8 @@
 * :mod:`~benchlib.records.directory`: writing and reading one run directory
   (every file atomically), the run id, the effective status;
 * :mod:`~benchlib.records.record`: :class:`RunRecord`, the typed ``run.json``;
-* :mod:`~benchlib.records.stored`: every run under a folder, read back.
+* :mod:`~benchlib.records.stored`: every run under a folder, read back;
+* :mod:`~benchlib.records.repeats`: repeats of a condition, their run ids, runs grouped by condition.
 """
 
 from benchlib.records.directory import (
@@ -32,9 +33,11 @@ from benchlib.records.directory import (
     run_id_for,
 )
 from benchlib.records.record import RunRecord
+from benchlib.records.repeats import REPEATS_MAX, repeat_run_id, runs_by_condition
 from benchlib.records.stored import RunScan, SkippedRun, StoredRun, load_runs, scan_runs
 
 __all__ = [
+    "REPEATS_MAX",
     "REQUESTS_FILE",
     "RUN_FILE",
     "SCHEMA_VERSION",
@@ -54,6 +57,8 @@ __all__ = [
     "load_runs",
     "now_iso",
     "output_not_writable",
+    "repeat_run_id",
     "run_id_for",
+    "runs_by_condition",
     "scan_runs",
 ]

@@ -1,4 +1,4 @@
-"""``benchlib runs``: one line per run directory, with the status the report would show."""
+"""``benchlib runs``: one line per run directory, with its condition and repeat and the status the report would show."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ from benchlib.records.stored import scan_runs
 
 __all__ = ["LISTING_COLUMNS", "list_runs"]
 
-LISTING_COLUMNS = ("run", "status", "platform", "model", "requests", "started")
+LISTING_COLUMNS = ("run", "condition", "repeat", "status", "platform", "model", "requests", "started")
 
 
 def list_runs(runs_dir: str | Path) -> list[dict[str, Any]]:
-    """Every run directory under ``runs_dir``: run id, status, platform, model, requests done/planned, start.
+    """Every run directory under ``runs_dir``: run id, condition id, repeat index, status, platform, model,
+    requests done/planned, start.
 
-    A dead ``running`` run shows as ``interrupted (process gone)``; a directory
+    The repeats of a condition share its condition id (:mod:`benchlib.records.repeats`). A dead ``running`` run shows as ``interrupted (process gone)``; a directory
     that cannot be read shows as ``skipped: WHY``.
     """
     scan = scan_runs(runs_dir)
@@ -33,6 +34,8 @@ def list_runs(runs_dir: str | Path) -> list[dict[str, Any]]:
             status += f" (imported from {source.get('tool')}{'' if source.get('per_request') else ', aggregates only'})"
         rows.append({
             "run": run.run_id,
+            "condition": record.condition_id,
+            "repeat": record.repeat_index,
             "status": status,
             "platform": record.parameters.get("platform", ""),
             "model": record.model.get("name") or record.parameters.get("model", ""),
@@ -40,6 +43,6 @@ def list_runs(runs_dir: str | Path) -> list[dict[str, Any]]:
             "started": record.started_at or "",
         })  # fmt: skip
     for skipped in scan.skipped:
-        rows.append({"run": skipped.run_id, "status": f"skipped: {skipped.reason}", "platform": "", "model": "",
-                     "requests": "", "started": ""})  # fmt: skip
+        rows.append({"run": skipped.run_id, "condition": "", "repeat": "", "status": f"skipped: {skipped.reason}",
+                     "platform": "", "model": "", "requests": "", "started": ""})  # fmt: skip
     return rows

@@ -8,7 +8,8 @@
   built on :mod:`~benchlib.sweep.steps` (one step) and
   :mod:`~benchlib.sweep.partial_log` (rows a kill cannot lose);
 * :mod:`~benchlib.sweep.rows`: the rows of ``requests.parquet``;
-* :mod:`~benchlib.sweep.run_record`: the parts of ``run.json`` the engine writes.
+* :mod:`~benchlib.sweep.run_record`: the parts of ``run.json`` the engine writes;
+* :mod:`~benchlib.sweep.command`: ``benchlib sweep``, every repeat through the sweep notebook.
 """
 
 from benchlib.sweep.engine import SweepResult, create_driver, prepare_run_directory, run_sweep

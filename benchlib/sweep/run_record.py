@@ -63,6 +63,8 @@ def start_meta(config: SweepConfig, model: dict[str, Any], previous: dict[str, A
         {
             "schema_version": SCHEMA_VERSION,
             "run_id": config.run_id(),
+            "condition_id": config.condition_id(),
+            "repeat_index": config.repeat_index,
             "kind": "sweep",
             "status": STATUS_RUNNING,
             "parameters": config.record(),
