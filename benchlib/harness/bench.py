@@ -3,8 +3,7 @@
 1. Decode-rate accuracy: on the same generations, benchlib's decode rate
    (``1 / tpot_s``) against llama.cpp's own decode counter, as a ratio (goal: at
    least 0.98).
-2. Notebook overhead: the wall time of one papermill execution of the smoke
-   sweep beyond the model load, warm-up and generation it contains.
+2. Notebook overhead: one papermill execution of the smoke sweep beyond its model load, warm-up and generation.
 3. Report wall time: the commands of ``make report`` after setup (a fresh
    default sweep plus the analysis notebook), into a temporary folder.
 4. Power sampler cost: the sampler's own CPU use at 10 Hz and 100 Hz as a
@@ -12,7 +11,6 @@
    its effect on decode tokens/s, sampler on against off in alternating
    generations, as a ratio (goal: under 1% of a core at 10 Hz, no measurable
    slowdown).
-
 5. Load generator: against the replay server streaming at a known interval to
    64 concurrent streams, the token rate the client sustains, its CPU use and
    the error of its measured inter-token gaps (goal: under 1 ms at the median);
@@ -31,7 +29,7 @@
    per 1k tokens/s.
 8. Exporter CPU: a ``benchlib exporter`` process at 10 and 1 Hz, scraped each second (goal: < 1% of a core).
 9. Prediction from calibration (:mod:`benchlib.harness.calibration`): fitted on smollm2 here, predicting gemma3-270m.
-
+10. Interval coverage (:mod:`benchlib.harness.coverage`): 6 repeats of the default sweep; 3-run vs 1-run coverage.
 Results are printed and saved as JSON under ``data/bench/``: measurements, not pass/fail tests (noise moves them).
 """
 
@@ -47,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from benchlib.harness.calibration import prediction_from_calibration
+from benchlib.harness.coverage import interval_coverage
 from benchlib.harness.fidelity import client_vs_llama_server_tpot, decode_vs_llama_bench, llama_server_prompt_cache
 from benchlib.harness.soak import soak
 from benchlib.paths import BENCH_DEFAULT, params_dir, sensors_dir
@@ -367,6 +366,7 @@ BENCHMARKS = {
     "load_generator_accuracy": load_generator_accuracy,
     "client_vs_server_decode": client_vs_server_decode,
     "onnx_vs_llamacpp": onnx_vs_llamacpp,
+    "interval_coverage": interval_coverage,
     "soak": soak,
     "prediction_from_calibration": prediction_from_calibration,
 }

@@ -15,7 +15,10 @@ How each interval is made (the one place it is written down; the README's
   narrow.
 * **Several runs of one condition** (repeats): a hierarchical bootstrap, runs
   first and then requests within each drawn run (:data:`METHOD_RUNS`), for every
-  quantile; the interval then covers the run-to-run variation too.
+  quantile, widened where needed to Student's t interval over the runs' own
+  quantiles (:func:`benchlib.resampling.run_t_interval`: with 3 runs the
+  bootstrap cannot reach beyond their range); the interval then covers the
+  run-to-run variation too.
 * A single run's interval covers within-run variation only, and says so
   (:data:`SCOPE_ONE_RUN`).
 
@@ -31,7 +34,13 @@ from typing import Any
 
 import numpy as np
 
-from benchlib.resampling import clustered_quantiles, min_values_for_quantile_interval, quantile_interval
+from benchlib.resampling import (
+    ClusteredQuantiles,
+    clustered_quantiles,
+    min_values_for_quantile_interval,
+    quantile_interval,
+    run_t_interval,
+)
 from benchlib.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES
 
 __all__ = [
@@ -47,7 +56,7 @@ __all__ = [
 
 METHOD_REQUESTS = "bootstrap of requests within prompt"
 METHOD_GAPS = "cluster bootstrap of requests (their gaps pooled)"
-METHOD_RUNS = "hierarchical bootstrap (runs, then requests within run)"
+METHOD_RUNS = "hierarchical bootstrap (runs, then requests within run), at least the t interval over runs"
 METHOD_TAILS = "order statistics (distribution-free)"
 SCOPE_ONE_RUN = "one run: interval covers within-run variation only"
 TAILS = (0.95, 0.99)
@@ -124,6 +133,14 @@ def _tail_note(values: int, intervals: dict[float, tuple[float, float]], confide
             f"{min_values_for_quantile_interval(q, confidence)})")  # fmt: skip
 
 
+def _over_runs(boot: ClusteredQuantiles, clusters: Sequence, runs: Sequence, q: float,
+               confidence: float) -> tuple[float, float]:  # fmt: skip
+    """The hierarchical bootstrap's interval of ``q``, widened to the t interval over runs."""
+    low, high = boot.interval(q, confidence)
+    t_low, t_high = run_t_interval(clusters, runs, q, confidence)
+    return (min(low, t_low), max(high, t_high)) if np.isfinite(t_low) else (low, high)
+
+
 def _labels_kept(labels: Sequence | None, keep: np.ndarray) -> np.ndarray | None:
     return None if labels is None else np.asarray(labels)[keep]
 
@@ -157,12 +174,15 @@ def summarize(
     qs = (0.5, *TAILS) if several else (0.5,)
     boot = clustered_quantiles(array[:, np.newaxis], qs, strata=strata, runs=runs, resamples=resamples, seed=seed)
     if several:
-        tails = {q: boot.interval(q, confidence) for q in TAILS}
-        tails = {q: tails[q] if array.size >= min_values_for_quantile_interval(q, confidence) else (np.nan, np.nan)
+        clusters = array[:, np.newaxis]
+        tails = {q: _over_runs(boot, clusters, runs, q, confidence)
+                 if array.size >= min_values_for_quantile_interval(q, confidence) else (np.nan, np.nan)
                  for q in TAILS}  # fmt: skip
+        median_ci = _over_runs(boot, clusters, runs, 0.5, confidence)
     else:
         tails = {q: quantile_interval(array, q, confidence) for q in TAILS}
-    return _summary(array, boot.interval(0.5, confidence), tails, confidence,
+        median_ci = boot.interval(0.5, confidence)
+    return _summary(array, median_ci, tails, confidence,
                     METHOD_RUNS if several else METHOD_REQUESTS, METHOD_RUNS if several else METHOD_TAILS,
                     int(array.size), boot.runs)  # fmt: skip
 
@@ -190,11 +210,14 @@ def summarize_clusters(
     if pooled.size == 0:
         return _empty(confidence)
     boot = clustered_quantiles(arrays, (0.5, *TAILS), strata=strata, runs=runs, resamples=resamples, seed=seed)
-    tails = {q: boot.interval(q, confidence) if pooled.size >= min_values_for_quantile_interval(q, confidence)
-             else (np.nan, np.nan) for q in TAILS}  # fmt: skip
+
+    def interval(q: float) -> tuple[float, float]:
+        return _over_runs(boot, arrays, runs, q, confidence) if boot.runs > 1 else boot.interval(q, confidence)
+
+    tails = {q: interval(q) if pooled.size >= min_values_for_quantile_interval(q, confidence) else (np.nan, np.nan)
+             for q in TAILS}  # fmt: skip
     method = METHOD_RUNS if boot.runs > 1 else METHOD_GAPS
-    return _summary(pooled, boot.interval(0.5, confidence), tails, confidence, method, method, boot.clusters,
-                    boot.runs)  # fmt: skip
+    return _summary(pooled, interval(0.5), tails, confidence, method, method, boot.clusters, boot.runs)
 
 
 def _summary(array: np.ndarray, median_ci: tuple[float, float], tails: dict[float, tuple[float, float]],

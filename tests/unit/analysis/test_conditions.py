@@ -1,43 +1,23 @@
 """Repeats of one condition pooled: the hierarchical interval covers the runs' spread, and says how many runs."""
 
-from pathlib import Path
-
 import numpy as np
-import pandas as pd
 
 from benchlib.analysis.conditions import conditions_table, pooled_throughput
 from benchlib.metrics import summarize
-from benchlib.records import StoredRun
-
-
-def _run(run_id: str, condition_id: str, repeat: int, tpot_s: float, seed: int) -> StoredRun:
-    """A one-at-a-time run of 20 requests (4 prompts x 5), 10 tokens each, TPOT near ``tpot_s``."""
-    rng = np.random.default_rng(seed)
-    tpot = tpot_s * (1 + 0.02 * rng.standard_normal(20))
-    e2e = 0.05 + 9 * tpot
-    sent = np.cumsum(np.r_[0.0, e2e[:-1] + 0.01])
-    rows = pd.DataFrame({
-        "request_id": [f"rep{r + 1:03d}-p{p:02d}" for r in range(5) for p in range(4)],
-        "prompt_index": [p for _ in range(5) for p in range(4)], "attempt": 1, "output_tokens": 10, "error": None,
-        "sent_unix_s": sent, "last_token_unix_s": sent + e2e, "ttft_s": 0.05, "tpot_s": tpot, "e2e_s": e2e,
-        "decode_tps": 1 / tpot, "itl_s": [list(t * (1 + 0.01 * rng.standard_normal(9))) for t in tpot],
-    })  # fmt: skip
-    meta = {"schema_version": 1, "run_id": run_id, "status": "complete", "parameters": {"platform": "box"},
-            "model": {"name": "tiny"}, "condition_id": condition_id, "repeat_index": repeat}  # fmt: skip
-    return StoredRun(Path("/runs") / run_id, meta, "complete", rows)
+from repeat_fakes import repeat_run
 
 
 def test_three_repeats_pool_into_one_condition_whose_interval_covers_the_runs_spread():
     # the three runs' per-token latencies differ by 10% and 20%, far more than the 2% spread inside each run
-    runs = [_run(rid, "cond", i + 1, tpot, i) for i, (rid, tpot) in
+    runs = [repeat_run(rid, "cond", i + 1, tpot, i) for i, (rid, tpot) in
             enumerate((("cond", 0.010), ("cond-r2", 0.011), ("cond-r3", 0.012)))]  # fmt: skip
-    lone = _run("other", "other", 1, 0.02, 9)
+    lone = repeat_run("other", "other", 1, 0.02, 9)
     table = conditions_table([*runs, lone]).set_index("metric")
     assert set(table["condition_id"]) == {"cond"}  # a condition of one run is not pooled
     tpot = table.loc["tpot_s"]
     assert (tpot["runs"], tpot["requests"]) == (3, 60)
     assert tpot["scope"] == "3 runs, 60 requests: interval covers between-run and within-run variation"
-    assert tpot["method"] == "hierarchical bootstrap (runs, then requests within run)"
+    assert tpot["method"] == "hierarchical bootstrap (runs, then requests within run), at least the t interval over runs"
     within = [summarize(run.requests["tpot_s"], strata=run.requests["prompt_index"]) for run in runs]
     assert all(tpot["ci_high"] - tpot["ci_low"] > 3 * (s.ci_high - s.ci_low) for s in within)
     assert tpot["ci_low"] < 0.0105 and tpot["ci_high"] > 0.0115
@@ -46,7 +26,7 @@ def test_three_repeats_pool_into_one_condition_whose_interval_covers_the_runs_sp
 
 
 def test_the_pooled_throughput_is_the_runs_mean_and_its_interval_spans_them():
-    runs = [_run(f"c-{i}", "c", i + 1, tpot, i) for i, tpot in enumerate((0.010, 0.011, 0.012))]
+    runs = [repeat_run(f"c-{i}", "c", i + 1, tpot, i) for i, tpot in enumerate((0.010, 0.011, 0.012))]
     value, low, high = pooled_throughput(runs)
     singles = [pooled_throughput([run])[0] for run in runs]
     assert value == np.mean(singles)
