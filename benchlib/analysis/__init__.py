@@ -14,9 +14,13 @@ Modules:
   ratios of medians with bootstrap CIs, Mann-Whitney U with Holm, verdicts (``comparisons.csv``/``.md``).
 - :mod:`~benchlib.analysis.plausibility`: the batch-1 decode ceiling from memory bandwidth (``plausibility.csv``).
 - :mod:`~benchlib.analysis.thermal`: temperature, clock and throttling of each run's measured window.
-- :mod:`~benchlib.analysis.figures` (comparison bars, one panel per model; power timeline),
-  :mod:`~benchlib.analysis.distributions` (ECDFs), :mod:`~benchlib.analysis.serving` (serving curve,
-  load steps), :mod:`~benchlib.analysis.pareto` (cost and energy against p95 latency).
+- :mod:`~benchlib.analysis.basis`: what each number rests on (``measured throughput × assumed price``).
+- :mod:`~benchlib.analysis.figures` (comparison points, one panel per model),
+  :mod:`~benchlib.analysis.power_timeline`, :mod:`~benchlib.analysis.distributions` (ECDFs),
+  :mod:`~benchlib.analysis.serving` (serving curve, load steps), :mod:`~benchlib.analysis.pareto`
+  (cost and energy against p95 latency, a frontier per model); :mod:`~benchlib.analysis.figure_style`
+  (shared styles, ``MIN_FONT_PT``), :mod:`~benchlib.analysis.figure_labels` (point labels that never
+  collide) and :mod:`~benchlib.analysis.figure_checks` (no overlap, no small font, no bar on a log axis).
 - :mod:`~benchlib.analysis.summary`: ``summary.md`` and ``summary.csv``.
 """
 

@@ -41,8 +41,9 @@ price profile, fewer than two requests), or when it rests on estimated power
 profile's watts times time, so a ratio of two estimates restates the
 throughput ratio and is not a measurement of energy; the cost of owned
 hardware billed at such a power is likewise estimated. Rented prices are the
-profile's stated prices, so a cost ratio under them is a measured throughput
-ratio at stated prices (``basis == "measured"``).
+profile's assumed prices, so a cost ratio under them is a measured throughput
+ratio at assumed prices (``basis == "measured throughput × assumed price"``,
+:func:`~benchlib.analysis.basis.cost_basis`).
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ import pandas as pd
 from scipy import stats as scipy_stats
 from statsmodels.stats.multitest import multipletests
 
+from benchlib.analysis.basis import BASIS_ESTIMATED, cost_basis, rests_on_estimate
 from benchlib.analysis.groups import COMPARISON_GROUP
 from benchlib.analysis.tables import summary_requests
 from benchlib.metrics import successful_requests
@@ -251,8 +253,18 @@ def _sample(run: StoredRun, row: pd.Series, metric: ComparedMetric) -> tuple[np.
     else:
         if not np.isfinite(value):
             return np.zeros(0), "unavailable", f"{run.run_id} has no price profile"
-        basis = row.get("cost_basis") or "measured"  # estimated when it bills electricity at an estimated power
+        stated = row.get("cost_basis")  # measured throughput × assumed price (, power estimated)
+        basis = stated if isinstance(stated, str) and stated else cost_basis()
     return scaled_samples(requests, value), basis, None
+
+
+def _pair_basis(basis_a: str, basis_b: str) -> str:
+    """The basis of a comparison: ``unavailable``, ``estimated`` when either side rests on an estimate, else theirs."""
+    if "unavailable" in (basis_a, basis_b):
+        return "unavailable"
+    if rests_on_estimate(basis_a) or rests_on_estimate(basis_b):
+        return BASIS_ESTIMATED
+    return basis_a if basis_a == basis_b else f"{basis_a}; {basis_b}"
 
 
 def _run_name(row: pd.Series) -> str:
@@ -273,19 +285,18 @@ def _compare_pair(
         "median_a": float(np.median(sample_a)) if sample_a.size else np.nan,
         "median_b": float(np.median(sample_b)) if sample_b.size else np.nan,
         "ratio": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan,
-        "basis": "unavailable" if "unavailable" in (basis_a, basis_b) else
-        "estimated" if "estimated" in (basis_a, basis_b) else "measured",
+        "basis": _pair_basis(basis_a, basis_b),
         "reason": problem_a or problem_b,
     }  # fmt: skip
     if result["reason"] is None and min(sample_a.size, sample_b.size) < 2:
         result["reason"] = f"fewer than two requests with {metric.name} in a run ({sample_a.size} and {sample_b.size})"
     if result["reason"] is None:
-        measured = result["basis"] == "measured"
+        measured = not rests_on_estimate(result["basis"])
         result.update(compare_samples(sample_a, sample_b, test=measured, **options))
         if not measured:
             result["reason"] = (
                 f"{metric.label} rests on estimated power (a profile's watts × time) in "
-                f"{' and '.join(r.run_id for r, b in ((run_a, basis_a), (run_b, basis_b)) if b == 'estimated')}; "
+                f"{' and '.join(r.run_id for r, b in ((run_a, basis_a), (run_b, basis_b)) if rests_on_estimate(b))}; "
                 f"a ratio of two estimates is not a measurement (ratio {_fmt(result['ratio'])} "
                 f"[{_fmt(result['ci_low'])}, {_fmt(result['ci_high'])}] restates the throughput ratio)"
             )

@@ -10,13 +10,19 @@ import pandas as pd
 
 from benchlib.analysis.comparisons import DEFAULT_NOISE_MARGIN, METRICS
 
-__all__ = ["method_note", "write_comparisons"]
+__all__ = ["NO_COMPARABLE_PAIRS", "method_note", "write_comparisons"]
+
+NO_COMPARABLE_PAIRS = "No comparable pairs"
+"""What ``comparisons.md`` and ``summary.md`` say when no comparison was tested (never "over the 0 tested")."""
 
 _LABELS = {metric.name: metric.label for metric in METRICS}
 
 
 def method_note(tested: int, confidence: float, n_resamples: int, seed: int, noise_margin: float = DEFAULT_NOISE_MARGIN) -> str:
     """How the comparisons were made, in words, for the head of ``comparisons.md``.
+
+    With no tested comparison the note says "no comparable pairs" instead of a
+    Holm correction over none.
 
     Args:
         tested: Number of comparisons in the Holm family (rows with a p-value).
@@ -26,12 +32,17 @@ def method_note(tested: int, confidence: float, n_resamples: int, seed: int, noi
         noise_margin: Relative difference a significant ratio must exceed.
     """
     level = f"{confidence:.0%}"
+    family = (
+        f"**Holm-corrected over the {tested} tested comparisons** of this report (`statsmodels`)" if tested else
+        f"**Holm-corrected** over the tested comparisons of a report (`statsmodels`; "
+        f"{NO_COMPARABLE_PAIRS.lower()} were tested in this one)"
+    )  # fmt: skip
     return (
         f"Each pair of runs on the same model file and workload is compared metric by metric: the **ratio of "
         f"medians** A / B (A is the run whose id sorts first), a {level} percentile **bootstrap interval** of that "
         f"ratio (`scipy.stats.bootstrap`, the two runs' requests resampled independently, {n_resamples} resamples, "
-        f"seed {seed}), and a two-sided **Mann–Whitney U** p-value (`scipy.stats.mannwhitneyu`) **Holm-corrected "
-        f"over the {tested} tested comparisons** of this report (`statsmodels`). A difference is significant when "
+        f"seed {seed}), and a two-sided **Mann–Whitney U** p-value (`scipy.stats.mannwhitneyu`) {family}. "
+        f"A difference is significant when "
         f"the Holm p-value is below {1 - confidence:.2g}, the interval excludes 1 and the ratio is beyond the "
         f"±{noise_margin:.0%} run-to-run noise margin (two repeats of the same parameters on one machine differ "
         f"by a few percent between runs, more than the spread inside a run predicts); the verdict then gives the "
@@ -104,7 +115,10 @@ def write_comparisons(
         "",
     ]  # fmt: skip
     if frame.empty:
-        lines += ["No two runs share a model and workload: there is nothing to compare.", ""]
+        lines += [f"{NO_COMPARABLE_PAIRS}: no two runs share a model and workload, so nothing is compared.", ""]
+    elif not tested:
+        lines += [f"{NO_COMPARABLE_PAIRS} were tested: every pair lacks a measured value on one side "
+                  "(each row's verdict says which).", ""]  # fmt: skip
     platforms = {
         **dict(zip(frame.get("run_a", []), frame.get("platform_a", []))),
         **dict(zip(frame.get("run_b", []), frame.get("platform_b", []))),

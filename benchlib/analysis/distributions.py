@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from textwrap import fill
 
 import numpy as np
 import pandas as pd
 
-from benchlib.analysis.figure_style import layout_above_legend, pyplot
+from benchlib.analysis.figure_style import MIN_FONT_PT, layout_above_legend, pyplot
 from benchlib.analysis.groups import MODEL_LABEL
 from benchlib.analysis.tables import report_runs, summary_requests
 from benchlib.metrics import successful_requests
@@ -23,6 +24,8 @@ __all__ = ["ECDF_METRICS", "latency_samples", "latency_samples_of", "plot_latenc
 
 ECDF_METRICS: tuple[str, ...] = ("per-token latency", "time to first token", "inter-token gap")
 """The panels of :func:`plot_latency_ecdf`, left to right (values in ms)."""
+_TITLE_CHARS = 60
+"""A panel title's model line is wrapped at this many characters (a third of the figure's width at 8 pt)."""
 
 
 def latency_samples_of(requests: pd.DataFrame, run_id: str, run_label: str, model: str) -> pd.DataFrame:
@@ -117,8 +120,8 @@ def plot_latency_ecdf(samples: pd.DataFrame):
                 with warnings.catch_warnings():
                     warnings.filterwarnings("ignore", "Attempting to set identical", UserWarning)
                     axes.set_xlim(data["value_ms"].min() / 1.05, data["value_ms"].max() * 1.05)
-            axes.set_title(f"{metric}\nmodel: {model}", fontsize=8)
-            axes.set_xlabel(f"{metric}, ms (log scale)", fontsize=8)
+            axes.set_title(f"{metric}\n" + fill(f"model: {model}", _TITLE_CHARS), fontsize=MIN_FONT_PT)
+            axes.set_xlabel(f"{metric}, ms (log scale)", fontsize=MIN_FONT_PT)
             axes.set_ylabel("share of samples ≤ x" if column == 0 else "")
             axes.grid(True, alpha=0.3)
     handles = [Line2D([], [], color=colours[label], label=f"{label} (measured)") for label in run_labels]
@@ -126,7 +129,7 @@ def plot_latency_ecdf(samples: pd.DataFrame):
         Line2D([], [], marker="o", linestyle="none", color="grey", markeredgecolor="black", label="p50 of the run"),
         Line2D([], [], marker="^", linestyle="none", color="grey", markeredgecolor="black", label="p95 of the run"),
     ]
-    figure.legend(handles=handles, fontsize=7, loc="lower center", ncol=min(len(handles), 3))
+    figure.legend(handles=handles, fontsize=MIN_FONT_PT, loc="lower center", ncol=min(len(handles), 3))
     figure.suptitle("Latency distributions per run (ECDF; measured here)", fontsize=10)
     layout_above_legend(figure, 0.22 * ((len(handles) + 2) // 3) + 0.25)
     return figure

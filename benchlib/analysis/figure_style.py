@@ -1,4 +1,10 @@
-"""What every analysis figure shares: the measured / estimated / published styles and readable log axes.
+"""What every analysis figure shares: the measured / estimated / published styles, readable fonts and log axes.
+
+No legend, tick label, annotation or title of a shipped figure is smaller than
+:data:`MIN_FONT_PT` at the saved size (:func:`save_figure` never scales a
+figure, so points in the figure are points in the PNG); figures pass
+``fontsize=MIN_FONT_PT`` for their smallest text instead of a number of their
+own, and :mod:`benchlib.analysis.figure_checks` checks every shipped figure.
 
 A log axis over a narrow range (0.3 to 0.9 J/token) gets matplotlib's minor
 tick labels (``3×10⁻¹``, ``4×10⁻¹`` ...) that run into each other;
@@ -15,7 +21,10 @@ from typing import Any
 __all__ = [
     "ESTIMATED_COLOR",
     "IMPORTED_COLOR",
+    "IMPLAUSIBLE_LABEL",
+    "IMPLAUSIBLE_MARKER",
     "MEASURED_COLOR",
+    "MIN_FONT_PT",
     "PUBLISHED_COLOR",
     "REJECTED_EDGE_COLOR",
     "fit_log_ticks",
@@ -30,7 +39,16 @@ ESTIMATED_COLOR = "#9ecae1"
 IMPORTED_COLOR = "#a1d99b"
 PUBLISHED_COLOR = "#bbbbbb"
 REJECTED_EDGE_COLOR = "#cc0000"
-"""Outline of a published claim the plausibility check rejects."""
+"""Outline (and marker colour) of a published claim the plausibility check rejects."""
+IMPLAUSIBLE_MARKER = "X"
+"""The marker of a published claim the plausibility check rejects, wherever claims are drawn as points."""
+IMPLAUSIBLE_LABEL = (
+    "published claim, implausible: the plausibility check rejects it "
+    "(above the bandwidth ceiling or beyond any published measurement)"
+)
+"""The legend entry of a rejected claim, the same words in every figure."""
+MIN_FONT_PT = 8.0
+"""The smallest text of any figure (legend, tick label, annotation), in points at the saved size."""
 
 # Tick multipliers per decade, from sparse to dense.
 _TICK_SETS: tuple[tuple[float, ...], ...] = (

@@ -1,12 +1,15 @@
 """Figures of the analysis notebook: measured runs beside published values, power timeline, load steps.
 
-The comparison bars live here; the distributions (:mod:`~benchlib.analysis.distributions`),
-the serving curve and load steps (:mod:`~benchlib.analysis.serving`) and the
-Pareto view (:mod:`~benchlib.analysis.pareto`) beside it; :func:`write_figures` writes them all.
+The comparison figures live here; the distributions (:mod:`~benchlib.analysis.distributions`),
+the serving curve and load steps (:mod:`~benchlib.analysis.serving`), the
+Pareto view (:mod:`~benchlib.analysis.pareto`) and the power timeline
+(:mod:`~benchlib.analysis.power_timeline`) beside it; :func:`write_figures` writes them all.
 
 Measured runs (``data/runs/``) and the article's published numbers
-(``data/reference/``) are drawn in visibly different styles; every bar says
-whether it is measured, estimated or published.
+(``data/reference/``) are drawn in visibly different styles; every point says
+whether it is measured, estimated, imported or published, and a published claim
+the plausibility check rejects is a red cross named implausible. Values are
+points with interval whiskers on a log axis, never bars.
 """
 
 from __future__ import annotations
@@ -17,24 +20,28 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchlib.analysis.basis import cost_basis
+from benchlib.analysis.claims import REJECTED, claim_status, claim_statuses
+from benchlib.analysis.distributions import latency_samples, plot_latency_ecdf
 from benchlib.analysis.figure_style import (
     ESTIMATED_COLOR,
+    IMPLAUSIBLE_LABEL,
+    IMPLAUSIBLE_MARKER,
     IMPORTED_COLOR,
     MEASURED_COLOR,
+    MIN_FONT_PT,
     PUBLISHED_COLOR,
     REJECTED_EDGE_COLOR,
     layout_above_legend,
     pyplot,
     save_figure,
 )
-from benchlib.analysis.claims import REJECTED, claim_status, claim_statuses
 from benchlib.analysis.groups import MODEL_LABEL, model_label, published_model_label
-from benchlib.analysis.distributions import latency_samples, plot_latency_ecdf
 from benchlib.analysis.pareto import pareto_points, plot_pareto
+from benchlib.analysis.power_timeline import plot_power_timeline
 from benchlib.analysis.serving import plot_load_steps, plot_serving_curve, serving_points
 from benchlib.analysis.tables import step_table
-from benchlib.analysis.thermal import thermal_samples, thermal_trace
-from benchlib.records import STATUS_COMPLETE, StoredRun, scan_runs
+from benchlib.records import STATUS_COMPLETE, scan_runs
 from benchlib.records.directory import THERMAL_FILE
 
 __all__ = [
@@ -71,6 +78,8 @@ class FigureSpec:
         label_column: A run-table column whose value is added to measured labels.
         kind_column: A run-table column saying ``measured`` or ``estimated``;
             estimated values are drawn in a distinct style and labelled so.
+        priced: The values are a throughput priced at a price profile's assumed
+            prices; labels and legend say ``measured throughput × assumed price``, never ``measured``.
     """
 
     filename: str
@@ -82,6 +91,7 @@ class FigureSpec:
     output_tokens: int | None = None
     label_column: str | None = None
     kind_column: str | None = None
+    priced: bool = False
 
 
 FIGURES: tuple[FigureSpec, ...] = (
@@ -118,6 +128,7 @@ FIGURES: tuple[FigureSpec, ...] = (
         "cost_per_million_usd",
         ("cost_per_million_usd_ci_low", "cost_per_million_usd_ci_high"),
         label_column="price_profile",
+        priced=True,
     ),
     FigureSpec(
         "energy_per_token.png",
@@ -135,27 +146,32 @@ def _is_imported(row: pd.Series) -> bool:
     return row.get("source") == "imported"
 
 
-def _measured_label(row: pd.Series, extra_column: str | None = None, estimated: bool = False) -> str:
+def _measured_label(row: pd.Series, extra_column: str | None = None, estimated: bool = False, priced: bool = False) -> str:
     status = "" if row["status"] == STATUS_COMPLETE else f", {row['status']}"
     extra = f", {extra_column.replace('_', ' ')} {row[extra_column]}" if extra_column else ""
     what = "run here, power ESTIMATED from profile" if estimated else "measured"
     if _is_imported(row):
         version = f" {row['source_tool_version']}" if isinstance(row.get("source_tool_version"), str) else ""
         what = f"IMPORTED from {row['source_tool']}{version}" + (", aggregates only" if row.get("aggregates_only") else "")
+    if priced:  # a cost is a throughput at an assumed price, never simply measured
+        basis = row.get("cost_basis")
+        priced_as = basis if isinstance(basis, str) and basis else cost_basis()
+        what = f"{what.split(',')[0]}: {priced_as}" if _is_imported(row) else priced_as
     return f"{row['platform']} · {row['model']} · {row['runtime']}\n{what}, n={row['requests']}{status}{extra}"
 
 
 def comparison_panels(spec: FigureSpec, runs: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
-    """The bars of one comparison figure, one panel per model: what :func:`plot_comparison` draws.
+    """The points of one comparison figure, one panel per model: what :func:`plot_comparison` draws.
 
     Measured runs go to the panel of their ``model_label``; published values to
     the panel of their model size (``7B q4 (published)``), so a 135M run and a
     7B published figure never share an unlabelled axis.
 
     Returns:
-        One row per bar: ``panel``, ``label``, ``value``, ``err_low``, ``err_high``
-        (whisker lengths, NaN for published) and ``kind`` (``measured``,
-        ``estimated`` or ``published``); measured panels first, smaller models first.
+        One row per point: ``panel``, ``label``, ``value``, ``err_low``, ``err_high``
+        (whisker lengths, NaN for published), ``kind`` (``measured``,
+        ``estimated``, ``imported`` or ``published``) and ``implausible`` (a
+        published claim the plausibility check rejects); measured panels first, smaller models first.
     """
     measured = runs
     if not measured.empty and spec.output_tokens is not None:
@@ -172,152 +188,103 @@ def comparison_panels(spec: FigureSpec, runs: pd.DataFrame, reference: pd.DataFr
         panel = row[MODEL_LABEL] if MODEL_LABEL in row.index else model_label(row)
         kind = "imported" if _is_imported(row) else "estimated" if estimated else "measured"
         where = "imported" if kind == "imported" else "measured here"
-        rows.append((f"{panel} · {where}", _measured_label(row, spec.label_column, estimated), value, *whiskers, kind))
+        label = _measured_label(row, spec.label_column, estimated, priced=spec.priced)
+        rows.append((f"{panel} · {where}", label, value, *whiskers, kind, False))
     claims = reference[reference["metric"] == spec.reference_metric]
     statuses = claim_statuses(reference) if not claims.empty else {}
     for _, row in claims.iterrows():
         status = claim_status(statuses, row["platform"], row["model_size"], row["metric"])
         label = f"{row['platform']}\npublished claim (article, Jan 2026): {status}"
-        rows.append((published_model_label(row["model_size"]), label, float(row["value"]), np.nan, np.nan, "published"))
-    return pd.DataFrame(rows, columns=["panel", "label", "value", "err_low", "err_high", "kind"])
+        rows.append((published_model_label(row["model_size"]), label, float(row["value"]), np.nan, np.nan, "published",
+                     REJECTED in status))  # fmt: skip
+    return pd.DataFrame(rows, columns=["panel", "label", "value", "err_low", "err_high", "kind", "implausible"])
 
 
-_STYLES = {  # kind -> (colour, hatch, legend label)
-    "measured": (MEASURED_COLOR, "", "measured here (bar: median or value; whisker: 95% CI)"),
-    "estimated": (ESTIMATED_COLOR, "..", "run here, power estimated from the profile (not measured)"),
-    "published": (PUBLISHED_COLOR, "//", "published claim (benchmark article, Jan 2026; not measured here, no "
-                                         "interval; REJECTED where the plausibility check rejects it)"),
-    "imported": (IMPORTED_COLOR, "xx", "imported from llama-bench, vLLM, guidellm or AIPerf (no interval from aggregates)"),
+_STYLES = {  # kind -> (colour, marker, legend label)
+    "measured": (MEASURED_COLOR, "o", "measured here (point: median or value; whisker: 95% CI)"),
+    "estimated": (ESTIMATED_COLOR, "s", "run here, power estimated from the profile (not measured)"),
+    "imported": (IMPORTED_COLOR, "D", "imported from llama-bench, vLLM, guidellm or AIPerf (no interval from aggregates)"),
+    "published": (PUBLISHED_COLOR, "d", "published claim (benchmark article, Jan 2026; not measured here, no interval)"),
+    "implausible": (REJECTED_EDGE_COLOR, IMPLAUSIBLE_MARKER, IMPLAUSIBLE_LABEL),
 }
+_MARKER_SIZE = 8
 
 
-def _draw_panel(axes, bars: pd.DataFrame) -> None:
-    positions = np.arange(len(bars))[::-1]
-    errors = bars[["err_low", "err_high"]].to_numpy().T
-    drawn = axes.barh(positions, bars["value"], xerr=errors, color=[_STYLES[k][0] for k in bars["kind"]],
-                      edgecolor="#333333", capsize=4)  # fmt: skip
-    for bar, kind, label in zip(drawn, bars["kind"], bars["label"]):
-        bar.set_hatch(_STYLES[kind][1])
-        if REJECTED in label:  # a rejected claim: a red outline as well as the word
-            bar.set_edgecolor(REJECTED_EDGE_COLOR)
-            bar.set_linewidth(1.5)
-    for position, value, above in zip(positions, bars["value"], bars["err_high"]):
-        end = value + (above if np.isfinite(above) else 0.0)
-        axes.annotate(f"  {value:.3g}", (end, position), va="center", fontsize=8)
-    axes.set_yticks(positions, bars["label"], fontsize=8)
-    axes.set_ylim(-0.6, len(bars) - 0.4)
+def _style_key(point: pd.Series) -> str:
+    return "implausible" if point["kind"] == "published" and point["implausible"] else point["kind"]
+
+
+def _draw_panel(axes, points: pd.DataFrame) -> None:
+    """One point per row, whiskers where there is an interval, its value beside it: no bar (the axis is logarithmic)."""
+    positions = np.arange(len(points))[::-1]
+    for position, (_, point) in zip(positions, points.iterrows()):
+        key = _style_key(point)
+        colour, marker, _ = _STYLES[key]
+        whiskers = None
+        if np.isfinite(point["err_low"]) and (point["err_low"] > 0 or point["err_high"] > 0):
+            whiskers = [[point["err_low"]], [point["err_high"]]]
+        drawn = axes.errorbar([point["value"]], [position], xerr=whiskers, fmt=marker, color="#333333", ecolor="#333333",
+                              markerfacecolor=colour, markeredgecolor="#333333" if key != "implausible" else colour,
+                              markersize=_MARKER_SIZE, capsize=4, elinewidth=1.2)  # fmt: skip
+        drawn.lines[0].set_gid(f"point:{key}")
+        end = point["value"] + (point["err_high"] if np.isfinite(point["err_high"]) else 0.0)
+        axes.annotate(f"{point['value']:.3g}", (end, position), xytext=(8, 0), textcoords="offset points", va="center",
+                      fontsize=MIN_FONT_PT)  # fmt: skip
+    axes.set_yticks(positions, points["label"], fontsize=MIN_FONT_PT)
+    axes.set_ylim(-0.6, len(points) - 0.4)
+    axes.grid(True, axis="x", which="major", alpha=0.3)
 
 
 def plot_comparison(spec: FigureSpec, runs: pd.DataFrame, reference: pd.DataFrame):
-    """Draw one figure: measured runs (with 95% CIs) beside the published values, one panel per model.
+    """Draw one figure: measured runs (points with 95% CI whiskers) beside the published values, one panel per model.
 
     Panels share the log value axis (tick labels fitted by
     :func:`~benchlib.analysis.figure_style.fit_log_ticks`) and are titled with
-    the model; see :func:`comparison_panels`.
+    the model; see :func:`comparison_panels`. Values are points, never bars: a
+    bar's length on a log axis would misstate every ratio. A published claim
+    the plausibility check rejects is a red cross, named implausible in the legend.
 
     Returns:
-        The matplotlib ``Figure``.
+        The matplotlib ``Figure``; each point's line has the gid ``point:KIND``
+        (``measured``, ``estimated``, ``imported``, ``published`` or ``implausible``).
     """
-    from matplotlib.patches import Patch
+    from matplotlib.lines import Line2D
 
     plt = pyplot()
-    bars = comparison_panels(spec, runs, reference)
-    panels = list(dict.fromkeys(bars["panel"])) or ["no measured run and no published value"]
-    counts = [max(int((bars["panel"] == p).sum()), 1) for p in panels]
+    points = comparison_panels(spec, runs, reference)
+    panels = list(dict.fromkeys(points["panel"])) or ["no measured run and no published value"]
+    counts = [max(int((points["panel"] == p).sum()), 1) for p in panels]
     height = 0.55 * sum(counts) + 0.55 * len(panels) + 1.9
     figure, axes_list = plt.subplots(len(panels), 1, figsize=(9, height), sharex=True, squeeze=False,
                                      gridspec_kw={"height_ratios": counts})  # fmt: skip
     axes_list = list(axes_list[:, 0])
     for axes, panel in zip(axes_list, panels):
-        _draw_panel(axes, bars[bars["panel"] == panel])
-        axes.set_title(f"model: {panel}", fontsize=8, loc="left")
+        _draw_panel(axes, points[points["panel"] == panel])
+        axes.set_title(f"model: {panel}", fontsize=MIN_FONT_PT, loc="left")
         axes.set_xscale("log")
-    values = bars["value"].to_numpy(dtype=float)
+    values = points["value"].to_numpy(dtype=float)
     if len(values):
-        lows = values - np.nan_to_num(bars["err_low"].to_numpy(dtype=float))
-        axes_list[0].set_xlim(max(lows.min(), values.min() / 10) / 1.5, values.max() * 2.5)
+        lows = values - np.nan_to_num(points["err_low"].to_numpy(dtype=float))
+        highs = values + np.nan_to_num(points["err_high"].to_numpy(dtype=float))
+        axes_list[0].set_xlim(max(lows.min(), values.min() / 10) / 1.5, highs.max() * 2.5)
     axes_list[-1].set_xlabel(spec.axis_label)
     figure.suptitle(spec.title, fontsize=10)
-    kinds = [k for k in _STYLES if k in set(bars["kind"]) or k not in ("estimated", "imported")]
-    legend = [Patch(facecolor=_STYLES[k][0], edgecolor="#333333", hatch=_STYLES[k][1], label=_STYLES[k][2]) for k in kinds]
-    figure.legend(handles=legend, fontsize=7, loc="lower center", bbox_to_anchor=(0.5, 0.0))
-    if not (bars["kind"] != "published").any():
+    keys = {_style_key(point) for _, point in points.iterrows()} | {"measured"}
+    labels = {k: label for k, (_, _, label) in _STYLES.items()}
+    if spec.priced:
+        labels["measured"] = f"{cost_basis()} (point: median or value; whisker: 95% CI)"
+    handles = [Line2D([], [], linestyle="none", marker=_STYLES[k][1], markersize=_MARKER_SIZE, markerfacecolor=_STYLES[k][0],
+                      markeredgecolor=_STYLES[k][0] if k == "implausible" else "#333333", label=labels[k])
+               for k in _STYLES if k in keys]  # fmt: skip
+    figure.legend(handles=handles, fontsize=MIN_FONT_PT, loc="lower center", bbox_to_anchor=(0.5, 0.0))
+    if not (points["kind"] != "published").any():
         note = "no complete measured run"
         if spec.output_tokens is not None:
             note += f" with {spec.output_tokens} output tokens per request"
-        axes_list[0].text(0.99, 0.99, note, transform=axes_list[0].transAxes, ha="right", va="top", fontsize=8,
+        axes_list[0].text(0.99, 0.99, note, transform=axes_list[0].transAxes, ha="right", va="top", fontsize=MIN_FONT_PT,
                           color="#aa0000")  # fmt: skip
-    layout_above_legend(figure, 0.2 * len(kinds) + 0.15)
+    layout_above_legend(figure, 0.2 * len(handles) + 0.15)
     return figure
-
-
-def plot_power_timeline(run: StoredRun):
-    """Power samples of one run against time, with its idle and measured windows shaded, and its
-    temperature (or, without a temperature sensor, its clock) on a second axis from ``thermal.parquet``.
-
-    A run without power samples (no sensor: its energy is an estimate) says so
-    instead of drawing a made-up curve, and still shows its thermal timeline if it has one.
-
-    Returns:
-        The matplotlib ``Figure``.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    samples_file = run.path / "power.parquet"
-    samples = pd.read_parquet(samples_file) if samples_file.exists() else pd.DataFrame()
-    trace = thermal_trace(thermal_samples(run))
-    figure, axes = plt.subplots(figsize=(9, 3.8))
-    energy = run.record.summary.energy.model_dump() if run.record.summary.energy is not None else {}
-    title = f"Power timeline of run {run.run_id}"
-    no_power = (
-        "no power samples: this machine has no power sensor\n"
-        f"energy figures of this run are {energy.get('kind') or 'not available'}"
-        + (f" ({energy.get('source')}, {energy.get('mean_power_w', float('nan')):.3g} W)" if energy.get("valid") else "")
-    )
-    if samples.empty and trace is None:
-        axes.text(0.5, 0.5, no_power, transform=axes.transAxes, ha="center", va="center", fontsize=10, color="#aa0000")
-        axes.set_axis_off()
-        axes.set_title(title, fontsize=10)
-        figure.tight_layout()
-        return figure
-    latest = samples[samples["attempt"] == samples["attempt"].max()] if not samples.empty else samples
-    origin = float(latest["unix_s"].min()) if not latest.empty else float(trace.unix_s.min())
-    if latest.empty:  # thermal only: the thermal series takes the main axis
-        thermal_axes = axes
-        axes.text(0.01, 0.98, no_power, transform=axes.transAxes, ha="left", va="top", fontsize=7, color="#aa0000")
-    else:
-        column = "power_w" if latest["power_w"].notna().any() else None
-        if column is None:  # energy counters: power from the counter's differences
-            power = np.diff(latest["energy_j"].to_numpy()) / np.diff(latest["unix_s"].to_numpy())
-            times = latest["unix_s"].to_numpy()[1:] - origin
-        else:
-            power, times = latest["power_w"].to_numpy(), latest["unix_s"].to_numpy() - origin
-        axes.plot(times, power, color=MEASURED_COLOR, linewidth=1.2, label=f"{latest['source'].iloc[0]} ({latest['kind'].iloc[0]})")
-        axes.set_ylabel("power, W")
-        thermal_axes = axes.twinx() if trace is not None else None
-    if trace is not None and thermal_axes is not None:
-        thermal_axes.plot(trace.unix_s - origin, trace.values, color="#c44e52", linewidth=1.0, marker=".",
-                          label=f"{trace.label} (measured)")  # fmt: skip
-        thermal_axes.set_ylabel(trace.label)
-        if thermal_axes is not axes:
-            thermal_axes.legend(fontsize=7, loc="upper right")
-    idle = (run.record.power or {}).get("idle")
-    if idle:
-        axes.axvspan(idle["start_unix_s"] - origin, idle["end_unix_s"] - origin, color="#cccccc", alpha=0.6, label="idle baseline")
-    window = energy if energy.get("start_unix_s") is not None else (run.meta.get("thermal") or {}).get("window") or {}
-    if window.get("start_unix_s") is not None:
-        axes.axvspan(window["start_unix_s"] - origin, window["end_unix_s"] - origin, color="#ffdd99", alpha=0.5,
-                     label="measured window (energy per token)")  # fmt: skip
-    axes.set_xlabel("seconds since the first sample (model load and warm-up come before the windows)")
-    boundary = f" · boundary: {latest['boundary'].iloc[0]}" if not latest.empty else " · no power sensor"
-    axes.set_title(f"{title}{boundary}", fontsize=9)
-    axes.legend(fontsize=7, loc="lower right")
-    figure.tight_layout()
-    return figure
-
 
 
 class WrittenFigures(list):

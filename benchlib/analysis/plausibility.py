@@ -238,43 +238,64 @@ def plausibility_table(runs_dir: str | Path | None = None, reference: str | Path
 def plot_plausibility(frame: pd.DataFrame):
     """Horizontal bars of each row's percent of its batch-1 ceiling, a line at 100%; published bars hatched and grey.
 
+    The axis is linear (a percentage), so bar lengths compare. A published claim
+    the check rejects (above the ceiling, or beyond any published measurement)
+    has a red outline, named implausible in the legend.
+
     An orange tick on a bar marks the best share of the ceiling any published measurement of its hardware class
     reaches (the second line), when the table carries it.
 
     Rows without a ceiling are listed with the reason instead of a bar.
     """
-    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
 
-    from benchlib.analysis.figure_style import MEASURED_COLOR, PUBLISHED_COLOR
+    from benchlib.analysis.figure_style import (
+        IMPLAUSIBLE_LABEL,
+        MEASURED_COLOR,
+        MIN_FONT_PT,
+        PUBLISHED_COLOR,
+        REJECTED_EDGE_COLOR,
+        pyplot,
+    )
 
+    plt = pyplot()
     shown = frame.reset_index(drop=True)
     figure, axis = plt.subplots(figsize=(9, 0.45 * max(len(shown), 2) + 1.8))
-    drawn_best = False
+    drawn_best = drawn_implausible = False
     for position, row in shown.iterrows():
         published = row["label"] == "published"
         percent = row["percent_of_ceiling"]
         if not np.isfinite(percent):
-            axis.text(1, position, f"no ceiling ({row['verdict']})", va="center", fontsize=8)
+            axis.text(1, position, f"no ceiling ({row['verdict']})", va="center", fontsize=MIN_FONT_PT)
             continue
+        implausible = published and (VERDICT_IMPLAUSIBLE in row["verdict"] or VERDICT_BEYOND_EVIDENCE in row["verdict"])
+        drawn_implausible |= implausible
         axis.barh(position, percent, color=PUBLISHED_COLOR if published else MEASURED_COLOR,
-                  hatch="//" if published else None, edgecolor="black", linewidth=0.5)  # fmt: skip
+                  hatch="//" if published else None, edgecolor=REJECTED_EDGE_COLOR if implausible else "black",
+                  linewidth=1.5 if implausible else 0.5)  # fmt: skip
         flag = "  implausible" if VERDICT_IMPLAUSIBLE in row["verdict"] else ""
         if VERDICT_BEYOND_EVIDENCE in row["verdict"]:
             flag = "  beyond any published measurement"
-        axis.text(percent, position, f" {percent:.0f}% of {row['ceiling_tps']:.1f} tok/s{flag}", va="center", fontsize=8)
+        axis.text(percent, position, f" {percent:.0f}% of {row['ceiling_tps']:.1f} tok/s{flag}", va="center",
+                  fontsize=MIN_FONT_PT)  # fmt: skip
         best = row.get("best_published_efficiency", np.nan)
         if np.isfinite(best):  # the second line: the best share any published measurement of the class reaches
             axis.plot([100 * best] * 2, [position - 0.4, position + 0.4], color="darkorange", linewidth=2,
                       label="best published measurement of the hardware class" if not drawn_best else None)  # fmt: skip
             drawn_best = True
     axis.axvline(100, color="red", linestyle="--", linewidth=1, label="batch-1 bandwidth ceiling (100%)")
-    axis.set_yticks(range(len(shown)), list(shown["name"]), fontsize=8)
+    axis.set_yticks(range(len(shown)), list(shown["name"]), fontsize=MIN_FONT_PT)
     axis.invert_yaxis()
     limit = np.nanmax(shown["percent_of_ceiling"].to_numpy(dtype=float), initial=100.0)
     axis.set_xlim(0, max(limit, 100.0) * 1.35)
     axis.set_xlabel("decode rate, % of the batch-1 ceiling (memory bandwidth / bytes read per token)")
     axis.set_title("Physical plausibility: measured runs and published figures (hatched: published)")
-    axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=8)
+    handles, _ = axis.get_legend_handles_labels()
+    if drawn_implausible:
+        handles.append(Patch(facecolor=PUBLISHED_COLOR, hatch="//", edgecolor=REJECTED_EDGE_COLOR, linewidth=1.5,
+                             label=IMPLAUSIBLE_LABEL))  # fmt: skip
+    axis.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=1 if drawn_implausible else 2,
+                fontsize=MIN_FONT_PT)  # fmt: skip
     return figure
 
 

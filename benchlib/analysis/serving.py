@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from benchlib.analysis.figure_style import layout_above_legend, pyplot
+from benchlib.analysis.figure_labels import label_point, place_point_labels
+from benchlib.analysis.figure_style import MIN_FONT_PT, layout_above_legend, pyplot
 
 __all__ = ["SERVING_PERCENTILES", "plot_load_steps", "plot_serving_curve", "serving_points"]
 
@@ -83,8 +84,7 @@ def plot_serving_curve(steps: pd.DataFrame):
                          estimator=None, legend=False)  # fmt: skip
             axes.lines[-1].set_gid(f"serving:{name}")
             for _, point in data.iterrows():
-                axes.annotate(f"c={point['concurrency']}", (point[x], point["throughput_tps"]), fontsize=7,
-                              textcoords="offset points", xytext=(4, 4))  # fmt: skip
+                label_point(axes, f"c={point['concurrency']}", (point[x], point["throughput_tps"]))
         axes.set_xlabel(f"{percentile} time per output token, ms (log scale)")
         axes.set_title(f"throughput against {percentile} per-token latency (closed loop)", fontsize=9)
         axes.grid(True, alpha=0.3)
@@ -96,9 +96,10 @@ def plot_serving_curve(steps: pd.DataFrame):
     panels[0].set_ylabel("output tokens per second (all streams)")
     handles = [Line2D([], [], color=colours[name], marker="o", label=f"{name} (measured)") for name in lines]
     if handles:
-        figure.legend(handles=handles, fontsize=7, loc="lower center", ncol=min(len(handles), 3))
+        figure.legend(handles=handles, fontsize=MIN_FONT_PT, loc="lower center", ncol=min(len(handles), 3))
     figure.suptitle("Serving curve: what more concurrent streams buy and cost (c = concurrent streams)", fontsize=10)
     layout_above_legend(figure, 0.22 * ((len(handles) + 2) // 3) + 0.2)
+    place_point_labels(figure)
     return figure
 
 
@@ -133,6 +134,6 @@ def plot_load_steps(steps: pd.DataFrame):
     if closed.empty:
         middle.text(0.5, 0.5, "no http run with closed-loop steps", transform=middle.transAxes, ha="center")
     else:
-        left.legend(fontsize=6)
+        left.legend(fontsize=MIN_FONT_PT)
     figure.tight_layout()
     return figure

@@ -4,9 +4,12 @@ Every row has n, the median (or the single value), its 95% CI, p95 and p99
 where the metric has a distribution, and a ``basis``:
 
 - ``measured``: computed here from the requests of a run (latencies, rates)
-  or from a power sensor (energy, and the cost that prices it);
-- ``estimated``: a run's energy (and so its cost) from the hardware profile's
-  assumed power, not a sensor;
+  or from a power sensor (energy);
+- ``estimated``: a run's energy from the hardware profile's assumed power, not a sensor;
+- ``measured throughput × assumed price`` (``imported throughput × …``): a
+  cost per million tokens, the run's throughput priced at its price profile's
+  assumed prices; ``…, power estimated`` when the price bills electricity at
+  the profile's assumed power (:func:`~benchlib.analysis.basis.cost_basis`);
 - ``published``: the article's number (its own ``kind``, measured or
   estimated by the article, is kept in ``published_kind``);
 - ``imported``: another tool's number (llama-bench, vLLM, guidellm, AIPerf),
@@ -26,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchlib.analysis.basis import BASIS_ESTIMATED, BASIS_IMPORTED, BASIS_MEASURED, BASIS_PUBLISHED, cost_basis
 from benchlib.analysis.groups import COMPARISON_GROUP, MODEL_LABEL, published_model_label
 from benchlib.analysis.tables import float_or_nan, summary_requests
 from benchlib.importers.writer import IMPORTED_KIND
@@ -42,10 +46,6 @@ __all__ = [
     "statistics_table",
 ]
 
-BASIS_MEASURED = "measured"
-BASIS_IMPORTED = "imported"
-BASIS_ESTIMATED = "estimated"
-BASIS_PUBLISHED = "published"
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,9 @@ def _run_rows(run: StoredRun, table_row: pd.Series) -> list[dict[str, Any]]:
             basis = energy_basis
             note = f"{table_row.get('energy_source')}, boundary {table_row.get('energy_boundary')}" if np.isfinite(value) else "no energy"
         elif spec.name == "cost_per_million_usd":
-            basis = table_row.get("cost_basis") or BASIS_MEASURED  # estimated when it bills estimated electricity
+            # the run's throughput at the profile's assumed price (power estimated when it bills estimated electricity)
+            stated = table_row.get("cost_basis")
+            basis = stated if isinstance(stated, str) and stated else cost_basis(run_basis)
             note = f"price profile {table_row.get('price_profile')}" if np.isfinite(value) else "no price profile"
         rows.append(_row(**common, basis=basis, metric=spec.name, label=spec.label, unit=spec.unit,
                          n=table_row.get("requests"), median=value, ci_low=float(table_row.get(f"{column}_ci_low", float("nan"))),

@@ -7,7 +7,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchlib.analysis.basis import POWER_ESTIMATED, cost_basis
 from benchlib.analysis.claims import claim_status, claim_statuses
+from benchlib.analysis.comparisons_report import NO_COMPARABLE_PAIRS
 
 __all__ = ["SUMMARY_COLUMNS", "write_summary"]
 
@@ -24,6 +26,14 @@ SUMMARY_COLUMNS = {
     "e2e_s": "end-to-end s",
     "decode_tps": "decode tok/s",
 }
+
+
+def _price_note(profile: object, basis: object) -> str:
+    """`` (price profile NAME)``, with the cost's basis when it is not the column's (imported, or power estimated)."""
+    if not isinstance(profile, str) or not profile:
+        return ""
+    other = f"; {basis}" if isinstance(basis, str) and basis and basis != cost_basis() else ""
+    return f" (price profile {profile}{other})"
 
 
 def _statistics_section(statistics: pd.DataFrame) -> list[str]:
@@ -47,7 +57,10 @@ def _statistics_section(statistics: pd.DataFrame) -> list[str]:
         lines += [table.to_markdown(index=False), ""]
     lines.append(
         "*basis*: `measured` from this run's requests or a power sensor; `estimated` from the hardware "
-        "profile's assumed power (energy, and the electricity in the cost), not a sensor."
+        f"profile's assumed power, not a sensor; `{cost_basis()}`: the cost per million tokens is this run's "
+        "measured throughput priced at its price profile's assumed prices (instance price, or hardware "
+        f"amortization and electricity), not a bill; `{POWER_ESTIMATED}` when that price bills electricity at the "
+        "profile's assumed power."
     )
     return lines
 
@@ -110,7 +123,7 @@ def write_summary(
     lines += _verdict_section(
         "Pairwise comparisons (same model and workload; details in comparisons.md)", comparisons,
         {"comparison_group": "group", "run_a": "A", "run_b": "B", "metric": "metric", "verdict": "verdict", "basis": "basis"},
-        "No two runs share a model and workload: nothing to compare like for like.",
+        f"{NO_COMPARABLE_PAIRS}: no two runs share a model and workload.",
     )  # fmt: skip
     lines += _verdict_section(
         "Physical plausibility (batch-1 decode ceiling from memory bandwidth; plausibility.csv)", plausibility,
@@ -167,9 +180,10 @@ def _runs_section(runs: pd.DataFrame) -> list[str]:
                 _interval(r["throughput_tps"], r["throughput_tps_ci_low"], r["throughput_tps_ci_high"])
                 for _, r in runs.iterrows()
             ],
-            "cost $/M tokens": [
+            f"cost $/M tokens ({cost_basis()})": [
                 _interval(r["cost_per_million_usd"], r["cost_per_million_usd_ci_low"],
-                          r["cost_per_million_usd_ci_high"]) + (f" ({r['price_profile']})" if r["price_profile"] else "")
+                          r["cost_per_million_usd_ci_high"])
+                + _price_note(r.get("price_profile"), r.get("cost_basis"))
                 for _, r in runs.iterrows()
             ],  # fmt: skip
             "energy J/token": [

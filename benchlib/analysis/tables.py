@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchlib.analysis.basis import BASIS_IMPORTED, BASIS_MEASURED, cost_basis
 from benchlib.analysis.groups import add_group_columns
 from benchlib.cost.runs import price_run, profile_from_record
 from benchlib.importers.pricing import price_imported
@@ -79,10 +80,12 @@ def _cost_columns(record: RunRecord, summary: dict[str, Any], requests: pd.DataF
     profile = record.price_profile
     bills_power = profile.get("kind") == "owned" or bool(profile.get("include_electricity"))
     measured_energy = energy is not None and energy.get("valid") and energy.get("kind") == "measured"
+    throughput_basis = BASIS_IMPORTED if _is_imported(record) else BASIS_MEASURED
     return {
         "price_profile": cost["price_profile"],
-        # its electricity is priced from the power the run recorded: an estimate unless a sensor measured it
-        "cost_basis": "estimated" if bills_power and not measured_energy else "measured",
+        # its price is the profile's assumption; its electricity is priced from the power the run recorded:
+        # an estimate unless a sensor measured it
+        "cost_basis": cost_basis(throughput_basis, power_estimated=bills_power and not measured_energy),
         "cost_per_million_usd": interval["value"],
         "cost_per_million_usd_ci_low": float_or_nan(interval["ci_low"]),
         "cost_per_million_usd_ci_high": float_or_nan(interval["ci_high"]),

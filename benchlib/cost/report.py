@@ -349,7 +349,8 @@ def write_cost_report(
         "# Cost model",
         "",
         f"Price files: {', '.join(_shown_path(p) for p in book.files)}. Cost and energy at full utilization; "
-        "energy per token from the power figure of `power_source`: the profile's (an estimate unless the "
+        "every cost is the row's throughput (its `source`: measured, predicted, imported) × the profile's "
+        "assumed price, never a measured bill; energy per token from the power figure of `power_source`: the profile's (an estimate unless the "
         "profile says measured) or, for a run a sensor measured, the measured mean power, as in its run.json."
         + hosted_note,
         "",

@@ -7,27 +7,29 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchlib.analysis.figure_style import MIN_FONT_PT, pyplot
 from benchlib.cost.pricing import cost_per_million_tokens_usd
 from benchlib.cost.profiles import HostedApi, Profile
 
 __all__ = ["plot_break_even", "plot_cost_curves"]
 
+_LINE_STYLES = {"measured": "-", "predicted": "--", "imported": "-.", "list price": ":"}
+"""Line style of a platform's curve by the source of its throughput (anything else: dashed, as a prediction)."""
+
 
 def plot_cost_curves(curves: pd.DataFrame, platforms: pd.DataFrame) -> Any:
     """Cost per million tokens against utilization, one line per platform (:func:`~benchlib.cost.report.cost_curves`).
 
-    Dashed: published throughput; solid: measured; dotted: a hosted API's list price,
-    flat because it costs the same per token at any volume (its label says so).
+    Solid: measured throughput; dashed: predicted; dash-dot: imported; dotted: a
+    hosted API's list price, flat because it costs the same per token at any
+    volume (its label says so). Every line is a throughput priced at its price
+    profile's assumed prices, and the title says so.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     figure, axes = plt.subplots(figsize=(9, 5.5))
     for _, row in platforms.iterrows():
         data = curves[curves["platform"] == row["platform"]]
-        style = {"published": "--", "list price": ":", "imported": "-."}.get(row["source"], "-")
+        style = _LINE_STYLES.get(row["source"], "--")
         width = 2.5 if row["source"] == "measured" else 1.5
         label = row["platform"] + (" · per token, flat in utilization" if row["kind"] == HostedApi.kind else "")
         axes.plot(data["utilization"], data["cost_per_million_usd"], style, linewidth=width, label=label)
@@ -36,12 +38,12 @@ def plot_cost_curves(curves: pd.DataFrame, platforms: pd.DataFrame) -> Any:
     axes.set_xlabel("utilization (busy fraction of each hour, log scale)")
     axes.set_ylabel("USD per million output tokens (log scale)")
     axes.set_title(
-        "Cost per million tokens against utilization\n"
-        "dashed: published throughput (article, Jan 2026) · solid: measured here · dotted: hosted API list price",
+        "Cost per million tokens against utilization: throughput × assumed price (price profiles)\n"
+        "solid: measured throughput · dashed: predicted · dash-dot: imported · dotted: hosted API list price",
         fontsize=10,
     )  # fmt: skip
     axes.grid(True, which="both", alpha=0.3)
-    axes.legend(fontsize=7, loc="upper right")
+    axes.legend(fontsize=MIN_FONT_PT, loc="upper right")
     figure.tight_layout()
     return figure
 
@@ -56,12 +58,9 @@ def plot_break_even(
     dashed line is the second one, against a cloud instance kept 100% busy. A
     hosted API has no utilization: one solid line, its flat price against the edge.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
 
+    plt = pyplot()
     figure, axes = plt.subplots(figsize=(10, 9))
     by_label = platforms.set_index("platform")
     top = 1.0
@@ -100,6 +99,7 @@ def plot_break_even(
                label="solid: equal utilization (main comparison; a hosted API has no utilization: its only line)"),
         Line2D([], [], color="grey", linewidth=1.2, linestyle="--", label="dashed: cloud kept 100% busy (second)"),
     ]
-    axes.legend(handles=[*styles, *handles], fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=1)
+    axes.legend(handles=[*styles, *handles], fontsize=MIN_FONT_PT, loc="upper center", bbox_to_anchor=(0.5, -0.08),
+                ncol=1)  # fmt: skip
     figure.tight_layout()
     return figure

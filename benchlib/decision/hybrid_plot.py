@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchlib.analysis.figure_style import pyplot, save_figure
+from benchlib.analysis.figure_style import MIN_FONT_PT, pyplot, save_figure
 
 __all__ = ["CLOUD_COLOR", "EDGE_COLOR", "MISSED_ALPHA", "plot_hybrid", "write_hybrid"]
 
@@ -80,7 +80,7 @@ def plot_hybrid(frame: pd.DataFrame):
                   color="#aa0000", fontsize=10, gid="no_cheapest")  # fmt: skip
     top = np.nanmax(edge_cost + cloud_cost) if np.isfinite(edge_cost + cloud_cost).any() else 1.0
     axes.set_ylim(0, 1.12 * top if top > 0 else 1.0)
-    axes.legend(handles=handles, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)
+    axes.legend(handles=handles, fontsize=MIN_FONT_PT, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)
     targets = attrs.get("targets") or {}
     share = attrs.get("required_share", 0.95)
     limits = ", ".join(f"{metric} ≤ {limit:g} s" for metric, limit in targets.items()) or "no latency target"

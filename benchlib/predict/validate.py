@@ -88,7 +88,7 @@ def plot_validation(table: pd.DataFrame):
     """Predicted against published, log-log, one panel per metric unit, ``y = x`` and a ±25% band."""
     import matplotlib.pyplot as plt
 
-    from benchlib.analysis.figure_style import fit_log_ticks
+    from benchlib.analysis.figure_style import MIN_FONT_PT, fit_log_ticks
 
     units = {"decode_tps": "tokens/s", "prefill_tps": "tokens/s", "output_tps": "tokens/s", "ttft_s": "s",
              "tpot_s": "s", "power_w": "W", "j_per_token": "J/token"}  # fmt: skip
@@ -115,7 +115,7 @@ def plot_validation(table: pd.DataFrame):
         axis.set_ylabel(f"predicted, leave-one-out ({unit})")
         metrics = ", ".join(sorted(part["metric"].unique()))
         axis.set_title(metrics, fontsize=9)
-        axis.legend(fontsize=7, loc="upper left")
+        axis.legend(fontsize=MIN_FONT_PT, loc="upper left")
     figure.suptitle("Performance model, leave-one-out: each published figure predicted from all the others")
     figure.tight_layout()
     fit_log_ticks(figure)

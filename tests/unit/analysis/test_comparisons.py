@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from benchlib.analysis.basis import cost_basis
 from benchlib.analysis.comparisons import COLUMNS, METRICS, compare_runs, holm, scaled_samples, verdict
 from benchlib.analysis.comparisons_report import write_comparisons
 from benchlib.errors import ParameterError
@@ -33,9 +34,10 @@ def _run(run_id: str, requests: pd.DataFrame, price_kind: str = "rented") -> Sto
 
 
 def _row(run_id: str, platform: str, group: str = GROUP, energy_j: float = 0.6, energy_kind: str | None = "measured",
-         cost_usd: float = 1.2, cost_basis: str = "measured") -> dict:  # fmt: skip
+         cost_usd: float = 1.2, power_estimated: bool = False) -> dict:  # fmt: skip
     return {"run_id": run_id, "platform": platform, "comparison_group": group, "energy_per_token_j": energy_j,
-            "energy_kind": energy_kind, "cost_per_million_usd": cost_usd, "cost_basis": cost_basis}  # fmt: skip
+            "energy_kind": energy_kind, "cost_per_million_usd": cost_usd,
+            "cost_basis": cost_basis(power_estimated=power_estimated)}  # fmt: skip
 
 
 def _compare(runs, rows, **kwargs) -> pd.DataFrame:
@@ -133,13 +135,14 @@ def test_energy_and_cost_samples_reproduce_the_run_tables_values():
     assert energy["ratio"] == pytest.approx(1 / 3) and energy["basis"] == "measured"
     assert energy["verdict"].startswith("pi5 (run-a) uses 3× less energy per token [")
     assert (cost["median_a"], cost["median_b"], cost["ratio"]) == pytest.approx((0.9, 0.3, 3.0), rel=1e-12)
+    assert cost["basis"] == "measured throughput × assumed price" and np.isfinite(cost["p_value"])  # tested
     assert cost["verdict"].startswith("l4 (run-b) is 3× cheaper per million tokens [")
 
 
 def test_estimated_energy_is_described_not_tested():
     runs = [_run("run-a", _requests(BASE_TPOT_S), price_kind="owned"), _run("run-b", _requests(2 * BASE_TPOT_S))]
     # the run table's cost_basis: owned hardware whose electricity is billed at an estimated power
-    rows = [_row("run-a", "pi5", energy_kind="estimated", cost_basis="estimated"), _row("run-b", "l4", energy_kind="measured")]
+    rows = [_row("run-a", "pi5", energy_kind="estimated", power_estimated=True), _row("run-b", "l4", energy_kind="measured")]
     frame = _compare(runs, rows).set_index("metric")
     for name in ("energy_per_token_j", "cost_per_million_usd"):  # owned hardware billed at an estimated power
         row = frame.loc[name]
@@ -171,7 +174,7 @@ def test_runs_of_other_groups_are_not_paired_and_single_run_groups_are_listed(tm
     text = md_path.read_text()
     assert f"## {GROUP}" in text and "Holm-corrected over the 6 tested comparisons" in text
     assert "## Groups with a single run" in text and f"- {other}: `run-c`" in text
-    assert "No two runs share a model and workload" not in text
+    assert "No two runs share a model and workload" not in text and "No comparable pairs" not in text
 
 
 def test_nothing_comparable_says_so(tmp_path):
@@ -180,7 +183,8 @@ def test_nothing_comparable_says_so(tmp_path):
     assert frame.empty and list(frame.columns) == COLUMNS
     csv_path, md_path = write_comparisons(frame, tmp_path)
     text = md_path.read_text()
-    assert "No two runs share a model and workload" in text
+    assert "No comparable pairs: no two runs share a model and workload" in text
+    assert "over the 0 tested" not in text and "no comparable pairs were tested" in text  # issue 24
     assert f"- {GROUP}: `run-a`" in text and "- other group: `run-c`" in text
 
 

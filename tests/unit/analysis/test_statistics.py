@@ -51,8 +51,9 @@ def test_every_metric_of_a_run_with_its_statistics_and_basis(runs_dir):
     assert mine.loc["throughput_tps", "median"] == pytest.approx(table["throughput_tps"].iloc[0])
     # no sensor here: the profile's power, so energy is an estimate
     assert mine.loc["energy_per_token_j", "basis"] == "estimated"
-    assert mine.loc["cost_per_million_usd", "basis"] == "measured"  # a rented VM: its price is per hour, not per joule
-    assert (mine.drop(index=["energy_per_token_j"])["basis"] == "measured").all()
+    # a rented VM: its price is per hour, not per joule, and it is the price profile's assumption, not a measurement
+    assert mine.loc["cost_per_million_usd", "basis"] == "measured throughput × assumed price"
+    assert (mine.drop(index=["energy_per_token_j", "cost_per_million_usd"])["basis"] == "measured").all()
 
     published = stats[stats["basis"] == "published"]
     pi_tpot = published[(published["metric"] == "tpot_s") & (published["model"] == "7B q4 (published)")
@@ -69,11 +70,15 @@ def test_summary_files_hold_the_statistics_and_label_every_value(runs_dir, tmp_p
     csv_path, md_path = write_summary(table, reference, tmp_path / "figures", statistics=stats,
                                       comparisons=pd.DataFrame(), thermal=None)  # fmt: skip
     written = pd.read_csv(csv_path)
-    assert len(written) == len(stats) and set(written["basis"]) == {"measured", "estimated", "published"}
+    assert len(written) == len(stats)
+    assert set(written["basis"]) == {"measured", "estimated", "published", "measured throughput × assumed price"}
     assert pd.read_csv(tmp_path / "figures" / "runs.csv")["run_id"].tolist() == table["run_id"].tolist()
     text = md_path.read_text()
-    assert "## Every metric of every run" in text and "| estimated |" in text
-    assert "No two runs share a model and workload" in text  # an empty comparison frame says so
+    assert "## Every metric of every run" in text and "| estimated " in text
+    assert "No comparable pairs: no two runs share a model and workload" in text  # an empty comparison frame says so
+    # the cost is never labelled plain "measured": its price is an assumption, and the table says so
+    assert "| measured throughput × assumed price |" in text and "cost $/M tokens (measured throughput × assumed price)" in text
+    assert "(price profile local-cpu)" in text
     assert "Thermal" not in text  # no frame given: no section
     assert "claim (the article calls it estimated)" in text and "REJECTED: above the bandwidth ceiling" in text
 
