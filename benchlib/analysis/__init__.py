@@ -22,6 +22,7 @@ Modules:
   (shared styles, ``MIN_FONT_PT``), :mod:`~benchlib.analysis.figure_labels` (point labels that never
   collide) and :mod:`~benchlib.analysis.figure_checks` (no overlap, no small font, no bar on a log axis).
 - :mod:`~benchlib.analysis.summary`: ``summary.md`` and ``summary.csv``.
+- :mod:`~benchlib.analysis.conditions`: conditions measured as repeats, pooled (``conditions.csv``).
 """
 
 from benchlib.analysis.comparisons import compare_runs
@@ -52,6 +53,7 @@ from benchlib.analysis.groups import (
 from benchlib.analysis.pareto import pareto_frontier, pareto_points, plot_pareto
 from benchlib.analysis.plausibility import plausibility_table, plot_plausibility, write_plausibility
 from benchlib.analysis.serving import plot_serving_curve, serving_points
+from benchlib.analysis.conditions import conditions_table, write_conditions
 from benchlib.analysis.statistics import statistics_table
 from benchlib.analysis.summary import SUMMARY_COLUMNS, write_summary
 from benchlib.analysis.tables import load_reference, report_runs, run_table, skipped_runs, step_table, summary_requests
@@ -91,6 +93,8 @@ __all__ = [
     "serving_points",
     "skipped_runs",
     "statistics_table",
+    "conditions_table",
+    "write_conditions",
     "step_table",
     "summary_requests",
     "thermal_table",

@@ -34,6 +34,8 @@ from benchlib.analysis.groups import COMPARISON_GROUP, MODEL_LABEL, published_mo
 from benchlib.analysis.tables import float_or_nan, summary_requests
 from benchlib.importers.writer import IMPORTED_KIND
 from benchlib.metrics import successful_requests, summarize_requests
+from benchlib.metrics.summary import SCOPE_ONE_RUN
+from benchlib.metrics.throughput import THROUGHPUT_METHOD
 from benchlib.records import StoredRun
 
 __all__ = [
@@ -89,8 +91,10 @@ METRICS: tuple[MetricSpec, ...] = (
 
 STATISTICS_COLUMNS = (
     "source", "basis", "platform", "model", "comparison_group", "metric", "label", "unit",
-    "n", "median", "ci_low", "ci_high", "p95", "p99", "published_kind", "plausibility", "note",
+    "n", "median", "ci_low", "ci_high", "p95", "p95_ci_low", "p95_ci_high", "p99", "p99_ci_low", "p99_ci_high",
+    "interval", "tail_note", "published_kind", "plausibility", "note",
 )  # fmt: skip
+_NUMBERS = {"n", "median", "ci_low", "ci_high", "p95", "p95_ci_low", "p95_ci_high", "p99", "p99_ci_low", "p99_ci_high"}
 
 _PLAUSIBILITY_METRICS = {"per_token_latency": "tpot_s", "throughput": "throughput_tps"}
 """Published metrics the plausibility check reads -> this table's metric of the same figure."""
@@ -100,8 +104,13 @@ _JUDGED_RUN_METRICS = ("tpot_s", "itl_s", "decode_tps", "throughput_tps")
 
 def _row(**values: Any) -> dict[str, Any]:
     nan = float("nan")
-    return {column: values.get(column, nan if column in {"n", "median", "ci_low", "ci_high", "p95", "p99"} else None)
-            for column in STATISTICS_COLUMNS}  # fmt: skip
+    return {column: values.get(column, nan if column in _NUMBERS else None) for column in STATISTICS_COLUMNS}
+
+
+def _interval_words(stats: dict[str, Any]) -> str | None:
+    """``bootstrap of requests within prompt; one run: interval covers within-run variation only``."""
+    method, scope = stats.get("method"), stats.get("scope")
+    return "; ".join(part for part in (method, scope) if part) or None
 
 
 def _run_rows(run: StoredRun, table_row: pd.Series) -> list[dict[str, Any]]:
@@ -123,7 +132,8 @@ def _run_rows(run: StoredRun, table_row: pd.Series) -> list[dict[str, Any]]:
         if spec.request_metric is not None:
             stats = summary.get(spec.request_metric) or {}
             rows.append(_row(**common, basis=run_basis, metric=spec.name, label=spec.label, unit=spec.unit,
-                             **{k: float_or_nan(stats.get(k)) for k in ("n", "median", "ci_low", "ci_high", "p95", "p99")}))  # fmt: skip
+                             interval=_interval_words(stats), tail_note=stats.get("tail_note") or None,
+                             **{k: float_or_nan(stats.get(k)) for k in _NUMBERS}))  # fmt: skip
             continue
         column = spec.table_column
         value = float(table_row.get(column, float("nan")))
@@ -138,8 +148,13 @@ def _run_rows(run: StoredRun, table_row: pd.Series) -> list[dict[str, Any]]:
             note = f"price profile {table_row.get('price_profile')}" if np.isfinite(value) else "no price profile"
         rows.append(_row(**common, basis=basis, metric=spec.name, label=spec.label, unit=spec.unit,
                          n=table_row.get("requests"), median=value, ci_low=float(table_row.get(f"{column}_ci_low", float("nan"))),
-                         ci_high=float(table_row.get(f"{column}_ci_high", float("nan"))), note=note))  # fmt: skip
+                         ci_high=float(table_row.get(f"{column}_ci_high", float("nan"))), note=note,
+                         interval=THROUGHPUT_WORDS if np.isfinite(value) and not imported else None))  # fmt: skip
     return rows
+
+
+THROUGHPUT_WORDS = f"from {THROUGHPUT_METHOD}; {SCOPE_ONE_RUN}"
+"""What a run-level value's interval is (throughput, and the energy and cost computed from its replicates)."""
 
 
 def _published_rows(reference: pd.DataFrame) -> list[dict[str, Any]]:

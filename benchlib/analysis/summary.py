@@ -10,6 +10,7 @@ import pandas as pd
 from benchlib.analysis.basis import POWER_ESTIMATED, cost_basis
 from benchlib.analysis.claims import claim_status, claim_statuses
 from benchlib.analysis.comparisons_report import NO_COMPARABLE_PAIRS
+from benchlib.metrics.summary import SCOPE_ONE_RUN
 
 __all__ = ["SUMMARY_COLUMNS", "write_summary"]
 
@@ -36,12 +37,21 @@ def _price_note(profile: object, basis: object) -> str:
     return f" (price profile {profile}{other})"
 
 
+def _tail(value: float, low: float, high: float, note: object) -> str:
+    """``p95 [low, high]``, or the value with why it has no interval (``n too small ...``)."""
+    if not np.isfinite(value):
+        return ""
+    if np.isfinite(low) and np.isfinite(high):
+        return f"{value:.4g} [{low:.4g}, {high:.4g}]"
+    return f"{value:.4g} (no interval: {note})" if isinstance(note, str) and note else f"{value:.4g} (no interval)"
+
+
 def _statistics_section(statistics: pd.DataFrame) -> list[str]:
-    """Every metric of every measured run: n, median [95% CI], p95, p99, basis."""
+    """Every metric of every measured run: n, median [95% CI], p95 and p99 with theirs, basis, how each was made."""
     measured = statistics[statistics["basis"] != "published"]
     if measured.empty:
         return []
-    lines = ["", "## Every metric of every run (n, median [95% CI], p95, p99)", ""]
+    lines = ["", "## Every metric of every run (n, median [95% CI], p95 and p99 [95% CI])", ""]
     for source, rows in measured.groupby("source", sort=False):
         lines += [f"### {source} · {rows['platform'].iloc[0]} · {rows['model'].iloc[0]}", ""]
         table = pd.DataFrame(
@@ -50,8 +60,9 @@ def _statistics_section(statistics: pd.DataFrame) -> list[str]:
                 "basis": rows["basis"],
                 "n": rows["n"].map(lambda v: f"{v:.0f}" if np.isfinite(v) else ""),
                 "median [95% CI]": [_interval(r.median, r.ci_low, r.ci_high, 4) for r in rows.itertuples()],
-                "p95": rows["p95"].map(lambda v: f"{v:.4g}" if np.isfinite(v) else ""),
-                "p99": rows["p99"].map(lambda v: f"{v:.4g}" if np.isfinite(v) else ""),
+                "p95 [95% CI]": [_tail(r.p95, r.p95_ci_low, r.p95_ci_high, r.tail_note) for r in rows.itertuples()],
+                "p99 [95% CI]": [_tail(r.p99, r.p99_ci_low, r.p99_ci_high, r.tail_note) for r in rows.itertuples()],
+                "interval": rows["interval"].fillna(""),
             }
         )
         lines += [table.to_markdown(index=False), ""]
@@ -86,6 +97,7 @@ def write_summary(
     comparisons: pd.DataFrame | None = None,
     plausibility: pd.DataFrame | None = None,
     thermal: pd.DataFrame | None = None,
+    conditions: pd.DataFrame | None = None,
 ) -> tuple[Path, Path]:
     """Write ``summary.csv`` (every statistic, long form), ``runs.csv`` (one row per run) and ``summary.md``.
 
@@ -105,6 +117,7 @@ def write_summary(
         comparisons: :func:`~benchlib.analysis.comparisons.compare_runs`.
         plausibility: :func:`~benchlib.analysis.plausibility.plausibility_table`.
         thermal: :func:`~benchlib.analysis.thermal.thermal_table`.
+        conditions: :func:`~benchlib.analysis.conditions.conditions_table`: conditions measured as repeats.
 
     Returns:
         ``(csv_path, markdown_path)``.
@@ -116,8 +129,9 @@ def write_summary(
     runs.to_csv(figures_dir / "runs.csv", index=False)
     (statistics if statistics is not None else runs).to_csv(csv_path, index=False)
 
-    lines = ["# Benchmark summary", "", "## Measured runs (median [95% bootstrap CI])", ""]
+    lines = ["# Benchmark summary", "", f"## Measured runs (median [95% CI]; each run alone: {SCOPE_ONE_RUN})", ""]
     lines += _runs_section(runs)
+    lines += _conditions_section(conditions)
     if statistics is not None:
         lines += _statistics_section(statistics)
     lines += _verdict_section(
@@ -154,6 +168,23 @@ def write_summary(
     lines.append("")
     md_path.write_text("\n".join(lines))
     return csv_path, md_path
+
+
+def _conditions_section(conditions: pd.DataFrame | None) -> list[str]:
+    """Conditions measured as repeats, pooled: their intervals cover run-to-run variation."""
+    if conditions is None or conditions.empty:
+        return ["", "*No condition was measured as repeats*: every interval above covers one run's requests only. "
+                "`benchlib sweep PARAMS --repeat 3` measures a condition three times; the report then pools them "
+                "and its intervals cover the run-to-run variation (6-20% on a shared VM)."]  # fmt: skip
+    table = pd.DataFrame({
+        "condition": conditions["condition_id"], "metric": conditions["metric"], "runs": conditions["runs"],
+        "requests": conditions["requests"],
+        "median [95% CI]": [_interval(r.median, r.ci_low, r.ci_high, 4) for r in conditions.itertuples()],
+        "p95 [95% CI]": [_tail(r.p95, r.p95_ci_low, r.p95_ci_high, r.tail_note) for r in conditions.itertuples()],
+        "interval": conditions["method"],
+    })  # fmt: skip
+    return ["", "## Conditions measured as repeats (pooled over their runs; conditions.csv)", "",
+            table.to_markdown(index=False)]  # fmt: skip
 
 
 def _runs_section(runs: pd.DataFrame) -> list[str]:
