@@ -55,7 +55,7 @@ def _print_summary(run_dir, prefix: str) -> None:
         print(
             f"{prefix}{summary.requests} requests: per-token latency median {tpot.median * 1e3:.2f} ms "
             f"[95% CI {tpot.ci_low * 1e3:.2f}, {tpot.ci_high * 1e3:.2f}], "
-            f"throughput {summary.system_throughput_tps.value:.1f} tok/s"
+            f"throughput {summary.system_throughput_tps.value:.1f} tok/s ({tpot.scope or 'one run'})"
         )
 
 
