@@ -11,7 +11,10 @@ Modules:
 - :mod:`~benchlib.analysis.groups`: what makes runs comparable (model file, workload, runtime).
 - :mod:`~benchlib.analysis.statistics`: n, median, 95% CI, p95, p99 of every metric (``summary.csv``).
 - :mod:`~benchlib.analysis.comparisons` and :mod:`~benchlib.analysis.comparisons_report`: pairwise
-  ratios of medians with bootstrap CIs, Mann-Whitney U with Holm, verdicts (``comparisons.csv``/``.md``).
+  ratios of medians with bootstrap CIs, Mann-Whitney U with Holm, verdicts, each row's scope and the
+  practical-equivalence margin (``comparisons.csv``/``.md``); :mod:`~benchlib.analysis.condition_comparisons`
+  compares conditions of 3 or more repeats at run level, :mod:`~benchlib.analysis.comparison_samples`
+  holds the metrics and each run's sample of them.
 - :mod:`~benchlib.analysis.plausibility`: the batch-1 decode ceiling from memory bandwidth (``plausibility.csv``).
 - :mod:`~benchlib.analysis.thermal`: temperature, clock and throttling of each run's measured window.
 - :mod:`~benchlib.analysis.basis`: what each number rests on (``measured throughput × assumed price``).

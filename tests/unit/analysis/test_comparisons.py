@@ -1,22 +1,36 @@
-"""Pairwise comparisons on hand-built runs: ratios, Holm, verdict wording, energy and cost samples, the files."""
+"""Comparisons on hand-built runs: ratios, Holm, verdict wording, the margin, scope, conditions, energy and cost."""
 
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats as scipy_stats
 
 from benchlib.analysis.basis import cost_basis
-from benchlib.analysis.comparisons import COLUMNS, METRICS, compare_runs, holm, scaled_samples, verdict
+from benchlib.analysis.comparisons import (
+    COLUMNS,
+    METRICS,
+    SCOPE_RUN_PAIR,
+    compare_runs,
+    compare_samples,
+    holm,
+    scaled_samples,
+    verdict,
+)
 from benchlib.analysis.comparisons_report import write_comparisons
+from benchlib.analysis.condition_comparisons import condition_scope
 from benchlib.errors import ParameterError
 from benchlib.records import StoredRun
+from benchlib.records.repeats import repeat_run_id
 from benchlib.stats import bootstrap_two_samples
 
 GROUP = "llama 134.5M Q4_1 · b179c952 | prompts tiny → 8 tok"
 BY_NAME = {metric.name: metric for metric in METRICS}
 # twelve requests of 8 tokens whose per-token latencies differ a little (no ties)
 BASE_TPOT_S = 0.010 + 0.0001 * np.arange(12)
+TIGHT_TPOT_S = 0.010 + 0.00001 * np.arange(12)  # a 1% spread inside a run
+MARGIN_WORDS = ", within the ±10% practical-equivalence margin (a margin, not a test: "
 
 
 def _requests(tpot_s: np.ndarray, ttft_s: float = 0.03, tokens: int = 8) -> pd.DataFrame:
@@ -28,8 +42,8 @@ def _requests(tpot_s: np.ndarray, ttft_s: float = 0.03, tokens: int = 8) -> pd.D
     })  # fmt: skip
 
 
-def _run(run_id: str, requests: pd.DataFrame, price_kind: str = "rented") -> StoredRun:
-    meta = {"schema_version": 1, "run_id": run_id, "status": "complete", "price_profile": {"kind": price_kind}}
+def _run(run_id: str, requests: pd.DataFrame, price_kind: str = "rented", **meta) -> StoredRun:
+    meta = {"schema_version": 1, "run_id": run_id, "status": "complete", "price_profile": {"kind": price_kind}, **meta}
     return StoredRun(Path("/runs") / run_id, meta, "complete", requests)
 
 
@@ -87,7 +101,8 @@ def test_holm_runs_over_every_tested_comparison_of_the_report():
 def test_identical_samples_are_no_significant_difference():
     runs = [_run("run-a", _requests(BASE_TPOT_S)), _run("run-b", _requests(BASE_TPOT_S))]
     frame = _compare(runs, [_row("run-a", "cpu"), _row("run-b", "cpu")])
-    assert not frame["significant"].any()
+    assert not frame["significant"].any() and frame["practically_equivalent"].all()
+    assert not frame["verdict"].str.contains("margin").any()
     tpot = frame.set_index("metric").loc["tpot_s"]
     assert tpot["ratio"] == 1.0 and tpot["p_value"] == 1.0 and tpot["ci_low"] <= 1 <= tpot["ci_high"]
     assert tpot["verdict"] == (
@@ -193,15 +208,121 @@ def test_the_two_sample_bootstrap_needs_two_values_in_each_sample():
         bootstrap_two_samples([1.0], [1.0, 2.0], np.median)
 
 
-def test_a_detectable_shift_inside_the_noise_margin_is_no_significant_difference():
-    tight = 0.010 + 0.00001 * np.arange(12)  # a 1% spread: a 6% shift between the runs is unmistakable
-    runs = [_run("run-a", _requests(tight)), _run("run-b", _requests(1.06 * tight))]
+def _condition(condition: str, factors, platform: str = "cpu", **row) -> tuple[list[StoredRun], list[dict]]:
+    """Repeats of one condition: repeat k's requests (tight, 1% spread) and table values scaled by ``factors[k]``."""
+    runs, rows = [], []
+    for index, factor in enumerate(factors, start=1):
+        run_id = repeat_run_id(condition, index)
+        requests = _requests(factor * TIGHT_TPOT_S, ttft_s=0.03 * factor)
+        runs.append(_run(run_id, requests, condition_id=condition, repeat_index=index))
+        rows.append(_row(run_id, platform, energy_j=0.6 * factor, cost_usd=1.2 * factor, **row))
+    return runs, rows
+
+
+def test_a_6_percent_shift_between_two_tight_runs_is_significant_and_practically_equivalent():
+    runs = [_run("run-a", _requests(TIGHT_TPOT_S)), _run("run-b", _requests(1.06 * TIGHT_TPOT_S))]
     rows = [_row("run-a", "cpu"), _row("run-b", "cpu")]
     tpot = _compare(runs, rows).set_index("metric").loc["tpot_s"]
-    assert tpot["p_holm"] < 0.01 and tpot["ci_high"] < 1 and not tpot["significant"]
-    assert tpot["verdict"].startswith("no significant difference (ratio 0.943 [")
-    assert "is within the ±10% run-to-run noise margin; Holm p = " in tpot["verdict"]
-    strict = _compare(runs, rows, noise_margin=0.0).set_index("metric").loc["tpot_s"]
-    assert strict["significant"] and strict["verdict"].startswith("cpu (run-a) is 1.06× faster per token [")
-    with pytest.raises(ValueError, match="noise_margin must be 0 or more"):
-        _compare(runs, rows, noise_margin=-0.1)
+    # the test alone decides: a 6% shift with a 1% spread is unmistakable
+    assert tpot["p_holm"] < 0.01 and tpot["ci_high"] < 1 and tpot["significant"]
+    assert tpot["practically_equivalent"]  # 1 / 1.06 lies within [1 / 1.1, 1.1]
+    assert tpot["verdict"].startswith("cpu (run-a) is 1.06× faster per token [")
+    head, _, why = tpot["verdict"].partition(MARGIN_WORDS)
+    assert head.endswith(f"(Holm p = {tpot['p_holm']:.2g})") and "6–20%" in why and why.endswith(")")
+    strict = _compare(runs, rows, equivalence_margin=0.0).set_index("metric").loc["tpot_s"]
+    assert strict["significant"] and not strict["practically_equivalent"]
+    assert strict["verdict"] == head  # no margin, no margin words: the same test, the same sentence
+    with pytest.raises(ValueError, match="equivalence_margin must be 0 or more"):
+        _compare(runs, rows, equivalence_margin=-0.1)
+
+
+def test_a_50_percent_shift_is_significant_and_not_practically_equivalent():
+    runs = [_run("run-a", _requests(TIGHT_TPOT_S)), _run("run-b", _requests(1.5 * TIGHT_TPOT_S))]
+    tpot = _compare(runs, [_row("run-a", "cpu"), _row("run-b", "cpu")]).set_index("metric").loc["tpot_s"]
+    assert tpot["significant"] and not tpot["practically_equivalent"]
+    assert tpot["verdict"].startswith("cpu (run-a) is 1.5× faster per token [")
+    assert tpot["verdict"].endswith(f"(Holm p = {tpot['p_holm']:.2g})") and "margin" not in tpot["verdict"]
+
+
+def test_every_run_against_run_row_says_its_test_covers_one_run_each():
+    runs = [_run("run-a", _requests(2 * BASE_TPOT_S)), _run("run-b", _requests(BASE_TPOT_S))]
+    rows = [_row("run-a", "pi5", energy_j=np.nan, energy_kind=None), _row("run-b", "l4")]
+    frame = _compare(runs, rows)
+    assert (frame["scope"] == "one run each: the test covers within-run variation only").all()
+    assert SCOPE_RUN_PAIR == frame["scope"].iloc[0]  # tested rows and the untested energy row alike
+
+
+def test_conditions_of_three_runs_30_percent_apart_are_compared_at_run_level():
+    runs_a, rows_a = _condition("cond-a", (1.0, 1.03, 0.97))
+    runs_b, rows_b = _condition("cond-b", (1.3, 1.3 * 1.02, 1.3 * 0.98))
+    frame = _compare([*runs_b, *runs_a], [*rows_a, *rows_b])
+    # one row per metric for the two conditions; their runs are not also compared one by one
+    assert len(frame) == len(METRICS) and set(zip(frame["run_a"], frame["run_b"])) == {("cond-a", "cond-b")}
+    assert (frame["scope"] == condition_scope(3, 3)).all()
+    assert condition_scope(3, 3) == "3 vs 3 runs: run-level variation (Welch t on log run medians)"
+    by_metric = frame.set_index("metric")
+    tpot = by_metric.loc["tpot_s"]
+    assert tpot["n_a"] == tpot["n_b"] == 3  # runs, not requests
+    medians_a = [np.median(f * TIGHT_TPOT_S) for f in (1.0, 1.03, 0.97)]
+    medians_b = [np.median(f * TIGHT_TPOT_S) for f in (1.3, 1.3 * 1.02, 1.3 * 0.98)]
+    assert tpot["ratio"] == pytest.approx(np.median(medians_a) / np.median(medians_b)) == pytest.approx(1 / 1.3)
+    welch = scipy_stats.ttest_ind(np.log(medians_a), np.log(medians_b), equal_var=False)
+    interval = welch.confidence_interval(confidence_level=0.95)
+    assert tpot["p_value"] == pytest.approx(welch.pvalue)
+    assert (tpot["ci_low"], tpot["ci_high"]) == pytest.approx((np.exp(interval.low), np.exp(interval.high)))
+    assert tpot["significant"] and not tpot["practically_equivalent"]
+    assert tpot["verdict"].startswith("cpu (condition cond-a, 3 runs) is 1.3× faster per token [")
+    # run-level variation widens the interval far beyond two single runs' (their requests spread 1%)
+    single = compare_samples(runs_a[0].requests["tpot_s"], runs_b[0].requests["tpot_s"], n_resamples=500)
+    assert np.log(tpot["ci_high"] / tpot["ci_low"]) > 3 * np.log(single["ci_high"] / single["ci_low"])
+    # energy and cost: each run's table value is its sample
+    energy = by_metric.loc["energy_per_token_j"]
+    assert (energy["median_a"], energy["median_b"]) == pytest.approx((0.6, 0.6 * 1.3))
+    assert energy["basis"] == "measured" and energy["significant"]
+    assert by_metric.loc["cost_per_million_usd", "median_a"] == pytest.approx(1.2)
+    assert frame["p_holm"].notna().all()  # Holm-corrected with every other row
+
+
+def test_conditions_of_three_runs_with_equal_run_medians_are_no_significant_difference():
+    runs_a, rows_a = _condition("cond-a", (1.0, 1.03, 0.97))
+    runs_b, rows_b = _condition("cond-b", (0.97, 1.0, 1.03))
+    frame = _compare([*runs_a, *runs_b], [*rows_a, *rows_b])
+    assert len(frame) == len(METRICS) and not frame["significant"].any()
+    tpot = frame.set_index("metric").loc["tpot_s"]
+    assert tpot["ratio"] == pytest.approx(1.0) and tpot["p_value"] == pytest.approx(1.0)
+    assert tpot["practically_equivalent"] and tpot["verdict"].startswith("no significant difference (ratio 1 [")
+
+
+def test_repeats_of_one_condition_are_not_compared_with_each_other(tmp_path):
+    runs_a, rows_a = _condition("cond-a", (1.0, 1.03, 0.97))
+    runs_b, rows_b = _condition("cond-b", (1.0, 1.02))  # two runs: too few for a run-level comparison
+    frame = _compare([*runs_a, *runs_b], [*rows_a, *rows_b])
+    pairs = set(zip(frame["run_a"], frame["run_b"]))
+    assert pairs == {(a.run_id, b.run_id) for a in runs_a for b in runs_b}  # 3 × 2 pairs of runs, none within
+    assert len(frame) == 6 * len(METRICS) and (frame["scope"] == SCOPE_RUN_PAIR).all()
+    _, md_path = write_comparisons(frame, tmp_path)
+    assert "- `cond-a-r2`: cpu (one of 3 runs of condition `cond-a`)" in md_path.read_text()
+    # a group holding the repeats of a single condition has nothing to compare, and says why
+    alone = _compare(runs_a, rows_a)
+    assert alone.empty
+    _, md_path = write_comparisons(alone, tmp_path / "alone")
+    text = md_path.read_text()
+    assert "No comparable pairs: the runs that share a model and workload are repeats of one condition" in text
+    assert f"- {GROUP}: `cond-a`, `cond-a-r2`, `cond-a-r3`" in text
+
+
+def test_run_level_comparisons_in_the_report_and_with_estimated_energy(tmp_path):
+    runs_a, rows_a = _condition("cond-a", (1.0, 1.03, 0.97), energy_kind="estimated")
+    runs_b, rows_b = _condition("cond-b", (1.3, 1.3 * 1.02, 1.3 * 0.98), platform="l4")
+    runs_c, rows_c = _condition("cond-c", (1.0,))  # one run: compared run against run with the others
+    frame = _compare([*runs_a, *runs_b, *runs_c], [*rows_a, *rows_b, *rows_c])
+    conditions = frame[frame["scope"] == condition_scope(3, 3)]
+    assert len(conditions) == len(METRICS) and len(frame) == (1 + 3 + 3) * len(METRICS)
+    energy = conditions.set_index("metric").loc["energy_per_token_j"]
+    assert energy["basis"] == "estimated" and np.isnan(energy["p_value"]) and not energy["significant"]
+    assert energy["verdict"].startswith("not tested: energy per token rests on estimated power")
+    assert "condition cond-a" in energy["verdict"] and "condition cond-b" not in energy["verdict"]
+    _, md_path = write_comparisons(frame, tmp_path)
+    text = md_path.read_text()
+    assert "Conditions of 3 or more runs, compared with each other at run level: `cond-a` (3 runs); `cond-b`" in text
+    assert "| 3/3 runs " in text and "Welch's t-test" in text and "a margin, not a test" in text
