@@ -8,7 +8,8 @@ A condition measured as independent repeats (``benchlib sweep --repeat N``,
   drawn run, within prompt);
 * system throughput as the mean of the runs' throughputs, its interval from
   drawing runs with replacement and, for each drawn run, one replicate of its
-  own moving-block bootstrap (:func:`benchlib.metrics.throughput_bootstrap`).
+  own moving-block bootstrap (:func:`benchlib.metrics.throughput_bootstrap`), as an
+  expanded percentile interval and at least Student's t over the runs' throughputs.
 
 Every row states its runs and requests, and what its interval covers. A
 condition of one run keeps the within-run interval and says so
@@ -22,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from benchlib.analysis.tables import summary_requests
 from benchlib.metrics import successful_requests, summarize, summarize_clusters, throughput_bootstrap
@@ -30,7 +32,8 @@ from benchlib.metrics.summary import scope_words
 from benchlib.metrics.throughput import system_throughput_tps
 from benchlib.records import StoredRun
 from benchlib.records.repeats import runs_by_condition
-from benchlib.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, percentile_interval
+from benchlib.resampling import expanded_tail
+from benchlib.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES
 
 __all__ = ["CONDITION_COLUMNS", "POOLED_METRICS", "conditions_table", "pooled_throughput", "write_conditions"]
 
@@ -68,8 +71,14 @@ def pooled_throughput(runs: list[StoredRun], confidence: float = DEFAULT_CONFIDE
     drawn_runs = rng.integers(0, len(values), size=(resamples, len(values)))
     drawn_replicates = rng.integers(0, resamples, size=(resamples, len(values)))
     stacked = np.stack(replicates)  # (runs, resamples)
-    interval = percentile_interval(stacked[drawn_runs, drawn_replicates].mean(axis=1), confidence)
-    return float(np.mean(values)), interval.ci_low, interval.ci_high
+    pooled = stacked[drawn_runs, drawn_replicates].mean(axis=1)
+    tail = expanded_tail(len(values), confidence)
+    low, high = (float(v) for v in np.quantile(pooled[np.isfinite(pooled)], [tail, 1 - tail]))
+    mean = float(np.mean(values))
+    if len(values) > 1:  # at least Student's t over the runs, as for the other metrics
+        half = float(stats.t.ppf(0.5 + confidence / 2, len(values) - 1) * np.std(values, ddof=1) / np.sqrt(len(values)))
+        low, high = min(low, mean - half), max(high, mean + half)
+    return mean, low, high
 
 
 def _condition_rows(condition_id: str, runs: list[StoredRun]) -> list[dict[str, Any]]:
@@ -89,7 +98,8 @@ def _condition_rows(condition_id: str, runs: list[StoredRun]) -> list[dict[str, 
     table.append({"condition_id": condition_id, "metric": "throughput_tps", "runs": len(runs),
                   "requests": int(len(rows)), "median": value, "ci_low": low, "ci_high": high,
                   "p95": nan, "p95_ci_low": nan, "p95_ci_high": nan, "p99": nan, "p99_ci_low": nan, "p99_ci_high": nan,
-                  "method": "mean of the runs; runs drawn, then a moving-block replicate of each" if len(runs) > 1
+                  "method": "mean of the runs; runs drawn, then a moving-block replicate of each; at least the t interval over "
+                            "runs" if len(runs) > 1
                   else "moving-block bootstrap of requests in send order",
                   "scope": scope_words(len(runs), int(len(rows))), "tail_note": "", "run_ids": ids})  # fmt: skip
     return table
