@@ -136,8 +136,10 @@ def write_summary(
         lines += _statistics_section(statistics)
     lines += _verdict_section(
         "Pairwise comparisons (same model and workload; details in comparisons.md)", comparisons,
-        {"comparison_group": "group", "run_a": "A", "run_b": "B", "metric": "metric", "verdict": "verdict", "basis": "basis"},
-        f"{NO_COMPARABLE_PAIRS}: no two runs share a model and workload.",
+        {"comparison_group": "group", "run_a": "A", "run_b": "B", "metric": "metric", "verdict": "verdict", "basis": "basis",
+         "scope": "scope"},
+        f"{NO_COMPARABLE_PAIRS}: no two runs or conditions of other parameters share a model and workload "
+        "(repeats of one condition are pooled, not compared).",
     )  # fmt: skip
     lines += _verdict_section(
         "Physical plausibility (batch-1 decode ceiling from memory bandwidth; plausibility.csv)", plausibility,

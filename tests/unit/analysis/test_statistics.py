@@ -75,7 +75,7 @@ def test_summary_files_hold_the_statistics_and_label_every_value(runs_dir, tmp_p
     assert pd.read_csv(tmp_path / "figures" / "runs.csv")["run_id"].tolist() == table["run_id"].tolist()
     text = md_path.read_text()
     assert "## Every metric of every run" in text and "| estimated " in text
-    assert "No comparable pairs: no two runs share a model and workload" in text  # an empty comparison frame says so
+    assert "No comparable pairs: no two runs or conditions of other parameters share a model and workload" in text  # an empty comparison frame says so
     # the cost is never labelled plain "measured": its price is an assumption, and the table says so
     assert "| measured throughput × assumed price |" in text and "cost $/M tokens (measured throughput × assumed price)" in text
     assert "(price profile local-cpu)" in text
