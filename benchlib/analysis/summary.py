@@ -129,7 +129,7 @@ def write_summary(
     runs.to_csv(figures_dir / "runs.csv", index=False)
     (statistics if statistics is not None else runs).to_csv(csv_path, index=False)
 
-    lines = ["# Benchmark summary", "", f"## Measured runs (median [95% CI]; each run alone: {SCOPE_ONE_RUN})", ""]
+    lines = ["# Benchmark summary", "", f"## Measured runs (median [95% CI]; {SCOPE_ONE_RUN})", ""]
     lines += _runs_section(runs)
     lines += _conditions_section(conditions)
     if statistics is not None:
