@@ -194,7 +194,11 @@ def _sweep_values(notebook: Path, parameter_file: str | Path | None, overrides: 
         raise ParameterError(
             f"Unknown sweep parameter(s) {', '.join(unknown)} in {parameter_file}; valid parameters: {', '.join(valid)}."
         )
-    values["output_dir"] = str(Path(values.get("output_dir", RUNS_DEFAULT)).resolve())
+    output_dir = values.get("output_dir", RUNS_DEFAULT)
+    if not isinstance(output_dir, str) or not output_dir.strip():
+        raise ParameterError(f"Parameter output_dir must be a folder path (text), got {output_dir!r}; e.g. "
+                             "output_dir: data/runs.")  # fmt: skip
+    values["output_dir"] = str(Path(output_dir).resolve())
     if isinstance(values.get("price_files"), list):
         values["price_files"] = [str(Path(p).resolve()) if isinstance(p, str) else p for p in values["price_files"]]
     return values

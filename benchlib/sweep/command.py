@@ -23,14 +23,21 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
     """``NAME=VALUE`` pairs as a mapping, each value read as YAML (``3``, ``[1, 4]``, ``on``).
 
     Raises:
-        ParameterError: a pair without ``=`` or without a name.
+        ParameterError: a pair without ``=`` or without a name, or a value that is not valid YAML.
     """
     overrides: dict[str, Any] = {}
     for pair in pairs:
         name, sep, text = pair.partition("=")
         if not sep or not name:
             raise ParameterError(f"--set takes NAME=VALUE, got {pair!r}.")
-        overrides[name.strip()] = yaml.safe_load(text)
+        try:
+            overrides[name.strip()] = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            problem = str(getattr(exc, "problem", None) or "not valid YAML")
+            raise ParameterError(
+                f"--set {name.strip()}: the value {text!r} is not valid YAML ({problem}); quote text, and close "
+                "brackets: --set 'output_tokens=[64, 128]'."
+            ) from None
     return overrides
 
 

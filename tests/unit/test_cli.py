@@ -82,3 +82,32 @@ def test_exporter_subprocess_serves_metrics_and_exits_0_on_sigterm(tmp_path) -> 
     log = (tmp_path / "exporter.log").read_text()
     assert f"serving http://127.0.0.1:{port}/metrics" in log and "reads ina2xx (measured, power)" in log
     assert "stopped" in log and "warning" not in log
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--set", "output_tokens=[1,"], "--set output_tokens: the value '[1,' is not valid YAML"),
+        (["--set", "output_dir=[1]"], "Parameter output_dir must be a folder path (text), got [1]"),
+    ],
+)
+def test_a_bad_set_value_is_one_message_and_nothing_is_written(tmp_path, capsys, monkeypatch, args, message) -> None:
+    """Issue 25, cases 6 and 7: a --set value that is not YAML, or an output_dir that is not text, was a traceback."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["sweep", str(_smoke()), *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_output_dir_that_is_a_number_in_a_file_is_refused(tmp_path, capsys) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("output_dir: 5\n")
+    assert main(["sweep", str(bad)]) == 2
+    assert "Parameter output_dir must be a folder path (text), got 5" in capsys.readouterr().err
+
+
+def _smoke():
+    from benchlib.paths import params_dir
+
+    return params_dir() / "smoke.yaml"
