@@ -12,6 +12,7 @@ What the body carries and how the stream reads is the API dialect's
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import statistics
 import time
@@ -33,6 +34,9 @@ __all__ = [
     "run_coroutine",
     "stream_request",
 ]
+
+MODEL_LIST_TIMEOUT_S = 15.0
+"""The longest the model-list probe waits (less when ``request_timeout_s`` is shorter)."""
 
 ERROR_KINDS = ("connect", "timeout", "http", "malformed", "truncated", "disconnected", "server")
 """How a request can fail: refused or unreachable, past its timeout, an HTTP
@@ -234,7 +238,25 @@ async def _get_json(session, url: str, headers: dict[str, str]) -> Any:
     async with session.get(url, headers=headers) as response:
         if response.status != 200:
             raise RuntimeFailure(f"GET {url} answered HTTP {response.status}.")
-        return await response.json(content_type=None)
+        text = await response.text()
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise MalformedListing(f"GET {url} answered HTTP 200 with something that is not JSON: "
+                               f"{' '.join(text.split())[:80]!r}") from None
+
+
+class MalformedListing(ValueError):
+    """A server's model list (or other probe) that is not the JSON it should be."""
+
+
+def _listed_models(payload: Any, entries_key: str, id_keys: tuple[str, ...], url: str) -> list[Any]:
+    """The model ids of a model list (``{"data": [{"id": ...}]}``, Ollama's ``{"models": [{"name": ...}]}``)."""
+    entries = payload.get(entries_key) if isinstance(payload, dict) else None
+    if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
+        shown = " ".join(json.dumps(payload)[:80].split())
+        raise MalformedListing(f"GET {url} answered JSON without a list of models under '{entries_key}': {shown!r}")
+    return [next((entry.get(key) for key in id_keys if entry.get(key)), None) for entry in entries]
 
 
 async def check_server(settings: HttpSettings) -> dict[str, Any]:
@@ -250,26 +272,31 @@ async def check_server(settings: HttpSettings) -> dict[str, Any]:
     import aiohttp
 
     headers = settings.headers()
-    timeout = aiohttp.ClientTimeout(total=min(settings.request_timeout_s, 15))
+    limit_s = min(settings.request_timeout_s, MODEL_LIST_TIMEOUT_S)
+    timeout = aiohttp.ClientTimeout(total=limit_s)
     try:
         async with aiohttp.ClientSession(timeout=timeout) as session:
             base = settings.url.rstrip("/")
             if settings.is_ollama:
                 tags = await _get_json(session, base + "/api/tags", headers)
-                models = [m.get("name") or m.get("model") for m in tags.get("models", [])]
+                models = _listed_models(tags, "models", ("name", "model"), base + "/api/tags")
                 try:
-                    version = (await _get_json(session, base + "/api/version", headers)).get("version")
-                except RuntimeFailure:
+                    answer = await _get_json(session, base + "/api/version", headers)
+                    version = answer.get("version") if isinstance(answer, dict) else None
+                except (RuntimeFailure, MalformedListing):
                     version = None
             else:
                 listing = await _get_json(session, base + "/v1/models", headers)
-                models = [m.get("id") for m in listing.get("data", [])]
+                models = _listed_models(listing, "data", ("id",), base + "/v1/models")
                 version = None
                 settings_in_force = await _llama_server_props(session, base, headers)
     except aiohttp.ClientConnectorError as exc:
         raise ServerGone(f"No server answers at {settings.url} ({exc.os_error or exc}); start it or fix url.") from None
     except asyncio.TimeoutError:
-        raise ServerGone(f"The server at {settings.url} did not answer its model list within 15 s.") from None
+        raise ServerGone(f"The server at {settings.url} did not answer its model list within {limit_s:g} s "
+                         "(request_timeout_s, at most 15 s for this probe).") from None
+    except MalformedListing as exc:
+        raise ParameterError(f"{exc}. Is url an OpenAI-compatible server (or an Ollama one, with api: ollama-generate or ollama-chat)?") from None
     if settings.served_model not in models:
         raise ParameterError(
             f"The server at {settings.url} does not serve model '{settings.served_model}'; it serves: "
