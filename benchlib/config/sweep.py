@@ -26,6 +26,7 @@ from benchlib.config.sections import (
 )
 from benchlib.errors import ParameterError
 from benchlib.records import repeat_run_id, run_id_for
+from benchlib.secrets import split_url_credentials
 from benchlib.runtimes.registry import RUNTIMES, RuntimeSpec, runtime_spec
 from benchlib.validation import parse
 from benchlib.workload import SYNTHETIC, Workload, resolve_prompts
@@ -247,4 +248,7 @@ class SweepConfig(BaseModel):
     def record(self) -> dict[str, Any]:
         """The parameters as ``run.json`` stores them: every flat value, the resolved prompts, the prompt set."""
         prompts = self.workload.prompts
-        return {**self.flat(), **self.identity(), "prompt_set": prompts if isinstance(prompts, str) else "custom"}
+        record = {**self.flat(), **self.identity(), "prompt_set": prompts if isinstance(prompts, str) else "custom"}
+        if isinstance(record.get("url"), str):  # a URL's password is never recorded (benchlib.secrets)
+            record["url"] = split_url_credentials(record["url"])[0]
+        return record

@@ -17,6 +17,9 @@ name a request asks for:
 * ``replay-500``: HTTP 500 with a JSON error body, no stream;
 * ``replay-flaky``: every third request (counted over this mode) answers
   HTTP 500, the others stream well;
+* ``replay-echo-auth``: every third request (counted over this mode) answers
+  HTTP 401 with a body that echoes the ``Authorization`` header it received,
+  as careless servers do; the others stream well;
 * ``replay-cut``: two tokens, then half of the third event's line, then the
   connection is closed (a stream cut mid-token);
 * ``replay-endless``: tokens forever, whatever ``max_tokens`` says (only the
@@ -44,7 +47,7 @@ __all__ = ["MODES", "ReplayConfig", "make_app", "main"]
 
 MODES = (
     "replay", "replay-multi", "replay-usage", "replay-malformed", "replay-truncated", "replay-slow", "replay-error",
-    "replay-500", "replay-flaky", "replay-cut", "replay-endless", "replay-stall",
+    "replay-500", "replay-flaky", "replay-cut", "replay-endless", "replay-stall", "replay-echo-auth",
 )  # fmt: skip
 
 ENDLESS_MODES = ("replay-endless", "replay-stall")
@@ -72,7 +75,7 @@ def make_app(config: ReplayConfig):
     """The aiohttp application."""
     from aiohttp import web
 
-    flaky_count = [0]  # requests of replay-flaky so far
+    flaky_count = [0]  # requests of replay-flaky (or replay-echo-auth) so far
 
     def authorized(request) -> bool:
         return config.api_key is None or request.headers.get("Authorization") == f"Bearer {config.api_key}"
@@ -98,8 +101,11 @@ def make_app(config: ReplayConfig):
         tokens = int((body.get("options") or {}).get("num_predict", 16) if ollama else body.get("max_tokens", 16))
         if mode == "replay-slow":
             await asyncio.sleep(config.slow_s)
-        if mode == "replay-flaky":
+        if mode in ("replay-flaky", "replay-echo-auth"):
             flaky_count[0] += 1
+        if mode == "replay-echo-auth" and flaky_count[0] % 3 == 0:
+            sent = request.headers.get("Authorization", "none")
+            return web.Response(text=f"unauthorized: you sent Authorization: {sent}", status=401)
         if mode == "replay-500" or (mode == "replay-flaky" and flaky_count[0] % 3 == 0):
             return web.json_response({"error": {"message": "replayed internal error", "code": 500}}, status=500)
         response = web.StreamResponse(

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import os
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from benchlib.errors import ParameterError
 from benchlib.runtimes.base import GenerationRequest
 from benchlib.runtimes.http.apis import APIS, DIALECTS
 from benchlib.runtimes.http.stream import Dialect
+from benchlib.secrets import URL_CREDENTIALS_ENV, split_url_credentials
 from benchlib.validation import ValidatedModel, one_of
 
 __all__ = ["CACHE_PROMPT_MODES", "FIXED_LENGTH_MODES", "HttpSettings"]
@@ -46,6 +48,8 @@ class HttpSettings(ValidatedModel):
         retry_stale_connections: Send a request once more on a fresh connection
             when a pooled connection fails before any byte of the response
             arrived (the server had closed it). Only a test turns this off.
+        url_credentials: ``user:password`` taken out of ``url`` (never recorded: excluded from dumps and
+            repr); sent as HTTP basic authentication. Without it, :data:`~benchlib.secrets.URL_CREDENTIALS_ENV`.
     """
 
     url: str
@@ -58,6 +62,17 @@ class HttpSettings(ValidatedModel):
     seed: int = 0
     cache_prompt: str = "default"
     retry_stale_connections: bool = True
+    url_credentials: str = Field("", exclude=True, repr=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _credentials_out_of_url(cls, values: Any) -> Any:
+        """``http://user:pass@host`` -> ``url="http://host"``, the credentials kept apart for the requests."""
+        if isinstance(values, dict) and isinstance(values.get("url"), str):
+            url, credentials = split_url_credentials(values["url"])
+            if credentials:
+                values = {**values, "url": url, "url_credentials": credentials}
+        return values
 
     @field_validator("url")
     @classmethod
@@ -129,9 +144,21 @@ class HttpSettings(ValidatedModel):
     def headers(self) -> dict[str, str]:
         """Request headers, with the API key when one is configured."""
         headers = {"Content-Type": "application/json", "Accept": "text/event-stream, application/x-ndjson"}
+        credentials = self.url_credentials or os.environ.get(URL_CREDENTIALS_ENV, "")
         if self.api_key_env:
             headers["Authorization"] = f"Bearer {os.environ[self.api_key_env]}"
+        elif credentials:
+            headers["Authorization"] = "Basic " + base64.b64encode(unquote(credentials).encode()).decode()
         return headers
+
+    def secret_values(self) -> list[str]:
+        """Every secret these settings send (key, URL credentials, ``Authorization`` value): never to be stored."""
+        secrets = [self.url_credentials, os.environ.get(URL_CREDENTIALS_ENV, "")]
+        if self.api_key_env:
+            secrets.append(os.environ.get(self.api_key_env, ""))
+        authorization = self.headers().get("Authorization", "")
+        secrets += [authorization, authorization.partition(" ")[2]]
+        return [secret for secret in secrets if secret]
 
     def body(self, request: GenerationRequest) -> dict[str, Any]:
         """JSON body of one streaming request for exactly ``max_output_tokens`` tokens."""

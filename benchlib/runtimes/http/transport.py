@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from benchlib.errors import ParameterError, RuntimeFailure
+from benchlib.secrets import redact
 from benchlib.runtimes.base import GenerationRequest, TokenTrace
 from benchlib.runtimes.http.settings import HttpSettings
 from benchlib.runtimes.http.stream import ServerError, StreamState
@@ -204,7 +205,10 @@ async def stream_request(session, settings: HttpSettings, request: GenerationReq
         retries = 1
         async with client_session(connector=aiohttp.TCPConnector(force_close=True)) as fresh:
             exchange = await _exchange(fresh, settings, request)
-    return exchange.stream.to_trace(request, sent_s, exchange.headers_s, exchange.error, retries)
+    error = exchange.error
+    if error is not None:  # no stored error text carries a key or a URL's password, whatever the server echoed
+        error = (error[0], redact(error[1], settings.secret_values()))
+    return exchange.stream.to_trace(request, sent_s, exchange.headers_s, error, retries)
 
 
 def measure_rtt(url: str, samples: int = 10, timeout_s: float = 5.0) -> dict[str, Any]:
