@@ -16,6 +16,7 @@ from benchlib.stats import DEFAULT_CONFIDENCE
 
 __all__ = [
     "PROMPT_CACHE_HIT_SHARE",
+    "error_summary",
     "prompt_cache_summary",
     "prompt_strata",
     "retried_requests",
@@ -83,6 +84,19 @@ def prompt_strata(rows: pd.DataFrame) -> pd.Series | None:
     if "prompt_index" not in rows or rows["prompt_index"].isna().all():
         return None
     return rows["prompt_index"].fillna(-1)
+
+
+def error_summary(rows: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """Failed requests by kind (``error_kind``, else ``error``): ``{kind: {"count": n, "first": its first reason}}``."""
+    if "error" not in rows:
+        return {}
+    failed = rows[rows["error"].notna()]
+    kinds = failed["error_kind"] if "error_kind" in failed else pd.Series("error", index=failed.index)
+    summary: dict[str, dict[str, Any]] = {}
+    for kind, reason in zip(kinds.fillna("error"), failed["error"], strict=True):
+        entry = summary.setdefault(str(kind), {"count": 0, "first": str(reason)})
+        entry["count"] += 1
+    return summary
 
 
 def retried_requests(rows: pd.DataFrame) -> int:

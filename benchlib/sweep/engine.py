@@ -33,9 +33,11 @@ import pandas as pd
 
 from benchlib.config import SweepConfig
 from benchlib.power.session import PowerSession
-from benchlib.errors import ParameterError
+from benchlib.errors import ParameterError, RuntimeFailure
+from benchlib.metrics.run import error_summary
 from benchlib.records import (
     STATUS_COMPLETE,
+    STATUS_FAILED,
     STATUS_RUNNING,
     OutputNotWritable,
     RunDirectory,
@@ -230,6 +232,23 @@ def _measure(
     return _finish(config, driver, store, meta, attempt.index, timings, power, measurement, window, previous)
 
 
+def _fail_when_nothing_succeeded(store: RunDirectory, meta: dict[str, Any], requests: pd.DataFrame) -> None:
+    """A run in which every measured request failed ends ``failed``, its errors by kind recorded, never ``complete``.
+
+    Raises:
+        RuntimeFailure: every request failed; the message gives each kind's count and first reason.
+    """
+    if not requests.empty and ("error" not in requests or requests["error"].isna().any()):
+        return  # an in-process runtime's rows have no error column: a failure there raises
+    errors = error_summary(requests)
+    kinds = "; ".join(f"{kind} x{entry['count']} (first: {entry['first'][:160]})" for kind, entry in errors.items())
+    reason = (f"every one of the {len(requests)} measured requests failed: {kinds or 'no request was sent'}. "
+              "The rows are kept in requests.parquet; fix what the errors name and run the sweep again.")  # fmt: skip
+    meta.update(status=STATUS_FAILED, error=f"RuntimeFailure: {reason}", errors_by_kind=errors, ended_at=now_iso())
+    store.write_meta(meta)
+    raise RuntimeFailure(reason)
+
+
 def _record_stop(driver: Driver, attempt: Attempt, exc: BaseException) -> None:
     """Keep what the stopped attempt completed and record why it stopped, without hiding why it stopped.
 
@@ -270,6 +289,7 @@ def _finish(
     """Summary, energy and cost of a finished attempt; the run is complete."""
     requests = store.read_requests()
     meta["attempts"][-1]["timings"] = timings
+    _fail_when_nothing_succeeded(store, meta, requests)
     meta["power"] = power.describe()
     summary, basis = driver.summarize(requests, meta, attempt, window)
     meta["summary"] = summary

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchlib.errors import ParameterError
+from benchlib.errors import ParameterError, RuntimeFailure
 from benchlib.models import resolve_model
 from benchlib.records import RunDirectory
 from benchlib.config import SweepConfig
@@ -126,12 +126,16 @@ def test_a_wrong_model_name_lists_the_served_models(llama, tmp_path):
 )
 def test_bad_streams_are_recorded_as_errors_not_dropped(replay, tmp_path, mode, kind):
     params = _sweep(replay.url, tmp_path, served_model=mode, request_timeout_s=1.0, step_min_requests=2, warmup=0)
-    result = run_sweep(params, progress=False)
-    requests = result.requests
+    with pytest.raises(RuntimeFailure, match=f"every one of the 2 measured requests failed: {kind} x2"):
+        run_sweep(params, progress=False)  # nothing succeeded: the run ends failed (issue 25)
+    store = RunDirectory(next((tmp_path / "runs").iterdir()))
+    requests = store.read_requests()
     assert len(requests) == 2, "failed requests are kept"
     assert (requests["error_kind"] == kind).all()
     assert requests["error"].str.len().gt(0).all()
-    summary = result.meta["steps"]["c1"]["summary"]
+    meta = store.read_meta()
+    assert meta["status"] == "failed"
+    summary = meta["steps"]["c1"]["summary"]
     assert summary["requests_ok"] == 0 and summary["errors_by_kind"] == {kind: 2}
     assert "ttft_s" not in summary, "failed requests never enter latency statistics"
 
