@@ -35,6 +35,7 @@ from benchlib.errors import RuntimeFailure
 from benchlib.records.record import RunRecord
 
 __all__ = [
+    "PARTIAL_FILE",
     "REQUESTS_FILE",
     "RUN_FILE",
     "OutputNotWritable",
@@ -56,6 +57,8 @@ __all__ = [
 SCHEMA_VERSION = 1
 RUN_FILE = "run.json"
 REQUESTS_FILE = "requests.parquet"
+PARTIAL_FILE = "requests.partial.jsonl"
+"""Completed requests of a load step, one JSON line each, not yet folded into ``requests.parquet``."""
 THERMAL_FILE = "thermal.parquet"
 """Temperatures and clocks sampled during each attempt (one row per snapshot, an ``attempt`` column)."""
 
@@ -223,6 +226,25 @@ class RunDirectory:
         except FileNotFoundError:
             return pd.DataFrame()
         return pd.read_parquet(io.BytesIO(content))
+
+    @property
+    def partial_file(self) -> Path:
+        """``requests.partial.jsonl``: completed requests not yet folded into ``requests.parquet``."""
+        return self.path / PARTIAL_FILE
+
+    def read_partial_requests(self) -> pd.DataFrame:
+        """Every complete line of ``requests.partial.jsonl`` (a line cut by a crash is ignored; empty without it)."""
+        try:
+            text = self.partial_file.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return pd.DataFrame()
+        rows = []
+        for line in text.splitlines():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        return pd.DataFrame(rows)
 
     def append_requests(self, rows: list[dict[str, Any]]) -> pd.DataFrame:
         """Add rows to ``requests.parquet`` (rewritten atomically and durably) and return all rows.

@@ -94,12 +94,18 @@ def _read_run(directory: RunDirectory) -> StoredRun | SkippedRun:
         where = ".".join(str(part) for part in first["loc"])
         return SkippedRun(directory.path, f"run.json does not read as a run record: {where}: {first['msg']}")
     completed = record.progress.completed if record.progress is not None else 0
-    if not directory.requests_file.exists() and completed:
-        return SkippedRun(directory.path, f"requests.parquet is missing, though run.json counts {completed} completed requests")
     try:
         requests = directory.read_requests()
     except Exception as exc:  # pyarrow raises several kinds for a damaged file
         return SkippedRun(directory.path, f"requests.parquet is unreadable ({type(exc).__name__}: {exc})")
+    partial = directory.read_partial_requests()  # a stopped load step's rows, not folded yet: they count too
+    if not partial.empty:
+        known = set(requests["request_id"]) if "request_id" in requests else set()
+        partial = partial[~partial["request_id"].isin(known)] if "request_id" in partial else partial
+        requests = pd.concat([requests, partial], ignore_index=True) if not requests.empty else partial
+    if requests.empty and completed:
+        return SkippedRun(directory.path, f"requests.parquet and {directory.partial_file.name} are missing, though "
+                                          f"run.json counts {completed} completed requests")  # fmt: skip
     return StoredRun(directory.path, meta, directory.effective_status(meta), requests)
 
 

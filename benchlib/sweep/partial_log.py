@@ -20,10 +20,9 @@ import numpy as np
 import pandas as pd
 
 from benchlib.records import OutputNotWritable, RunDirectory, output_not_writable
+from benchlib.records.directory import PARTIAL_FILE
 
 __all__ = ["PARTIAL_FILE", "OutputNotWritable", "PartialLog", "fold_partial", "output_not_writable"]
-
-PARTIAL_FILE = "requests.partial.jsonl"
 
 
 class PartialLog:
@@ -59,15 +58,7 @@ class PartialLog:
 
     def read(self) -> pd.DataFrame:
         """Every complete line written so far (a line cut by a crash is ignored)."""
-        if not self.path.exists():
-            return pd.DataFrame()
-        rows = []
-        for line in self.path.read_text(encoding="utf-8").splitlines():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-        return pd.DataFrame(rows)
+        return RunDirectory(self.path.parent).read_partial_requests()
 
     def clear(self) -> None:
         """Remove the file (its rows are in ``requests.parquet`` now)."""

@@ -46,6 +46,13 @@ def runs_dir(tmp_path, monkeypatch):
     (tmp_path / "never-started" / "sweep.ipynb").write_text("{}")
     gone = clone("gone")
     gone.write_meta({**meta, "status": "running", "attempts": [{**meta["attempts"][0], "pid": 2**22 + 3}]})
+    # killed (-9) in its first load step: the rows are only in requests.partial.jsonl, the last line cut
+    killed = clone("killed")
+    rows = killed.read_requests()
+    killed.requests_file.unlink()
+    lines = [json.dumps(row, default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v)) for row in rows.to_dict("records")]
+    killed.partial_file.write_text("\n".join(lines) + '\n{"request_id": "cut', encoding="utf-8")
+    killed.write_meta({**meta, "status": "running", "attempts": [{**meta["attempts"][0], "pid": 2**22 + 5}]})
     return tmp_path
 
 
@@ -54,17 +61,21 @@ def test_every_skipped_directory_has_its_reason(runs_dir):
     reasons = {s.run_id: s.reason for s in scan.skipped}
     assert "not valid JSON" in reasons["truncated"]
     assert "schema_version 99" in reasons["future"] and "upgrade benchlib" in reasons["future"]
-    assert "requests.parquet is missing" in reasons["no-rows"]
+    assert "requests.parquet and requests.partial.jsonl are missing" in reasons["no-rows"]
     assert "no run.json" in reasons["never-started"]
     statuses = {run.path.name: run.status for run in scan.runs}
     assert statuses["gone"] == "interrupted (process gone)" and statuses["empty"] == "failed"
+    # issue 25, case 5: the rows of requests.partial.jsonl count; the run reads as interrupted, not skipped
+    killed = next(run for run in scan.runs if run.path.name == "killed")
+    assert killed.status == "interrupted (process gone)" and len(killed.requests) == 2
 
 
 def test_the_report_builds_from_the_rest_and_names_what_it_left_out(runs_dir, tmp_path):
     report = report_runs(runs_dir)
-    assert sorted(run.path.name for run in report.runs) == sorted(["gone", next(p.name for p in runs_dir.iterdir() if p.name.startswith("good-"))])
+    good = next(p.name for p in runs_dir.iterdir() if p.name.startswith("good-"))
+    assert sorted(run.path.name for run in report.runs) == sorted(["gone", "killed", good])
     table = run_table(runs_dir)
-    assert len(table) == 2 and set(table["status"]) == {"complete", "interrupted (process gone)"}
+    assert len(table) == 3 and set(table["status"]) == {"complete", "interrupted (process gone)"}
     skipped = skipped_runs(runs_dir)
     assert set(skipped["run"]) == {"truncated", "future", "no-rows", "never-started", "empty"}
     assert skipped.set_index("run").loc["empty", "reason"] == "no completed request (status: failed)"
