@@ -10,7 +10,6 @@ process (so its own model load) and its own run directory.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -21,8 +20,8 @@ import yaml
 
 from benchlib.errors import BenchlibError, ParameterError, SweepInterrupted
 from benchlib.kernel_interrupt import forward_ctrl_c
-from benchlib.paths import RUNS_DEFAULT, notebooks_dir, params_dir, repo_root
-from benchlib.secrets import URL_CREDENTIALS_ENV, split_url_credentials
+from benchlib.paths import RUNS_DEFAULT, check_output_folder, notebooks_dir, params_dir, repo_root
+from benchlib.secrets import credentials_to_environment
 
 __all__ = [
     "KERNEL_NAME",
@@ -196,10 +195,7 @@ def _sweep_values(notebook: Path, parameter_file: str | Path | None, overrides: 
         raise ParameterError(
             f"Unknown sweep parameter(s) {', '.join(unknown)} in {parameter_file}; valid parameters: {', '.join(valid)}."
         )
-    if isinstance(values.get("url"), str):  # the password goes to the kernel's environment, never to the notebook
-        values["url"], credentials = split_url_credentials(values["url"])
-        if credentials:
-            os.environ[URL_CREDENTIALS_ENV] = credentials
+    credentials_to_environment(values)  # a URL's password goes to the kernel's environment, never to the notebook
     output_dir = values.get("output_dir", RUNS_DEFAULT)
     if not isinstance(output_dir, str) or not output_dir.strip():
         raise ParameterError(f"Parameter output_dir must be a folder path (text), got {output_dir!r}; e.g. "
@@ -383,6 +379,8 @@ def run_report_notebook(
         _check_decision_file(decision_file, price_files)
     figures_dir = Path(figures_dir).resolve()
     output_dir = Path(output_dir).resolve()
+    for folder in (output_dir, figures_dir):  # refused before any notebook runs
+        check_output_folder(folder)
     output_dir.mkdir(parents=True, exist_ok=True)
     common = {
         "runs_dir": str(Path(runs_dir).resolve()),

@@ -9,10 +9,16 @@ checkout, so they land in it).
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
+
+from benchlib.errors import ParameterError
 
 __all__ = [
     "BENCH_DEFAULT",
+    "LOW_SPACE_BYTES",
+    "check_output_folder",
     "FIGURES_DEFAULT",
     "REFERENCE_CSV_NAME",
     "REPORT_DEFAULT",
@@ -73,3 +79,35 @@ def reference_csv() -> Path:
 def sensors_dir() -> Path:
     """``data/sensors/``: recorded power-sensor outputs and sysfs trees (tests and ``make bench``)."""
     return repo_root() / "data" / "sensors"
+
+
+LOW_SPACE_BYTES = 200 * 1024**2
+"""Free space under which a sweep warns before it starts (a run folder holds a few MB; a long load step more)."""
+
+
+def check_output_folder(run_dir: Path) -> None:
+    """Refuse a run folder that cannot be written, and warn when its disk is nearly full; write nothing.
+
+    A temporary file is created and removed in the nearest folder that exists on the way to ``run_dir``
+    (a read-only mount, an immutable folder, a path under ``/proc`` all fail there).
+
+    Raises:
+        ParameterError: the folder cannot be created or written; the message names it and why.
+    """
+    existing = Path(run_dir)
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    try:
+        if not existing.is_dir():
+            raise NotADirectoryError(20, "not a folder", str(existing))
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        raise ParameterError(
+            f"The folder {run_dir} cannot be written: {existing}: {exc.strerror or exc}. Choose another folder (a "
+            "sweep's output_dir, a report's --output-dir or --figures-dir) or make it writable; nothing was written."
+        ) from None
+    free = shutil.disk_usage(existing).free
+    if free < LOW_SPACE_BYTES:
+        print(f"Warning: only {free / 1024**2:.0f} MB free under {existing}; a sweep that fills the disk stops "
+              "and keeps its completed requests (free some space, or choose another output_dir).")

@@ -8,10 +8,12 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["REDACTED", "URL_CREDENTIALS_ENV", "redact", "split_url_credentials"]
+__all__ = ["REDACTED", "URL_CREDENTIALS_ENV", "credentials_to_environment", "redact", "split_url_credentials"]
 
 URL_CREDENTIALS_ENV = "BENCHLIB_URL_CREDENTIALS"
 """Environment variable that carries a URL's ``user:password`` from the command to the sweep's kernel."""
@@ -38,3 +40,11 @@ def redact(text: str, secrets: Iterable[str | None]) -> str:
     for value in sorted((v for v in values if len(v) >= 3), key=len, reverse=True):
         text = text.replace(value, REDACTED)
     return text
+
+
+def credentials_to_environment(values: dict[str, Any]) -> None:
+    """Take ``user:password@`` out of ``values["url"]`` and put it in :data:`URL_CREDENTIALS_ENV` for the kernel."""
+    if isinstance(values.get("url"), str):
+        values["url"], credentials = split_url_credentials(values["url"])
+        if credentials:
+            os.environ[URL_CREDENTIALS_ENV] = credentials

@@ -10,6 +10,7 @@ written nothing under ``data/runs/``.
 from __future__ import annotations
 
 from benchlib.config import SweepConfig
+from benchlib.paths import check_output_folder
 from benchlib.power.session import PowerSession
 from benchlib.records import RunDirectory
 from benchlib.sweep.engine import create_driver
@@ -29,6 +30,7 @@ def preflight(config: SweepConfig, fresh: bool = False) -> None:
             (a missing or damaged model file, a server that does not answer or does not
             serve the model, a power source this machine lacks).
     """
+    check_output_folder(config.run_dir())
     store = RunDirectory(config.run_dir())
     driver = create_driver(config)
     driver.check(store, None if fresh else store.read_meta())
@@ -37,3 +39,4 @@ def preflight(config: SweepConfig, fresh: bool = False) -> None:
     power = PowerSession(config.power_settings())
     power.open()
     power.close()
+
