@@ -137,9 +137,15 @@ def test_an_exporter_restarted_mid_window_is_bridged(device, llama, tmp_path):
     assert restarted.is_set()
     energy = result.meta["summary"]["energy"]
     assert energy["valid"], energy
-    assert result.meta["power"]["source"]["last_window"]["counter_resets"] == 1
-    print(f"exporter restarted mid-window: agreement {agreement(energy, live):+.3%}")
-    assert abs(agreement(energy, live)) < 0.02
+    window = result.meta["power"]["source"]["last_window"]
+    assert window["counter_resets"] == 1 and window["bridged_s"] > 0
+    # The bridged seconds are estimated from the neighbouring power: on top of the 2% of sampling, they can be
+    # off by at most their length times the profile's swing (2 x amplitude). How long the restart took depends
+    # on how busy the machine is, so the bound follows the recorded gap, not a fixed number.
+    expected_j = live.energy_j(energy["start_unix_s"], energy["end_unix_s"])
+    bound = 0.02 + window["bridged_s"] * 2 * live.profile.amplitude_w / expected_j
+    print(f"exporter restarted mid-window: agreement {agreement(energy, live):+.3%} (bound {bound:.3%})")
+    assert abs(agreement(energy, live)) < bound
 
 
 def test_prometheus_stopped_mid_sweep_keeps_every_request(device, llama, tmp_path):
