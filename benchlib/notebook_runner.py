@@ -78,6 +78,7 @@ def load_parameter_file(path: str | Path) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         raise ParameterError(f"Parameter file {path} is not valid YAML: {exc}") from exc
     if values is None:
+        print(f"Note: {path} sets no parameter; every parameter takes its default (see params/local-cpu.yaml).")
         return {}
     if not isinstance(values, dict):
         raise ParameterError(f"Parameter file {path} must be a mapping of name: value, got {type(values).__name__}.")
@@ -332,16 +333,16 @@ def run_sweep_repeats(
     return run_dirs
 
 
-def _check_decision_file(decision_file: str | Path, price_files: list[str] | None) -> None:
-    """Validate a decision file and the price profiles it names, as the decision notebook will read them.
+def _check_decision_file(decision_file: str | Path | None, price_files: list[str] | None) -> None:
+    """Validate the decision file (default: the shipped one), the price files and the profiles it names.
 
     Raises:
         ParameterError: naming the file and what to fix.
     """
     from benchlib.cost import load_prices
-    from benchlib.decision import load_decision_inputs
+    from benchlib.decision import FLAT_PARAMS, load_decision_inputs
 
-    selection = load_decision_inputs(decision_file).selection
+    selection = load_decision_inputs(decision_file or FLAT_PARAMS).selection
     book = load_prices(*(price_files or selection.price_files))
     for candidate, profile in selection.price_profiles.items():
         try:
@@ -370,13 +371,12 @@ def run_report_notebook(
             (default: ``params/decision/decision.yaml``).
 
     Raises:
-        ParameterError: a decision file that is missing or invalid (before any notebook runs).
+        ParameterError: a decision or price file that is missing or invalid (before any notebook runs).
 
     Returns:
         The files written under ``figures_dir``.
     """
-    if decision_file is not None:  # a bad decision file is refused before any notebook runs
-        _check_decision_file(decision_file, price_files)
+    _check_decision_file(decision_file, price_files)  # a bad decision or price file: refused before any notebook
     figures_dir = Path(figures_dir).resolve()
     output_dir = Path(output_dir).resolve()
     for folder in (output_dir, figures_dir):  # refused before any notebook runs

@@ -111,3 +111,22 @@ def _smoke():
     from benchlib.paths import params_dir
 
     return params_dir() / "smoke.yaml"
+
+
+def test_a_bad_price_file_is_refused_before_the_report_runs_any_notebook(tmp_path, capsys) -> None:
+    """Issue 25: a bad --prices file was reported only after the analysis notebook had run (about 22 s)."""
+    prices = tmp_path / "prices.yaml"
+    prices.write_text("not: [valid\n")
+    assert main(["report", "--prices", str(prices), "--figures-dir", str(tmp_path / "f"),
+                 "--output-dir", str(tmp_path / "r")]) == 2  # fmt: skip
+    assert f"{prices}: not valid YAML" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists() and not (tmp_path / "f").exists()
+
+
+def test_an_empty_parameter_file_says_every_parameter_takes_its_default(tmp_path, capsys) -> None:
+    from benchlib.notebook_runner import load_parameter_file
+
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("# nothing here\n")
+    assert load_parameter_file(empty) == {}
+    assert f"Note: {empty} sets no parameter; every parameter takes its default" in capsys.readouterr().out
