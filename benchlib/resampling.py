@@ -41,12 +41,15 @@ from benchlib.errors import ParameterError
 __all__ = [
     "BATCH_VALUES",
     "ClusteredQuantiles",
+    "at_least",
     "clustered_quantiles",
+    "expanded_interval",
     "expanded_tail",
     "min_values_for_quantile_interval",
     "moving_block_indices",
     "quantile_interval",
     "run_t_interval",
+    "t_half_width",
 ]
 
 BATCH_VALUES = 4_000_000
@@ -158,13 +161,7 @@ class ClusteredQuantiles:
         for 20 requests that is the 1.6th percentile instead of the 2.5th, for 3
         runs the replicates' extremes.
         """
-        column = self.replicates[:, self.qs.index(q)]
-        column = column[np.isfinite(column)]
-        if not column.size:
-            return float("nan"), float("nan")
-        tail = expanded_tail(self.units, confidence)
-        low, high = np.quantile(column, [tail, 1 - tail])
-        return float(low), float(high)
+        return expanded_interval(self.replicates[:, self.qs.index(q)], self.units, confidence)
 
 
 def expanded_tail(units: int, confidence: float = 0.95) -> float:
@@ -194,10 +191,36 @@ def run_t_interval(clusters: Sequence[Sequence[float]], runs: Sequence, q: float
     if len(per_run) < 2:
         return float("nan"), float("nan")
     pooled = np.concatenate([v[~np.isnan(v)] for v in arrays])
-    n = len(per_run)
-    half = scipy_stats.t.ppf(0.5 + _confidence(confidence) / 2, n - 1) * np.std(per_run, ddof=1) / math.sqrt(n)
+    half = t_half_width(per_run, confidence)
     center = float(np.quantile(pooled, q))
-    return center - float(half), center + float(half)
+    return center - half, center + half
+
+
+def t_half_width(unit_values: Sequence[float], confidence: float = 0.95) -> float:
+    """Student's t half-width of the mean of ``n`` units' values: ``t_{n-1} * sd / sqrt(n)`` (NaN below two)."""
+    n = len(unit_values)
+    if n < 2:
+        return float("nan")
+    t = scipy_stats.t.ppf(0.5 + _confidence(confidence) / 2, n - 1)
+    return float(t * np.std(unit_values, ddof=1) / math.sqrt(n))
+
+
+def expanded_interval(replicates: np.ndarray, units: int, confidence: float = 0.95) -> tuple[float, float]:
+    """The expanded percentile interval of bootstrap replicates over ``units`` top-level units (NaN without any)."""
+    finite = np.asarray(replicates, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    if not finite.size:
+        return float("nan"), float("nan")
+    tail = expanded_tail(units, confidence)
+    low, high = np.quantile(finite, [tail, 1 - tail])
+    return float(low), float(high)
+
+
+def at_least(interval: tuple[float, float], other: tuple[float, float]) -> tuple[float, float]:
+    """``interval`` widened to cover ``other`` (unchanged when ``other`` is NaN)."""
+    if not np.isfinite(other[0]):
+        return interval
+    return min(interval[0], other[0]), max(interval[1], other[1])
 
 
 def _labels(values: Sequence | None, size: int, name: str) -> np.ndarray:

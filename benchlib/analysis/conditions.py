@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from benchlib.analysis.tables import summary_requests
 from benchlib.metrics import successful_requests, summarize, summarize_clusters, throughput_bootstrap
@@ -32,7 +31,7 @@ from benchlib.metrics.summary import scope_words
 from benchlib.metrics.throughput import system_throughput_tps
 from benchlib.records import StoredRun
 from benchlib.records.repeats import runs_by_condition
-from benchlib.resampling import expanded_tail
+from benchlib.resampling import at_least, expanded_interval, t_half_width
 from benchlib.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES
 
 __all__ = ["CONDITION_COLUMNS", "POOLED_METRICS", "conditions_table", "pooled_throughput", "write_conditions"]
@@ -71,13 +70,10 @@ def pooled_throughput(runs: list[StoredRun], confidence: float = DEFAULT_CONFIDE
     drawn_runs = rng.integers(0, len(values), size=(resamples, len(values)))
     drawn_replicates = rng.integers(0, resamples, size=(resamples, len(values)))
     stacked = np.stack(replicates)  # (runs, resamples)
-    pooled = stacked[drawn_runs, drawn_replicates].mean(axis=1)
-    tail = expanded_tail(len(values), confidence)
-    low, high = (float(v) for v in np.quantile(pooled[np.isfinite(pooled)], [tail, 1 - tail]))
+    interval = expanded_interval(stacked[drawn_runs, drawn_replicates].mean(axis=1), len(values), confidence)
     mean = float(np.mean(values))
-    if len(values) > 1:  # at least Student's t over the runs, as for the other metrics
-        half = float(stats.t.ppf(0.5 + confidence / 2, len(values) - 1) * np.std(values, ddof=1) / np.sqrt(len(values)))
-        low, high = min(low, mean - half), max(high, mean + half)
+    half = t_half_width(values, confidence)  # at least Student's t over the runs, as for the other metrics
+    low, high = at_least(interval, (mean - half, mean + half))
     return mean, low, high
 
 

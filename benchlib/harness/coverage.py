@@ -66,14 +66,15 @@ def coverage_of_runs(runs: list[StoredRun], group: int = 3) -> dict[str, Any]:
             widths.append((summary.ci_high - summary.ci_low) / summary.median)
         single_hits, single_widths = [], []
         singles = {i: _summary(rows[i], metric) for i in ids}
+        medians = {i: _pooled_median(rows[i], metric) for i in ids}
         for a, b in itertools.permutations(ids, 2):
-            single_hits.append(singles[a].ci_low <= _pooled_median(rows[b], metric) <= singles[a].ci_high)
+            single_hits.append(singles[a].ci_low <= medians[b] <= singles[a].ci_high)
             single_widths.append((singles[a].ci_high - singles[a].ci_low) / singles[a].median)
         result[f"{metric}_coverage_{group}_runs"] = float(np.mean(hits))
         result[f"{metric}_coverage_one_run"] = float(np.mean(single_hits))
         result[f"{metric}_relative_width_{group}_runs"] = float(np.median(widths))
         result[f"{metric}_relative_width_one_run"] = float(np.median(single_widths))
-        result[f"{metric}_run_medians"] = [round(_pooled_median(rows[i], metric), 6) for i in ids]
+        result[f"{metric}_run_medians"] = [round(medians[i], 6) for i in ids]
     return result
 
 

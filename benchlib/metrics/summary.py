@@ -36,6 +36,7 @@ import numpy as np
 
 from benchlib.resampling import (
     ClusteredQuantiles,
+    at_least,
     clustered_quantiles,
     min_values_for_quantile_interval,
     quantile_interval,
@@ -136,9 +137,7 @@ def _tail_note(values: int, intervals: dict[float, tuple[float, float]], confide
 def _over_runs(boot: ClusteredQuantiles, clusters: Sequence, runs: Sequence, q: float,
                confidence: float) -> tuple[float, float]:  # fmt: skip
     """The hierarchical bootstrap's interval of ``q``, widened to the t interval over runs."""
-    low, high = boot.interval(q, confidence)
-    t_low, t_high = run_t_interval(clusters, runs, q, confidence)
-    return (min(low, t_low), max(high, t_high)) if np.isfinite(t_low) else (low, high)
+    return at_least(boot.interval(q, confidence), run_t_interval(clusters, runs, q, confidence))
 
 
 def _labels_kept(labels: Sequence | None, keep: np.ndarray) -> np.ndarray | None:
@@ -172,9 +171,9 @@ def summarize(
     strata, runs = _labels_kept(strata, keep), _labels_kept(runs, keep)
     several = runs is not None and np.unique(np.asarray(runs).astype(str)).size > 1
     qs = (0.5, *TAILS) if several else (0.5,)
-    boot = clustered_quantiles(array[:, np.newaxis], qs, strata=strata, runs=runs, resamples=resamples, seed=seed)
+    clusters = array[:, np.newaxis]  # one value per request
+    boot = clustered_quantiles(clusters, qs, strata=strata, runs=runs, resamples=resamples, seed=seed)
     if several:
-        clusters = array[:, np.newaxis]
         tails = {q: _over_runs(boot, clusters, runs, q, confidence)
                  if array.size >= min_values_for_quantile_interval(q, confidence) else (np.nan, np.nan)
                  for q in TAILS}  # fmt: skip
