@@ -8,7 +8,6 @@ request of ``replay-500``.
 from __future__ import annotations
 
 import json
-import os
 
 import pandas as pd
 import pytest
@@ -17,15 +16,6 @@ from benchlib.cli import main
 from benchlib.config import SweepConfig
 from benchlib.errors import RuntimeFailure
 from benchlib.sweep import run_sweep
-from benchlib.testing.local_servers import free_port, replay_server
-
-
-@pytest.fixture()
-def server(tmp_path):
-    process = replay_server(free_port(), tmp_path / "server.log", env={**os.environ})
-    process.start()
-    yield process
-    process.stop()
 
 
 def _values(url: str, runs_dir) -> dict:
@@ -34,8 +24,8 @@ def _values(url: str, runs_dir) -> dict:
             "power": "none", "request_timeout_s": 10.0, "output_dir": str(runs_dir)}  # fmt: skip
 
 
-def test_every_request_failing_is_a_failed_run_with_its_errors_kept(tmp_path, server):
-    config = SweepConfig.from_mapping(_values(server.url, tmp_path / "runs"))
+def test_every_request_failing_is_a_failed_run_with_its_errors_kept(tmp_path, replay):
+    config = SweepConfig.from_mapping(_values(replay.url, tmp_path / "runs"))
     with pytest.raises(RuntimeFailure, match=r"every one of the 2 measured requests failed: http x2 \(first: HTTP 500"):
         run_sweep(config, progress=False)
     run_dir = next((tmp_path / "runs").iterdir())
@@ -44,9 +34,9 @@ def test_every_request_failing_is_a_failed_run_with_its_errors_kept(tmp_path, se
     assert pd.read_parquet(run_dir / "requests.parquet")["error"].notna().sum() == 2  # the rows are kept
 
 
-def test_the_command_exits_1_with_the_errors_and_a_rerun_tries_again(tmp_path, server, capsys):
+def test_the_command_exits_1_with_the_errors_and_a_rerun_tries_again(tmp_path, replay, capsys):
     params = tmp_path / "p.yaml"
-    params.write_text(json.dumps(_values(server.url, tmp_path / "runs")))
+    params.write_text(json.dumps(_values(replay.url, tmp_path / "runs")))
     assert main(["sweep", str(params), "--quiet"]) == 1
     err = capsys.readouterr().err
     assert "every one of the 2 measured requests failed: http x2" in err and "KeyError" not in err

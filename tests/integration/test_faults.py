@@ -31,17 +31,8 @@ from benchlib.paths import sensors_dir
 from benchlib.records import RunDirectory
 from benchlib.sweep import run_sweep
 from benchlib.sweep.partial_log import PARTIAL_FILE, OutputNotWritable, PartialLog
-from benchlib.testing.local_servers import free_port, replay_server
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def replay(tmp_path_factory):
-    server = replay_server(free_port(), tmp_path_factory.mktemp("replay") / "server.log", interval_ms=5.0)
-    server.start()
-    yield server
-    server.stop()
 
 
 def _sweep(url: str, output_dir: Path, **overrides) -> SweepConfig:

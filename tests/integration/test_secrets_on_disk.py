@@ -10,15 +10,11 @@ report's outputs is searched for the planted markers (and the base64 of the basi
 from __future__ import annotations
 
 import base64
-import os
 from pathlib import Path
-
-import pytest
 
 from benchlib.cli import main
 from benchlib.notebook_runner import run_sweep_notebook
 from benchlib.secrets import URL_CREDENTIALS_ENV
-from benchlib.testing.local_servers import free_port, replay_server
 
 PASSWORD = "PwMarker7q"
 KEY = "KeyMarker9z"
@@ -39,24 +35,16 @@ def _leaks(folder: Path) -> list[str]:
     return found
 
 
-@pytest.fixture()
-def server(tmp_path):
-    process = replay_server(free_port(), tmp_path / "server.log", env={**os.environ})
-    process.start()
-    yield process
-    process.stop()
-
-
-def test_no_password_key_or_echoed_header_is_written_anywhere(tmp_path, server, monkeypatch, capsys):
+def test_no_password_key_or_echoed_header_is_written_anywhere(tmp_path, replay, monkeypatch, capsys):
     monkeypatch.setenv(KEY_ENV, KEY)
     monkeypatch.delenv(URL_CREDENTIALS_ENV, raising=False)
     runs_dir = tmp_path / "runs"
-    host = server.url.removeprefix("http://")
+    host = replay.url.removeprefix("http://")
     common = {"profile": "secret-test", "runtime": "http", "model": "replay-echo-auth", "prompts": "short",
               "output_tokens": 4, "concurrency": [1], "step_min_requests": 3, "step_max_s": 30.0, "warmup": 0,
               "power": "none", "request_timeout_s": 10.0, "output_dir": str(runs_dir)}  # fmt: skip
     with_password = run_sweep_notebook(None, {**common, "url": f"http://user:{PASSWORD}@{host}"}, progress=False)
-    with_key = run_sweep_notebook(None, {**common, "url": server.url, "api_key_env": KEY_ENV, "output_tokens": 5},
+    with_key = run_sweep_notebook(None, {**common, "url": replay.url, "api_key_env": KEY_ENV, "output_tokens": 5},
                                   progress=False)  # fmt: skip
     assert with_password != with_key
     # the server saw the credentials (its 401 bodies echoed them), and the rows kept the error without them
