@@ -37,9 +37,9 @@ import numpy as np
 from scipy import stats as scipy_stats
 
 from benchlib.errors import ParameterError
+from benchlib.stats import BATCH_VALUES
 
 __all__ = [
-    "BATCH_VALUES",
     "ClusteredQuantiles",
     "at_least",
     "clustered_quantiles",
@@ -52,8 +52,6 @@ __all__ = [
     "t_half_width",
 ]
 
-BATCH_VALUES = 4_000_000
-"""Values held at once while computing replicates (replicates are computed in batches of this size)."""
 RESAMPLE_BUDGET = 50_000_000
 """Resamples times pooled values above which fewer resamples are drawn (never fewer than ``MIN_RESAMPLES``)."""
 MIN_RESAMPLES = 400

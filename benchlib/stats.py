@@ -21,14 +21,13 @@ from benchlib.errors import ParameterError
 __all__ = [
     "DEFAULT_CONFIDENCE",
     "DEFAULT_RESAMPLES",
-    "LARGE_SAMPLE",
+    "BATCH_VALUES",
     "Bootstrap",
     "Interval",
     "bootstrap",
     "bootstrap_ci",
     "bootstrap_replicates",
     "bootstrap_two_samples",
-    "median_interval",
     "percentile_interval",
 ]
 
@@ -52,30 +51,6 @@ class Interval(NamedTuple):
     median: float
     ci_low: float
     ci_high: float
-
-
-LARGE_SAMPLE = 20_000
-"""Above this many values the median's interval comes from order statistics (:func:`median_interval`), not a
-bootstrap: 2000 resamples of the millions of inter-token gaps a long load step pools take minutes, and the two
-intervals agree closely at that size."""
-
-
-def median_interval(values: np.ndarray, confidence: float = DEFAULT_CONFIDENCE) -> tuple[float, float]:
-    """Distribution-free interval of the median: the order statistics whose ranks bound a Binomial(n, 1/2).
-
-    Ranks ``k`` and ``n - k + 1`` (1-based), ``k`` the ``(1 - confidence) / 2``
-    quantile of Binomial(n, 1/2) (:data:`scipy.stats.binom`); one partial sort.
-
-    Args:
-        values: A 1-D sample without NaN.
-        confidence: Coverage in (0, 1).
-    """
-    alpha = 1.0 - _check_confidence(confidence)
-    n = int(values.size)
-    k = int(scipy_stats.binom.ppf(alpha / 2, n, 0.5))
-    low_index, high_index = max(k - 1, 0), min(n - k, n - 1)
-    ordered = np.partition(values, [low_index, high_index])
-    return float(ordered[low_index]), float(ordered[high_index])
 
 
 def percentile_interval(samples: Any, confidence: float = DEFAULT_CONFIDENCE) -> Interval:
