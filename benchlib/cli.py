@@ -15,8 +15,8 @@ from pathlib import Path
 
 from benchlib.errors import BenchlibError, ParameterError, SweepInterrupted
 from benchlib.kernel_interrupt import EXIT_INTERRUPTED
+from benchlib.notebook_execution import NotebookFailed
 from benchlib.notebook_runner import (
-    NotebookFailed,
     load_parameter_file,
     notebook_parameter_names,
     run_report_notebook,

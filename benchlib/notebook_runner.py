@@ -10,6 +10,7 @@ process (so its own model load) and its own run directory.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -20,21 +21,17 @@ import yaml
 
 from benchlib.errors import BenchlibError, ParameterError, SweepInterrupted
 from benchlib.kernel_interrupt import forward_ctrl_c
+from benchlib.notebook_execution import NotebookFailed, NotebookNotWritten, execute_notebook
 from benchlib.paths import RUNS_DEFAULT, check_output_folder, notebooks_dir, params_dir, repo_root
 from benchlib.secrets import credentials_to_environment
 
 __all__ = [
-    "KERNEL_NAME",
-    "NotebookFailed",
     "load_parameter_file",
     "notebook_parameter_names",
     "run_report_notebook",
     "run_sweep_notebook",
     "run_sweep_repeats",
 ]
-
-KERNEL_NAME = "benchlib"
-"""The Jupyter kernel ``make setup`` installs; ``python3`` when it is missing."""
 
 RUN_OPTIONS = ("metrics_port", "metrics_bind", "repeat_index")
 """How a sweep runs, handed to the sweep notebook beside its parameters but not in its parameters cell: they
@@ -50,10 +47,6 @@ class _RunOptionsAreKnown(logging.Filter):
 
 
 logging.getLogger("papermill").addFilter(_RunOptionsAreKnown())
-
-
-class NotebookFailed(Exception):
-    """A notebook raised an error while papermill executed it."""
 
 
 def _notebook(name: str) -> Path:
@@ -92,31 +85,9 @@ def notebook_parameter_names(notebook: Path) -> list[str]:
     return list(papermill.inspect_notebook(str(notebook)).keys())
 
 
-def _kernel_name() -> str:
-    from jupyter_client.kernelspec import KernelSpecManager
-
-    return KERNEL_NAME if KERNEL_NAME in KernelSpecManager().find_kernel_specs() else "python3"
-
-
 def _execute(notebook: Path, output: Path, parameters: dict[str, Any]) -> None:
-    """Run a notebook with papermill; raise a one-line error naming the failed cell."""
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
-
-    try:
-        papermill.execute_notebook(
-            str(notebook),
-            str(output),
-            parameters=parameters,
-            kernel_name=_kernel_name(),
-            cwd=str(repo_root()),
-            progress_bar=False,
-        )
-    except PapermillExecutionError as exc:
-        raise NotebookFailed(
-            f"{notebook.name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}\n"
-            f"The executed notebook, with the traceback, is at {output}"
-        ) from None
+    """Run a notebook with papermill in the repository (:func:`~benchlib.notebook_execution.execute_notebook`)."""
+    execute_notebook(notebook, output, parameters, cwd=repo_root())
 
 
 def _watch_progress(run_file: Path, worker: threading.Thread) -> None:
@@ -156,10 +127,18 @@ def _resume_hint(parameter_file: str | Path | None, overrides: dict[str, Any] | 
 def _run_sweep_kernel(notebook: Path, store, values: dict[str, Any], progress: bool, resume_hint: str) -> None:
     """Execute the sweep notebook into the run directory, Ctrl-C interrupting the kernel's sweep.
 
+    A ``run.json`` the kernel left ``running`` (it could not write how it
+    stopped, or died) records the stop here, in room the run directory held
+    for it (:mod:`benchlib.records.disk_reserve`).
+
     Raises:
         SweepInterrupted: the user pressed Ctrl-C (the run is recorded as interrupted).
-        NotebookFailed: the notebook raised.
+        NotebookFailed: the notebook raised, or the run directory could not be written (disk full).
     """
+    from benchlib.records import STATUS_COMPLETE, OutputNotWritable, output_not_writable
+    from benchlib.records.disk_reserve import disk_reserve
+    from benchlib.sweep.run_record import settle_stopped_run
+
     output = store.path / "sweep.ipynb"
     failure: list[BaseException] = []
 
@@ -169,17 +148,31 @@ def _run_sweep_kernel(notebook: Path, store, values: dict[str, Any], progress: b
         except BaseException as exc:  # handed to the main thread
             failure.append(exc)
 
-    with forward_ctrl_c(resume_hint) as pressed:
+    with disk_reserve(store.path), forward_ctrl_c(resume_hint) as pressed:  # room to record how it ended
         worker = threading.Thread(target=work, daemon=True)
         worker.start()
         if progress:
             _watch_progress(store.run_file, worker)
         while worker.is_alive():
             worker.join(timeout=0.2)
-    if pressed.is_set() or (failure and "KeyboardInterrupt" in str(failure[0])):
+    interrupted = pressed.is_set() or bool(failure and "KeyboardInterrupt" in str(failure[0]))
+    if not failure and not interrupted:
+        return
+    error = failure[0] if failure else KeyboardInterrupt()
+    if isinstance(error, NotebookNotWritten):
+        if store.effective_status() == STATUS_COMPLETE:  # the measurement is whole; only the notebook is missing
+            print(f"Warning: {error}", file=sys.stderr)
+            return
+        error = output_not_writable(store.path, error.os_error)
+    unsettled = settle_stopped_run(store, KeyboardInterrupt() if interrupted else error)
+    if unsettled:
+        print(f"Warning: {store.run_file} could not record how the sweep stopped ({unsettled}); `benchlib runs` "
+              "lists it as interrupted (process gone).", file=sys.stderr)  # fmt: skip
+    if interrupted:
         raise SweepInterrupted(f"Sweep interrupted; its run is marked interrupted in {store.run_file}. {resume_hint}")
-    if failure:
-        raise failure[0]
+    if isinstance(error, OutputNotWritable):
+        raise NotebookFailed(f"{error} The executed sweep.ipynb is not kept.")
+    raise error
 
 
 def _sweep_values(notebook: Path, parameter_file: str | Path | None, overrides: dict[str, Any] | None) -> dict[str, Any]:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from benchlib.errors import BenchlibError, SweepInterrupted
 from benchlib.fleet.matrix import Fleet, FleetSweep
-from benchlib.notebook_runner import NotebookFailed, run_sweep_notebook
+from benchlib.notebook_execution import NotebookFailed
+from benchlib.notebook_runner import run_sweep_notebook
 from benchlib.records import RunDirectory, STATUS_COMPLETE
 
 __all__ = ["STATUS_SKIPPED", "FleetOutcome", "format_outcomes", "run_fleet_local", "run_one_sweep"]

@@ -88,7 +88,8 @@ def run_sweep_on_device(target: str, values: dict[str, Any], run_id: str) -> Dev
 
     from benchlib.errors import BenchlibError, SweepInterrupted
     from benchlib.fleet.packing import pack_run_dir
-    from benchlib.notebook_runner import NotebookFailed, run_sweep_notebook
+    from benchlib.notebook_execution import NotebookFailed
+    from benchlib.notebook_runner import run_sweep_notebook
     from benchlib.paths import repo_root
     from benchlib.records import RUN_FILE, RunDirectory
 

@@ -18,13 +18,22 @@ from benchlib.records import (
     STATUS_INTERRUPTED,
     STATUS_PROCESS_GONE,
     STATUS_RUNNING,
+    OutputNotWritable,
     RunDirectory,
     atomic_write_bytes,
     now_iso,
 )
 from benchlib.sweep.driver import EnergyBasis
 
-__all__ = ["attempt_energy", "close_previous_attempt", "mark_stopped", "price_run_record", "save_power_samples", "start_meta"]
+__all__ = [
+    "attempt_energy",
+    "close_previous_attempt",
+    "mark_stopped",
+    "price_run_record",
+    "save_power_samples",
+    "settle_stopped_run",
+    "start_meta",
+]
 
 
 def close_previous_attempt(previous: dict[str, Any], status: str) -> dict[str, Any]:
@@ -86,6 +95,27 @@ def mark_stopped(store: RunDirectory, meta: dict[str, Any], exc: BaseException) 
     reason = "stopped by the user (Ctrl-C, or the notebook's interrupt)" if interrupted and not str(exc) else exc
     meta["error"] = f"{type(exc).__name__}: {reason}"
     store.write_meta(meta)
+
+
+def settle_stopped_run(store: RunDirectory, exc: BaseException) -> str | None:
+    """After the sweep's kernel stopped with ``exc``: a ``run.json`` still saying ``running`` records the stop.
+
+    The kernel records its own stop; this covers the stops it could not record
+    (a full disk, a kernel that died). ``KeyboardInterrupt`` records ``interrupted``;
+    anything else ``failed`` with its message.
+
+    Returns:
+        ``None`` when ``run.json`` is settled (or absent), else why it could not be written.
+    """
+    meta = store.read_meta()
+    if meta is None or meta.get("status") != STATUS_RUNNING:
+        return None
+    try:
+        mark_stopped(store, meta, exc)
+    except OutputNotWritable as error:
+        cause = error.__cause__
+        return (cause.strerror if isinstance(cause, OSError) else None) or str(error)
+    return None
 
 
 def save_power_samples(store: RunDirectory, power: PowerSession, attempt: int) -> None:
