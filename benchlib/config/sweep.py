@@ -145,11 +145,29 @@ class SweepConfig(BaseModel):
     def _consistent(self) -> "SweepConfig":
         """Checks that span sections: the workload, the runtime's settings, load steps, price profile, power."""
         self.workload.plan(self.run.seed)
-        self.runtime_settings()  # the runtime's settings class validates its own fields
+        self._fits_context(self.runtime_settings())  # the runtime's settings class validates its own fields
         if not self.spec.in_process:
             self.load.steps()
         self.power_settings().validate()
         return self
+
+    def _fits_context(self, settings: Any) -> None:
+        """Refuse, before any kernel, a request longer than a local runtime's context (output + at least 1 prompt token).
+
+        Named prompt sets are measured once tokenized (the runtime refuses one that does not fit);
+        a server's context is the server's own.
+        """
+        context = getattr(settings, "context_tokens", None)
+        if context is None:
+            return
+        prompt = self.workload.prompt_tokens if self.workload.synthetic else 1
+        needed = prompt + self.workload.output_tokens
+        if needed > context:
+            what = f"{prompt} prompt" if self.workload.synthetic else "at least 1 prompt"
+            raise ParameterError(
+                f"Each request needs {needed} tokens of context ({what} + {self.workload.output_tokens} output) but "
+                f"context_tokens is {context}: raise context_tokens to at least {needed}, or lower output_tokens."
+            )
 
     @property
     def spec(self) -> RuntimeSpec:
