@@ -105,10 +105,18 @@ class _Test:
         return tuple(sorted((k, json.dumps(v)) for k, v in self.fields.items() if k not in _RESULT_FIELDS))
 
 
+SIGNATURE_FIELDS = ("build_commit", "build_number", "cpu_info", "model_type", "n_prompt", "n_gen", "avg_ts", "samples_ts", "test_time")
+"""Fields of every llama-bench test that other tools' files do not have; three of them identify the tool."""
+
+
 def detect(text: str) -> bool:
-    """True when ``text`` (a file's first 64 KiB) looks like llama-bench JSON or JSONL output."""
+    """True when ``text`` (a file's first 64 KiB) looks like llama-bench JSON or JSONL output.
+
+    Three of :data:`SIGNATURE_FIELDS` are enough, so that a file lacking a
+    required field is still recognised, and :func:`parse` names the field.
+    """
     head = text.lstrip()
-    return head.startswith(("[", "{")) and all(f'"{k}"' in text for k in ("build_commit", "avg_ts", "n_gen"))
+    return head.startswith(("[", "{")) and sum(f'"{k}"' in text for k in SIGNATURE_FIELDS) >= 3
 
 
 def parse(path: Path) -> list[ImportedRun]:

@@ -70,3 +70,15 @@ def test_bad_files_and_options_exit_2_and_say_what_to_fix(tmp_path, capsys):
     good = str(FIXTURES / "vllm/vllm_serve_append.json")
     assert main(["import", good, "--platform", "x", "--price-profile", "tpu-v9", "--runs-dir", str(tmp_path / "r")]) == 2
     assert "tpu-v9" in capsys.readouterr().err and not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("missing", ["avg_ts", "build_commit", "n_gen"])
+def test_auto_names_the_field_a_llama_bench_file_lacks(tmp_path, capsys, missing):
+    tests = json.loads((FIXTURES / "llama-bench/smollm2-pp64-tg32.json").read_text())
+    for test in tests:
+        del test[missing]
+    cut = tmp_path / "cut.json"
+    cut.write_text(json.dumps(tests))
+    assert main(["import", str(cut), "--platform", "x", "--runs-dir", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert f"as llama-bench output (field '{missing}')" in err and "no importer recognises" not in err
