@@ -43,7 +43,7 @@ from benchlib.decision.inputs import (
     Constraints,
     DecisionInputs,
     Targets,
-    Workload,
+    Traffic,
     decision_inputs,
     load_decision_inputs,
 )
@@ -76,8 +76,8 @@ __all__ = [
     "LatencySamples",
     "TargetCheck",
     "Targets",
+    "Traffic",
     "Verdict",
-    "Workload",
     "answer_shift",
     "build_candidates",
     "cost_candidate",

@@ -34,7 +34,7 @@ __all__ = [
     "DecisionInputs",
     "ServedModel",
     "Targets",
-    "Workload",
+    "Traffic",
     "decision_inputs",
     "load_decision_inputs",
 ]
@@ -151,8 +151,8 @@ class Targets(ValidatedModel):
         return f"p{self.target_percentile:g}"
 
 
-class Workload(ValidatedModel):
-    """The traffic to serve.
+class Traffic(ValidatedModel):
+    """The traffic to serve: the decision's ``workload`` section (not the sweep's requests, :class:`benchlib.workload.Workload`).
 
     Attributes:
         requests_per_day: Requests a day, > 0.
@@ -237,7 +237,7 @@ class CandidateSelection(ValidatedModel):
 SECTIONS: dict[str, type[ValidatedModel]] = {
     "service": ServedModel,
     "targets": Targets,
-    "workload": Workload,
+    "workload": Traffic,
     "constraints": Constraints,
     "selection": CandidateSelection,
 }
@@ -276,7 +276,7 @@ class DecisionInputs(ValidatedModel):
 
     service: ServedModel = Field(default_factory=ServedModel)
     targets: Targets = Field(default_factory=Targets)
-    workload: Workload
+    workload: Traffic
     constraints: Constraints = Field(default_factory=Constraints)
     selection: CandidateSelection = Field(default_factory=CandidateSelection)
 

@@ -46,7 +46,7 @@ from benchlib.cost import (
 )
 from benchlib.cost.pricing import unchecked_hourly_cost_usd
 from benchlib.decision.candidates import Candidate
-from benchlib.decision.inputs import DecisionInputs, Workload
+from benchlib.decision.inputs import DecisionInputs, Traffic
 from benchlib.decision.load_capacity import size_level
 
 __all__ = ["DAYS_PER_MONTH", "VARIANTS", "Costing", "cost_candidate", "hourly_requests_per_s", "queue_devices",
@@ -108,7 +108,7 @@ class Costing:
     usd_per_million_output_tokens: float
 
 
-def hourly_requests_per_s(workload: Workload) -> np.ndarray:
+def hourly_requests_per_s(workload: Traffic) -> np.ndarray:
     """Requests per second in each of the day's 24 hours."""
     return workload.hourly_rates_per_s
 
@@ -161,14 +161,14 @@ def _power_by_hour(utilization: np.ndarray, power_w: float, idle_power_w: float)
     return np.where(busy, average_power_w(np.where(busy, utilization, 1.0), power_w, idle_power_w), idle_power_w)
 
 
-def _hosted_cost_per_day(profile: Any, workload: Workload) -> float:
+def _hosted_cost_per_day(profile: Any, workload: Traffic) -> float:
     """Cost per day of a hosted API: the day's input and output tokens times their prices
     (:func:`benchlib.cost.hosted_cost_usd`), USD."""
     requests = workload.requests_per_day
     return float(hosted_cost_usd(profile, requests * workload.prompt_tokens, requests * workload.output_tokens))
 
 
-def _hosted(candidate: Candidate, workload: Workload, peak_rps: float) -> Costing:
+def _hosted(candidate: Candidate, workload: Traffic, peak_rps: float) -> Costing:
     nan = float("nan")
     cost = float(_hosted_cost_per_day(candidate.price_profile, workload))
     tokens_per_day = workload.requests_per_day * workload.output_tokens
