@@ -19,7 +19,7 @@ import pandas as pd
 from benchlib.records import RunDirectory
 from benchlib.sweep.live_metrics import METRICS_OFF, SweepMetrics
 
-__all__ = ["Attempt", "Driver", "EnergyBasis", "Window"]
+__all__ = ["Driver", "EnergyBasis", "RunningAttempt", "Window"]
 
 PROGRESS_WRITE_INTERVAL_S = 0.5
 """Shortest time between two progress updates of ``run.json`` (it is not fsynced: the rows are)."""
@@ -61,11 +61,13 @@ class EnergyBasis:
 
 
 @dataclass
-class Attempt:
-    """One execution of a sweep, as a driver sees it.
+class RunningAttempt:
+    """One execution of a sweep while it runs, as a driver sees it.
+
+    Its entry in ``run.json``'s ``attempts`` is typed by :class:`benchlib.records.record.Attempt`.
 
     Attributes:
-        index: Attempt number (0 for the first).
+        index: Attempt number (0 for the first), its place in ``run.json``'s ``attempts``.
         store: The run directory.
         meta: ``run.json``'s contents, updated in place.
         unix_minus_perf_s: Unix time minus ``perf_counter`` time, fixed for the attempt, seconds.
@@ -126,10 +128,10 @@ class Driver(Protocol):
     def warmup(self) -> int:
         """Run the warm-up requests (never recorded); return how many ran."""
 
-    def measure(self, attempt: Attempt) -> Window | None:
+    def measure(self, attempt: RunningAttempt) -> Window | None:
         """Run every pending request, recording each as it completes; the measured window, if any ran."""
 
-    def stopped(self, attempt: Attempt) -> None:
+    def stopped(self, attempt: RunningAttempt) -> None:
         """Keep what a stopped attempt completed (called before the stop is recorded)."""
 
     def close(self) -> None:

@@ -44,7 +44,7 @@ from benchlib.records import (
     now_iso,
     output_not_writable,
 )
-from benchlib.sweep.driver import Attempt, Driver, Window
+from benchlib.sweep.driver import Driver, RunningAttempt, Window
 from benchlib.sweep.live_metrics import LOOPBACK, METRICS_OFF, SweepLabels, SweepMetrics
 from benchlib.sweep.run_record import (
     attempt_energy,
@@ -184,7 +184,7 @@ def _measure(
     thermal = ThermalRecorder()
     thermal.start()  # never raises: a machine without sensors records why
     bar = tqdm(total=total, initial=completed, desc="requests", unit="req", disable=not progress)
-    attempt = Attempt(len(meta["attempts"]) - 1, store, meta, bar, live)
+    attempt = RunningAttempt(len(meta["attempts"]) - 1, store, meta, bar, live)
     timings: dict[str, float] = {}
     window: Window | None = None
     measurement = None
@@ -249,7 +249,7 @@ def _fail_when_nothing_succeeded(store: RunDirectory, meta: dict[str, Any], requ
     raise RuntimeFailure(reason)
 
 
-def _record_stop(driver: Driver, attempt: Attempt, exc: BaseException) -> None:
+def _record_stop(driver: Driver, attempt: RunningAttempt, exc: BaseException) -> None:
     """Keep what the stopped attempt completed and record why it stopped, without hiding why it stopped.
 
     When the run directory cannot be written either (the reason it stopped, or

@@ -27,7 +27,7 @@ from benchlib.metrics import step_statistics, summarize_requests
 from benchlib.records import RunDirectory
 from benchlib.runtimes.base import GenerationRequest, TokenTrace
 from benchlib.runtimes.http import HttpRuntime, ServerGone, measure_rtt, run_coroutine
-from benchlib.sweep.driver import Attempt, EnergyBasis, Window
+from benchlib.sweep.driver import EnergyBasis, RunningAttempt, Window
 from benchlib.sweep.partial_log import OutputNotWritable, PartialLog, fold_partial
 from benchlib.sweep.rows import load_step_row
 from benchlib.sweep.steps import LoadStep, StepOutcome, run_step
@@ -157,7 +157,7 @@ class LoadStepsDriver:
             self.runtime.generate(request)
         return len(self.warmup_requests)
 
-    def measure(self, attempt: Attempt) -> Window | None:
+    def measure(self, attempt: RunningAttempt) -> Window | None:
         """Run every pending step; fold each finished step's rows and record its summary.
 
         Raises:
@@ -203,7 +203,7 @@ class LoadStepsDriver:
                 )
         return Window(window[0], window[1], unix_minus_perf) if window else None
 
-    def stopped(self, attempt: Attempt) -> None:
+    def stopped(self, attempt: RunningAttempt) -> None:
         """Fold the rows of the interrupted step into ``requests.parquet``.
 
         When the run directory cannot be written the rows stay in

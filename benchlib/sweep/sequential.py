@@ -18,7 +18,7 @@ from benchlib.models import ModelInfo, resolve_model
 from benchlib.records import RunDirectory
 from benchlib.runtimes.base import GenerationRequest
 from benchlib.runtimes.registry import create_runtime
-from benchlib.sweep.driver import Attempt, EnergyBasis, Window
+from benchlib.sweep.driver import EnergyBasis, RunningAttempt, Window
 from benchlib.sweep.rows import sequential_row
 
 __all__ = ["SequentialDriver"]
@@ -93,7 +93,7 @@ class SequentialDriver:
             self.runtime.generate(request)
         return len(self.warmup_requests)
 
-    def measure(self, attempt: Attempt) -> Window | None:
+    def measure(self, attempt: RunningAttempt) -> Window | None:
         """Run the pending requests, appending each to ``requests.parquet`` as it completes."""
         first_sent_s = last_token_s = None
         attempt.live.set_step("sequential", "sequential", 0.0)
@@ -108,7 +108,7 @@ class SequentialDriver:
             return None
         return Window(first_sent_s, last_token_s, attempt.unix_minus_perf_s)
 
-    def stopped(self, attempt: Attempt) -> None:
+    def stopped(self, attempt: RunningAttempt) -> None:
         """Nothing to keep: each request is already in ``requests.parquet``."""
 
     def close(self) -> None:
