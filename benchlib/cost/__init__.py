@@ -23,8 +23,6 @@ profiles or replace them by name.
 
 from benchlib.cost.break_even import BreakEven, break_even, break_even_utilization
 from benchlib.cost.formulas import (
-    SECONDS_PER_DAY,
-    SECONDS_PER_HOUR,
     TOKENS_PER_MILLION,
     DeviceCount,
     FloatOrArray,
@@ -62,8 +60,6 @@ __all__ = [
     "DEFAULT_PRICES_PATH",
     "KINDS",
     "SCHEMA_VERSION",
-    "SECONDS_PER_DAY",
-    "SECONDS_PER_HOUR",
     "TOKENS_PER_MILLION",
     "BreakEven",
     "CostUncertainty",

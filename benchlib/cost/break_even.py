@@ -25,7 +25,6 @@ from typing import Any
 import numpy as np
 
 from benchlib.cost.formulas import (
-    SECONDS_PER_HOUR,
     TOKENS_PER_MILLION,
     FloatOrArray,
     as_float_or_array,
@@ -42,6 +41,7 @@ from benchlib.cost.pricing import (
 )
 from benchlib.cost.profiles import HostedApi, Profile
 from benchlib.errors import ParameterError
+from benchlib.units import SECONDS_PER_HOUR
 
 __all__ = ["BreakEven", "break_even", "break_even_utilization"]
 

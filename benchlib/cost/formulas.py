@@ -29,10 +29,9 @@ from typing import Any, NamedTuple, Union
 import numpy as np
 
 from benchlib.errors import ParameterError
+from benchlib.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
 
 __all__ = [
-    "SECONDS_PER_DAY",
-    "SECONDS_PER_HOUR",
     "TOKENS_PER_MILLION",
     "DeviceCount",
     "FloatOrArray",
@@ -53,8 +52,6 @@ __all__ = [
     "usd_per_million_tokens",
 ]
 
-SECONDS_PER_HOUR = 3600.0
-SECONDS_PER_DAY = 86400.0
 TOKENS_PER_MILLION = 1e6
 
 FloatOrArray = Union[float, np.ndarray]

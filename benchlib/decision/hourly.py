@@ -23,10 +23,10 @@ import math
 from collections.abc import Sequence
 
 from benchlib.errors import ParameterError
+from benchlib.units import HOURS_PER_DAY
 
-__all__ = ["BUILT_IN_PROFILES", "HOURS_PER_DAY", "SUM_TOLERANCE", "diurnal_shares", "flat_shares", "hourly_shares"]
+__all__ = ["BUILT_IN_PROFILES", "SUM_TOLERANCE", "diurnal_shares", "flat_shares", "hourly_shares"]
 
-HOURS_PER_DAY = 24
 SUM_TOLERANCE = 1e-6
 """How far the 24 shares of a profile of your own may sum from 1."""
 

@@ -27,18 +27,15 @@ import math
 import numpy as np
 
 from benchlib.errors import ParameterError
+from benchlib.units import HOURS_PER_DAY, SECONDS_PER_HOUR
 
 __all__ = [
-    "HOURS_PER_DAY",
-    "SECONDS_PER_HOUR",
     "admitted_per_second",
     "all_edge_size",
     "poisson_arrivals",
     "simulate_fleets",
 ]
 
-HOURS_PER_DAY = 24
-SECONDS_PER_HOUR = 3600
 _EPS = 1e-9  # tokens of 0.1 × 10 sum to 0.9999999999999999: one whole token, not none
 
 

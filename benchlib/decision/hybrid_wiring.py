@@ -23,7 +23,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from benchlib.cost import SECONDS_PER_HOUR, hosted_cost_usd
+from benchlib.cost import hosted_cost_usd
 from benchlib.cost.pricing import unchecked_hourly_cost_usd
 from benchlib.decision.candidates import Candidate
 from benchlib.decision.hybrid import Side, hybrid_sweep
@@ -32,6 +32,7 @@ from benchlib.decision.inputs import DecisionInputs
 from benchlib.decision.recommend import DecisionResult, Verdict
 from benchlib.decision.sizing import queue_devices, size_hours
 from benchlib.errors import ParameterError
+from benchlib.units import SECONDS_PER_HOUR
 
 __all__ = ["choose_sides", "cloud_cost_function", "decision_hybrid", "edge_cost_function", "side_of"]
 

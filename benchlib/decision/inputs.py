@@ -15,10 +15,10 @@ import numpy as np
 import yaml
 from pydantic import Field, StrictBool, StrictStr, field_validator, model_validator
 
-from benchlib.cost.formulas import SECONDS_PER_HOUR
 from benchlib.decision.hourly import hourly_shares
 from benchlib.errors import ParameterError
 from benchlib.paths import RUNS_DEFAULT, params_dir, reference_csv
+from benchlib.units import SECONDS_PER_HOUR
 from benchlib.validation import ValidatedModel, parse
 
 __all__ = [

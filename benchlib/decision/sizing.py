@@ -35,7 +35,6 @@ from typing import Any
 import numpy as np
 
 from benchlib.cost import (
-    SECONDS_PER_HOUR,
     TOKENS_PER_MILLION,
     amortization_usd_per_h,
     average_power_w,
@@ -48,6 +47,7 @@ from benchlib.cost.pricing import unchecked_hourly_cost_usd
 from benchlib.decision.candidates import Candidate
 from benchlib.decision.inputs import DecisionInputs, Traffic
 from benchlib.decision.load_capacity import size_level
+from benchlib.units import SECONDS_PER_HOUR
 
 __all__ = ["DAYS_PER_MONTH", "VARIANTS", "Costing", "cost_candidate", "hourly_requests_per_s", "queue_devices",
            "size_hours"]

@@ -10,13 +10,13 @@ from scipy import stats
 from benchlib.decision.hybrid import Side, hybrid_sweep, simulate_hybrid
 from benchlib.decision.hybrid_admission import admitted_per_second
 from benchlib.errors import ParameterError
+from benchlib.units import SECONDS_PER_DAY
 
 RATE_RPS = 3.0
 FLAT = np.full(24, RATE_RPS)
 EDGE_TPOT_S, CLOUD_TPOT_S = 0.05, 0.2
 EDGE = Side("edge box", 1.0, {"tpot_s": [EDGE_TPOT_S]})
 CLOUD = Side("cloud gpu", 4.0, {"tpot_s": [CLOUD_TPOT_S]})
-SECONDS_PER_DAY = 86_400
 
 
 def edge_usd(n_edge, utilization):
