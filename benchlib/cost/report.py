@@ -43,7 +43,12 @@ from benchlib.cost.report_rows import (
 from benchlib.cost.runs import price_run, profile_from_record, run_cost_summary
 from benchlib.metrics import successful_requests, summarize_requests
 from benchlib.paths import repo_root
-from benchlib.predict.platforms import SOURCE_PREDICTED, PlatformEstimate, article_platform_estimates
+from benchlib.predict.platforms import (
+    PUBLISHED_MODEL_SIZE,
+    SOURCE_PREDICTED,
+    PlatformEstimate,
+    article_platform_estimates,
+)
 from benchlib.predict.predictor import load_library
 from benchlib.predict.roofline import Scenario
 from benchlib.records import STATUS_COMPLETE, scan_runs
@@ -56,7 +61,6 @@ __all__ = [
     "write_cost_report",
 ]
 
-PUBLISHED_MODEL_SIZE = "7B q4"
 DEFAULT_PROMPT_TOKENS_PER_REQUEST = 128
 """Prompt tokens per request at which a hosted API's list price is shown when none is given.
 

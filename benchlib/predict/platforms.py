@@ -22,8 +22,10 @@ from benchlib.predict.command import DEFAULT_RUNTIME_CLASS
 from benchlib.predict.predictor import Library, PredictedPoint, Prediction, predict
 from benchlib.predict.roofline import Scenario, batch_cap
 
-__all__ = ["DEFAULT_TPOT_TARGET_S", "SOURCE_PREDICTED", "PlatformEstimate", "article_platform_estimates", "point_latencies", "serving_estimate"]
+__all__ = ["DEFAULT_TPOT_TARGET_S", "PUBLISHED_MODEL_SIZE", "SOURCE_PREDICTED", "PlatformEstimate", "article_platform_estimates", "point_latencies", "serving_estimate"]
 
+PUBLISHED_MODEL_SIZE = "7B q4"
+"""The model size of the article's published figures (``hardware.yaml`` ``reference_models``: Llama-2-7B at Q4_0)."""
 SOURCE_PREDICTED = "predicted"
 """The basis of a number the performance model gave (rung 4 of the evidence ladder)."""
 DEFAULT_TPOT_TARGET_S = 0.1
@@ -113,7 +115,7 @@ def serving_estimate(library: Library, hardware_id: str, model_id: str, quantiza
                             bool(meeting), targets.get("tpot_s", tpot_target_s))  # fmt: skip
 
 
-def article_platform_estimates(library: Library, *, model_size: str = "7B q4", scenario: Scenario | None = None,
+def article_platform_estimates(library: Library, *, model_size: str = PUBLISHED_MODEL_SIZE, scenario: Scenario | None = None,
                                tpot_target_s: float = DEFAULT_TPOT_TARGET_S, targets: dict[str, float] | None = None,
                                e2e_tokens: int | None = None) -> dict[str, PlatformEstimate]:  # fmt: skip
     """Every article platform label's estimate for the article's model class, keyed by the label.
