@@ -29,7 +29,7 @@ from benchlib.metrics import successful_requests, summarize, summarize_clusters,
 from benchlib.metrics.run import prompt_strata
 from benchlib.metrics.summary import scope_words
 from benchlib.metrics.throughput import system_throughput_tps
-from benchlib.records import StoredRun
+from benchlib.records import IMPORTED_KIND, StoredRun
 from benchlib.records.repeats import runs_by_condition
 from benchlib.resampling import at_least, expanded_interval, t_half_width
 from benchlib.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES
@@ -104,7 +104,7 @@ def _condition_rows(condition_id: str, runs: list[StoredRun]) -> list[dict[str, 
 def conditions_table(runs: list[StoredRun]) -> pd.DataFrame:
     """One row per condition and metric, every condition of two or more measured runs pooled over its repeats."""
     rows: list[dict[str, Any]] = []
-    for condition_id, group in runs_by_condition(run for run in runs if run.record.kind != "imported").items():
+    for condition_id, group in runs_by_condition(run for run in runs if run.record.kind != IMPORTED_KIND).items():
         if len(group) >= 2:
             rows += _condition_rows(condition_id, group)
     return pd.DataFrame(rows, columns=CONDITION_COLUMNS)

@@ -32,11 +32,10 @@ import pandas as pd
 from benchlib.analysis.basis import BASIS_ESTIMATED, BASIS_IMPORTED, BASIS_MEASURED, BASIS_PUBLISHED, cost_basis
 from benchlib.analysis.groups import COMPARISON_GROUP, MODEL_LABEL, published_model_label
 from benchlib.analysis.tables import float_or_nan, summary_requests
-from benchlib.importers.writer import IMPORTED_KIND
 from benchlib.metrics import successful_requests, summarize_requests
 from benchlib.metrics.summary import SCOPE_ONE_RUN
 from benchlib.metrics.throughput import THROUGHPUT_METHOD
-from benchlib.records import StoredRun
+from benchlib.records import IMPORTED_KIND, StoredRun
 
 __all__ = [
     "BASIS_ESTIMATED",

@@ -16,9 +16,8 @@ from benchlib.analysis.basis import BASIS_IMPORTED, BASIS_MEASURED, cost_basis
 from benchlib.analysis.groups import add_group_columns
 from benchlib.cost.runs import price_run, profile_from_record
 from benchlib.importers.pricing import price_imported
-from benchlib.importers.writer import IMPORTED_KIND
 from benchlib.metrics import successful_requests, summarize_requests
-from benchlib.records import RunScan, SkippedRun, StoredRun, scan_runs
+from benchlib.records import IMPORTED_KIND, RunScan, SkippedRun, StoredRun, scan_runs
 from benchlib.records.record import EnergySummary, RunRecord
 
 __all__ = ["float_or_nan", "load_reference", "run_table", "step_table", "summary_requests"]

@@ -59,7 +59,7 @@ from benchlib.decision.serving import LoadLevel
 from benchlib.errors import ParameterError
 from benchlib.predict.predictor import Library, load_library
 from benchlib.predict.roofline import Scenario, batch_cap
-from benchlib.records import StoredRun
+from benchlib.records import IMPORTED_KIND, StoredRun
 
 __all__ = ["CLAIMS_NOT_USED", "CLASSES", "Candidate", "CandidateSet", "build_candidates", "resize"]
 
@@ -205,7 +205,7 @@ def _run_candidate(run: StoredRun, inputs: DecisionInputs, prices: PriceBook) ->
     """A run of the decision's model as a candidate, or why it cannot be one."""
     record = run.record
     platform = str(record.parameters.get("platform") or record.parameters.get("profile") or run.run_id)
-    source = "imported" if record.kind == "imported" else "measured"
+    source = "imported" if record.kind == IMPORTED_KIND else "measured"
     output_tokens = inputs.workload.output_tokens
     levels = imported_levels(run, output_tokens) if source == "imported" else measured_levels(run, output_tokens)
     if not levels:
@@ -276,7 +276,7 @@ def _hosted_list_prices(runs: list[StoredRun], inputs: DecisionInputs, prices: P
 
 def _is_this_machine(run: StoredRun, library: Library) -> bool:
     hardware_id, _ = library.hardware.platform_hardware(str(run.record.parameters.get("platform") or ""))
-    return hardware_id is None and run.record.kind != "imported"
+    return hardware_id is None and run.record.kind != IMPORTED_KIND
 
 
 def build_candidates(inputs: DecisionInputs, runs: list[StoredRun] | None = None,

@@ -28,11 +28,9 @@ from benchlib.importers.pricing import imported_energy, price_imported
 from benchlib.importers.registry import AUTO, importer_for
 from benchlib.importers.summary import complete_rows, imported_summary
 from benchlib.records.directory import SCHEMA_VERSION, RunDirectory, atomic_write_bytes, now_iso, run_id_for
+from benchlib.records.record import IMPORTED_KIND
 
-__all__ = ["IMPORTED_KIND", "ImportSettings", "WrittenImport", "import_file", "write_runs"]
-
-IMPORTED_KIND = "imported"
-"""``run.json``'s ``kind`` of an imported run (a sweep's is ``sweep``)."""
+__all__ = ["ImportSettings", "WrittenImport", "import_file", "write_runs"]
 
 COMPANION_KEYS = ("records_file", "aggregates_file")
 """Keys of ``ImportedRun.extra`` naming a file beside the original that the importer also read (kept too)."""

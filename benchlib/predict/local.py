@@ -39,10 +39,9 @@ from benchlib.predict.calibrate import Observation
 from benchlib.predict.local_hardware import local_hardware_spec, pooled_cpu_facts
 from benchlib.predict.local_model import LocalRunError, ModelResolver
 from benchlib.predict.roofline import HardwareSpec, Scenario
-from benchlib.records import StoredRun, scan_runs
+from benchlib.records import IMPORTED_KIND, StoredRun, scan_runs
 
 __all__ = [
-    "IMPORTED_KIND",
     "LOCAL_RUNTIME_CLASS",
     "LOCKSTEP_GAP_SHARE",
     "LocalObservations",
@@ -59,8 +58,6 @@ LOCAL_RUNTIME_CLASS = "llama.cpp"
 """The runtime class of every run this module turns into observations."""
 LOCKSTEP_GAP_SHARE = 0.1
 """A send this close after the one before (as a share of the median TTFT) belongs to the same round."""
-IMPORTED_KIND = "imported"
-"""``run.json`` ``kind`` of a run imported from another tool (``benchlib.importers.writer.IMPORTED_KIND``)."""
 
 
 @dataclass(frozen=True)

@@ -32,11 +32,12 @@ from benchlib.records.directory import (
     output_not_writable,
     run_id_for,
 )
-from benchlib.records.record import RunRecord
+from benchlib.records.record import IMPORTED_KIND, RunRecord
 from benchlib.records.repeats import REPEATS_MAX, repeat_run_id, runs_by_condition
 from benchlib.records.stored import RunScan, SkippedRun, StoredRun, load_runs, scan_runs
 
 __all__ = [
+    "IMPORTED_KIND",
     "REPEATS_MAX",
     "REQUESTS_FILE",
     "RUN_FILE",

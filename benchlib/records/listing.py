@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from benchlib.records.record import IMPORTED_KIND
 from benchlib.records.stored import scan_runs
 
 __all__ = ["LISTING_COLUMNS", "list_runs"]
@@ -29,7 +30,7 @@ def list_runs(runs_dir: str | Path) -> list[dict[str, Any]]:
         else:  # every completed request is a row (a killed run's progress may lag its rows)
             done = len(run.requests)
         status = run.status
-        if record.kind == "imported":  # not measured here: say from which tool, and when it gave aggregates only
+        if record.kind == IMPORTED_KIND:  # not measured here: say from which tool, and when it gave aggregates only
             source = run.meta.get("source") or {}
             status += f" (imported from {source.get('tool')}{'' if source.get('per_request') else ', aggregates only'})"
         rows.append({

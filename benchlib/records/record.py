@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
+    "IMPORTED_KIND",
     "Attempt",
     "CostSummary",
     "Distribution",
@@ -27,6 +28,9 @@ __all__ = [
     "ThermalWindow",
     "ThroughputInterval",
 ]
+
+IMPORTED_KIND = "imported"
+"""``run.json``'s ``kind`` of a run imported from another tool (a sweep's is ``sweep``)."""
 
 
 class _Record(BaseModel):

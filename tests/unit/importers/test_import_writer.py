@@ -18,8 +18,8 @@ from benchlib.analysis.tables import run_table
 from benchlib.cost import cost_per_million_tokens_usd, load_prices
 from benchlib.errors import ParameterError
 from benchlib.importers.base import Aggregate, ImportedRun, MetricMapping
-from benchlib.importers.writer import IMPORTED_KIND, ImportSettings, write_runs
-from benchlib.records import RunDirectory
+from benchlib.importers.writer import ImportSettings, write_runs
+from benchlib.records import IMPORTED_KIND, RunDirectory
 
 DECODE_SAMPLES = [101.5, 99.25, 100.75]
 
