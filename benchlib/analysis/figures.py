@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchlib.analysis.basis import cost_basis
+from benchlib.analysis.basis import BASIS_ESTIMATED, BASIS_IMPORTED, BASIS_MEASURED, BASIS_PUBLISHED, cost_basis
 from benchlib.analysis.claims import REJECTED, claim_status, claim_statuses
 from benchlib.analysis.distributions import latency_samples, plot_latency_ecdf
 from benchlib.analysis.figure_style import (
@@ -41,7 +41,7 @@ from benchlib.analysis.pareto import pareto_points, plot_pareto
 from benchlib.analysis.power_timeline import plot_power_timeline
 from benchlib.analysis.serving import plot_load_steps, plot_serving_curve, serving_points
 from benchlib.analysis.tables import step_table
-from benchlib.records import STATUS_COMPLETE, scan_runs
+from benchlib.records import IMPORTED_KIND, STATUS_COMPLETE, scan_runs
 from benchlib.records.directory import THERMAL_FILE
 
 __all__ = [
@@ -143,7 +143,7 @@ FIGURES: tuple[FigureSpec, ...] = (
 )
 
 def _is_imported(row: pd.Series) -> bool:
-    return row.get("source") == "imported"
+    return row.get("source") == IMPORTED_KIND
 
 
 def _measured_label(row: pd.Series, extra_column: str | None = None, estimated: bool = False, priced: bool = False) -> str:
@@ -186,8 +186,8 @@ def comparison_panels(spec: FigureSpec, runs: pd.DataFrame, reference: pd.DataFr
         estimated = spec.kind_column is not None and row[spec.kind_column] == "estimated"
         whiskers = (max(value - low, 0.0), max(high - value, 0.0)) if np.isfinite(low) else (0.0, 0.0)
         panel = row[MODEL_LABEL] if MODEL_LABEL in row.index else model_label(row)
-        kind = "imported" if _is_imported(row) else "estimated" if estimated else "measured"
-        where = "imported" if kind == "imported" else "measured here"
+        kind = BASIS_IMPORTED if _is_imported(row) else BASIS_ESTIMATED if estimated else BASIS_MEASURED
+        where = "imported" if kind == BASIS_IMPORTED else "measured here"
         label = _measured_label(row, spec.label_column, estimated, priced=spec.priced)
         rows.append((f"{panel} · {where}", label, value, *whiskers, kind, False))
     claims = reference[reference["metric"] == spec.reference_metric]
@@ -195,7 +195,7 @@ def comparison_panels(spec: FigureSpec, runs: pd.DataFrame, reference: pd.DataFr
     for _, row in claims.iterrows():
         status = claim_status(statuses, row["platform"], row["model_size"], row["metric"])
         label = f"{row['platform']}\npublished claim (article, Jan 2026): {status}"
-        rows.append((published_model_label(row["model_size"]), label, float(row["value"]), np.nan, np.nan, "published",
+        rows.append((published_model_label(row["model_size"]), label, float(row["value"]), np.nan, np.nan, BASIS_PUBLISHED,
                      REJECTED in status))  # fmt: skip
     return pd.DataFrame(rows, columns=["panel", "label", "value", "err_low", "err_high", "kind", "implausible"])
 
@@ -203,15 +203,15 @@ def comparison_panels(spec: FigureSpec, runs: pd.DataFrame, reference: pd.DataFr
 _STYLES = {  # kind -> (colour, marker, legend label)
     "measured": (MEASURED_COLOR, "o", "measured here (point: median or value; whisker: 95% CI)"),
     "estimated": (ESTIMATED_COLOR, "s", "run here, power estimated from the profile (not measured)"),
-    "imported": (IMPORTED_COLOR, "D", "imported from llama-bench, vLLM, guidellm or AIPerf (no interval from aggregates)"),
-    "published": (PUBLISHED_COLOR, "d", "published claim (benchmark article, Jan 2026; not measured here, no interval)"),
+    BASIS_IMPORTED: (IMPORTED_COLOR, "D", "imported from llama-bench, vLLM, guidellm or AIPerf (no interval from aggregates)"),
+    BASIS_PUBLISHED: (PUBLISHED_COLOR, "d", "published claim (benchmark article, Jan 2026; not measured here, no interval)"),
     "implausible": (REJECTED_EDGE_COLOR, IMPLAUSIBLE_MARKER, IMPLAUSIBLE_LABEL),
 }
 _MARKER_SIZE = 8
 
 
 def _style_key(point: pd.Series) -> str:
-    return "implausible" if point["kind"] == "published" and point["implausible"] else point["kind"]
+    return "implausible" if point["kind"] == BASIS_PUBLISHED and point["implausible"] else point["kind"]
 
 
 def _draw_panel(axes, points: pd.DataFrame) -> None:
@@ -277,7 +277,7 @@ def plot_comparison(spec: FigureSpec, runs: pd.DataFrame, reference: pd.DataFram
                       markeredgecolor=_STYLES[k][0] if k == "implausible" else "#333333", label=labels[k])
                for k in _STYLES if k in keys]  # fmt: skip
     figure.legend(handles=handles, fontsize=MIN_FONT_PT, loc="lower center", bbox_to_anchor=(0.5, 0.0))
-    if not (points["kind"] != "published").any():
+    if not (points["kind"] != BASIS_PUBLISHED).any():
         note = "no complete measured run"
         if spec.output_tokens is not None:
             note += f" with {spec.output_tokens} output tokens per request"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from benchlib.analysis.basis import cost_basis
+from benchlib.analysis.basis import BASIS_PUBLISHED, cost_basis
 from benchlib.analysis.claims import REJECTED, claim_status, claim_statuses
 from benchlib.analysis.figure_labels import label_point, place_point_labels
 from benchlib.analysis.figure_style import (
@@ -71,8 +71,8 @@ def pareto_points(runs: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
         if not np.isfinite(latency):
             continue  # no latency: no place on either panel
         rows.append((f"{platform}", published_model_label(size), float(latency), PUBLISHED_LATENCY_NOTE,
-                     float(values.get("cost_per_million_tokens", np.nan)), "published",
-                     float(values.get("energy_per_token", np.nan)), "published",
+                     float(values.get("cost_per_million_tokens", np.nan)), BASIS_PUBLISHED,
+                     float(values.get("energy_per_token", np.nan)), BASIS_PUBLISHED,
                      claim_status(statuses, platform, size, "per_token_latency")))  # fmt: skip
     return pd.DataFrame(rows, columns=_POINT_COLUMNS)
 
@@ -95,7 +95,7 @@ def pareto_frontier(points: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
 _MARKERS = {  # kind -> (marker, filled, legend label)
     "measured": ("o", True, "measured here (latency: p95)"),
     "estimated": ("s", True, "run here, energy estimated from the profile (latency: p95 measured)"),
-    "published": ("o", False, f"published claim (article, Jan 2026; {PUBLISHED_LATENCY_NOTE})"),
+    BASIS_PUBLISHED: ("o", False, f"published claim (article, Jan 2026; {PUBLISHED_LATENCY_NOTE})"),
     "unknown": ("P", True, "run here, energy source unknown"),
 }
 _TAB10_RED = 3

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchlib.analysis.basis import POWER_ESTIMATED, cost_basis
+from benchlib.analysis.basis import BASIS_PUBLISHED, POWER_ESTIMATED, cost_basis
 from benchlib.analysis.claims import claim_status, claim_statuses
 from benchlib.analysis.comparisons_report import NO_COMPARABLE_PAIRS
 from benchlib.metrics.summary import SCOPE_ONE_RUN
@@ -48,7 +48,7 @@ def _tail(value: float, low: float, high: float, note: object) -> str:
 
 def _statistics_section(statistics: pd.DataFrame) -> list[str]:
     """Every metric of every measured run: n, median [95% CI], p95 and p99 with theirs, basis, how each was made."""
-    measured = statistics[statistics["basis"] != "published"]
+    measured = statistics[statistics["basis"] != BASIS_PUBLISHED]
     if measured.empty:
         return []
     lines = ["", "## Every metric of every run (n, median [95% CI], p95 and p99 [95% CI])", ""]

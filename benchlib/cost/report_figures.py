@@ -7,13 +7,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchlib.analysis.basis import BASIS_IMPORTED
 from benchlib.analysis.figure_style import MIN_FONT_PT, pyplot
 from benchlib.cost.pricing import cost_per_million_tokens_usd
 from benchlib.cost.profiles import HostedApi, Profile
 
 __all__ = ["plot_break_even", "plot_cost_curves"]
 
-_LINE_STYLES = {"measured": "-", "predicted": "--", "imported": "-.", "list price": ":"}
+_LINE_STYLES = {"measured": "-", "predicted": "--", BASIS_IMPORTED: "-.", "list price": ":"}
 """Line style of a platform's curve by the source of its throughput (anything else: dashed, as a prediction)."""
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from benchlib.analysis.basis import BASIS_IMPORTED
 from benchlib.cost.formulas import energy_per_token_j
 from benchlib.cost.pricing import hosted_usd_per_million_output_tokens
 from benchlib.cost.profiles import HostedApi, Profile
@@ -101,7 +102,7 @@ def imported_row(run) -> tuple[dict[str, Any], Profile] | None:
     label = f"{record.parameters['platform']} · {record.model.get('name')} (imported from {source.get('tool')}, {run.run_id[-10:]})"
     nan = float("nan")
     low, high = (throughput.get(k) for k in ("ci_low", "ci_high"))
-    row = platform_row(label, "imported", throughput.get("value") or nan, low if low is not None else nan,
+    row = platform_row(label, BASIS_IMPORTED, throughput.get("value") or nan, low if low is not None else nan,
                high if high is not None else nan, cost, (nan, nan))  # fmt: skip
     return row, priced_profile(profile, cost)
 
