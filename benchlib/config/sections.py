@@ -227,8 +227,6 @@ class PricingSection(Section):
             ParameterError: a bad price file, or a name it does not define (the
                 message lists the valid profiles).
         """
-        if not self.price_profile:
-            return None
-        from benchlib.cost import load_prices
+        from benchlib.cost import load_price_profile
 
-        return load_prices(*self.price_files)[self.price_profile]
+        return load_price_profile(self.price_profile, *self.price_files)

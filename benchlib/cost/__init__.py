@@ -38,7 +38,7 @@ from benchlib.cost.formulas import (
     tokens_per_hour,
     usd_per_million_tokens,
 )
-from benchlib.cost.price_files import DEFAULT_PRICES_PATH, SCHEMA_VERSION, PriceBook, load_prices
+from benchlib.cost.price_files import DEFAULT_PRICES_PATH, SCHEMA_VERSION, PriceBook, load_price_profile, load_prices
 from benchlib.cost.pricing import (
     cost_per_million_tokens_usd,
     hosted_cost_usd,
@@ -84,6 +84,7 @@ __all__ = [
     "hosted_run_cost_summary",
     "hosted_usd_per_million_output_tokens",
     "hourly_cost_usd",
+    "load_price_profile",
     "load_prices",
     "measured_power_w",
     "owned_hourly_cost_usd",

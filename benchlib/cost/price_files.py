@@ -17,7 +17,7 @@ from benchlib.cost.profiles import KINDS, PROFILE_TYPES, Profile
 from benchlib.errors import ParameterError
 from benchlib.paths import repo_root
 
-__all__ = ["DEFAULT_PRICES_PATH", "SCHEMA_VERSION", "PriceBook", "load_prices"]
+__all__ = ["DEFAULT_PRICES_PATH", "SCHEMA_VERSION", "PriceBook", "load_price_profile", "load_prices"]
 
 DEFAULT_PRICES_PATH = repo_root() / "data" / "reference" / "prices.yaml"
 SCHEMA_VERSION = 1
@@ -190,3 +190,16 @@ def load_prices(*paths: str | Path, include_defaults: bool = True) -> PriceBook:
         for name, entry in document["profiles"].items():
             profiles[name], known[name] = _build_profile(path, name, entry, known)
     return PriceBook(profiles, tuple(files))
+
+
+def load_price_profile(name: str, *paths: str | Path) -> Profile | None:
+    """The price profile ``name`` from the article's defaults and then ``paths`` (``None`` when ``name`` is empty).
+
+    Args:
+        name: A profile name (``l4``, ``pi5``), or ``""`` for none.
+        *paths: Your price files, read after the defaults (see :func:`load_prices`).
+
+    Raises:
+        ParameterError: a bad price file, or a name no file defines (the message lists the valid profiles).
+    """
+    return load_prices(*paths)[name] if name else None

@@ -62,11 +62,9 @@ class ImportSettings:
         Raises:
             ParameterError: A name the price files do not define (the message lists the valid ones).
         """
-        if not self.price_profile:
-            return None
-        from benchlib.cost import load_prices
+        from benchlib.cost import load_price_profile
 
-        return load_prices(*self.price_files)[self.price_profile]
+        return load_price_profile(self.price_profile, *self.price_files)
 
 
 @dataclass(frozen=True)
