@@ -84,7 +84,7 @@ def test_run_json_of_an_in_process_sweep_keeps_its_keys(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_run_json_of_a_load_sweep_keeps_its_keys(tmp_path, monkeypatch):
-    from benchlib.local_servers import free_port, replay_server
+    from benchlib.testing.local_servers import free_port, replay_server
 
     server = replay_server(free_port(), tmp_path / "server.log").start()
     try:
