@@ -16,7 +16,6 @@ from benchlib.power.errors import CounterError, PowerError
 __all__ = [
     "CounterUnwrapper",
     "counter_delta_j",
-    "cumulative_trapezoid_j",
     "interpolate_at",
     "trapezoid_window_j",
 ]
@@ -68,16 +67,6 @@ def trapezoid_window_j(
     energy_j = float(np.sum((p[1:] + p[:-1]) * np.diff(t)) / 2.0)
     samples_inside = int(np.count_nonzero((times_s >= start_s) & (times_s <= end_s)))
     return energy_j, samples_inside
-
-
-def cumulative_trapezoid_j(times_s: np.ndarray, power_w: np.ndarray) -> np.ndarray:
-    """Cumulative energy in joules at each sample (0 at the first), trapezoid rule."""
-    times_s = np.asarray(times_s, dtype=float)
-    power_w = np.asarray(power_w, dtype=float)
-    if len(times_s) == 0:
-        return np.zeros(0)
-    steps = (power_w[1:] + power_w[:-1]) * np.diff(times_s) / 2.0
-    return np.concatenate(([0.0], np.cumsum(steps)))
 
 
 def counter_delta_j(

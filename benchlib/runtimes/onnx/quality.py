@@ -41,7 +41,6 @@ __all__ = [
     "QualityReport",
     "agreement",
     "llamacpp_perplexity",
-    "onnx_perplexity",
     "quality_check",
 ]
 
@@ -213,23 +212,6 @@ def llamacpp_perplexity(gguf_path: str | Path, token_ids: Sequence[int], context
     return math.exp(total / count), count
 
 
-def onnx_perplexity(model_dir: str | Path, token_ids: Sequence[int], context_tokens: int = 256, provider: str = "cpu", threads: int = 0) -> tuple[float, int]:
-    """Perplexity of an ONNX Runtime GenAI model on ``token_ids``, in windows of ``context_tokens``.
-
-    Returns:
-        ``(perplexity, scored tokens)``.
-    """
-    from benchlib.runtimes.onnx.runtime import OnnxRuntime
-
-    settings = OnnxSettings(threads=threads, provider=provider, model_dir=str(model_dir), precision=_precision_of(model_dir, provider))
-    runtime = OnnxRuntime(None, settings)
-    runtime.load()
-    try:
-        return _runtime_perplexity(runtime, token_ids, context_tokens)
-    finally:
-        runtime.close()
-
-
 def _runtime_perplexity(runtime: Any, token_ids: Sequence[int], context_tokens: int) -> tuple[float, int]:
     """Perplexity through a loaded :class:`~benchlib.runtimes.onnx.runtime.OnnxRuntime` (the generator's ``logits`` output)."""
     og, model = runtime._og, runtime.genai_model
@@ -244,15 +226,6 @@ def _runtime_perplexity(runtime: Any, token_ids: Sequence[int], context_tokens: 
         nll = _nll(logits, window[1:])
         total, count = total + float(nll.sum()), count + len(nll)
     return math.exp(total / count), count
-
-
-def _precision_of(model_dir: str | Path, provider: str) -> str:
-    from benchlib.runtimes.onnx.manifest import MANIFEST_NAME, load_manifest
-    from benchlib.runtimes.onnx.options import VALID_COMBINATIONS
-
-    if (Path(model_dir) / MANIFEST_NAME).exists():
-        return load_manifest(model_dir)["precision"]
-    return VALID_COMBINATIONS[provider][0]
 
 
 def quality_check(
