@@ -41,7 +41,7 @@ __all__ = [
 def _cmd_fleet(args: argparse.Namespace) -> int:
     import time
 
-    from benchlib.fleet.local import format_outcomes, run_fleet_local
+    from benchlib.fleet.local import FleetStatus, format_outcomes, run_fleet_local
     from benchlib.fleet.matrix import format_dry_run, load_fleet
 
     fleet = load_fleet(args.file)
@@ -56,7 +56,7 @@ def _cmd_fleet(args: argparse.Namespace) -> int:
     else:
         outcomes = run_fleet_local(fleet, Path(args.runs_dir), progress=not args.quiet)
     print(format_outcomes(outcomes, time.perf_counter() - started))
-    return 1 if any(o.status.startswith("failed") for o in outcomes) else 0
+    return 1 if any(o.kind == FleetStatus.FAILED for o in outcomes) else 0
 
 
 def _cmd_report(args: argparse.Namespace) -> int:

@@ -135,7 +135,7 @@ def _run_sweep_kernel(notebook: Path, store, values: dict[str, Any], progress: b
         SweepInterrupted: the user pressed Ctrl-C (the run is recorded as interrupted).
         NotebookFailed: the notebook raised, or the run directory could not be written (disk full).
     """
-    from benchlib.records import STATUS_COMPLETE, OutputNotWritable, output_not_writable
+    from benchlib.records import OutputNotWritable, RunStatus, output_not_writable
     from benchlib.records.disk_reserve import disk_reserve
     from benchlib.sweep.run_record import settle_stopped_run
 
@@ -160,7 +160,7 @@ def _run_sweep_kernel(notebook: Path, store, values: dict[str, Any], progress: b
         return
     error = failure[0] if failure else KeyboardInterrupt()
     if isinstance(error, NotebookNotWritten):
-        if store.effective_status() == STATUS_COMPLETE:  # the measurement is whole; only the notebook is missing
+        if store.effective_status() == RunStatus.COMPLETE:  # the measurement is whole; only the notebook is missing
             print(f"Warning: {error}", file=sys.stderr)
             return
         error = output_not_writable(store.path, error.os_error)
@@ -236,7 +236,7 @@ def run_sweep_notebook(
         NotebookFailed: the notebook raised.
     """
     from benchlib.config import SweepConfig
-    from benchlib.records import RunDirectory
+    from benchlib.records import RunDirectory, RunStatus
     from benchlib.sweep import prepare_run_directory, run_sweep
     from benchlib.sweep.live_metrics import check_metrics_port
     from benchlib.sweep.preflight import preflight
@@ -244,7 +244,7 @@ def run_sweep_notebook(
     notebook = _notebook("sweep.ipynb")
     values = _sweep_values(notebook, parameter_file, overrides)
     config = SweepConfig.from_mapping(values).for_repeat(repeat_index)
-    if not fresh and RunDirectory(config.run_dir()).effective_status() == "complete":
+    if not fresh and RunDirectory(config.run_dir()).effective_status() == RunStatus.COMPLETE:
         run_sweep(config, progress=False)  # reuses the run; prices it under the profile asked for now
         return config.run_dir()
     if metrics_port is not None:  # a port in use is refused before the kernel starts and the model loads

@@ -41,7 +41,7 @@ from benchlib.analysis.pareto import pareto_points, plot_pareto
 from benchlib.analysis.power_timeline import plot_power_timeline
 from benchlib.analysis.serving import plot_load_steps, plot_serving_curve, serving_points
 from benchlib.analysis.tables import step_table
-from benchlib.records import IMPORTED_KIND, STATUS_COMPLETE, scan_runs
+from benchlib.records import IMPORTED_KIND, RunStatus, scan_runs
 from benchlib.records.directory import THERMAL_FILE
 
 __all__ = [
@@ -147,7 +147,7 @@ def _is_imported(row: pd.Series) -> bool:
 
 
 def _measured_label(row: pd.Series, extra_column: str | None = None, estimated: bool = False, priced: bool = False) -> str:
-    status = "" if row["status"] == STATUS_COMPLETE else f", {row['status']}"
+    status = "" if row["status"] == RunStatus.COMPLETE else f", {row['status']}"
     extra = f", {extra_column.replace('_', ' ')} {row[extra_column]}" if extra_column else ""
     what = "run here, power ESTIMATED from profile" if estimated else "measured"
     if _is_imported(row):
@@ -319,7 +319,7 @@ def write_figures(
     """
     figures_dir = Path(figures_dir)
     figures_dir.mkdir(parents=True, exist_ok=True)
-    complete = runs[runs["status"] == STATUS_COMPLETE] if not runs.empty else runs
+    complete = runs[runs["status"] == RunStatus.COMPLETE] if not runs.empty else runs
     paths: list[Path] = []
     skipped: dict[str, str] = {}
     for spec in FIGURES:
@@ -339,7 +339,7 @@ def write_figures(
         (figures_dir / "serving_curve.png").unlink(missing_ok=True)
     else:
         _save(plot_serving_curve(steps), figures_dir / "serving_curve.png", paths)
-    stored = [run for run in scan_runs(runs_dir).runs if run.status == STATUS_COMPLETE]
+    stored = [run for run in scan_runs(runs_dir).runs if run.status == RunStatus.COMPLETE]
     with_power = [run for run in stored if (run.path / "power.parquet").exists()]
     with_thermal = [run for run in stored if (run.path / THERMAL_FILE).exists()]
     for run in (with_power or with_thermal or stored)[-1:]:

@@ -15,6 +15,7 @@ import pandas as pd
 
 from benchlib.analysis.figure_labels import label_point, place_point_labels
 from benchlib.analysis.figure_style import MIN_FONT_PT, layout_above_legend, pyplot
+from benchlib.records import StepStatus
 
 __all__ = ["SERVING_PERCENTILES", "plot_load_steps", "plot_serving_curve", "serving_points"]
 
@@ -39,7 +40,7 @@ def serving_points(steps: pd.DataFrame) -> pd.DataFrame:
     columns = ["run_id", "line", "concurrency", "throughput_tps", "tpot_ms_p50", "tpot_ms_p95"]
     if steps.empty:
         return pd.DataFrame(columns=columns)
-    closed = steps[(steps["mode"] == "closed") & (steps["status"] == "complete")]
+    closed = steps[(steps["mode"] == "closed") & (steps["status"] == StepStatus.COMPLETE)]
     closed = closed[np.isfinite(closed["throughput_tps"].astype(float))]
     if closed.empty:
         return pd.DataFrame(columns=columns)
@@ -110,7 +111,7 @@ def plot_load_steps(steps: pd.DataFrame):
         The matplotlib ``Figure``.
     """
     plt = pyplot()
-    closed = steps[(steps["mode"] == "closed") & (steps["status"] == "complete")]
+    closed = steps[(steps["mode"] == "closed") & (steps["status"] == StepStatus.COMPLETE)]
     figure, (left, middle, right) = plt.subplots(1, 3, figsize=(13, 4))
     for run_id, data in closed.groupby("run_id"):
         data = data.sort_values("concurrency")

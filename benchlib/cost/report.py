@@ -51,7 +51,7 @@ from benchlib.predict.platforms import (
 )
 from benchlib.predict.predictor import load_library
 from benchlib.predict.roofline import Scenario
-from benchlib.records import IMPORTED_KIND, STATUS_COMPLETE, scan_runs
+from benchlib.records import IMPORTED_KIND, RunStatus, scan_runs
 
 __all__ = [
     "break_even_table",
@@ -149,13 +149,13 @@ def platform_table(
         return pd.DataFrame(rows), profiles
     for run in scan_runs(runs_dir).runs if runs_dir else []:  # the analysis report names skipped ones
         record = run.record
-        if record.kind == IMPORTED_KIND and run.status == STATUS_COMPLETE and record.price_profile:
+        if record.kind == IMPORTED_KIND and run.status == RunStatus.COMPLETE and record.price_profile:
             imported = imported_row(run)
             if imported is not None:
                 rows.append(imported[0])
                 profiles[imported[0]["platform"]] = imported[1]
             continue
-        if run.status != STATUS_COMPLETE or not record.price_profile or run.requests.empty:
+        if run.status != RunStatus.COMPLETE or not record.price_profile or run.requests.empty:
             continue
         requests = successful_requests(summary_requests(run))
         if requests.empty:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from benchlib.metrics import successful_requests
-from benchlib.records import StoredRun
+from benchlib.records import StepStatus, StoredRun
 
 __all__ = ["BASIS_HOSTED", "METRIC_LABELS", "Capacity", "LatencySamples", "Measured", "TargetCheck", "check_targets",
            "closed_loop_steps", "hosted_capacity"]
@@ -125,7 +125,7 @@ def closed_loop_steps(run: StoredRun) -> list[tuple[str, int, pd.DataFrame]]:
     requests = run.requests
     for step_id, step in run.record.steps.items():
         summary = step.summary
-        if step.status != "complete" or summary.get("mode") != "closed" or not summary.get("concurrency"):
+        if step.status != StepStatus.COMPLETE or summary.get("mode") != "closed" or not summary.get("concurrency"):
             continue
         rows = requests[(requests["step"] == step_id) & (requests["attempt"] == step.attempt)]
         rows = successful_requests(rows)

@@ -36,7 +36,7 @@ from benchlib.config import SweepConfig
 from benchlib.errors import ParameterError
 from benchlib.notebook_runner import load_parameter_file
 from benchlib.paths import repo_root
-from benchlib.records import RunDirectory, STATUS_COMPLETE, STATUS_RUNNING
+from benchlib.records import RunDirectory, RunStatus
 
 __all__ = ["FLEET_KEYS", "TARGET_KEY", "Fleet", "FleetSweep", "expand", "format_dry_run", "load_fleet", "sweep_status"]
 
@@ -322,11 +322,11 @@ def load_fleet(path: str | Path) -> Fleet:
 def sweep_status(sweep: FleetSweep, runs_dir: Path) -> str:
     """What running the fleet would do with this sweep: ``new``, ``complete``, or ``STATUS -> resumes``."""
     status = RunDirectory(Path(runs_dir) / sweep.run_id).effective_status()
-    if status == "missing":
+    if status == RunStatus.MISSING:
         return "new"
-    if status == STATUS_COMPLETE:
-        return "complete"
-    if status == STATUS_RUNNING:
+    if status == RunStatus.COMPLETE:
+        return RunStatus.COMPLETE
+    if status == RunStatus.RUNNING:
         return "running (another process)"
     return f"{status} -> resumes"
 

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from benchlib.errors import BenchlibError
-from benchlib.records import RUN_FILE, STATUS_COMPLETE, RunDirectory
+from benchlib.records import RUN_FILE, RunDirectory, RunStatus
 
 __all__ = ["RunAlreadyComplete", "pack_run_dir", "unpack_run_dir"]
 
@@ -93,7 +93,7 @@ def unpack_run_dir(data: bytes, runs_dir: str | Path) -> Path:
             raise BenchlibError(f"The packed run directory cannot be read: {exc}") from exc
         incoming = _single_run(staging)
         target = runs_dir / incoming.name
-        if RunDirectory(target).effective_status() == STATUS_COMPLETE:
+        if RunDirectory(target).effective_status() == RunStatus.COMPLETE:
             raise RunAlreadyComplete(
                 f"{target} already holds a complete run; it is kept (delete it to gather the new copy)."
             )

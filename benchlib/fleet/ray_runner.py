@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from benchlib.errors import BenchlibError, ParameterError
-from benchlib.fleet.local import STATUS_SKIPPED, FleetOutcome
+from benchlib.fleet.local import FleetOutcome, FleetStatus
 from benchlib.fleet.matrix import Fleet, FleetSweep
 from benchlib.fleet.ray_task import FLEET_RUNS_ENV, DeviceRun
-from benchlib.records import STATUS_COMPLETE, RunDirectory
+from benchlib.records import RunDirectory, RunStatus
 
 __all__ = ["DEVICE_PREFIX", "RayFleetOutcome", "cluster_devices", "device_resource", "run_fleet_ray"]
 
@@ -187,8 +187,8 @@ class _Driver:
         self.bar = tqdm(total=len(fleet.sweeps), desc="fleet", unit="sweep", disable=not progress)
         self.progress = progress
         for index, sweep in enumerate(fleet.sweeps):
-            if RunDirectory(runs_dir / sweep.run_id).effective_status() == STATUS_COMPLETE:
-                self._record(index, RayFleetOutcome(sweep, STATUS_SKIPPED, runs_dir / sweep.run_id, 0.0))
+            if RunDirectory(runs_dir / sweep.run_id).effective_status() == RunStatus.COMPLETE:
+                self._record(index, RayFleetOutcome(sweep, FleetStatus.SKIPPED, runs_dir / sweep.run_id, 0.0))
             else:
                 self.queues.setdefault(sweep.target, deque()).append((index, sweep))
 
@@ -215,11 +215,12 @@ class _Driver:
         """Every sweep of ``target`` not started yet is ``not run``."""
         while self.queues.get(target):
             index, sweep = self.queues[target].popleft()
-            self._record(index, RayFleetOutcome(sweep, f"not run: device {target} {why}; rerun the fleet", None, 0.0))
+            outcome = FleetStatus.NOT_RUN.because(f"device {target} {why}; rerun the fleet")
+            self._record(index, RayFleetOutcome(sweep, outcome, None, 0.0))
 
     def _interrupted(self, sweep: FleetSweep, why: str) -> str:
-        return (
-            f"interrupted: {why}; its completed requests stay on device {sweep.target} (in ${FLEET_RUNS_ENV}/"
+        return FleetStatus.INTERRUPTED.because(
+            f"{why}; its completed requests stay on device {sweep.target} (in ${FLEET_RUNS_ENV}/"
             f"{sweep.target} or ~/.cache/benchlib/fleet-runs/{sweep.target}); rerun the fleet to resume it"
         )
 
@@ -229,8 +230,8 @@ class _Driver:
         try:
             result: DeviceRun = self.ray.get(ref)
         except errors.RayTaskError as exc:  # the task itself raised (not a benchlib error): a bug or a broken node
-            self._record(index, RayFleetOutcome(sweep, f"failed: {str(exc).strip().splitlines()[-1]}", None,
-                                                time.perf_counter() - submitted))
+            failed = FleetStatus.FAILED.because(str(exc).strip().splitlines()[-1])
+            self._record(index, RayFleetOutcome(sweep, failed, None, time.perf_counter() - submitted))
         except errors.RayError as exc:  # the node died, the worker crashed, the task was cancelled
             node_died = isinstance(exc, errors.NodeDiedError)
             why = f"the node of device {sweep.target} died while its sweep ran" if node_died else "its task ended"
@@ -251,8 +252,9 @@ class _Driver:
                 run_dir = unpack_run_dir(result.packed, self.runs_dir)
             except RunAlreadyComplete:
                 status, run_dir = f"{status} (kept the complete copy already there)", self.runs_dir / result.run_id
-        if status.startswith("interrupted"):
-            status = self._interrupted(sweep, status.removeprefix("interrupted: "))
+        interrupted = FleetStatus.INTERRUPTED.because("")
+        if status.startswith(interrupted):
+            status = self._interrupted(sweep, status.removeprefix(interrupted))
         wall_s = time.perf_counter() - submitted
         return RayFleetOutcome(
             sweep, status, run_dir, wall_s, result.node_id, result.hostname, result.node_run_dir,

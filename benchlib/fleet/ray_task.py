@@ -34,7 +34,8 @@ class DeviceRun:
 
     Attributes:
         run_id: The run directory's name (the run id).
-        status: The run's status on the node (``complete``, ``failed: ...``, ``interrupted: ...``).
+        status: The fleet's outcome on the node (a :class:`~benchlib.fleet.local.FleetStatus`: ``complete``,
+            ``failed: WHY``, ``interrupted: WHY``).
         packed: The run directory as tar.gz bytes, or ``None`` when the sweep wrote none.
         node_id: Ray's id of the node that ran it.
         hostname: That node's host name.
@@ -87,6 +88,7 @@ def run_sweep_on_device(target: str, values: dict[str, Any], run_id: str) -> Dev
     import ray
 
     from benchlib.errors import BenchlibError, SweepInterrupted
+    from benchlib.fleet.local import FleetStatus, outcome_of_run
     from benchlib.fleet.packing import pack_run_dir
     from benchlib.notebook_execution import NotebookFailed
     from benchlib.notebook_runner import run_sweep_notebook
@@ -100,11 +102,11 @@ def run_sweep_on_device(target: str, values: dict[str, Any], run_id: str) -> Dev
     try:
         with contextlib.chdir(repo_root()):
             run_dir = run_sweep_notebook(None, {**values, "output_dir": str(output)}, progress=False)
-        status = RunDirectory(run_dir).effective_status()
+        status = outcome_of_run(RunDirectory(run_dir).effective_status())
     except SweepInterrupted as exc:
-        status = f"interrupted: {_one_line(exc)}"
+        status = FleetStatus.INTERRUPTED.because(_one_line(exc))
     except (BenchlibError, NotebookFailed) as exc:
-        status = f"failed: {_one_line(exc)}"
+        status = FleetStatus.FAILED.because(_one_line(exc))
     sweep_s = time.perf_counter() - started
     packed = pack_run_dir(run_dir) if (Path(run_dir) / RUN_FILE).is_file() else None
     return DeviceRun(

@@ -29,6 +29,7 @@ from benchlib.importers.registry import AUTO, importer_for
 from benchlib.importers.summary import complete_rows, imported_summary
 from benchlib.records.directory import SCHEMA_VERSION, RunDirectory, atomic_write_bytes, now_iso, run_id_for
 from benchlib.records.record import IMPORTED_KIND
+from benchlib.records.status import RunStatus
 
 __all__ = ["ImportSettings", "WrittenImport", "import_file", "write_runs"]
 
@@ -141,7 +142,7 @@ def _meta(run: ImportedRun, run_id: str, path: Path, sha256: str, settings: Impo
         "schema_version": SCHEMA_VERSION,
         "run_id": run_id,
         "kind": IMPORTED_KIND,
-        "status": "complete",
+        "status": RunStatus.COMPLETE,
         "parameters": {
             "profile": f"imported-{run.tool}", "platform": settings.platform, "runtime": run.tool,
             "output_tokens": _output_tokens_per_request(run, rows), "prompts": run.workload.get("prompts", "imported"),

@@ -39,7 +39,7 @@ from benchlib.predict.calibrate import Observation
 from benchlib.predict.local_hardware import local_hardware_spec, pooled_cpu_facts
 from benchlib.predict.local_model import LocalRunError, ModelResolver
 from benchlib.predict.roofline import HardwareSpec, Scenario
-from benchlib.records import IMPORTED_KIND, StoredRun, scan_runs
+from benchlib.records import IMPORTED_KIND, StepStatus, StoredRun, scan_runs
 
 __all__ = [
     "LOCAL_RUNTIME_CLASS",
@@ -143,7 +143,7 @@ def _load_steps(run: StoredRun, rows: pd.DataFrame) -> list[tuple[str, Scenario,
     figures = []
     for step_id, step in run.record.steps.items():
         summary = step.summary
-        if step.status != "complete" or summary.get("mode") != "closed" or "step" not in rows:
+        if step.status != StepStatus.COMPLETE or summary.get("mode") != "closed" or "step" not in rows:
             continue  # open-loop (Poisson) steps are not the model's closed loop
         part = rows[(rows["step"] == step_id) & (rows["attempt"] == step.attempt)] if "attempt" in rows else rows[rows["step"] == step_id]
         if part.empty:

@@ -11,6 +11,7 @@
 * :mod:`~benchlib.records.directory`: writing and reading one run directory
   (every file atomically), the run id, the effective status;
 * :mod:`~benchlib.records.record`: :class:`RunRecord`, the typed ``run.json``;
+* :mod:`~benchlib.records.status`: :class:`RunStatus` and :class:`StepStatus`, the statuses it holds;
 * :mod:`~benchlib.records.stored`: every run under a folder, read back;
 * :mod:`~benchlib.records.repeats`: repeats of a condition, their run ids, runs grouped by condition.
 """
@@ -19,11 +20,6 @@ from benchlib.records.directory import (
     REQUESTS_FILE,
     RUN_FILE,
     SCHEMA_VERSION,
-    STATUS_COMPLETE,
-    STATUS_FAILED,
-    STATUS_INTERRUPTED,
-    STATUS_PROCESS_GONE,
-    STATUS_RUNNING,
     OutputNotWritable,
     RunDirectory,
     atomic_write_bytes,
@@ -34,24 +30,23 @@ from benchlib.records.directory import (
 )
 from benchlib.records.record import IMPORTED_KIND, RunRecord
 from benchlib.records.repeats import REPEATS_MAX, repeat_run_id, runs_by_condition
+from benchlib.records.status import RECORDED_STATUSES, RunStatus, StepStatus
 from benchlib.records.stored import RunScan, SkippedRun, StoredRun, load_runs, scan_runs
 
 __all__ = [
     "IMPORTED_KIND",
+    "RECORDED_STATUSES",
     "REPEATS_MAX",
     "REQUESTS_FILE",
     "RUN_FILE",
     "SCHEMA_VERSION",
-    "STATUS_COMPLETE",
-    "STATUS_FAILED",
-    "STATUS_INTERRUPTED",
-    "STATUS_PROCESS_GONE",
-    "STATUS_RUNNING",
     "OutputNotWritable",
     "RunDirectory",
     "RunRecord",
     "RunScan",
+    "RunStatus",
     "SkippedRun",
+    "StepStatus",
     "StoredRun",
     "atomic_write_bytes",
     "atomic_write_json",

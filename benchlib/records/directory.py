@@ -33,19 +33,15 @@ import pyarrow  # noqa: F401  (imported now, not on the first write inside a mea
 
 from benchlib.errors import RuntimeFailure
 from benchlib.records.record import RunRecord
+from benchlib.records.status import RunStatus
 
 __all__ = [
     "PARTIAL_FILE",
     "REQUESTS_FILE",
     "RUN_FILE",
-    "OutputNotWritable",
     "SCHEMA_VERSION",
-    "STATUS_COMPLETE",
-    "STATUS_FAILED",
-    "STATUS_INTERRUPTED",
-    "STATUS_PROCESS_GONE",
-    "STATUS_RUNNING",
     "THERMAL_FILE",
+    "OutputNotWritable",
     "RunDirectory",
     "atomic_write_bytes",
     "atomic_write_json",
@@ -61,14 +57,6 @@ PARTIAL_FILE = "requests.partial.jsonl"
 """Completed requests of a load step, one JSON line each, not yet folded into ``requests.parquet``."""
 THERMAL_FILE = "thermal.parquet"
 """Temperatures and clocks sampled during each attempt (one row per snapshot, an ``attempt`` column)."""
-
-# Status values in run.json, and the one derived when a "running" run's process is gone.
-STATUS_RUNNING = "running"
-STATUS_COMPLETE = "complete"
-STATUS_FAILED = "failed"
-STATUS_INTERRUPTED = "interrupted"
-STATUS_PROCESS_GONE = "interrupted (process gone)"
-"""A run whose ``run.json`` says ``running`` but whose process (pid and start time, on this host) is gone."""
 
 
 class OutputNotWritable(RuntimeFailure):
@@ -267,21 +255,29 @@ class RunDirectory:
         self._table = table
         return table
 
-    def effective_status(self, meta: dict[str, Any] | None = None) -> str:
-        """The run's status, with a dead ``running`` run reported as :data:`STATUS_PROCESS_GONE`.
+    def effective_status(self, meta: dict[str, Any] | None = None) -> RunStatus:
+        """The run's status, with a dead ``running`` run reported as :attr:`RunStatus.PROCESS_GONE`.
 
         A run whose ``run.json`` says ``running`` but whose process (its pid and
         that process's start time) no longer exists on this host (killed with
-        ``kill -9``, crashed, machine restarted) did not finish.
+        ``kill -9``, crashed, machine restarted) did not finish. Without
+        ``run.json`` the status is :attr:`RunStatus.MISSING`; with a status this
+        benchlib does not know, :attr:`RunStatus.UNKNOWN`.
+
+        Args:
+            meta: ``run.json``'s contents when already read (read here otherwise).
         """
         meta = meta if meta is not None else self.read_meta()
         if meta is None:
-            return "missing"
-        status = meta.get("status", "unknown")
-        if status != STATUS_RUNNING:
+            return RunStatus.MISSING
+        try:
+            status = RunStatus(meta.get("status"))
+        except ValueError:
+            return RunStatus.UNKNOWN
+        if status != RunStatus.RUNNING:
             return status
         attempt = (meta.get("attempts") or [{}])[-1]
         if attempt.get("host") != socket.gethostname():
-            return STATUS_RUNNING  # cannot tell from here
+            return RunStatus.RUNNING  # cannot tell from here
         alive = _process_alive(int(attempt.get("pid", -1)), attempt.get("process_started_unix_s"))
-        return STATUS_RUNNING if alive else STATUS_PROCESS_GONE
+        return RunStatus.RUNNING if alive else RunStatus.PROCESS_GONE

@@ -10,9 +10,11 @@ Schema of this model for editors and other tools.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
+
+from benchlib.records.status import RECORDED_STATUSES, RunStatus, StepStatus
 
 __all__ = [
     "IMPORTED_KIND",
@@ -31,6 +33,25 @@ __all__ = [
 
 IMPORTED_KIND = "imported"
 """``run.json``'s ``kind`` of a run imported from another tool (a sweep's is ``sweep``)."""
+
+
+def _status_among(*allowed: RunStatus) -> Any:
+    """:class:`RunStatus` limited to ``allowed``: another value is refused with the valid ones listed.
+
+    The JSON Schema (``benchlib schema``) lists only the allowed words too.
+    """
+
+    def check(value: Any) -> Any:
+        if value in allowed:
+            return value
+        raise ValueError(f"{value!r} is not a status run.json holds here; valid: {', '.join(allowed)}")
+
+    schema = WithJsonSchema({"type": "string", "enum": [str(status) for status in allowed]})
+    return Annotated[RunStatus, BeforeValidator(check), schema]
+
+
+_RecordedStatus = _status_among(*RECORDED_STATUSES)
+"""``run.json``'s ``status``: one of :data:`~benchlib.records.status.RECORDED_STATUSES`."""
 
 
 class _Record(BaseModel):
@@ -124,7 +145,7 @@ class RunSummary(_Record):
 class StepRecord(_Record):
     """One load step of a load sweep (``c4``, ``r2.5``)."""
 
-    status: str
+    status: StepStatus
     attempt: int
     started_unix_s: float | None = None
     ended_unix_s: float | None = None
@@ -200,7 +221,8 @@ class RunRecord(_Record):
                         "(absent in runs written before repeats: their run id)")  # fmt: skip
     repeat_index: int = Field(1, ge=1, description="Which repeat of its condition this run is, from 1")
     kind: str = "sweep"
-    status: str = Field(description="running, complete, interrupted or failed")
+    status: _RecordedStatus = Field(description="running, complete, failed or interrupted (a dead running run reads "
+                                                "as 'interrupted (process gone)': RunDirectory.effective_status)")
     parameters: dict[str, Any] = Field(default_factory=dict, description="The sweep's flat parameters")
     model: dict[str, Any] = Field(default_factory=dict)
     machine: dict[str, Any] = Field(default_factory=dict)

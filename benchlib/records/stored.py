@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from benchlib.records.directory import SCHEMA_VERSION, RunDirectory
 from benchlib.records.record import RunRecord
+from benchlib.records.status import RunStatus
 
 __all__ = ["RunScan", "SkippedRun", "StoredRun", "load_runs", "scan_runs"]
 
@@ -25,13 +26,13 @@ class StoredRun:
     Attributes:
         path: Its directory.
         meta: The contents of ``run.json``.
-        status: Effective status (``complete``, ``interrupted``, ``running``, ``failed``).
+        status: Effective status (:meth:`~benchlib.records.directory.RunDirectory.effective_status`).
         requests: Its completed requests.
     """
 
     path: Path
     meta: dict[str, Any]
-    status: str
+    status: RunStatus
     requests: pd.DataFrame
 
     @cached_property

@@ -35,15 +35,7 @@ from benchlib.config import SweepConfig
 from benchlib.power.session import PowerSession
 from benchlib.errors import ParameterError, RuntimeFailure
 from benchlib.metrics.run import error_summary
-from benchlib.records import (
-    STATUS_COMPLETE,
-    STATUS_FAILED,
-    STATUS_RUNNING,
-    OutputNotWritable,
-    RunDirectory,
-    now_iso,
-    output_not_writable,
-)
+from benchlib.records import OutputNotWritable, RunDirectory, RunStatus, now_iso, output_not_writable
 from benchlib.sweep.driver import Driver, RunningAttempt, Window
 from benchlib.sweep.live_metrics import LOOPBACK, METRICS_OFF, SweepLabels, SweepMetrics
 from benchlib.sweep.run_record import (
@@ -134,16 +126,16 @@ def run_sweep(
     store = prepare_run_directory(config, fresh)
     previous = store.read_meta()
     status = store.effective_status(previous)
-    if status == STATUS_RUNNING:
+    if status == RunStatus.RUNNING:
         attempt = previous["attempts"][-1]
         raise ParameterError(
             f"Run {store.path} is being measured right now by process {attempt.get('pid')} on {attempt.get('host')} "
             f"(started {attempt.get('started_at')}). Wait for it, or stop it (Ctrl-C) and run again to resume."
         )
-    if previous is not None and status != STATUS_COMPLETE:
+    if previous is not None and status != RunStatus.COMPLETE:
         previous = close_previous_attempt(previous, status)
     driver.check(store, previous)
-    if previous is not None and previous.get("status") == STATUS_COMPLETE:
+    if previous is not None and previous.get("status") == RunStatus.COMPLETE:
         print(f"Run {store.path} is already complete; reusing it (use --fresh to measure again).")
         requests = store.read_requests()
         if price_run_record(previous, config, driver.priced_requests(previous, requests)):
@@ -244,7 +236,7 @@ def _fail_when_nothing_succeeded(store: RunDirectory, meta: dict[str, Any], requ
     kinds = "; ".join(f"{kind} x{entry['count']} (first: {entry['first'][:160]})" for kind, entry in errors.items())
     reason = (f"every one of the {len(requests)} measured requests failed: {kinds or 'no request was sent'}. "
               "The rows are kept in requests.parquet; fix what the errors name and run the sweep again.")  # fmt: skip
-    meta.update(status=STATUS_FAILED, error=f"RuntimeFailure: {reason}", errors_by_kind=errors, ended_at=now_iso())
+    meta.update(status=RunStatus.FAILED, error=f"RuntimeFailure: {reason}", errors_by_kind=errors, ended_at=now_iso())
     store.write_meta(meta)
     raise RuntimeFailure(reason)
 
@@ -300,7 +292,7 @@ def _finish(
         print(f"Warning: no energy figure for this run: {energy.get('problem')}")
     price_run_record(meta, config, driver.priced_requests(meta, requests), force=True)
     driver.after_pricing(meta, config.price())
-    meta["status"] = STATUS_COMPLETE
+    meta["status"] = RunStatus.COMPLETE
     meta["ended_at"] = now_iso()
     store.write_meta(meta)
     return SweepResult(store.path, meta, requests, reused=False)

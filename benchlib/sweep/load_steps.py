@@ -24,7 +24,7 @@ import pandas as pd
 from benchlib.config import SweepConfig
 from benchlib.errors import BenchlibError, ParameterError
 from benchlib.metrics import step_statistics, summarize_requests
-from benchlib.records import RunDirectory
+from benchlib.records import RunDirectory, StepStatus
 from benchlib.runtimes.base import GenerationRequest, TokenTrace
 from benchlib.runtimes.http import HttpRuntime, ServerGone, measure_rtt, run_coroutine
 from benchlib.sweep.driver import EnergyBasis, RunningAttempt, Window
@@ -65,7 +65,7 @@ def _peak_throughput(steps_meta: dict[str, Any]) -> dict[str, Any] | None:
     best = None
     for step_id, record in steps_meta.items():
         value = (record.get("summary") or {}).get("throughput_tps")
-        if record.get("status") == "complete" and value is not None and np.isfinite(value):
+        if record.get("status") == StepStatus.COMPLETE and value is not None and np.isfinite(value):
             if best is None or value > best["value"]:
                 best = {"value": float(value), "step": step_id}
     return best
@@ -136,7 +136,7 @@ class LoadStepsDriver:
         self.partial = PartialLog(store.path)
         fold_partial(store, self.partial)  # requests completed by a killed attempt
         steps_meta = meta.setdefault("steps", {})
-        self.pending = [s for s in self.steps if steps_meta.get(s.step_id, {}).get("status") != "complete"]
+        self.pending = [s for s in self.steps if steps_meta.get(s.step_id, {}).get("status") != StepStatus.COMPLETE]
         total = sum(s.min_requests for s in self.steps)
         return sum(s.min_requests for s in self.steps if s not in self.pending), total
 
@@ -184,14 +184,14 @@ class LoadStepsDriver:
             rows = fold_partial(store, self.partial)
             step_rows = rows[(rows["step"] == step.step_id) & (rows["attempt"] == attempt.index)]
             steps_meta[step.step_id] = {
-                "status": "aborted" if outcome.aborted else "complete",
+                "status": StepStatus.ABORTED if outcome.aborted else StepStatus.COMPLETE,
                 "attempt": attempt.index,
                 "started_unix_s": unix_minus_perf + outcome.started_perf_s,
                 "ended_unix_s": unix_minus_perf + outcome.ended_perf_s,
                 "summary": step_summary(step_rows, outcome, self.config.load.slo),
             }
             meta["progress"]["completed"] = done_before + sum(
-                s.min_requests for s in self.steps if steps_meta.get(s.step_id, {}).get("status") == "complete"
+                s.min_requests for s in self.steps if steps_meta.get(s.step_id, {}).get("status") == StepStatus.COMPLETE
                 and steps_meta[s.step_id]["attempt"] == attempt.index
             )
             store.write_meta(meta)

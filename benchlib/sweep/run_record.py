@@ -14,12 +14,9 @@ from benchlib.config import SweepConfig
 from benchlib.power.session import PowerSession
 from benchlib.records import (
     SCHEMA_VERSION,
-    STATUS_FAILED,
-    STATUS_INTERRUPTED,
-    STATUS_PROCESS_GONE,
-    STATUS_RUNNING,
     OutputNotWritable,
     RunDirectory,
+    RunStatus,
     atomic_write_bytes,
     now_iso,
 )
@@ -36,7 +33,7 @@ __all__ = [
 ]
 
 
-def close_previous_attempt(previous: dict[str, Any], status: str) -> dict[str, Any]:
+def close_previous_attempt(previous: dict[str, Any], status: RunStatus) -> dict[str, Any]:
     """``run.json`` of a run that did not complete, with how its last attempt ended recorded in that attempt.
 
     Args:
@@ -47,12 +44,13 @@ def close_previous_attempt(previous: dict[str, Any], status: str) -> dict[str, A
     meta = dict(previous)
     attempts = [dict(a) for a in meta.get("attempts", [])]
     if attempts and "outcome" not in attempts[-1]:
-        if status == STATUS_PROCESS_GONE:
+        if status == RunStatus.PROCESS_GONE:
             last = attempts[-1]
             reason = f"process gone: pid {last.get('pid')} on {last.get('host')} ended without recording why (killed or crashed)"
         else:
             reason = meta.get("error")
-        attempts[-1].update({"outcome": STATUS_INTERRUPTED if status == STATUS_PROCESS_GONE else status, "error": reason})
+        outcome = RunStatus.INTERRUPTED if status == RunStatus.PROCESS_GONE else status
+        attempts[-1].update({"outcome": outcome, "error": reason})
     meta["attempts"] = attempts
     return meta
 
@@ -75,7 +73,7 @@ def start_meta(config: SweepConfig, model: dict[str, Any], previous: dict[str, A
             "condition_id": config.condition_id(),
             "repeat_index": config.repeat_index,
             "kind": "sweep",
-            "status": STATUS_RUNNING,
+            "status": RunStatus.RUNNING,
             "parameters": config.record(),
             "model": model,
             "machine": machine_env.fingerprint(),
@@ -91,7 +89,7 @@ def start_meta(config: SweepConfig, model: dict[str, Any], previous: dict[str, A
 def mark_stopped(store: RunDirectory, meta: dict[str, Any], exc: BaseException) -> None:
     """Record in ``run.json`` that the attempt stopped: ``interrupted`` (Ctrl-C) or ``failed``, and why."""
     interrupted = isinstance(exc, KeyboardInterrupt)
-    meta["status"] = STATUS_INTERRUPTED if interrupted else STATUS_FAILED
+    meta["status"] = RunStatus.INTERRUPTED if interrupted else RunStatus.FAILED
     reason = "stopped by the user (Ctrl-C, or the notebook's interrupt)" if interrupted and not str(exc) else exc
     meta["error"] = f"{type(exc).__name__}: {reason}"
     store.write_meta(meta)
@@ -108,7 +106,7 @@ def settle_stopped_run(store: RunDirectory, exc: BaseException) -> str | None:
         ``None`` when ``run.json`` is settled (or absent), else why it could not be written.
     """
     meta = store.read_meta()
-    if meta is None or meta.get("status") != STATUS_RUNNING:
+    if meta is None or meta.get("status") != RunStatus.RUNNING:
         return None
     try:
         mark_stopped(store, meta, exc)

@@ -20,7 +20,7 @@ import pytest
 
 from benchlib.config import SweepConfig
 from benchlib.errors import BenchlibError, ParameterError
-from benchlib.fleet.local import STATUS_SKIPPED, format_outcomes
+from benchlib.fleet.local import FleetStatus, format_outcomes
 from benchlib.fleet.matrix import Fleet, FleetSweep
 from benchlib.fleet.ray_runner import cluster_devices, device_resource, run_fleet_ray
 from benchlib.notebook_runner import load_parameter_file
@@ -168,7 +168,7 @@ def test_a_fleet_of_four_smoke_sweeps_runs_one_per_device_and_is_gathered(cluste
                       for o in outcomes))  # fmt: skip
 
     again = run_fleet_ray(fleet, runs, address=cluster.address, progress=False)  # everything is complete now
-    assert [o.status for o in again] == [STATUS_SKIPPED] * 4
+    assert [o.status for o in again] == [FleetStatus.SKIPPED] * 4
     assert format_outcomes(again).splitlines()[-1] == "4 sweeps: 0 complete, 4 skipped, 0 failed"
 
 
@@ -214,7 +214,7 @@ def test_a_device_that_drops_out_leaves_a_resumable_sweep_while_the_other_device
     cluster.start_node("dev-b")
     rerun = run_fleet_ray(fleet, runs, address=cluster.address, progress=False)
 
-    assert [o.status for o in rerun] == [STATUS_SKIPPED] * 2 + ["complete"] * 2, [o.status for o in rerun]
+    assert [o.status for o in rerun] == [FleetStatus.SKIPPED] * 2 + ["complete"] * 2, [o.status for o in rerun]
     resumed = RunDirectory(rerun[2].run_dir)
     rows = resumed.read_requests()
     meta = resumed.read_meta()

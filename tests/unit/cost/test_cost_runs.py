@@ -17,7 +17,7 @@ from benchlib.cost import (
 )
 from benchlib.cost.report import platform_table
 from benchlib.metrics import summarize_requests, throughput_replicates
-from benchlib.records import STATUS_COMPLETE, RunDirectory
+from benchlib.records import RunDirectory, RunStatus
 
 EDGE = OwnedHardware("edge", hardware_usd=2000.0, amortization_h=26280.0, power_w=100.0, electricity_usd_per_kwh=0.3)
 MEASURED = {"valid": True, "kind": "measured", "mean_power_w": 20.0, "source": "rapl", "boundary": "package"}
@@ -77,7 +77,7 @@ def _stored_run(runs_dir) -> dict:
     meta = {
         "schema_version": 1,
         "run_id": "edge-measured-0123456789",
-        "status": STATUS_COMPLETE,
+        "status": RunStatus.COMPLETE,
         "started_at": "2026-01-01T00:00:00+00:00",
         "parameters": {"platform": "edge box", "profile": "edge", "runtime": "llamacpp", "output_tokens": 16},
         "model": {"name": "tiny", "parameter_count": 1e6, "quantization": "Q8_0"},

@@ -19,7 +19,7 @@ from benchlib.cost.report import (
 from benchlib.errors import ParameterError
 from benchlib.metrics import summarize_requests
 from benchlib.paths import repo_root
-from benchlib.records import STATUS_COMPLETE, RunDirectory
+from benchlib.records import RunDirectory, RunStatus
 from benchlib.records.record import CostSummary
 
 MINI = HostedApi("mini", usd_per_million_input_tokens=0.15, usd_per_million_output_tokens=0.60)
@@ -85,7 +85,7 @@ def _store_hosted_run(runs_dir) -> dict:
     meta = {
         "schema_version": 1,
         "run_id": "api-mini-0123456789",
-        "status": STATUS_COMPLETE,
+        "status": RunStatus.COMPLETE,
         "started_at": "2026-01-01T00:00:00+00:00",
         "parameters": {"platform": "hosted mini", "profile": "api", "runtime": "openai-chat", "output_tokens": 200},
         "model": {"name": "mini"},

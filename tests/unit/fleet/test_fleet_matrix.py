@@ -150,7 +150,7 @@ def test_the_command_reports_a_bad_fleet_file_as_one_error(tmp_path, capsys):
 
 
 def test_a_sweep_already_complete_in_the_runs_folder_is_skipped_without_a_kernel(tmp_path):
-    from benchlib.fleet.local import STATUS_SKIPPED, format_outcomes, run_fleet_local
+    from benchlib.fleet.local import FleetStatus, format_outcomes, run_fleet_local
 
     fleet = load_fleet(ROOT / "params" / "fleet" / "smoke.yaml")
     fleet = type(fleet)(fleet.path, fleet.sweeps[:2], fleet.targets)
@@ -158,7 +158,7 @@ def test_a_sweep_already_complete_in_the_runs_folder_is_skipped_without_a_kernel
         atomic_write_json(tmp_path / sweep.run_id / "run.json", {"status": "complete"})
     outcomes = run_fleet_local(fleet, tmp_path, progress=False)
     assert [(o.status, o.run_dir, o.wall_s) for o in outcomes] == [
-        (STATUS_SKIPPED, tmp_path / s.run_id, 0.0) for s in fleet.sweeps
+        (FleetStatus.SKIPPED, tmp_path / s.run_id, 0.0) for s in fleet.sweeps
     ]
     assert format_outcomes(outcomes, 0.5).splitlines()[-1] == "2 sweeps in 0.5 s: 0 complete, 2 skipped, 0 failed"
 
