@@ -47,9 +47,11 @@ report: sweep
 test: setup native prometheus-tools
 	$(BIN)/python -m pytest
 
-# The fast half (seconds): the package's unit tests and the compatibility pins; no server, no native build.
+# The fast tier: the unit tests that need no model, server, notebook kernel, subprocess or real-clock wait
+# (the resource markers in pyproject.toml; tests/unit/test_test_tiers.py keeps them honest).
+UNIT_TIER := not (model or server or notebook or prometheus or ray or browser or gpu or realtime or subprocess)
 test-unit: setup
-	$(BIN)/python -m pytest tests/unit tests/test_compat_pins.py
+	$(BIN)/python -m pytest tests/unit -m "$(UNIT_TIER)" -n 2
 
 bench: setup native
 	$(BIN)/benchlib bench

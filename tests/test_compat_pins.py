@@ -19,6 +19,8 @@ import yaml
 from benchlib.config import SweepConfig
 from benchlib.sweep import run_sweep
 
+pytestmark = [pytest.mark.model, pytest.mark.server]
+
 ROOT = Path(__file__).resolve().parents[1]
 PINS = json.loads((ROOT / "tests" / "fixtures" / "compat_pins.json").read_text())
 
@@ -82,7 +84,6 @@ def test_run_json_of_an_in_process_sweep_keeps_its_keys(tmp_path, monkeypatch):
     _assert_keeps_keys(meta, "llama.cpp")
 
 
-@pytest.mark.slow
 def test_run_json_of_a_load_sweep_keeps_its_keys(tmp_path, monkeypatch):
     from benchlib.testing.local_servers import free_port, replay_server
 

@@ -17,6 +17,8 @@ from benchlib.config import SweepConfig
 from benchlib.errors import RuntimeFailure
 from benchlib.sweep import run_sweep
 
+pytestmark = [pytest.mark.server, pytest.mark.notebook]
+
 
 def _values(url: str, runs_dir) -> dict:
     return {"profile": "all-failed", "runtime": "http", "url": url, "model": "replay-500", "prompts": "short",

@@ -42,7 +42,7 @@ REPETITIONS = 20  # one prompt ("tiny"), so 20 requests per run: enough for a ra
 REPEATS = 5  # one disturbed run leaves 6 of 10 pairs alike; with 4 it left 3 of 6, not most
 THREADS = 1  # a core left for the harness and the OS: see the module docstring
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.model]
 
 
 def _sweep(runs_dir, **overrides):

@@ -22,6 +22,8 @@ from benchlib.runtimes.onnx.tools import missing_conversion_tools, supported_arc
 from benchlib.errors import ModelError, ParameterError
 from benchlib.models import resolve_model
 
+pytestmark = [pytest.mark.model]
+
 # Read before conftest's per-test cache directory is set: converted models persist between runs.
 PERSISTENT_ONNX_CACHE = Path(
     os.environ.get("BENCHLIB_ONNX_CACHE_DIR")
@@ -120,7 +122,6 @@ def test_missing_conversion_tools_name_the_extra(tmp_path, model, monkeypatch):
 
 
 @needs_tools
-@pytest.mark.slow
 def test_gguf_conversion_is_cached_by_sha256_and_options(model):
     lines: list[str] = []
     first = convert(model, "int4", "cpu", cache_root=PERSISTENT_ONNX_CACHE, progress=lines.append)
@@ -154,7 +155,6 @@ def test_gguf_conversion_is_cached_by_sha256_and_options(model):
 
 
 @needs_tools
-@pytest.mark.slow
 def test_a_local_hugging_face_folder_converts_too(model):
     hf_dir = hf_folder_for(model, cache_root=PERSISTENT_ONNX_CACHE, progress=False)
     assert (hf_dir / "config.json").exists() and (hf_dir / "model.safetensors").exists()

@@ -13,6 +13,8 @@ from benchlib.config import SweepConfig
 from benchlib.paths import repo_root
 from benchlib.sweep import run_sweep
 
+pytestmark = [pytest.mark.model, pytest.mark.notebook]
+
 ROOT = repo_root()
 LOCAL_PRICES = str(ROOT / "params" / "prices" / "local-cpu.yaml")
 ARTICLE = {"pi5": 0.33, "l4": 1.11, "a10g": 1.67, "h100": 4.44}
@@ -40,7 +42,6 @@ def test_profile_record_round_trip():
         assert profile_from_record(json.loads(json.dumps(profile_record(profile)))) == profile
 
 
-@pytest.mark.slow
 def test_run_is_priced_and_repriced_without_measuring_again(tmp_path):
     first = run_sweep(_smoke(tmp_path), progress=False)
     cost = first.meta["summary"]["cost"]
@@ -63,7 +64,6 @@ def test_run_is_priced_and_repriced_without_measuring_again(tmp_path):
     )
 
 
-@pytest.mark.slow
 def test_cost_model_notebook_on_published_numbers_and_a_measured_run(tmp_path):
     run_sweep(_smoke(tmp_path), progress=False)
     figures = tmp_path / "figures"

@@ -18,6 +18,8 @@ from benchlib.cli import main
 from benchlib.paths import params_dir
 from benchlib.records.disk_reserve import RESERVE_FILE
 
+pytestmark = [pytest.mark.model, pytest.mark.server, pytest.mark.notebook]
+
 LEFT_FREE_BYTES = 60 * 1024
 """Less than any sweep needs (its executed notebook alone is about 26 kB, beside run.json and the tables)."""
 

@@ -28,6 +28,8 @@ from benchlib.testing.prometheus_server import (
     wait_for_samples,
 )
 
+pytestmark = [pytest.mark.server, pytest.mark.prometheus]
+
 SYSFS = sensors_dir() / "sysfs"
 BENCHLIB_ENERGY = 'benchlib_energy_joules_total{source="ina2xx"}'
 NODE_PACKAGE = 'node_rapl_package_joules_total{path=~".*/intel-rapl:0"}'  # not the intel-rapl-mmio duplicate

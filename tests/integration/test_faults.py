@@ -32,7 +32,7 @@ from benchlib.records import RunDirectory
 from benchlib.sweep import run_sweep
 from benchlib.sweep.partial_log import PARTIAL_FILE, OutputNotWritable, PartialLog
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.model, pytest.mark.server]
 
 
 def _sweep(url: str, output_dir: Path, **overrides) -> SweepConfig:

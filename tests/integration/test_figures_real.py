@@ -12,6 +12,8 @@ from benchlib.analysis.figure_style import overlapping_tick_labels
 from benchlib.analysis.figures import FIGURES, plot_comparison, write_figures
 from benchlib.cli import run_sweep_notebook
 
+pytestmark = [pytest.mark.model]
+
 ROOT = Path(__file__).resolve().parents[2]
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -23,7 +25,6 @@ def smoke_runs(tmp_path_factory) -> Path:
     return runs_dir
 
 
-@pytest.mark.slow
 def test_write_figures_writes_the_distributions_and_pareto_view_of_a_real_run(smoke_runs, tmp_path):
     runs = analysis.run_table(smoke_runs)
     reference = analysis.load_reference(ROOT / "data" / "reference" / "article-2026-01.csv")
@@ -42,7 +43,6 @@ def test_write_figures_writes_the_distributions_and_pareto_view_of_a_real_run(sm
     assert written.skipped == {"serving_curve.png": "no load-step run with a complete closed-loop step"}
 
 
-@pytest.mark.slow
 def test_the_real_runs_ecdf_has_one_line_per_metric_and_every_gap_it_recorded(smoke_runs):
     runs = analysis.run_table(smoke_runs)
     samples = latency_samples(smoke_runs, runs)
@@ -58,7 +58,6 @@ def test_the_real_runs_ecdf_has_one_line_per_metric_and_every_gap_it_recorded(sm
         ]
 
 
-@pytest.mark.slow
 def test_the_real_runs_comparison_figures_keep_the_published_7b_apart_and_their_ticks_readable(smoke_runs):
     runs = analysis.run_table(smoke_runs)
     reference = analysis.load_reference(ROOT / "data" / "reference" / "article-2026-01.csv")

@@ -14,6 +14,8 @@ import yaml
 from benchlib.cli import main
 from benchlib.fleet.matrix import load_fleet
 
+pytestmark = [pytest.mark.model, pytest.mark.notebook]
+
 ROOT = Path(__file__).resolve().parents[2]
 FLEET = ROOT / "params" / "fleet" / "smoke.yaml"
 
@@ -27,7 +29,6 @@ def _benchlib(*args: str) -> tuple[subprocess.CompletedProcess, float]:
     return done, time.perf_counter() - started
 
 
-@pytest.mark.slow
 def test_smoke_fleet_runs_every_sweep_once_and_a_rerun_skips_them(tmp_path):
     runs = tmp_path / "runs"
     fleet = load_fleet(FLEET)
@@ -59,7 +60,6 @@ def test_smoke_fleet_runs_every_sweep_once_and_a_rerun_skips_them(tmp_path):
     assert [line.split()[-1] for line in listing.stdout.splitlines()[3:]] == ["complete"] * 4
 
 
-@pytest.mark.slow
 def test_a_failed_sweep_is_recorded_and_the_fleet_carries_on(tmp_path, capsys):
     path = tmp_path / "fleet.yaml"
     path.write_text(yaml.safe_dump({

@@ -27,7 +27,7 @@ from benchlib.notebook_runner import load_parameter_file
 from benchlib.records import RunDirectory
 from benchlib.testing.local_servers import free_port
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.model, pytest.mark.notebook, pytest.mark.ray]
 
 ROOT = Path(__file__).resolve().parents[2]
 SMOKE = ROOT / "params" / "smoke.yaml"

@@ -27,7 +27,7 @@ from benchlib.runtimes.base import GenerationRequest
 from benchlib.runtimes.http import HttpRuntime, HttpSettings, ServerGone
 from benchlib.testing.local_servers import free_port, llama_server, replay_server
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.model, pytest.mark.server]
 
 
 def analysis_reference():

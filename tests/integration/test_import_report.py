@@ -18,7 +18,7 @@ from benchlib.notebook_runner import run_report_notebook
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "imports"
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.notebook]
 
 
 def test_imported_runs_in_the_report_the_cost_model_and_the_decision(tmp_path):

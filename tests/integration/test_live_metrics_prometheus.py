@@ -40,6 +40,8 @@ from benchlib.testing.prometheus_server import (
     wait_for_samples,
 )
 
+pytestmark = [pytest.mark.model, pytest.mark.notebook, pytest.mark.prometheus]
+
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "data" / "grafana" / "benchlib-dashboard.json"
 

@@ -11,6 +11,8 @@ from benchlib.runtimes import create_runtime
 from benchlib.runtimes.base import GenerationRequest, Runtime
 from benchlib.runtimes.llamacpp import LlamaCppRuntime, LlamaCppSettings
 
+pytestmark = [pytest.mark.model]
+
 PROMPT = "Hello, my name is"
 # Greedy SmolLM2 answers this with end-of-sequence straight away.
 ENDS_QUICKLY = "The end."

@@ -16,6 +16,8 @@ from benchlib.errors import ParameterError
 from benchlib.runtimes.http.settings import HttpSettings
 from benchlib.runtimes.http.transport import ServerGone, check_server
 
+pytestmark = [pytest.mark.server]
+
 ANSWERS = {
     "/html/v1/models": b"<html><body>It works!</body></html>",
     "/list/v1/models": b'[{"id": "m"}]',

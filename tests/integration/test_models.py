@@ -17,6 +17,8 @@ import benchlib
 from benchlib.errors import BenchlibError, ModelError
 from benchlib.models import CATALOGUE, DEFAULT_MODEL, inspect_gguf, resolve_model, sha256_file
 
+pytestmark = [pytest.mark.model]
+
 SMOL = "smollm2-135m-q4_1"
 SMOL_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
 SMOL_SIZE = 98362432
@@ -285,7 +287,6 @@ def assembled_gemma(tmp_path_factory):
     assert _chunk_stats() == chunks_before
 
 
-@pytest.mark.slow
 def test_gemma_assembled_and_verified(assembled_gemma):
     info, cache = assembled_gemma
     assert info.name == GEMMA
@@ -302,7 +303,6 @@ def test_gemma_assembled_and_verified(assembled_gemma):
     assert 200e6 <= info.parameter_count <= 300e6
 
 
-@pytest.mark.slow
 def test_damaged_assembled_copy_is_assembled_again(assembled_gemma, tmp_path, monkeypatch):
     info, _ = assembled_gemma
     original = Path(info.path)

@@ -18,6 +18,8 @@ from benchlib.native import (
     native_status,
 )
 
+pytestmark = [pytest.mark.model]
+
 
 def test_make_native_built_both_tools_from_the_pinned_llama_cpp_python(root):
     pinned = next(line for line in (root / "pyproject.toml").read_text().splitlines() if "llama-cpp-python" in line)

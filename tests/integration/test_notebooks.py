@@ -12,6 +12,8 @@ from benchlib.cli import main, notebook_parameter_names, run_report_notebook, ru
 from benchlib.errors import ParameterError
 from benchlib.config import SweepConfig
 
+pytestmark = [pytest.mark.model, pytest.mark.notebook]
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -67,7 +69,6 @@ def test_invalid_values_and_files_are_refused(tmp_path, capsys):
     assert "not valid YAML" in capsys.readouterr().err
 
 
-@pytest.mark.slow
 def test_smoke_sweep_then_analysis(tmp_path):
     runs_dir = tmp_path / "runs"
     run_dir = run_sweep_notebook(ROOT / "params" / "smoke.yaml", {"output_dir": str(runs_dir)}, progress=False)

@@ -19,11 +19,14 @@ import yaml
 from benchlib.runtimes.onnx.tools import missing_conversion_tools
 
 MISSING = missing_conversion_tools()
-pytestmark = pytest.mark.skipif(
-    bool(MISSING),
-    reason=f"the onnx and convert extras are not installed ({', '.join(MISSING)} missing): "
-    "pip install -e '.[onnx,convert]' (make test installs them)",
-)
+pytestmark = [
+    pytest.mark.model,
+    pytest.mark.skipif(
+        bool(MISSING),
+        reason=f"the onnx and convert extras are not installed ({', '.join(MISSING)} missing): "
+        "pip install -e '.[onnx,convert]' (make test installs them)",
+    ),
+]
 
 if not MISSING:
     from benchlib.cli import main
@@ -300,7 +303,6 @@ def test_batch_stops_each_sequence_at_its_end_of_generation(model, fp32_dir):
 # --------------------------------------------------------------------------- fp32 against transformers, quality
 
 
-@pytest.mark.slow
 def test_fp32_greedy_output_matches_the_transformers_reference(model, fp32_dir):
     import torch
     from transformers import AutoModelForCausalLM
@@ -321,7 +323,6 @@ def test_fp32_greedy_output_matches_the_transformers_reference(model, fp32_dir):
         rt.close()
 
 
-@pytest.mark.slow
 def test_convert_check_reports_agreement_and_perplexity(int4_dir, fp32_dir, tmp_path, capsys):
     output = tmp_path / "quality.json"
     code = main(["convert", "smollm2-135m-q4_1", "-p", "int4", "-p", "fp32", "--check", "--check-tokens", "16",
@@ -348,7 +349,6 @@ def test_convert_check_reports_agreement_and_perplexity(int4_dir, fp32_dir, tmp_
 # --------------------------------------------------------------------------- the sweep
 
 
-@pytest.mark.slow
 def test_sweep_with_the_onnx_runtime(tmp_path, int4_dir):
     from benchlib.config import SweepConfig
     from benchlib.sweep import run_sweep

@@ -9,7 +9,7 @@ from benchlib.config import SweepConfig
 from benchlib.paths import repo_root
 from benchlib.sweep import run_sweep
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.model]
 
 
 def test_a_smoke_run_carries_bandwidth_and_geometry_and_is_plausible(tmp_path):

@@ -24,7 +24,7 @@ ROOT = repo_root()
 INA226 = sensors_dir() / "sysfs" / "pi5_ina226"
 INA226_W = 6.125  # power1_input of the fixture, 6125000 uW
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.model]
 
 
 def _params(tmp_path, **overrides) -> SweepConfig:

@@ -32,6 +32,8 @@ from benchlib.testing.prometheus_server import (
     wait_for_samples,
 )
 
+pytestmark = [pytest.mark.prometheus]
+
 ROOT = Path(__file__).resolve().parents[2]
 DCGM_PAGE = (ROOT / "data" / "sensors" / "dcgm" / "metrics_2xL4.prom").read_text()
 GPU_POWER_W = (72.0, 30.0)

@@ -32,7 +32,7 @@ from benchlib.testing.prometheus_server import (
     wait_for_samples,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.model, pytest.mark.server, pytest.mark.prometheus]
 
 INA226_TREE = sensors_dir() / "sysfs" / "pi5_ina226"
 ENERGY = 'benchlib_energy_joules_total{job="device"}'

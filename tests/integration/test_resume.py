@@ -14,7 +14,7 @@ from benchlib.records import RunDirectory
 from benchlib.config import SweepConfig
 from benchlib.sweep import run_sweep
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.model]
 
 PARAMS = dict(profile="resume-test", prompts="tiny", output_tokens=24, repetitions=8, warmup=0, threads=2)
 

@@ -12,9 +12,13 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
+import pytest
+
 from benchlib.cli import main
 from benchlib.notebook_runner import run_sweep_notebook
 from benchlib.secrets import URL_CREDENTIALS_ENV
+
+pytestmark = [pytest.mark.server, pytest.mark.notebook]
 
 PASSWORD = "PwMarker7q"
 KEY = "KeyMarker9z"

@@ -22,7 +22,7 @@ from benchlib.models import resolve_model
 from benchlib.records import RunDirectory, scan_runs
 from benchlib.testing.local_servers import free_port, replay_server
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.model, pytest.mark.server, pytest.mark.notebook]
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,13 +11,14 @@ from benchlib.cli import main
 from benchlib.config import SweepConfig
 from benchlib.records import RunDirectory
 
+pytestmark = [pytest.mark.model, pytest.mark.notebook]
+
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ["--set", "repetitions=1", "--set", "output_tokens=4", "--set", "warmup=0", "--set", "power=none",
         "--set", "price_profile=''", "--set", "price_files=[]"]  # fmt: skip
 """The smoke sweep cut to one request per repeat."""
 
 
-@pytest.mark.slow
 def test_two_repeats_are_two_processes_and_two_run_directories_of_one_condition(tmp_path, capsys):
     runs = tmp_path / "runs"
     command = ["sweep", str(ROOT / "params" / "smoke.yaml"), "--repeat", "2", "--quiet", *TINY, "--set", f"output_dir={runs}"]

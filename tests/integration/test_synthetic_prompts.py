@@ -11,6 +11,8 @@ from benchlib.sweep import run_sweep
 from benchlib.synthetic_prompts import GgufTokenizer, SyntheticPrompts
 from benchlib.workload import SYNTHETIC_PROMPTS_PER_REPETITION, Workload
 
+pytestmark = [pytest.mark.model]
+
 
 @pytest.fixture(scope="module")
 def tokenizer():
@@ -66,7 +68,6 @@ def test_bad_synthetic_parameters_are_refused_before_anything_runs(tmp_path):
     assert "synthetic" in str(error.value) and "short" in str(error.value)
 
 
-@pytest.mark.slow
 def test_in_process_sweep_with_synthetic_prompts(tmp_path):
     params = SweepConfig.from_mapping(
         dict(profile="synthetic-test", prompts="synthetic", prompt_tokens=32, output_tokens=4, repetitions=1,

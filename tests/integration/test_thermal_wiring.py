@@ -24,7 +24,7 @@ from benchlib.thermal import detect_thermal_sources, flag_text
 
 ROOT = repo_root()
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.model]
 
 
 def _smoke(tmp_path, **overrides) -> SweepConfig:

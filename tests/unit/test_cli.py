@@ -55,6 +55,7 @@ def test_exporter_refuses_a_source_this_machine_lacks_with_why(capsys) -> None:
     assert "no INA2xx monitor named ['hwmon7']; found: hwmon3 (ina226)" in capsys.readouterr().err
 
 
+@pytest.mark.server
 def test_exporter_subprocess_serves_metrics_and_exits_0_on_sigterm(tmp_path) -> None:
     import os
     import sys

@@ -33,6 +33,7 @@ def read_only(tmp_path):
     subprocess.run(["umount", str(folder)], check=True)
 
 
+@pytest.mark.subprocess
 def test_a_sweep_and_a_report_into_a_read_only_folder_are_one_message_and_exit_2(read_only, capsys):
     assert main(["sweep", str(params_dir() / "smoke.yaml"), "--set", f"output_dir={read_only / 'runs'}"]) == 2
     assert "Read-only file system" in capsys.readouterr().err

@@ -34,6 +34,7 @@ def test_kv_cache_bytes_per_token_by_hand():
     assert kv_cache_bytes_per_token(32, 32, 128, element_bytes=1) == 262144
 
 
+@pytest.mark.model
 def test_the_real_smollm2_geometry():
     info = resolve_model("smollm2-135m-q4_1")
     geometry = gguf_geometry(gguf.GGUFReader(info.path))

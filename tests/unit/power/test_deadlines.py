@@ -3,9 +3,12 @@
 import threading
 import time
 
+import pytest
+
 from benchlib.power.deadlines import deadlines
 
 
+@pytest.mark.realtime
 def test_ticks_keep_to_absolute_deadlines_and_count_what_an_overrun_skips():
     stop = threading.Event()
     ticks, skipped = [], []

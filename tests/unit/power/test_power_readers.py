@@ -135,6 +135,7 @@ def test_pmic_output_without_rails_is_a_clear_error() -> None:
         Pi5PmicReader(runner=recorded("     EXT5V_V volt(24)=5.14000000V\n")).read_power_w()
 
 
+@pytest.mark.subprocess
 def test_pmic_through_a_real_subprocess_of_recorded_output() -> None:
     fixture = FIXTURES / "pmic_read_adc.txt"
     reader = Pi5PmicReader(runner=lambda argv: run_command(["cat", str(fixture)]))

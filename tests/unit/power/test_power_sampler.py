@@ -83,6 +83,7 @@ def wait_until(predicate, timeout_s: float = 5.0) -> None:
         time.sleep(0.01)
 
 
+@pytest.mark.realtime
 def test_sine_curve_integrates_within_one_percent() -> None:
     reader = CurveReader(sine_w)
     with PowerSampler(reader, rate_hz=10) as sampler:
@@ -101,6 +102,7 @@ def test_sine_curve_integrates_within_one_percent() -> None:
     assert abs(m.start_unix_s - time.time()) < 10
 
 
+@pytest.mark.realtime
 def test_window_after_warm_up_counts_only_the_window() -> None:
     level = {"w": 20.0}
     reader = CurveReader(lambda t: level["w"])
@@ -119,6 +121,7 @@ def test_window_after_warm_up_counts_only_the_window() -> None:
     assert whole.energy_j > steady.energy_j + 0.3 * 15.0  # the warm-up's extra 15 W for >= 0.4 s
 
 
+@pytest.mark.realtime
 def test_measure_between_perf_times_after_the_fact() -> None:
     reader = CurveReader(sine_w)
     with PowerSampler(reader, rate_hz=20) as sampler:
@@ -131,6 +134,7 @@ def test_measure_between_perf_times_after_the_fact() -> None:
     assert m.energy_j == pytest.approx(sine_energy_j(a, b), rel=0.01)
 
 
+@pytest.mark.realtime
 def test_sensor_raising_mid_run_marks_the_window_invalid() -> None:
     reader = CurveReader(lambda t: 7.0)
     sampler = PowerSampler(reader, rate_hz=20).start()
@@ -161,6 +165,7 @@ def test_sensor_raising_mid_run_marks_the_window_invalid() -> None:
     assert sampler.describe()["state"] == "failed"
 
 
+@pytest.mark.realtime
 def test_a_tolerated_transient_error_is_counted_not_hidden() -> None:
     reader = CurveReader(lambda t: 4.0)
     with PowerSampler(reader, rate_hz=20, tolerate_errors=1) as sampler:
@@ -173,6 +178,7 @@ def test_a_tolerated_transient_error_is_counted_not_hidden() -> None:
     assert sampler.state == "stopped"
 
 
+@pytest.mark.realtime
 def test_sensor_that_stops_answering_gives_an_invalid_window() -> None:
     reader = CurveReader(lambda t: 3.0)
     sampler = PowerSampler(reader, rate_hz=20, end_timeout_s=0.3).start()
@@ -230,6 +236,7 @@ def test_window_ended_after_stop_is_invalid() -> None:
     assert not m.valid and "stopped before the window ended" in m.problem
 
 
+@pytest.mark.realtime
 def test_sampler_keeps_its_schedule_cheaply() -> None:
     reader = CurveReader(lambda t: 2.0)
     cpu_before = time.process_time()
@@ -243,6 +250,7 @@ def test_sampler_keeps_its_schedule_cheaply() -> None:
     assert np.allclose(np.diff(perf), 0.1, atol=0.03)
 
 
+@pytest.mark.realtime
 def test_rapl_counter_wrap_through_the_sampler(tmp_path: Path) -> None:
     shutil.copytree(FIXTURES / "sysfs" / "x86_rapl", tmp_path, dirs_exist_ok=True)
     zone = tmp_path / "sys/class/powercap"
@@ -261,6 +269,7 @@ def test_rapl_counter_wrap_through_the_sampler(tmp_path: Path) -> None:
     assert frame["energy_j"].iloc[-1] == pytest.approx(3.0, abs=1e-9)
 
 
+@pytest.mark.realtime
 def test_rapl_counter_going_backwards_invalidates_the_window(tmp_path: Path) -> None:
     shutil.copytree(FIXTURES / "sysfs" / "x86_rapl", tmp_path, dirs_exist_ok=True)
     reader = RaplReader(root=tmp_path)
@@ -278,6 +287,7 @@ def test_rapl_counter_going_backwards_invalidates_the_window(tmp_path: Path) -> 
     assert math.isnan(m.energy_j)
 
 
+@pytest.mark.realtime
 def test_pmic_through_the_sampler_and_frame_export() -> None:
     text = (FIXTURES / "pmic_read_adc.txt").read_text()
     reader = Pi5PmicReader(runner=lambda argv: text)

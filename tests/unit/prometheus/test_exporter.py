@@ -52,6 +52,7 @@ def timed_sample(exporter: PowerExporter):
     return before, state, time.perf_counter()
 
 
+@pytest.mark.realtime
 def test_power_reader_exposes_power_and_trapezoid_energy_with_reader_labels(tmp_path):
     exporter = PowerExporter(Ina2xxReader(root=SYSFS / "pi5_ina226"), rate_hz=10, host="pi5-lab")
     first_before, first, first_after = timed_sample(exporter)
@@ -85,6 +86,7 @@ def test_old_ina219_layout_is_volts_times_amps():
     assert exporter.sample_now().power_w == pytest.approx(5.080 * 0.850)
 
 
+@pytest.mark.realtime
 def test_a_failed_read_is_counted_marks_the_gap_and_adds_no_energy(tmp_path):
     tree = copy_tree("pi5_ina226", tmp_path)
     power_file = tree / "sys/class/hwmon/hwmon3/power1_input"
@@ -130,6 +132,7 @@ def write_uj(zone_dir: Path, microjoules: int) -> None:
     (zone_dir / "energy_uj").write_text(f"{microjoules}\n")
 
 
+@pytest.mark.realtime
 def test_energy_counters_sum_exactly_across_a_wrap_and_survive_a_reset(tmp_path):
     tree = copy_tree("x86_rapl", tmp_path)
     powercap = tree / "sys/class/powercap"
@@ -227,6 +230,8 @@ def test_thermal_metrics_at_scrape_and_a_failing_source_does_not_break_the_scrap
     assert [s.value for s in found["benchlib_power_watts"]] == [INA226_W]
 
 
+@pytest.mark.realtime
+@pytest.mark.server
 def test_serve_exporter_answers_over_http_on_loopback_and_releases_the_port():
     exporter = PowerExporter(Ina2xxReader(root=SYSFS / "pi5_ina226")).start()
     try:
@@ -243,6 +248,7 @@ def test_serve_exporter_answers_over_http_on_loopback_and_releases_the_port():
         exporter.close()
 
 
+@pytest.mark.server
 def test_a_port_in_use_is_a_clear_error():
     exporter = PowerExporter(Ina2xxReader(root=SYSFS / "pi5_ina226"))
     with serve_exporter(exporter, port=0) as server:

@@ -38,6 +38,7 @@ def test_live_ina_tree_holds_the_profile_power_in_microwatts_and_milliamps(tmp_p
     assert Ina2xxReader(root=legacy.root).read_power_w() == pytest.approx(legacy.power_w(at), abs=0.003)
 
 
+@pytest.mark.realtime
 def test_live_rapl_counters_hold_the_exact_integral_and_wrap(tmp_path):
     live = LiveSysfs(SYSFS / "x86_rapl", tmp_path)
     reader = RaplReader(root=live.root)
@@ -52,6 +53,7 @@ def test_live_rapl_counters_hold_the_exact_integral_and_wrap(tmp_path):
     assert then["intel-rapl:0:2"] - first["intel-rapl:0:2"] == pytest.approx(live.energy_j(first_at, then_at, 0.25), abs=2e-6)
 
 
+@pytest.mark.realtime
 def test_running_exporter_energy_matches_the_profile_within_2_percent(tmp_path):
     with LiveSysfs(SYSFS / "pi5_ina226", tmp_path / "ina", write_hz=200) as ina, \
             LiveSysfs(SYSFS / "x86_rapl", tmp_path / "rapl", write_hz=200, period_s=60.0) as rapl:  # fmt: skip
@@ -84,6 +86,7 @@ def test_running_exporter_energy_matches_the_profile_within_2_percent(tmp_path):
     assert power_end.samples >= 30 and power_end.read_errors == 0 and energy_end.read_errors == 0
 
 
+@pytest.mark.realtime
 def test_a_counter_reset_mid_run_loses_at_most_one_interval(tmp_path):
     with LiveSysfs(SYSFS / "x86_rapl", tmp_path, write_hz=200) as rapl:
         exporter = PowerExporter(RaplReader(root=rapl.root), rate_hz=10).start()

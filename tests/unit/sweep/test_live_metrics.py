@@ -61,6 +61,7 @@ def live():
     metrics.stop()
 
 
+@pytest.mark.realtime
 def test_a_scraper_reads_the_updates_with_their_labels(live):
     url = live.start(LABELS)
     assert url.startswith("http://127.0.0.1:") and url.endswith("/metrics")
@@ -135,6 +136,7 @@ def test_the_port_is_free_again_after_stop_and_serves_a_second_sweep():
             urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2)
 
 
+@pytest.mark.realtime
 def test_a_finished_sweep_waits_for_one_scrape_of_its_final_state(live):
     live.start(LABELS)
     seen: list[float] = []
@@ -163,6 +165,7 @@ def test_a_finished_sweep_waits_for_one_scrape_of_its_final_state(live):
     assert waited_s < 1.5 * 0.2 + 0.5 + 0.2
 
 
+@pytest.mark.realtime
 @pytest.mark.parametrize("complete, wait_s", [(False, (0.0, 0.7)), (True, (2.0, 2.7))])
 def test_a_stopped_sweep_does_not_wait_and_an_unscraped_end_waits_at_most_one_interval(live, complete, wait_s):
     live.start(LABELS)
@@ -182,6 +185,7 @@ def _fake_config(tmp_path) -> SweepConfig:
     )  # fmt: skip
 
 
+@pytest.mark.server
 def test_run_sweep_refuses_a_port_in_use_before_anything_runs(tmp_path, busy_port, monkeypatch):
     monkeypatch.setitem(RUNTIMES, "fake", SPEC)
     config = _fake_config(tmp_path)
@@ -190,6 +194,7 @@ def test_run_sweep_refuses_a_port_in_use_before_anything_runs(tmp_path, busy_por
     assert not (config.run_dir() / "run.json").exists(), "nothing may be measured or recorded"
 
 
+@pytest.mark.server
 def test_run_sweep_serves_and_frees_its_port_and_keeps_its_run_id(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(RUNTIMES, "fake", SPEC)
     config = _fake_config(tmp_path)

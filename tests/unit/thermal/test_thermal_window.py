@@ -135,6 +135,7 @@ def test_merge_prefers_the_first_clock_and_says_throttled_only_when_a_source_can
     assert record["max_temp_c"] == 60.0 and record["sources"] == ["vcgencmd", "cpu-clock"]
 
 
+@pytest.mark.realtime
 def test_monitor_samples_this_machine_at_its_rate_and_stops_promptly():
     sources = detect_thermal_sources()
     monitor = ThermalMonitor(sources, rate_hz=20.0).start()
@@ -149,6 +150,7 @@ def test_monitor_samples_this_machine_at_its_rate_and_stops_promptly():
     sources.close()
 
 
+@pytest.mark.realtime
 def test_monitor_keeps_going_when_a_source_fails():
     class Broken:
         name = "broken"
@@ -174,6 +176,7 @@ def test_monitor_rejects_a_rate_that_is_not_positive():
         ThermalMonitor(ThermalSources(), rate_hz=0)
 
 
+@pytest.mark.realtime
 def test_recorder_writes_thermal_parquet_per_attempt_and_a_run_json_entry(tmp_path):
     store = RunDirectory(tmp_path / "run")
     replays = []
