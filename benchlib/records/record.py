@@ -22,6 +22,9 @@ __all__ = [
     "CostSummary",
     "Distribution",
     "EnergySummary",
+    "ErrorCount",
+    "PeakCost",
+    "PeakThroughput",
     "Progress",
     "RunRecord",
     "RunSummary",
@@ -55,9 +58,12 @@ _RecordedStatus = _status_among(*RECORDED_STATUSES)
 
 
 class _Record(BaseModel):
-    """Base of every part of the record: extra keys are kept, values are not coerced on the way back."""
+    """Base of every part of the record: extra keys are kept, values are not coerced on the way back.
 
-    model_config = ConfigDict(extra="allow")
+    NaN and infinities are written back as ``NaN``/``Infinity`` (as ``json.dumps`` wrote them), not as ``null``.
+    """
+
+    model_config = ConfigDict(extra="allow", ser_json_inf_nan="constants")
 
 
 class Distribution(_Record):
@@ -96,17 +102,32 @@ class ThroughputInterval(_Record):
 
 
 class EnergySummary(_Record):
-    """Energy per token of the measured window (joules per token); ``problem`` says why when not ``valid``."""
+    """Energy per token of the measured window (joules per token); ``problem`` says why when not ``valid``.
+
+    Written by :func:`benchlib.power.session.energy_summary` (an imported run's by
+    :func:`benchlib.importers.pricing.imported_energy`), in the summary and in its attempt.
+    """
 
     valid: bool = False
     problem: str | None = None
     kind: str | None = Field(None, description="measured (a sensor) or estimated (the profile's figure)")
     source: str | None = None
     boundary: str | None = None
+    method: str | None = Field(None, description="how the energy was obtained (trapezoid, counter difference ...)")
+    window_s: float | None = Field(None, description="length of the measured window, seconds")
+    start_unix_s: float | None = None
+    end_unix_s: float | None = None
+    samples: int | None = Field(None, description="power readings inside the window")
+    output_tokens: int | None = Field(None, description="tokens the energy is divided by")
+    energy_j: float | None = None
     mean_power_w: float | None = None
     idle_power_w: float | None = None
     energy_per_token_j: dict[str, Any] | None = None
     idle_subtracted_energy_per_token_j: dict[str, Any] | None = None
+    note: str | None = Field(None, description="e.g. estimated from the profile's power figure, not measured")
+    fallback: str | None = Field(None, description="why power: auto fell back to the estimate")
+    attempt: int | None = Field(None, description="the attempt whose window this is")
+    requests: int | None = Field(None, description="that attempt's requests that count")
 
 
 class CostSummary(_Record):
@@ -121,6 +142,19 @@ class CostSummary(_Record):
     cost_per_million_usd: dict[str, Any] | None = None
 
 
+class PeakCost(CostSummary):
+    """The cost at a load sweep's peak throughput, and the step it came from."""
+
+    step: str | None = None
+
+
+class PeakThroughput(_Record):
+    """A load sweep's highest throughput over its complete steps (tokens per second), and the step."""
+
+    value: float
+    step: str
+
+
 class RunSummary(_Record):
     """Medians, percentiles and intervals of a run (of its first load step, for a load sweep)."""
 
@@ -130,6 +164,8 @@ class RunSummary(_Record):
     tpot_s: Distribution | None = None
     decode_tps: Distribution | None = None
     runtime_decode_tps: Distribution | None = None
+    harness_vs_runtime_decode_ratio: Distribution | None = Field(
+        None, description="decode_tps measured here / the runtime's own, per request")
     itl_s: Distribution | None = None
     output_tokens: int | None = None
     measured_window_s: float | None = None
@@ -138,8 +174,8 @@ class RunSummary(_Record):
     retried_requests: int | None = None
     energy: EnergySummary | None = None
     cost: CostSummary | None = None
-    cost_at_peak: CostSummary | None = None
-    peak_throughput_tps: dict[str, Any] | None = None
+    cost_at_peak: PeakCost | None = None
+    peak_throughput_tps: PeakThroughput | None = None
 
 
 class StepRecord(_Record):
@@ -178,6 +214,7 @@ class ThermalRecord(_Record):
     attempt: int | None = None
     rate_hz: float | None = None
     sources: list[str] = Field(default_factory=list, description="sources that answered (sysfs-temp, cpu-clock, vcgencmd, nvml)")
+    source_details: list[dict[str, Any]] = Field(default_factory=list, description="each answering source's description")
     unavailable: dict[str, str] = Field(default_factory=dict, description="missing source -> why")
     has_temperature: bool = False
     start: dict[str, Any] | None = Field(None, description="snapshot at the attempt's start (ThermalSnapshot.record())")
@@ -189,14 +226,29 @@ class ThermalRecord(_Record):
 
 
 class Attempt(_Record):
-    """One execution of the sweep (a resumed run has several)."""
+    """One execution of the sweep (a resumed run has several); ``outcome`` and ``error`` when it did not complete.
+
+    The engine records how an attempt ended (``close_previous_attempt``) when
+    the next one starts; ``outcome`` is ``interrupted`` for an attempt whose
+    process was gone (``interrupted (process gone)``).
+    """
 
     started_at: str
     pid: int | None = None
     host: str | None = None
     process_started_unix_s: float | None = None
-    timings: dict[str, float] | None = None
-    energy: dict[str, Any] | None = None
+    timings: dict[str, float | int] | None = Field(
+        None, description="model_load_s (in-process runtimes), warmup_requests, warmup_s, measured_s")
+    energy: EnergySummary | None = None
+    outcome: _status_among(RunStatus.FAILED, RunStatus.INTERRUPTED, RunStatus.UNKNOWN) | None = None
+    error: str | None = Field(None, description="why it stopped")
+
+
+class ErrorCount(_Record):
+    """Failed requests of one kind: how many, and the first one's reason."""
+
+    count: int
+    first: str
 
 
 class Progress(_Record):
@@ -229,11 +281,14 @@ class RunRecord(_Record):
     started_at: str | None = None
     ended_at: str | None = None
     error: str | None = None
+    errors_by_kind: dict[str, ErrorCount] | None = Field(
+        None, description="a run whose every measured request failed: its failures by kind")
     attempts: list[Attempt] = Field(default_factory=list)
     progress: Progress | None = None
     power: dict[str, Any] | None = None
     runtime: dict[str, Any] | None = None
     network: dict[str, Any] | None = None
+    prompt_tokenizer: str | None = Field(None, description="the tokenizer synthetic prompts were made with (load sweeps)")
     price_profile: dict[str, Any] | None = None
     steps: dict[str, StepRecord] = Field(default_factory=dict)
     summary_step: str | None = None

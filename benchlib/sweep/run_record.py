@@ -1,4 +1,10 @@
-"""The parts of ``run.json`` the engine writes: start of an attempt, stop, power samples, energy, price."""
+"""The parts of ``run.json`` the engine writes: start of an attempt, stop, power samples, energy, price.
+
+``run.json`` is written as a plain dict; every key written here, by the
+engine and by its drivers is declared in :class:`benchlib.records.RunRecord`
+(what readers and ``benchlib schema`` use), and
+``tests/unit/records/test_run_record_drift.py`` checks that of a real run.
+"""
 
 from __future__ import annotations
 
