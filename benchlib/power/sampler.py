@@ -9,8 +9,8 @@ Usage::
         m = sampler.end_window("steady")     # Measurement, joules over the window only
     frame = sampler.to_frame()               # one row per sample, for power.parquet
 
-Every sample carries two timestamps: ``time.time()`` (wall clock, to align
-with external logs and other machines) and ``time.perf_counter()`` (the
+Every sample carries two timestamps from its clock (:mod:`benchlib.clock`): ``unix_s`` (wall clock, to align
+with external logs and other machines) and ``perf_s`` (the
 monotonic clock the rest of benchlib times tokens with; integration uses it).
 
 The samples are kept in a :class:`~benchlib.power.samples.SampleSeries`
@@ -42,6 +42,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from benchlib.clock import REAL_CLOCK, Clock
 from benchlib.power.base import PowerReader
 from benchlib.power.deadlines import deadlines
 from benchlib.power.errors import CounterError, PowerError, PowerReadError
@@ -78,6 +79,9 @@ class PowerSampler:
         tolerate_errors: Consecutive failed reads to tolerate (each logged and
             counted in :attr:`read_errors`) before the sampler fails; default 0,
             fail on the first. A counter going backwards is never tolerated.
+        clock: Where sample times are read and deadlines waited on (the
+            machine's clock; :class:`~benchlib.clock.ScriptedClock` in tests).
+            How long :meth:`end_window` waits for a sensor is real time.
 
     Raises:
         PowerError: ``rate_hz`` is not positive or the reader's quantity is unknown.
@@ -91,6 +95,7 @@ class PowerSampler:
         end_timeout_s: float | None = None,
         max_gap_s: float | None = None,
         tolerate_errors: int = 0,
+        clock: Clock = REAL_CLOCK,
     ) -> None:
         if not rate_hz > 0:
             raise PowerError(f"rate_hz must be positive, got {rate_hz!r}")
@@ -98,6 +103,7 @@ class PowerSampler:
             raise PowerError(f"tolerate_errors must be >= 0, got {tolerate_errors!r}")
         samples = SampleSeries.for_reader(reader)
         self.reader = reader
+        self.clock = clock
         self.rate_hz = float(rate_hz)
         self.period_s = 1.0 / self.rate_hz
         self.end_timeout_s = 2 * self.period_s + 5.0 if end_timeout_s is None else end_timeout_s
@@ -115,7 +121,7 @@ class PowerSampler:
         self._problem: str | None = None
         self._windows: dict[str, _Window] = {}
         self._samples = samples
-        self._unix_minus_perf = time.time() - time.perf_counter()
+        self._origin_perf_s: float | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -132,7 +138,7 @@ class PowerSampler:
         with self._cond:
             if self._state != "new":
                 raise PowerError(f"this sampler was already started (state {self._state}); make a new one")
-        self._unix_minus_perf = time.time() - time.perf_counter()
+        self._origin_perf_s = self.clock.perf_s()
         try:
             self._sample_once()
         except Exception as exc:
@@ -207,7 +213,7 @@ class PowerSampler:
 
     def _run(self) -> None:
         consecutive_errors = 0
-        for skipped in deadlines(self.period_s, self._stop):
+        for skipped in deadlines(self.period_s, self._stop, clock=self.clock, origin_s=self._origin_perf_s):
             self.missed_deadlines += skipped
             try:
                 self._sample_once()
@@ -221,7 +227,7 @@ class PowerSampler:
                 log.warning("power source %s: read failed (%s), tolerated", self.reader.name, exc)
 
     def _sample_once(self) -> None:
-        perf_before, unix_before = time.perf_counter(), time.time()
+        perf_before, unix_before = self.clock.perf_s(), self.clock.unix_s()
         if not self._samples.is_counter:
             value = float(self.reader.read_power_w())  # type: ignore[attr-defined]
             if not math.isfinite(value):
@@ -230,7 +236,7 @@ class PowerSampler:
         else:
             raw = self.reader.read_energy_j()  # type: ignore[attr-defined]
             value = math.nan
-        perf_after, unix_after = time.perf_counter(), time.time()
+        perf_after, unix_after = self.clock.perf_s(), self.clock.unix_s()
         perf_s = (perf_before + perf_after) / 2.0
         unix_s = (unix_before + unix_after) / 2.0
         with self._cond:
@@ -253,20 +259,20 @@ class PowerSampler:
         """Block until a sample at or after ``after_perf_s`` exists.
 
         Args:
-            after_perf_s: ``perf_counter`` time, seconds; default now.
-            timeout_s: Longest wait, seconds; default ``end_timeout_s``.
+            after_perf_s: ``clock.perf_s()`` time, seconds; default now.
+            timeout_s: Longest wait, real seconds; default ``end_timeout_s``.
 
         Returns:
             ``True`` if such a sample exists, ``False`` on timeout or when the
             sampler failed, stopped or was never started.
         """
-        target = time.perf_counter() if after_perf_s is None else after_perf_s
-        deadline = time.perf_counter() + (self.end_timeout_s if timeout_s is None else timeout_s)
+        target = self.clock.perf_s() if after_perf_s is None else after_perf_s
+        deadline = time.monotonic() + (self.end_timeout_s if timeout_s is None else timeout_s)
         with self._cond:
             while not ((last := self._samples.last_perf_s) is not None and last >= target):
                 if self._state in ("new", "failed", "stopped"):
                     return False
-                remaining = deadline - time.perf_counter()
+                remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
                 self._cond.wait(remaining)
@@ -281,7 +287,7 @@ class PowerSampler:
             PowerError: The sampler is not running, or ``name`` is already open.
             PowerReadError: The sampler has failed (the message says why).
         """
-        perf_s, unix_s = time.perf_counter(), time.time()
+        perf_s, unix_s = self.clock.perf_s(), self.clock.unix_s()
         with self._cond:
             if self._state == "failed":
                 raise PowerReadError(f"cannot begin window {name!r}: {self._problem}")
@@ -311,7 +317,7 @@ class PowerSampler:
         Raises:
             PowerError: No window named ``name`` is open.
         """
-        perf_s, unix_s = time.perf_counter(), time.time()
+        perf_s, unix_s = self.clock.perf_s(), self.clock.unix_s()
         with self._cond:
             window = self._windows.pop(name, None)
             if window is None:
@@ -362,7 +368,7 @@ class PowerSampler:
             name, self.reader, samples, start_perf_s, end_perf_s,
             start_unix_s=start_unix_s, end_unix_s=end_unix_s,
             uncovered_problem=None if covered else uncovered_problem(state, problem, self.reader.name, self.end_timeout_s),
-            max_gap_s=self.max_gap_s, fallback_unix_minus_perf_s=self._unix_minus_perf,
+            max_gap_s=self.max_gap_s, fallback_unix_minus_perf_s=self.clock.unix_s() - self.clock.perf_s(),
         )  # fmt: skip
         if not measurement.valid:
             log.warning("power window %r is invalid: %s", name, measurement.problem)

@@ -31,13 +31,13 @@ import logging
 import math
 import socket
 import threading
-import time
 from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import start_http_server
 from prometheus_client.registry import CollectorRegistry
 
+from benchlib.clock import REAL_CLOCK, Clock
 from benchlib.errors import ParameterError
 from benchlib.power.base import PowerReader
 from benchlib.power.deadlines import deadlines
@@ -73,6 +73,8 @@ class PowerExporter:
         rate_hz: Samples per second, Hz.
         thermal: Thermal sources read at each scrape (``None``: no thermal metrics).
         host: Host name for the info metric; this machine's by default.
+        clock: Where sample and scrape times are read and deadlines waited on
+            (:mod:`benchlib.clock`; scripted in tests).
 
     Raises:
         ParameterError: ``rate_hz`` is not positive, or the reader is not sampled (a log).
@@ -80,7 +82,7 @@ class PowerExporter:
 
     def __init__(
         self, reader: PowerReader, rate_hz: float = DEFAULT_EXPORTER_RATE_HZ,
-        thermal: ThermalSources | None = None, *, host: str | None = None,
+        thermal: ThermalSources | None = None, *, host: str | None = None, clock: Clock = REAL_CLOCK,
     ) -> None:  # fmt: skip
         if not (isinstance(rate_hz, (int, float)) and math.isfinite(rate_hz) and rate_hz > 0):
             raise ParameterError(f"rate_hz must be a positive number of samples per second, got {rate_hz!r}")
@@ -90,6 +92,7 @@ class PowerExporter:
                 "export a live source: pi5-pmic, ina2xx, rapl or nvml"
             )
         self.reader = reader
+        self.clock = clock
         self.rate_hz = float(rate_hz)
         self.period_s = 1.0 / self.rate_hz
         self.thermal = thermal
@@ -98,11 +101,11 @@ class PowerExporter:
         """Deadlines skipped because a read overran its period."""
         self.registry = CollectorRegistry(auto_describe=False)
         """A private registry holding only the exporter's collector (no process or GC metrics)."""
-        self.registry.register(ExporterCollector(self.sample_now, self._thermal_now if thermal else None))
+        self.registry.register(ExporterCollector(self.sample_now, self._thermal_now if thermal else None, clock))
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._start_unix_s = time.time()
+        self._start_unix_s = self.clock.unix_s()
         self._is_counter = reader.quantity == "energy"
         self._unwrapper: CounterUnwrapper | None = None
         self._offset_j = 0.0  # energy of earlier counter baselines, before a reset
@@ -127,7 +130,7 @@ class PowerExporter:
         """
         if self._thread is not None:
             raise ParameterError("this exporter was already started; make a new one")
-        self._start_unix_s = time.time()
+        self._start_unix_s = self.clock.unix_s()
         self.sample_now()
         self._thread = threading.Thread(target=self._run, name=f"benchlib-exporter-{self.reader.name}", daemon=True)
         self._thread.start()
@@ -153,7 +156,7 @@ class PowerExporter:
         self.close()
 
     def _run(self) -> None:
-        for skipped in deadlines(self.period_s, self._stop):
+        for skipped in deadlines(self.period_s, self._stop, clock=self.clock):
             self.missed_deadlines += skipped
             self.sample_now()
 
@@ -165,14 +168,14 @@ class PowerExporter:
             try:
                 if self._is_counter:
                     raw = self.reader.read_energy_j()  # type: ignore[attr-defined]
-                    self._add_counter(raw, time.perf_counter())
+                    self._add_counter(raw, self.clock.perf_s())
                 else:
                     value = float(self.reader.read_power_w())  # type: ignore[attr-defined]
                     if not math.isfinite(value):
                         raise PowerReadError(f"{self.reader.name} returned a non-finite power {value!r} W")
-                    self._add_power(value, time.perf_counter())
+                    self._add_power(value, self.clock.perf_s())
             except Exception as exc:  # a failed read is counted and logged; the exporter keeps serving
-                self._failed(exc, time.perf_counter())
+                self._failed(exc, self.clock.perf_s())
             return self._state()
 
     def _add_power(self, power_w: float, t_s: float) -> None:
@@ -247,7 +250,7 @@ class PowerExporter:
 
     def _thermal_now(self) -> tuple[ThermalSnapshot, tuple[str, ...]]:
         assert self.thermal is not None
-        return self.thermal.snapshot(), self.thermal.names
+        return self.thermal.snapshot(self.clock), self.thermal.names
 
     def describe(self) -> dict[str, Any]:
         """The reader's description plus the exporter's settings and state."""

@@ -28,13 +28,13 @@ Metrics (power ones labelled ``source``, ``boundary``, ``kind``):
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from benchlib.clock import REAL_CLOCK, Clock
 from benchlib.thermal.snapshot import ThermalSnapshot
 
 __all__ = [
@@ -184,19 +184,22 @@ class ExporterCollector(Collector):
     Args:
         state: Returns the exporter's state, current at the scrape (it may read the sensor).
         thermal: Returns a thermal snapshot and the available source names, or ``None`` without thermal sources.
+        clock: Where the scrape time is read (:mod:`benchlib.clock`).
     """
 
     def __init__(
         self,
         state: Callable[[], ExporterState],
         thermal: Callable[[], tuple[ThermalSnapshot, tuple[str, ...]]] | None = None,
+        clock: Clock = REAL_CLOCK,
     ) -> None:
         self._state = state
         self._thermal = thermal
+        self._clock = clock
 
     def collect(self) -> Iterator[Metric]:
         """Every metric family, now."""
-        yield from power_families(self._state(), time.time())
+        yield from power_families(self._state(), self._clock.unix_s())
         if self._thermal is None:
             return
         try:

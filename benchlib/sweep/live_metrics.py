@@ -38,14 +38,16 @@ from __future__ import annotations
 import collections
 import socket
 import threading
-import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from benchlib.clock import REAL_CLOCK, Clock
 from benchlib.errors import ParameterError
 
 __all__ = [
     "LINGER_MAX_S",
+    "linger_s",
     "LOOPBACK",
     "METRICS_OFF",
     "PHASES",
@@ -133,17 +135,35 @@ def check_metrics_port(port: int, bind: str = LOOPBACK) -> int:
 
 
 class _ScrapeClock:
-    """A collector that exposes nothing and notes when the registry was scraped (monotonic seconds)."""
+    """A collector that exposes nothing and notes when the registry was scraped (the clock's seconds), and how often."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock) -> None:
         self.times_s: collections.deque[float] = collections.deque(maxlen=3)
+        self.count = 0
+        self.scraped = threading.Condition()
+        self._clock = clock
 
     def describe(self) -> list:
         return []
 
     def collect(self) -> list:
-        self.times_s.append(time.monotonic())
+        with self.scraped:
+            self.times_s.append(self._clock.perf_s())
+            self.count += 1
+            self.scraped.notify_all()
         return []
+
+
+def linger_s(scrape_times_s: Sequence[float]) -> float | None:
+    """How long a finished sweep waits for one scrape of its final state: ``None`` (not at all) below two scrapes.
+
+    One and a half of the longest interval seen between the last scrapes, plus half a second, at most
+    :data:`LINGER_MAX_S`.
+    """
+    if len(scrape_times_s) < 2:
+        return None
+    interval_s = max(b - a for a, b in zip(scrape_times_s, scrape_times_s[1:]))
+    return min(1.5 * interval_s + 0.5, LINGER_MAX_S)
 
 
 class SweepMetrics:
@@ -154,17 +174,24 @@ class SweepMetrics:
             (every method then returns at once); 0 for any free port.
         bind: Address to listen on (loopback unless given).
         window_s: Window of the tokens-per-second gauge, seconds.
+        clock: Where the times of finished requests and scrapes are read
+            (:mod:`benchlib.clock`; scripted in tests). The wait for a final
+            scrape is real time.
 
     Raises:
         ParameterError: ``port`` is no port number.
     """
 
-    def __init__(self, port: int | None, bind: str = LOOPBACK, window_s: float = TOKENS_WINDOW_S) -> None:
+    def __init__(self, port: int | None, bind: str = LOOPBACK, window_s: float = TOKENS_WINDOW_S,
+                 clock: Clock = REAL_CLOCK) -> None:  # fmt: skip
         if port is not None:
             _check_port_number(port)
         self.port = port
         self.bind = bind
         self.window_s = window_s
+        self.clock = clock
+        self.final_scrape_seen: bool | None = None
+        """After a complete sweep's :meth:`stop`: whether a scraper read its final state (``None``: not awaited)."""
         self.url: str | None = None
         self._server = None
         self._thread: threading.Thread | None = None
@@ -189,7 +216,7 @@ class SweepMetrics:
         from prometheus_client import CollectorRegistry, Counter, Gauge, Info, start_http_server
 
         registry = CollectorRegistry()
-        self._scrapes = _ScrapeClock()
+        self._scrapes = _ScrapeClock(self.clock)
         registry.register(self._scrapes)  # first: a scrape noted after a change has collected the change
         base = ("run_id", "platform")
         values = (labels.run_id, labels.platform)
@@ -244,7 +271,7 @@ class SweepMetrics:
             self._phase_entered.labels(*self._values, phase).inc()
             self._phase_now = phase
         if phase == "measure" and self._measure_started_s is None:
-            self._measure_started_s = time.monotonic()
+            self._measure_started_s = self.clock.perf_s()
 
     def set_step(self, step: str, mode: str, value: float) -> None:
         """The current load step (``c4``, ``closed``, 4), or ``sequential``, ``sequential``, 0."""
@@ -269,13 +296,13 @@ class SweepMetrics:
         if output_tokens:
             self._tokens.inc(output_tokens)
             with self._lock:
-                self._finished.append((time.monotonic(), int(output_tokens)))
+                self._finished.append((self.clock.perf_s(), int(output_tokens)))
 
     def _tokens_per_s(self) -> float:
         """Output tokens per second over the last ``window_s`` (or since the measurement began, at least 1 s)."""
         if self._measure_started_s is None:
             return 0.0
-        now = time.monotonic()
+        now = self.clock.perf_s()
         with self._lock:
             while self._finished and self._finished[0][0] < now - self.window_s:
                 self._finished.popleft()
@@ -303,17 +330,14 @@ class SweepMetrics:
         thread.join(timeout=5.0)
 
     def _await_scrape(self) -> None:
-        """Wait for one scrape after now, if something scraped twice (so its interval is known)."""
-        seen = list(self._scrapes.times_s)
-        if len(seen) < 2:
-            return
-        interval_s = max(b - a for a, b in zip(seen, seen[1:]))
-        marked = time.monotonic()
-        deadline = marked + min(1.5 * interval_s + 0.5, LINGER_MAX_S)
-        while time.monotonic() < deadline:
-            if self._scrapes.times_s and self._scrapes.times_s[-1] > marked:
+        """Wait for one scrape after now, if something scraped twice (so its interval is known): :func:`linger_s`."""
+        scrapes = self._scrapes
+        with scrapes.scraped:
+            wait_s = linger_s(list(scrapes.times_s))
+            if wait_s is None:
                 return
-            time.sleep(0.05)
+            marked = scrapes.count
+            self.final_scrape_seen = scrapes.scraped.wait_for(lambda: scrapes.count > marked, timeout=wait_s)
 
 
 METRICS_OFF = SweepMetrics(None)

@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from benchlib.clock import REAL_CLOCK, Clock
 from benchlib.records import RunDirectory, atomic_write_bytes
 from benchlib.records.directory import THERMAL_FILE
 from benchlib.sweep.driver import Window
@@ -44,13 +45,16 @@ class ThermalRecorder:
     Args:
         detect: Opens the sources (:func:`detect_thermal_sources` on this machine).
         rate_hz: Monitor rate, snapshots per second.
+        clock: The monitor's clock (:mod:`benchlib.clock`; scripted in tests).
     """
 
     def __init__(
-        self, detect: Callable[[], ThermalSources] = detect_thermal_sources, rate_hz: float = DEFAULT_THERMAL_RATE_HZ
+        self, detect: Callable[[], ThermalSources] = detect_thermal_sources, rate_hz: float = DEFAULT_THERMAL_RATE_HZ,
+        clock: Clock = REAL_CLOCK,
     ) -> None:
         self._detect = detect
         self.rate_hz = rate_hz
+        self.clock = clock
         self.sources = ThermalSources()
         self.monitor: ThermalMonitor | None = None
         self.start_snapshot: ThermalSnapshot | None = None
@@ -67,8 +71,8 @@ class ThermalRecorder:
         """Find the sources, take the start snapshot and start the monitor; never raises."""
         try:
             self.sources = self._detect()
-            self.start_snapshot = self.sources.snapshot() if self.sources.sources else None
-            self.monitor = ThermalMonitor(self.sources, self.rate_hz).start()
+            self.start_snapshot = self.sources.snapshot(self.clock) if self.sources.sources else None
+            self.monitor = ThermalMonitor(self.sources, self.rate_hz, clock=self.clock).start()
         except Exception as exc:
             self._note("could not start", exc)
 
@@ -82,7 +86,7 @@ class ThermalRecorder:
                 if self.monitor.problem:
                     self.problem = self.monitor.problem
             if self.sources.sources:
-                self.end_snapshot = self.sources.snapshot()
+                self.end_snapshot = self.sources.snapshot(self.clock)
             rows = [s.row() for s in self.monitor.snapshots] if self.monitor is not None else []
             if self.end_snapshot is not None:
                 rows.append(self.end_snapshot.row())

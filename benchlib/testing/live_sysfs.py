@@ -27,11 +27,12 @@ import math
 import os
 import shutil
 import threading
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchlib.clock import REAL_CLOCK, Clock
+from benchlib.power.deadlines import deadlines
 from benchlib.power.errors import PowerSourceUnavailable
 from benchlib.power.ina2xx import find_ina_devices
 
@@ -87,6 +88,9 @@ class LiveSysfs:
         period_s: Period of the sine, s.
         write_hz: How often the files are rewritten, Hz.
         rapl_shares: Share of the power each RAPL zone counts, by zone-name prefix.
+        clock: Where the profile's time is read and the writer waits (:mod:`benchlib.clock`):
+            real for a live tree read by node_exporter; scripted in a unit test, which
+            then calls :meth:`write_now` itself at the times it moves to.
 
     Raises:
         ValueError: The tree has no INA2xx power sensor and no energy counter to drive.
@@ -95,12 +99,14 @@ class LiveSysfs:
     def __init__(
         self, fixture: Path | str, workdir: Path | str, *, base_w: float = 6.0, amplitude_w: float = 2.0,
         period_s: float = 10.0, write_hz: float = 50.0, rapl_shares: Mapping[str, float] = DEFAULT_RAPL_SHARES,
+        clock: Clock = REAL_CLOCK,
     ) -> None:  # fmt: skip
         if not 0 <= amplitude_w < base_w:
             raise ValueError(f"amplitude_w must be in [0, base_w) so power stays positive, got {amplitude_w} and {base_w}")
         self.root = Path(workdir) / "tree"
         shutil.copytree(fixture, self.root)
-        self.profile = PowerProfile(base_w, amplitude_w, period_s, time.time())
+        self.clock = clock
+        self.profile = PowerProfile(base_w, amplitude_w, period_s, clock.unix_s())
         self.write_hz = write_hz
         self.writes = 0
         """Rounds of writes so far."""
@@ -148,7 +154,7 @@ class LiveSysfs:
     def write_now(self) -> float:
         """Write every sensor file for now; return the time written for, Unix s."""
         with self._lock:
-            now = time.time()
+            now = self.clock.unix_s()
             power = self.profile.power_w(now)
             for path, divisor in self._power_files:
                 _write_atomic(path, f"{round(power / divisor)}\n")
@@ -161,7 +167,7 @@ class LiveSysfs:
     def reset_counters(self) -> float:
         """Set every energy counter back to 0 now (they count on from there); return when, Unix s."""
         with self._lock:
-            now = time.time()
+            now = self.clock.unix_s()
             for counter in self._counters:
                 counter.base_uj, counter.origin_unix_s = 0, now
         self.write_now()
@@ -187,8 +193,5 @@ class LiveSysfs:
         self.stop()
 
     def _run(self) -> None:
-        period_s = 1.0 / self.write_hz
-        deadline = time.perf_counter() + period_s
-        while not self._stop.wait(max(0.0, deadline - time.perf_counter())):
+        for _ in deadlines(1.0 / self.write_hz, self._stop, clock=self.clock):
             self.write_now()
-            deadline = max(deadline + period_s, time.perf_counter())

@@ -22,6 +22,7 @@ import threading
 
 import pandas as pd
 
+from benchlib.clock import REAL_CLOCK, Clock
 from benchlib.power.deadlines import deadlines
 from benchlib.thermal.snapshot import ThermalSnapshot
 from benchlib.thermal.sources import ThermalSources
@@ -41,18 +42,21 @@ class ThermalMonitor:
         sources: The sources to read (:func:`~benchlib.thermal.sources.detect_thermal_sources`).
         rate_hz: Snapshots per second (default 1 Hz); must be positive.
         stop_timeout_s: Longest wait for the thread in :meth:`stop`, seconds.
+        clock: Where snapshot times are read and deadlines waited on (:mod:`benchlib.clock`; scripted in tests).
 
     Raises:
         ValueError: ``rate_hz`` is not positive.
     """
 
-    def __init__(self, sources: ThermalSources, rate_hz: float = DEFAULT_THERMAL_RATE_HZ, stop_timeout_s: float = 3.0) -> None:
+    def __init__(self, sources: ThermalSources, rate_hz: float = DEFAULT_THERMAL_RATE_HZ, stop_timeout_s: float = 3.0,
+                 clock: Clock = REAL_CLOCK) -> None:  # fmt: skip
         if not rate_hz > 0:
             raise ValueError(f"rate_hz must be positive, got {rate_hz!r}")
         self.sources = sources
         self.rate_hz = float(rate_hz)
         self.period_s = 1.0 / self.rate_hz
         self.stop_timeout_s = stop_timeout_s
+        self.clock = clock
         self.problem: str | None = None
         self._snapshots: list[ThermalSnapshot] = []
         self._lock = threading.Lock()
@@ -83,8 +87,8 @@ class ThermalMonitor:
 
     def _run(self) -> None:
         try:
-            for _ in deadlines(self.period_s, self._stop, first_now=True):
-                snapshot = self.sources.snapshot()
+            for _ in deadlines(self.period_s, self._stop, first_now=True, clock=self.clock):
+                snapshot = self.sources.snapshot(self.clock)
                 with self._lock:
                     self._snapshots.append(snapshot)
         except Exception as exc:  # recorded, never raised into the sweep

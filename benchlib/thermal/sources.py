@@ -9,12 +9,12 @@ records that list, so a run without a temperature says why.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchlib.clock import REAL_CLOCK, Clock
 from benchlib.power.base import CommandRunner
 from benchlib.thermal.base import ThermalReading, ThermalSource
 from benchlib.thermal.nvml import NvmlThermalSource
@@ -52,17 +52,21 @@ class ThermalSources:
         """True when some source reads a temperature (every one but ``cpu-clock`` does)."""
         return any(s.name != "cpu-clock" for s in self.sources)
 
-    def snapshot(self) -> ThermalSnapshot:
-        """Read every source now; a source that fails this time is named in ``errors``, never raised."""
+    def snapshot(self, clock: Clock = REAL_CLOCK) -> ThermalSnapshot:
+        """Read every source now; a source that fails this time is named in ``errors``, never raised.
+
+        Args:
+            clock: Where the snapshot's time is read (:mod:`benchlib.clock`).
+        """
         readings: list[tuple[str, ThermalReading]] = []
         errors: dict[str, str] = {}
-        unix_before = time.time()
+        unix_before = clock.unix_s()
         for source in self.sources:
             try:
                 readings.append((source.name, source.read()))
             except Exception as exc:  # one sensor's failure must not lose the others, nor the sweep
                 errors[source.name] = f"{type(exc).__name__}: {exc}"
-        return merge_readings((unix_before + time.time()) / 2.0, readings, errors)
+        return merge_readings((unix_before + clock.unix_s()) / 2.0, readings, errors)
 
     def describe(self) -> dict[str, Any]:
         """For ``run.json``: each available source's description, and the missing ones with why."""

@@ -1,7 +1,9 @@
 """The background sampler: integration accuracy, windows, failures, counters, export.
 
 The test readers below are real reader implementations with known power
-curves (computed from ``perf_counter``), not stand-ins for a device.
+curves (computed from the clock's time), not stand-ins for a device. Every
+sampler runs on a :class:`~benchlib.clock.ScriptedClock`: the tests move time
+and assert exact sample counts and energies, with no real sleep.
 """
 
 from __future__ import annotations
@@ -9,13 +11,13 @@ from __future__ import annotations
 import math
 import shutil
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+from benchlib.clock import REAL_CLOCK, Clock, ScriptedClock
 from benchlib.paths import sensors_dir
 from benchlib.power import (
     SAMPLE_COLUMNS,
@@ -33,15 +35,16 @@ FIXTURES = sensors_dir()
 
 
 class CurveReader:
-    """Power as a function of ``perf_counter`` time; optionally fails or hangs on demand."""
+    """Power as a function of the clock's time; optionally fails or hangs on demand."""
 
     name = "test-curve"
     boundary = "test curve"
     kind = "measured"
     quantity = "power"
 
-    def __init__(self, curve) -> None:
+    def __init__(self, curve, clock: Clock = REAL_CLOCK) -> None:
         self.curve = curve
+        self.clock = clock
         self.fail_with: BaseException | None = None
         self.fail_once: BaseException | None = None
         self.hang = threading.Event()
@@ -57,7 +60,7 @@ class CurveReader:
             exc, self.fail_once = self.fail_once, None
             raise exc
         self.reads += 1
-        return self.curve(time.perf_counter())
+        return self.curve(self.clock.perf_s())
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "boundary": self.boundary, "kind": self.kind, "quantity": self.quantity}
@@ -75,81 +78,70 @@ def sine_energy_j(a: float, b: float) -> float:
     return 5.0 * (b - a) - 2.0 * (math.cos(b) - math.cos(a))
 
 
-def wait_until(predicate, timeout_s: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.01)
+# Periods are powers of two (1/8 s, 1/16 s, 1/32 s), so scripted deadlines fall exactly where the time is moved.
 
 
-@pytest.mark.realtime
-def test_sine_curve_integrates_within_one_percent() -> None:
-    reader = CurveReader(sine_w)
-    with PowerSampler(reader, rate_hz=10) as sampler:
+def test_sine_curve_integrates_as_the_trapezoids_of_its_samples() -> None:
+    clock = ScriptedClock()
+    with PowerSampler(CurveReader(sine_w, clock), rate_hz=8, clock=clock) as sampler:
         sampler.begin_window("steady")
-        time.sleep(1.5)
+        clock.advance(1.5)
         m = sampler.end_window("steady")
-    assert m.valid and m.problem is None
-    assert m.start_perf_s is not None and m.end_perf_s is not None
-    expected = sine_energy_j(m.start_perf_s, m.end_perf_s)
-    assert m.energy_j == pytest.approx(expected, rel=0.01)
-    assert m.duration_s == pytest.approx(m.end_perf_s - m.start_perf_s)
-    assert m.mean_power_w == pytest.approx(m.energy_j / m.duration_s)
-    assert 13 <= m.samples <= 17  # 10 Hz for 1.5 s
+    times = 1000.0 + 0.125 * np.arange(13)  # the first sample at start, then one every 1/8 s
+    assert m.valid and m.problem is None and m.samples == 13
+    assert (m.start_perf_s, m.end_perf_s) == (1000.0, 1001.5)
+    assert m.energy_j == pytest.approx(np.trapezoid(5.0 + 2.0 * np.sin(times), times), rel=1e-12)
+    assert m.energy_j == pytest.approx(sine_energy_j(1000.0, 1001.5), rel=1e-3)  # and the curve's integral
+    assert m.duration_s == 1.5 and m.mean_power_w == pytest.approx(m.energy_j / 1.5)
     assert (m.source, m.boundary, m.kind) == ("test-curve", "test curve", "measured")
-    assert m.end_unix_s - m.start_unix_s == pytest.approx(m.duration_s, abs=1e-3)
-    assert abs(m.start_unix_s - time.time()) < 10
+    assert (m.start_unix_s, m.end_unix_s) == (1000.0 + 1.7e9, 1001.5 + 1.7e9)
 
 
-@pytest.mark.realtime
 def test_window_after_warm_up_counts_only_the_window() -> None:
+    clock = ScriptedClock()
     level = {"w": 20.0}
-    reader = CurveReader(lambda t: level["w"])
-    with PowerSampler(reader, rate_hz=20) as sampler:
+    with PowerSampler(CurveReader(lambda t: level["w"], clock), rate_hz=16, clock=clock) as sampler:
         sampler.begin_window("whole")
-        time.sleep(0.4)  # warm-up at 20 W
+        clock.advance(0.375)  # warm-up at 20 W
         level["w"] = 5.0
-        assert sampler.wait_for_sample(time.perf_counter())  # a 5 W sample precedes the window
+        clock.advance(0.0625)  # a 5 W sample opens the window
         sampler.begin_window("steady")
-        time.sleep(0.6)
+        clock.advance(0.625)
         steady = sampler.end_window("steady")
         whole = sampler.end_window("whole")
     assert steady.valid and whole.valid
-    assert steady.energy_j == pytest.approx(5.0 * steady.duration_s, rel=1e-9)
-    assert steady.mean_power_w == pytest.approx(5.0)
-    assert whole.energy_j > steady.energy_j + 0.3 * 15.0  # the warm-up's extra 15 W for >= 0.4 s
+    assert steady.energy_j == 5.0 * 0.625 and steady.mean_power_w == 5.0
+    assert whole.energy_j == 20.0 * 0.375 + 12.5 * 0.0625 + 5.0 * 0.625  # the ramp between the samples
 
 
-@pytest.mark.realtime
-def test_measure_between_perf_times_after_the_fact() -> None:
-    reader = CurveReader(sine_w)
-    with PowerSampler(reader, rate_hz=20) as sampler:
-        time.sleep(0.2)
-        a = time.perf_counter()
-        time.sleep(0.8)
-        b = time.perf_counter()
+def test_measure_between_times_after_the_fact() -> None:
+    clock = ScriptedClock()
+    with PowerSampler(CurveReader(sine_w, clock), rate_hz=16, clock=clock) as sampler:
+        clock.advance(0.25)
+        a = clock.perf_s()
+        clock.advance(0.75)
+        b = clock.perf_s()
         m = sampler.measure("requests", a, b)
-    assert m.valid
-    assert m.energy_j == pytest.approx(sine_energy_j(a, b), rel=0.01)
+    assert m.valid and m.samples == 13
+    assert m.energy_j == pytest.approx(sine_energy_j(a, b), rel=1e-3)
 
 
-@pytest.mark.realtime
 def test_sensor_raising_mid_run_marks_the_window_invalid() -> None:
-    reader = CurveReader(lambda t: 7.0)
-    sampler = PowerSampler(reader, rate_hz=20).start()
+    clock = ScriptedClock()
+    reader = CurveReader(lambda t: 7.0, clock)
+    sampler = PowerSampler(reader, rate_hz=16, clock=clock).start()
     try:
         sampler.begin_window("done-before")
-        time.sleep(0.2)
+        clock.advance(0.25)
         before = sampler.end_window("done-before")
         sampler.begin_window("steady")
-        time.sleep(0.2)
+        clock.advance(0.25)
         reader.fail_with = OSError("I2C bus timeout")
-        wait_until(lambda: sampler.state == "failed")
+        clock.advance(0.0625)  # the next read raises; the thread ends
         m = sampler.end_window("steady")
     finally:
         sampler.stop()
-    assert before.valid and before.energy_j == pytest.approx(7.0 * before.duration_s)
+    assert before.valid and before.energy_j == 7.0 * 0.25
     assert not m.valid
     assert "test-curve failed" in m.problem and "OSError: I2C bus timeout" in m.problem
     assert math.isnan(m.energy_j) and math.isnan(m.mean_power_w)
@@ -161,33 +153,33 @@ def test_sensor_raising_mid_run_marks_the_window_invalid() -> None:
     with pytest.raises(PowerReadError, match="I2C bus timeout"):
         sampler.raise_if_failed()
     frame = sampler.to_frame()
-    assert len(frame) >= 4 and frame["power_w"].eq(7.0).all()  # the good samples are kept
+    assert len(frame) == 9 and frame["power_w"].eq(7.0).all()  # the good samples are kept: start + 8
     assert sampler.describe()["state"] == "failed"
 
 
-@pytest.mark.realtime
 def test_a_tolerated_transient_error_is_counted_not_hidden() -> None:
-    reader = CurveReader(lambda t: 4.0)
-    with PowerSampler(reader, rate_hz=20, tolerate_errors=1) as sampler:
+    clock = ScriptedClock()
+    reader = CurveReader(lambda t: 4.0, clock)
+    with PowerSampler(reader, rate_hz=16, tolerate_errors=1, clock=clock) as sampler:
         sampler.begin_window("steady")
         reader.fail_once = PowerReadError("`vcgencmd pmic_read_adc` did not answer within 5 s")
-        time.sleep(0.3)
+        clock.advance(0.3125)
         m = sampler.end_window("steady")
-    assert m.valid and m.energy_j == pytest.approx(4.0 * m.duration_s)
+    assert m.valid and m.energy_j == 4.0 * 0.3125 and m.samples == 5  # start + 5 ticks, the first failed
     assert sampler.read_errors == 1 and sampler.describe()["read_errors"] == 1
     assert sampler.state == "stopped"
 
 
-@pytest.mark.realtime
 def test_sensor_that_stops_answering_gives_an_invalid_window() -> None:
-    reader = CurveReader(lambda t: 3.0)
-    sampler = PowerSampler(reader, rate_hz=20, end_timeout_s=0.3).start()
+    clock = ScriptedClock()
+    reader = CurveReader(lambda t: 3.0, clock)
+    sampler = PowerSampler(reader, rate_hz=16, end_timeout_s=0.3, clock=clock).start()
     try:
         sampler.begin_window("steady")
-        time.sleep(0.1)
+        clock.advance(0.125)
         reader.hang.set()
-        time.sleep(0.1)
-        m = sampler.end_window("steady")
+        clock.advance(0.0625, settle=False)  # the next read hangs
+        m = sampler.end_window("steady")  # waits end_timeout_s of real time for a sample that never comes
         assert not m.valid and "stopped responding" in m.problem
     finally:
         reader.hang.clear()
@@ -236,31 +228,27 @@ def test_window_ended_after_stop_is_invalid() -> None:
     assert not m.valid and "stopped before the window ended" in m.problem
 
 
-@pytest.mark.realtime
-def test_sampler_keeps_its_schedule_cheaply() -> None:
-    reader = CurveReader(lambda t: 2.0)
-    cpu_before = time.process_time()
-    with PowerSampler(reader, rate_hz=10) as sampler:
-        time.sleep(1.0)
-    cpu_s = time.process_time() - cpu_before
-    assert 9 <= sampler.sample_count <= 13  # first sample + about 10 per second
-    assert cpu_s < 0.15  # sleeps between deadlines, no busy loop
-    assert sampler.state == "stopped"
+def test_sampler_takes_one_sample_per_deadline_from_its_first() -> None:
+    clock = ScriptedClock()
+    reader = CurveReader(lambda t: 2.0, clock)
+    with PowerSampler(reader, rate_hz=8, clock=clock) as sampler:
+        clock.advance(1.0)
+    assert sampler.sample_count == 9 == reader.reads  # the first at start, then one every 1/8 s
+    assert sampler.state == "stopped" and sampler.missed_deadlines == 0
     perf = sampler.to_frame()["perf_s"].to_numpy()
-    assert np.allclose(np.diff(perf), 0.1, atol=0.03)
+    assert (np.diff(perf) == 0.125).all()
 
 
-@pytest.mark.realtime
 def test_rapl_counter_wrap_through_the_sampler(tmp_path: Path) -> None:
     shutil.copytree(FIXTURES / "sysfs" / "x86_rapl", tmp_path, dirs_exist_ok=True)
     zone = tmp_path / "sys/class/powercap"
-    reader = RaplReader(root=tmp_path)
-    with PowerSampler(reader, rate_hz=50) as sampler:
+    clock = ScriptedClock()
+    with PowerSampler(RaplReader(root=tmp_path), rate_hz=32, clock=clock) as sampler:
         sampler.begin_window("steady")
-        time.sleep(0.05)
+        clock.advance(0.0625)
         # package wraps: 262142.328850 J -> (range 262143.328850 J) -> 2.000000 J, i.e. +3 J
         (zone / "intel-rapl:0" / "energy_uj").write_text("2000000\n")
-        assert sampler.wait_for_sample(time.perf_counter() + 0.01)
+        clock.advance(0.03125)
         m = sampler.end_window("steady")
         frame = sampler.to_frame()
     assert m.valid, m.problem
@@ -269,36 +257,34 @@ def test_rapl_counter_wrap_through_the_sampler(tmp_path: Path) -> None:
     assert frame["energy_j"].iloc[-1] == pytest.approx(3.0, abs=1e-9)
 
 
-@pytest.mark.realtime
 def test_rapl_counter_going_backwards_invalidates_the_window(tmp_path: Path) -> None:
     shutil.copytree(FIXTURES / "sysfs" / "x86_rapl", tmp_path, dirs_exist_ok=True)
-    reader = RaplReader(root=tmp_path)
-    sampler = PowerSampler(reader, rate_hz=50).start()
+    clock = ScriptedClock()
+    sampler = PowerSampler(RaplReader(root=tmp_path), rate_hz=32, clock=clock).start()
     try:
         sampler.begin_window("steady")
-        time.sleep(0.05)
+        clock.advance(0.0625)
         (tmp_path / "sys/class/powercap/intel-rapl:0:2/energy_uj").write_text("12000000000\n")
-        wait_until(lambda: sampler.state == "failed")
+        clock.advance(0.03125)
         m = sampler.end_window("steady")
     finally:
         sampler.stop()
-    assert not m.valid
+    assert sampler.state == "failed" and not m.valid
     assert "intel-rapl:0:2 went backwards" in m.problem and "not a wrap" in m.problem
     assert math.isnan(m.energy_j)
 
 
-@pytest.mark.realtime
 def test_pmic_through_the_sampler_and_frame_export() -> None:
     text = (FIXTURES / "pmic_read_adc.txt").read_text()
-    reader = Pi5PmicReader(runner=lambda argv: text)
-    with PowerSampler(reader, rate_hz=20) as sampler:
+    clock = ScriptedClock()
+    with PowerSampler(Pi5PmicReader(runner=lambda argv: text), rate_hz=16, clock=clock) as sampler:
         sampler.begin_window("steady")
-        time.sleep(0.3)
+        clock.advance(0.3125)
         m = sampler.end_window("steady")
         frame = sampler.to_frame()
-    assert m.valid
+    assert m.valid and m.samples == 6
     assert m.mean_power_w == pytest.approx(7.23981879801581)
-    assert m.energy_j == pytest.approx(7.23981879801581 * m.duration_s)
+    assert m.energy_j == pytest.approx(7.23981879801581 * 0.3125)
     assert m.boundary == "SoC/PMIC rails (excludes 5 V peripherals and HATs)"
     assert tuple(frame.columns) == SAMPLE_COLUMNS
     assert (frame["source"] == "pi5-pmic").all() and (frame["kind"] == "measured").all()

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 
 import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from benchlib.clock import ScriptedClock
 from benchlib.errors import ParameterError
 from benchlib.paths import sensors_dir
 from benchlib.power.errors import PowerReadError
@@ -46,32 +46,24 @@ def scrape(exporter: PowerExporter) -> str:
     return generate_latest(exporter.registry).decode()
 
 
-def timed_sample(exporter: PowerExporter):
-    before = time.perf_counter()
-    state = exporter.sample_now()
-    return before, state, time.perf_counter()
-
-
-@pytest.mark.realtime
 def test_power_reader_exposes_power_and_trapezoid_energy_with_reader_labels(tmp_path):
-    exporter = PowerExporter(Ina2xxReader(root=SYSFS / "pi5_ina226"), rate_hz=10, host="pi5-lab")
-    first_before, first, first_after = timed_sample(exporter)
+    clock = ScriptedClock(threads=0)  # no sampling thread: the test reads, and moves time between reads
+    exporter = PowerExporter(Ina2xxReader(root=SYSFS / "pi5_ina226"), rate_hz=10, host="pi5-lab", clock=clock)
+    first = exporter.sample_now()
     assert first.energy_j == 0.0 and first.power_w == INA226_W
-    time.sleep(0.3)
-    last_before, last, last_after = timed_sample(exporter)
-    # Constant power: the energy is the power times the time between the first and last read.
-    assert INA226_W * (last_before - first_after) <= last.energy_j <= INA226_W * (last_after - first_before)
+    clock.advance(0.25)
+    last = exporter.sample_now()
+    assert last.energy_j == INA226_W * 0.25  # constant power times the time between the reads
 
-    unix_before = time.time()
+    clock.advance(0.125)
     text = scrape(exporter)
-    unix_after = time.time()
     found = samples(text)
     (power,) = found["benchlib_power_watts"]
     assert power.value == INA226_W
     assert power.labels == {"source": "ina2xx", "boundary": INA_BOUNDARY, "kind": "measured"}
     (energy,) = found["benchlib_energy_joules_total"]
-    assert energy.labels == power.labels and energy.value > last.energy_j  # a fresh sample at the scrape
-    assert unix_before <= value(text, "benchlib_exporter_time_seconds") <= unix_after
+    assert energy.labels == power.labels and energy.value == INA226_W * 0.375  # a fresh sample at the scrape
+    assert value(text, "benchlib_exporter_time_seconds") == clock.unix_s()
     assert value(text, "benchlib_exporter_up") == 1.0
     assert value(text, "benchlib_exporter_samples_total") == 3
     assert value(text, "benchlib_exporter_read_errors_total") == 0
@@ -86,23 +78,22 @@ def test_old_ina219_layout_is_volts_times_amps():
     assert exporter.sample_now().power_w == pytest.approx(5.080 * 0.850)
 
 
-@pytest.mark.realtime
 def test_a_failed_read_is_counted_marks_the_gap_and_adds_no_energy(tmp_path):
     tree = copy_tree("pi5_ina226", tmp_path)
     power_file = tree / "sys/class/hwmon/hwmon3/power1_input"
-    exporter = PowerExporter(Ina2xxReader(root=tree))
+    clock = ScriptedClock(threads=0)
+    exporter = PowerExporter(Ina2xxReader(root=tree), clock=clock)
     exporter.sample_now()
-    time.sleep(0.1)
+    clock.advance(0.125)
     good = exporter.sample_now()
-    assert good.energy_j > 0
+    assert good.energy_j == INA226_W * 0.125
 
-    gap_start = time.perf_counter()
     power_file.write_text("not a number\n")
     for _ in range(3):
-        time.sleep(0.1)
+        clock.advance(0.125)
         failed = exporter.sample_now()
     power_file.unlink()  # a sensor that vanished fails the same way
-    time.sleep(0.1)
+    clock.advance(0.125)
     text = scrape(exporter)
     failed = exporter.state()
     assert failed.read_errors == 4 and not failed.up and "power1_input" in failed.last_error
@@ -113,12 +104,11 @@ def test_a_failed_read_is_counted_marks_the_gap_and_adds_no_energy(tmp_path):
 
     power_file.write_text("6125000\n")
     back = exporter.sample_now()
-    gap_s = time.perf_counter() - gap_start
     assert back.up and back.energy_j == good.energy_j  # no trapezoid across the gap
-    assert 0.4 <= back.uncovered_s <= gap_s + 0.2
-    time.sleep(0.1)
+    assert back.uncovered_s == 0.5  # from the last good read to this one
+    clock.advance(0.125)
     after = exporter.sample_now()
-    assert after.energy_j > back.energy_j and after.read_errors == 4
+    assert after.energy_j == good.energy_j + INA226_W * 0.125 and after.read_errors == 4
 
 
 def test_a_first_read_that_fails_is_counted_with_its_reason(tmp_path):
@@ -132,7 +122,6 @@ def write_uj(zone_dir: Path, microjoules: int) -> None:
     (zone_dir / "energy_uj").write_text(f"{microjoules}\n")
 
 
-@pytest.mark.realtime
 def test_energy_counters_sum_exactly_across_a_wrap_and_survive_a_reset(tmp_path):
     tree = copy_tree("x86_rapl", tmp_path)
     powercap = tree / "sys/class/powercap"
@@ -141,27 +130,28 @@ def test_energy_counters_sum_exactly_across_a_wrap_and_survive_a_reset(tmp_path)
     package_uj = int((package / "energy_uj").read_text())
     assert range_uj - package_uj == 1_000_000  # the fixture's package counter is 1 J below its wrap
     dram_uj = int((dram / "energy_uj").read_text())
-    exporter = PowerExporter(RaplReader(root=tree), rate_hz=10)
+    clock = ScriptedClock(threads=0)
+    exporter = PowerExporter(RaplReader(root=tree), rate_hz=10, clock=clock)
     start = exporter.sample_now()
     assert start.energy_j == 0 and start.power_w is None
 
-    time.sleep(0.2)
+    clock.advance(0.25)
     write_uj(package, 1_500_000)  # wrapped: 1 J to the wrap + 1.5 J after it
     write_uj(dram, dram_uj + 500_000)
-    before, wrapped, after = timed_sample(exporter)
+    wrapped = exporter.sample_now()
     assert wrapped.energy_j == pytest.approx(3.0, abs=1e-9)
-    assert wrapped.power_w is not None and wrapped.power_w > 3.0 / 0.5
+    assert wrapped.power_w == pytest.approx(3.0 / 0.25)
 
-    time.sleep(0.1)
-    write_uj(package, 200_000)  # backwards by 1.3 J: a wrap would mean 2.6 MJ in 0.1 s, so a reset
+    clock.advance(0.125)
+    write_uj(package, 200_000)  # backwards by 1.3 J: a wrap would mean 2 MJ in 0.125 s, so a reset
     reset = exporter.sample_now()
     assert reset.read_errors == 1 and not reset.up and "backwards" in reset.last_error
-    assert reset.energy_j == wrapped.energy_j and reset.uncovered_s > 0.09
+    assert reset.energy_j == wrapped.energy_j and reset.uncovered_s == 0.125
     text = scrape(exporter)  # the next read is good again: counted from the new baseline
     assert value(text, "benchlib_exporter_up") == 1.0
     assert value(text, "benchlib_energy_joules_total") == wrapped.energy_j
 
-    time.sleep(0.1)
+    clock.advance(0.125)
     write_uj(package, 1_200_000)
     write_uj(dram, dram_uj + 750_000)
     resumed = exporter.sample_now()
@@ -230,18 +220,18 @@ def test_thermal_metrics_at_scrape_and_a_failing_source_does_not_break_the_scrap
     assert [s.value for s in found["benchlib_power_watts"]] == [INA226_W]
 
 
-@pytest.mark.realtime
 @pytest.mark.server
 def test_serve_exporter_answers_over_http_on_loopback_and_releases_the_port():
-    exporter = PowerExporter(Ina2xxReader(root=SYSFS / "pi5_ina226")).start()
+    clock = ScriptedClock()
+    exporter = PowerExporter(Ina2xxReader(root=SYSFS / "pi5_ina226"), rate_hz=8, clock=clock).start()
     try:
         with serve_exporter(exporter, port=0) as server:
             assert server.host == "127.0.0.1" and server.url == f"http://127.0.0.1:{server.port}/metrics"
             first = value(scrape_metrics(server.url), "benchlib_energy_joules_total")
-            time.sleep(0.3)
+            clock.advance(0.375)  # the thread samples three times
             text = scrape_metrics(server.url)
-            assert value(text, "benchlib_energy_joules_total") > first
-            assert value(text, "benchlib_exporter_samples_total") >= 3  # the thread samples too
+            assert value(text, "benchlib_energy_joules_total") == first + INA226_W * 0.375
+            assert value(text, "benchlib_exporter_samples_total") == 6  # start, scrape, 3 by the thread, scrape
         with pytest.raises(OSError, match="did not answer"):
             scrape_metrics(server.url, timeout_s=2)
     finally:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
+from benchlib.clock import ScriptedClock
 from benchlib.errors import ParameterError
 from benchlib.paths import sensors_dir
 from benchlib.power.errors import PowerSourceUnavailable
@@ -38,13 +37,13 @@ def test_live_ina_tree_holds_the_profile_power_in_microwatts_and_milliamps(tmp_p
     assert Ina2xxReader(root=legacy.root).read_power_w() == pytest.approx(legacy.power_w(at), abs=0.003)
 
 
-@pytest.mark.realtime
 def test_live_rapl_counters_hold_the_exact_integral_and_wrap(tmp_path):
-    live = LiveSysfs(SYSFS / "x86_rapl", tmp_path)
+    clock = ScriptedClock(threads=0)
+    live = LiveSysfs(SYSFS / "x86_rapl", tmp_path, clock=clock)
     reader = RaplReader(root=live.root)
     first_at = live.write_now()
     first = reader.read_energy_j()
-    time.sleep(0.3)  # past the package counter's wrap (1 J below it at 6-8 W)
+    clock.advance(0.3)  # past the package counter's wrap (1 J below it at 6-8 W)
     then_at = live.write_now()
     then = reader.read_energy_j()
     range_j = reader.counter_range_j["intel-rapl:0"]
@@ -53,63 +52,62 @@ def test_live_rapl_counters_hold_the_exact_integral_and_wrap(tmp_path):
     assert then["intel-rapl:0:2"] - first["intel-rapl:0:2"] == pytest.approx(live.energy_j(first_at, then_at, 0.25), abs=2e-6)
 
 
-@pytest.mark.realtime
-def test_running_exporter_energy_matches_the_profile_within_2_percent(tmp_path):
-    with LiveSysfs(SYSFS / "pi5_ina226", tmp_path / "ina", write_hz=200) as ina, \
-            LiveSysfs(SYSFS / "x86_rapl", tmp_path / "rapl", write_hz=200, period_s=60.0) as rapl:  # fmt: skip
-        power = PowerExporter(Ina2xxReader(root=ina.root), rate_hz=10).start()
-        # A counter's power is its energy over the last interval (at least half a period). The files lag the
-        # profile by a write period plus the writer thread's wait for the GIL (5 ms slices), so the interval
-        # is made long (2 Hz) and the profile slow (60 s) for a power that can be checked to a few percent.
-        energy = PowerExporter(RaplReader(root=rapl.root), rate_hz=2).start()
-        try:
-            time.sleep(0.3)
-            before_start = time.time()  # each sample lies between the readings around it (see the reset test)
-            power_start, energy_start = power.sample_now(), energy.sample_now()
-            after_start = time.time()
-            time.sleep(3.0)
-            before_end = time.time()
-            power_end, energy_end = power.sample_now(), energy.sample_now()
-            after_end = time.time()
-        finally:
-            power.close()
-            energy.close()
-    for live, share, measured_j in ((ina, 1.0, power_end.energy_j - power_start.energy_j),
-                                    (rapl, 1.25, energy_end.energy_j - energy_start.energy_j)):  # fmt: skip
-        narrowest_j, widest_j = live.energy_j(after_start, before_end, share), live.energy_j(before_start, after_end, share)
-        assert 0.98 * narrowest_j <= measured_j <= 1.02 * widest_j
-    # package (1.0) + DRAM (0.25); the interval ends at the last sample at least a quarter second after the
-    # one before, so it lies within the last 1.5 s (two periods and a late sample) before the end read
-    package_and_dram = 1.0 + 0.25
-    profile_w = [package_and_dram * rapl.power_w(t) for t in np.linspace(before_end - 1.5, after_end, 50)]
-    assert 0.95 * min(profile_w) <= energy_end.power_w <= 1.05 * max(profile_w)
-    assert power_end.samples >= 30 and power_end.read_errors == 0 and energy_end.read_errors == 0
+def _sample_for(seconds: float, clock: ScriptedClock, lives: list[LiveSysfs], exporters: list[PowerExporter],
+                reset_at_s: float | None = None) -> list[float]:  # fmt: skip
+    """Every 1/8 s for ``seconds``: the trees are written for now, then each exporter samples them; the times sampled."""
+    times = []
+    for _ in range(round(seconds * 8)):
+        start = clock.perf_s()
+        if reset_at_s is not None and start < reset_at_s <= start + 0.125:
+            clock.advance(reset_at_s - start)
+            for live in lives:
+                live.reset_counters()
+            clock.advance(start + 0.125 - reset_at_s)
+        else:
+            clock.advance(0.125)
+        for live in lives:
+            live.write_now()
+        for exporter in exporters:
+            exporter.sample_now()
+        times.append(clock.unix_s())
+    return times
 
 
-@pytest.mark.realtime
-def test_a_counter_reset_mid_run_loses_at_most_one_interval(tmp_path):
-    with LiveSysfs(SYSFS / "x86_rapl", tmp_path, write_hz=200) as rapl:
-        exporter = PowerExporter(RaplReader(root=rapl.root), rate_hz=10).start()
-        try:
-            time.sleep(0.3)
-            # A sample is taken somewhere between these clock readings (it may wait for the sampler's lock on
-            # a busy machine): the bounds below use the narrowest and the widest window it can have covered.
-            before_start = time.time()
-            start = exporter.sample_now()
-            after_start = time.time()
-            time.sleep(1.0)
-            rapl.reset_counters()
-            time.sleep(1.0)
-            before_end = time.time()
-            end = exporter.sample_now()
-            after_end = time.time()
-        finally:
-            exporter.close()
-    narrowest_j = rapl.energy_j(after_start, before_end, 1.25)
-    widest_j = rapl.energy_j(before_start, after_end, 1.25)
-    lost_j = end.uncovered_s * 1.25 * (rapl.profile.base_w + rapl.profile.amplitude_w)
-    assert end.read_errors == 1 and end.up and 0 < end.uncovered_s <= 0.2
-    assert narrowest_j - lost_j - 0.05 <= end.energy_j - start.energy_j <= widest_j + 0.05
+def test_exporter_energy_is_the_profile_integral(tmp_path):
+    clock = ScriptedClock(threads=0)  # the test writes the trees and samples at the times it moves to
+    ina = LiveSysfs(SYSFS / "pi5_ina226", tmp_path / "ina", clock=clock)
+    rapl = LiveSysfs(SYSFS / "x86_rapl", tmp_path / "rapl", period_s=60.0, clock=clock)
+    power = PowerExporter(Ina2xxReader(root=ina.root), rate_hz=8, clock=clock)
+    energy = PowerExporter(RaplReader(root=rapl.root), rate_hz=8, clock=clock)
+    _sample_for(0.25, clock, [ina, rapl], [power, energy])
+    start_at, power_start, energy_start = clock.unix_s(), power.state(), energy.state()
+    times = _sample_for(3.0, clock, [ina, rapl], [power, energy])
+    power_end, energy_end = power.state(), energy.state()
+    # The power sensor's energy is the trapezoids of the profile at the sample times (to its 1 uW rounding)...
+    sampled_w = [ina.power_w(t) for t in [start_at, *times]]
+    assert power_end.energy_j - power_start.energy_j == pytest.approx(np.trapezoid(sampled_w, [start_at, *times]), abs=1e-5)
+    assert power_end.energy_j - power_start.energy_j == pytest.approx(ina.energy_j(start_at, times[-1]), rel=1e-3)
+    # ...and the counters' is the profile's integral itself: package (1.0) + DRAM (0.25), to their 1 uJ steps.
+    assert energy_end.energy_j - energy_start.energy_j == pytest.approx(rapl.energy_j(start_at, times[-1], 1.25), abs=1e-5)
+    assert power_end.samples == energy_end.samples == 26 and power_end.read_errors == energy_end.read_errors == 0
+    # a counter's power is its energy over the last interval of at least half a period
+    last_w = [1.25 * rapl.power_w(t) for t in np.linspace(times[-2], times[-1], 20)]
+    assert min(last_w) <= energy_end.power_w <= max(last_w)
+
+
+def test_a_counter_reset_mid_run_loses_exactly_the_interval_it_falls_in(tmp_path):
+    clock = ScriptedClock(threads=0)
+    rapl = LiveSysfs(SYSFS / "x86_rapl", tmp_path, clock=clock)
+    exporter = PowerExporter(RaplReader(root=rapl.root), rate_hz=8, clock=clock)
+    _sample_for(0.25, clock, [rapl], [exporter])
+    start_at, start = clock.unix_s(), exporter.state()
+    reset_at = clock.perf_s() + 1.0 + 0.05  # between the samples at 1.0 s and 1.125 s
+    times = _sample_for(2.0, clock, [rapl], [exporter], reset_at_s=reset_at)
+    end = exporter.state()
+    lost = (times[7], times[8])  # the samples around the reset: the energy between them is unknown
+    assert end.read_errors == 1 and end.up and end.uncovered_s == 0.125
+    expected_j = rapl.energy_j(start_at, lost[0], 1.25) + rapl.energy_j(lost[1], times[-1], 1.25)
+    assert end.energy_j - start.energy_j == pytest.approx(expected_j, abs=1e-5)
 
 
 def test_open_exporter_reader_options_root_and_auto(tmp_path):

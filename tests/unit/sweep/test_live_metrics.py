@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 import urllib.request
 
 import pytest
@@ -12,16 +11,19 @@ from fakes import SPEC
 from prometheus_client.parser import text_string_to_metric_families
 
 from benchlib.cli import main
+from benchlib.clock import ScriptedClock
 from benchlib.config import SweepConfig
 from benchlib.errors import ParameterError
 from benchlib.runtimes.registry import RUNTIMES
 from benchlib.sweep import run_sweep
 from benchlib.sweep.live_metrics import (
+    LINGER_MAX_S,
     PHASES,
     MetricsPortUnavailable,
     SweepLabels,
     SweepMetrics,
     check_metrics_port,
+    linger_s,
 )
 from benchlib.testing.local_servers import free_port
 
@@ -55,14 +57,20 @@ def busy_port():
 
 
 @pytest.fixture
-def live():
-    metrics = SweepMetrics(0, window_s=0.5)
+def clock():
+    """Time the test moves (no sampler thread waits on it)."""
+    return ScriptedClock(threads=0)
+
+
+@pytest.fixture
+def live(clock):
+    metrics = SweepMetrics(0, window_s=0.5, clock=clock)
     yield metrics
     metrics.stop()
 
 
-@pytest.mark.realtime
-def test_a_scraper_reads_the_updates_with_their_labels(live):
+@pytest.mark.server
+def test_a_scraper_reads_the_updates_with_their_labels(live, clock):
     url = live.start(LABELS)
     assert url.startswith("http://127.0.0.1:") and url.endswith("/metrics")
     live.set_progress(4, 20)
@@ -87,8 +95,12 @@ def test_a_scraper_reads_the_updates_with_their_labels(live):
     info = value(samples, "benchlib_sweep_info", model="smollm2-135m-q4_1", runtime="llama.cpp", profile="smoke", **run)
     assert info == 1
     # 15 tokens since the measurement began (< 1 s ago, so over 1 s); none once the 0.5 s window has passed
-    assert value(samples, "benchlib_sweep_output_tokens_per_second") == pytest.approx(15.0)
-    time.sleep(0.6)
+    assert value(samples, "benchlib_sweep_output_tokens_per_second") == 15.0
+    clock.advance(0.25)
+    live.requests_finished(output_tokens=5)
+    clock.advance(0.375)  # the first 15 are out of the window, the last 5 in it; 0.625 s since the start: over 1 s
+    assert value(scrape(url), "benchlib_sweep_output_tokens_per_second") == 5.0
+    clock.advance(1.5)  # 2.125 s since the start: the window's 0.5 s, and nothing in it
     assert value(scrape(url), "benchlib_sweep_output_tokens_per_second") == 0.0
 
 
@@ -136,46 +148,39 @@ def test_the_port_is_free_again_after_stop_and_serves_a_second_sweep():
             urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2)
 
 
-@pytest.mark.realtime
-def test_a_finished_sweep_waits_for_one_scrape_of_its_final_state(live):
+@pytest.mark.server
+def test_a_finished_sweep_waits_for_one_scrape_of_its_final_state(live, clock):
     live.start(LABELS)
-    seen: list[float] = []
-    stop = threading.Event()
-
-    def scraper() -> None:  # like Prometheus: every 0.2 s
-        while not stop.is_set():
-            try:
-                seen.append(value(scrape(live.url), "benchlib_sweep_phase", phase="done"))
-            except OSError:
-                return
-            time.sleep(0.2)
-
-    thread = threading.Thread(target=scraper)
-    thread.start()
-    try:
-        while len(seen) < 3:
-            time.sleep(0.05)
-        started = time.monotonic()
-        live.stop(complete=True)
-        waited_s = time.monotonic() - started
-    finally:
-        stop.set()
-        thread.join()
-    assert seen[-1] == 1.0, "the scraper never saw the sweep done"
-    assert waited_s < 1.5 * 0.2 + 0.5 + 0.2
+    for _ in range(3):  # a scraper every 0.25 s
+        assert value(scrape(live.url), "benchlib_sweep_phase", phase="done") == 0.0
+        clock.advance(0.25)
+    stopping = threading.Thread(target=live.stop, kwargs={"complete": True})
+    stopping.start()
+    seen = 0.0
+    while seen != 1.0 and stopping.is_alive():  # the scraper comes again; the sweep waits for it
+        try:
+            seen = value(scrape(live.url), "benchlib_sweep_phase", phase="done")
+        except OSError:
+            break
+    stopping.join(timeout=60)
+    assert seen == 1.0 and live.final_scrape_seen is True and not live.serving
 
 
-@pytest.mark.realtime
-@pytest.mark.parametrize("complete, wait_s", [(False, (0.0, 0.7)), (True, (2.0, 2.7))])
-def test_a_stopped_sweep_does_not_wait_and_an_unscraped_end_waits_at_most_one_interval(live, complete, wait_s):
+def test_the_wait_for_a_final_scrape_is_one_and_a_half_intervals_and_half_a_second_at_most_20_s():
+    assert linger_s([]) is None and linger_s([5.0]) is None  # no scraper seen twice: no wait
+    assert linger_s([0.0, 1.0]) == 2.0
+    assert linger_s([0.0, 0.25, 1.25]) == 2.0  # the longest interval counts
+    assert linger_s([0.0, 60.0]) == LINGER_MAX_S == 20.0
+
+
+@pytest.mark.server
+def test_a_stopped_sweep_does_not_wait_for_a_scrape(live, clock):
     live.start(LABELS)
     scrape(live.url)
-    time.sleep(1.0)
-    scrape(live.url)  # a scraper every 1 s, that then stops scraping
-    started = time.monotonic()
-    live.stop(complete=complete)
-    waited_s = time.monotonic() - started  # the server's shutdown itself takes up to 0.5 s (its poll interval)
-    assert wait_s[0] <= waited_s < wait_s[1]
+    clock.advance(1.0)
+    scrape(live.url)  # a scraper every 1 s
+    live.stop(complete=False)
+    assert live.final_scrape_seen is None and not live.serving
 
 
 def _fake_config(tmp_path) -> SweepConfig:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-import time
 
 import pandas as pd
 import pytest
 
+from benchlib.clock import ScriptedClock
 from benchlib.paths import sensors_dir
 from benchlib.records import RunDirectory
 from benchlib.sweep.driver import Window
@@ -135,22 +135,19 @@ def test_merge_prefers_the_first_clock_and_says_throttled_only_when_a_source_can
     assert record["max_temp_c"] == 60.0 and record["sources"] == ["vcgencmd", "cpu-clock"]
 
 
-@pytest.mark.realtime
-def test_monitor_samples_this_machine_at_its_rate_and_stops_promptly():
+def test_monitor_snapshots_this_machine_at_its_rate():
     sources = detect_thermal_sources()
-    monitor = ThermalMonitor(sources, rate_hz=20.0).start()
-    time.sleep(0.5)
-    started = time.perf_counter()
+    clock = ScriptedClock()
+    monitor = ThermalMonitor(sources, rate_hz=16.0, clock=clock).start()
+    clock.advance(0.5)
     monitor.stop()
-    assert time.perf_counter() - started < 0.5
     samples = monitor.to_frame()
-    assert 5 <= len(samples) <= 12  # 20 Hz for 0.5 s, give or take a loaded machine
-    assert samples["unix_s"].is_monotonic_increasing
+    assert len(samples) == 9  # the first at once, then one every 1/16 s
+    assert (samples["unix_s"].diff().dropna() == 0.0625).all()
     assert (samples["cpu_clock_mhz"] > 0).all()
     sources.close()
 
 
-@pytest.mark.realtime
 def test_monitor_keeps_going_when_a_source_fails():
     class Broken:
         name = "broken"
@@ -164,11 +161,12 @@ def test_monitor_keeps_going_when_a_source_fails():
         def close(self):
             pass
 
-    monitor = ThermalMonitor(ThermalSources((Broken(),)), rate_hz=50.0).start()
-    time.sleep(0.1)
+    clock = ScriptedClock()
+    monitor = ThermalMonitor(ThermalSources((Broken(),)), rate_hz=32.0, clock=clock).start()
+    clock.advance(0.125)
     monitor.stop()
     snapshots = monitor.snapshots
-    assert len(snapshots) >= 2 and "sensor gone" in snapshots[0].errors["broken"] and monitor.problem is None
+    assert len(snapshots) == 5 and all("sensor gone" in s.errors["broken"] for s in snapshots) and monitor.problem is None
 
 
 def test_monitor_rejects_a_rate_that_is_not_positive():
@@ -176,7 +174,6 @@ def test_monitor_rejects_a_rate_that_is_not_positive():
         ThermalMonitor(ThermalSources(), rate_hz=0)
 
 
-@pytest.mark.realtime
 def test_recorder_writes_thermal_parquet_per_attempt_and_a_run_json_entry(tmp_path):
     store = RunDirectory(tmp_path / "run")
     replays = []
@@ -187,18 +184,19 @@ def test_recorder_writes_thermal_parquet_per_attempt_and_a_run_json_entry(tmp_pa
         return detect_thermal_sources(tmp_path / "no-sysfs", runner=lambda argv: "", nvml=replay, cpu_freq=None)
 
     for attempt in (0, 1, 1):  # attempt 1 twice: its rows are replaced, not doubled
-        recorder = ThermalRecorder(detect, rate_hz=50.0)
+        clock = ScriptedClock()
+        recorder = ThermalRecorder(detect, rate_hz=32.0, clock=clock)
         recorder.start()
-        started = time.perf_counter()
-        time.sleep(0.1)
+        started = clock.perf_s()
+        clock.advance(0.09375)
         replays[-1].step()
-        time.sleep(0.1)
+        clock.advance(0.09375)
         recorder.stop()
         recorder.save(store, attempt)
-        entry = recorder.record(Window(started, time.perf_counter(), time.time() - time.perf_counter()), attempt)
+        entry = recorder.record(Window(started, clock.perf_s(), clock.unix_s() - clock.perf_s()), attempt)
     samples = pd.read_parquet(store.path / "thermal.parquet")
     assert set(samples["attempt"]) == {0, 1}
-    assert len(samples[samples["attempt"] == 1]) == len(recorder.samples)
+    assert len(samples[samples["attempt"] == 1]) == len(recorder.samples) == 8  # the first at once, 6 more, the end one
     assert entry["sources"] == ["nvml"] and "vcgencmd" in entry["unavailable"] and entry["has_temperature"]
     assert entry["start"]["gpu_clock_mhz"] == {"gpu0": 210.0} and entry["end"]["gpu_clock_mhz"] == {"gpu0": 2040.0}
     assert entry["window"]["max_temp_c"] == 71.0 and entry["window"]["throttled"] is False
