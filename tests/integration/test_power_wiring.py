@@ -80,7 +80,7 @@ def test_windows_exclude_load_warmup_and_idle(tmp_path):
     # the idle baseline came after warm-up and before the window
     idle = result.meta["power"]["idle"]
     assert idle["end_unix_s"] <= energy["start_unix_s"]
-    assert idle["duration_s"] == pytest.approx(0.5, abs=0.05)
+    assert idle["duration_s"] >= 0.5  # idle_s is its least length; a busy machine may wake it later
     assert energy["idle_power_w"] == pytest.approx(INA226_W)
     assert energy["idle_subtracted_energy_per_token_j"]["value"] == pytest.approx(0.0, abs=1e-9)
     # samples cover load, warm-up and idle too, but those are outside the window
