@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from benchlib.errors import BenchlibError, ParameterError, SweepInterrupted
-from benchlib.kernel_interrupt import EXIT_INTERRUPTED
+from benchlib.ctrl_c_forwarding import EXIT_INTERRUPTED
 from benchlib.notebook_execution import NotebookFailed
 from benchlib.notebook_runner import (
     load_parameter_file,

@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from benchlib.errors import BenchlibError, ParameterError, SweepInterrupted
-from benchlib.kernel_interrupt import forward_ctrl_c
+from benchlib.ctrl_c_forwarding import forward_ctrl_c
 from benchlib.notebook_execution import NotebookFailed, NotebookNotWritten, execute_notebook
 from benchlib.paths import RUNS_DEFAULT, check_output_folder, notebooks_dir, params_dir, repo_root
 from benchlib.secrets import credentials_to_environment
