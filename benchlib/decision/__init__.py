@@ -18,7 +18,7 @@ Modules, one job each:
 * :mod:`~benchlib.decision.report`: ``figures/decision.csv`` and ``figures/decision.md``.
 * :mod:`~benchlib.decision.sensitivity`: the tornado ``figures/decision_sensitivity.png`` and its CSV.
 * :mod:`~benchlib.decision.answer_shift`: which inputs move the answer between two decisions.
-* :mod:`~benchlib.decision.hybrid` (with :mod:`~benchlib.decision.hybrid_admission`): N edge devices
+* :mod:`~benchlib.decision.hybrid` (with :mod:`~benchlib.decision.hybrid_token_bucket`): N edge devices
   with cloud overflow, a seeded one-day simulation; :mod:`~benchlib.decision.hybrid_plot`:
   ``figures/hybrid.csv`` and ``figures/hybrid.png``; :mod:`~benchlib.decision.hybrid_wiring`:
   the two sides and their daily costs from the decision's candidates.

@@ -10,7 +10,7 @@ A seeded simulation of one day, hour by hour, in one-second bins:
 * **Edge admission.** The fleet of N devices serves ``N × capacity_rps``
   requests per second on average and holds ``N × concurrency`` at once, through
   a token bucket; what it cannot take in a second goes to the cloud at once
-  (:mod:`benchlib.decision.hybrid_admission`).
+  (:mod:`benchlib.decision.hybrid_token_bucket`).
 * **Latency of the mix.** Each request served at the edge has the edge's
   latency distribution (its per-request values, queue wait included when the
   caller gives them so; a predicted side has one value), each overflow
@@ -40,7 +40,7 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-from benchlib.decision.hybrid_admission import (
+from benchlib.decision.hybrid_token_bucket import (
     all_edge_size,
     poisson_arrivals,
     simulate_fleets,

@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 from benchlib.decision.hybrid import Side, hybrid_sweep, simulate_hybrid
-from benchlib.decision.hybrid_admission import admitted_per_second
+from benchlib.decision.hybrid_token_bucket import admitted_per_second
 from benchlib.errors import ParameterError
 from benchlib.units import SECONDS_PER_DAY
 
