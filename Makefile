@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.benchlib-installed
 SWEEP ?= params/local-cpu.yaml
 
-.PHONY: setup native prometheus-tools report sweep test test-unit bench lab clean-runs
+.PHONY: setup native prometheus-tools report sweep test test-unit test-under-load bench lab clean-runs
 
 setup: $(STAMP)
 
@@ -52,6 +52,16 @@ test: setup native prometheus-tools
 UNIT_TIER := not (model or server or notebook or prometheus or ray or browser or gpu or realtime or subprocess)
 test-unit: setup
 	$(BIN)/python -m pytest tests/unit -m "$(UNIT_TIER)" -n 2
+
+# The whole suite RUNS times in a row while a busy loop keeps one core loaded, as a busy CI runner would:
+# a test that passes only on a quiet machine fails here. `make test-under-load RUNS=1` for one round.
+RUNS ?= 3
+test-under-load: setup native prometheus-tools
+	@$(BIN)/python -c "while True: pass" & busy=$$!; trap "kill $$busy" EXIT; \
+	for round in $$(seq 1 $(RUNS)); do \
+		echo "== round $$round of $(RUNS), one core busy"; \
+		BENCHLIB_REQUIRE_PROMETHEUS=1 $(BIN)/python -m pytest -q -p no:cacheprovider || exit 1; \
+	done
 
 bench: setup native
 	$(BIN)/benchlib bench
