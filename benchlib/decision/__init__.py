@@ -20,7 +20,7 @@ Modules, one job each:
 * :mod:`~benchlib.decision.answer_shift`: which inputs move the answer between two decisions.
 * :mod:`~benchlib.decision.hybrid` (with :mod:`~benchlib.decision.hybrid_token_bucket`): N edge devices
   with cloud overflow, a seeded one-day simulation; :mod:`~benchlib.decision.hybrid_plot`:
-  ``figures/hybrid.csv`` and ``figures/hybrid.png``; :mod:`~benchlib.decision.hybrid_wiring`:
+  ``figures/hybrid.csv`` and ``figures/hybrid.png``; :mod:`~benchlib.decision.hybrid_sides`:
   the two sides and their daily costs from the decision's candidates.
 
 Typical use (the decision notebook)::

@@ -29,7 +29,7 @@ from benchlib.cost.report import break_even_table, cost_curves, platform_table, 
 from benchlib.cost.report_figures import plot_break_even, plot_cost_curves
 from benchlib.decision import load_decision_inputs, make_decision
 from benchlib.decision.hybrid_plot import plot_hybrid
-from benchlib.decision.hybrid_wiring import decision_hybrid
+from benchlib.decision.hybrid_sides import decision_hybrid
 from benchlib.decision.sensitivity import plot_sensitivity, sensitivity_table
 from benchlib.paths import params_dir, reference_csv
 from benchlib.predict.predictor import load_library

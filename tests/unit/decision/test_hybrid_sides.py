@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from benchlib.decision import load_decision_inputs, make_decision
-from benchlib.decision.hybrid_wiring import (
+from benchlib.decision.hybrid_sides import (
     HOPELESS_EDGE_SIZES,
     choose_sides,
     cloud_cost_function,
