@@ -230,7 +230,7 @@ def _cmd_convert(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from benchlib.harness.bench import run_benchmarks
+    from benchlib.selfbench.bench import run_benchmarks
 
     run_benchmarks(args.output_dir, args.only or None)
     return 0

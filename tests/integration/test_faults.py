@@ -388,7 +388,7 @@ print("seconds", time.perf_counter() - started)
 
 def test_soak_benchmark_runs_short(monkeypatch):
     """The soak of ``make bench`` (10 minutes there), for a few seconds: its figures exist and no request failed."""
-    from benchlib.harness.soak import SOAK_DURATION_ENV, soak
+    from benchlib.selfbench.soak import SOAK_DURATION_ENV, soak
 
     monkeypatch.setenv(SOAK_DURATION_ENV, "4")
     figures = soak(concurrency=8)

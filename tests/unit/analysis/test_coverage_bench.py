@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from benchlib.harness.coverage import COVERAGE_METRICS, coverage_of_runs
+from benchlib.selfbench.coverage import COVERAGE_METRICS, coverage_of_runs
 from repeat_fakes import repeat_run
 
 

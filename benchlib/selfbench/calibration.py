@@ -23,7 +23,7 @@ round's prompts together (``Scenario.lockstep``); the table marks those steps ``
 The model is calibrated on ``smollm2-135m-q4_1``'s observations alone
 (:func:`benchlib.predict.calibrate.calibrate`), then predicts
 ``gemma3-270m-q4_k_m`` (its GGUF geometry, the same hardware figures) at the
-same scenarios; :mod:`benchlib.harness.calibration_report` compares.
+same scenarios; :mod:`benchlib.selfbench.calibration_report` compares.
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ def prediction_from_calibration(output_dir: str | Path = BENCH_DEFAULT, threads:
     """
     import tempfile
 
-    from benchlib.harness.calibration_report import (
+    from benchlib.selfbench.calibration_report import (
         calibration_summary,
         compare,
         format_table,

@@ -116,7 +116,7 @@ def measure_runtime(
 
 
 def _in_subprocess(**kwargs: Any) -> dict[str, Any]:
-    command = [sys.executable, "-m", "benchlib.harness.runtime_compare", json.dumps(kwargs)]
+    command = [sys.executable, "-m", "benchlib.selfbench.runtime_compare", json.dumps(kwargs)]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"measuring {kwargs.get('runtime')} failed:\n{done.stderr[-3000:]}")

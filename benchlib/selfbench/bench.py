@@ -17,19 +17,19 @@
    against llama.cpp's server, the client's decode rate over the server's own
    perf counters, as a ratio.
 
-6. Fidelity against llama.cpp's own tools (:mod:`benchlib.harness.fidelity`):
+6. Fidelity against llama.cpp's own tools (:mod:`benchlib.selfbench.fidelity`):
    in-process decode rate over ``llama-bench`` tg128, client TPOT over
    ``llama-server``'s own per-token time, and TTFT of repeated against
    synthetic prompts on ``llama-server``.
 
-7. Soak (:mod:`benchlib.harness.soak`): an http sweep at concurrency 64
+7. Soak (:mod:`benchlib.selfbench.soak`): an http sweep at concurrency 64
    against the replay server (a token every 20 ms) for ``BENCHLIB_SOAK_S``
    seconds (default 600): failed requests (goal: none), tokens/s, the client's
    memory growth after the first minute (goal: under 5%) and its CPU seconds
    per 1k tokens/s.
 8. Exporter CPU: a ``benchlib exporter`` process at 10 and 1 Hz, scraped each second (goal: < 1% of a core).
-9. Prediction from calibration (:mod:`benchlib.harness.calibration`): fitted on smollm2 here, predicting gemma3-270m.
-10. Interval coverage (:mod:`benchlib.harness.coverage`): 6 repeats of the default sweep; 3-run vs 1-run coverage.
+9. Prediction from calibration (:mod:`benchlib.selfbench.calibration`): fitted on smollm2 here, predicting gemma3-270m.
+10. Interval coverage (:mod:`benchlib.selfbench.coverage`): 6 repeats of the default sweep; 3-run vs 1-run coverage.
 Results are printed and saved as JSON under ``data/bench/``: measurements, not pass/fail tests (noise moves them).
 """
 
@@ -44,10 +44,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchlib.harness.calibration import prediction_from_calibration
-from benchlib.harness.coverage import interval_coverage
-from benchlib.harness.fidelity import client_vs_llama_server_tpot, decode_vs_llama_bench, llama_server_prompt_cache
-from benchlib.harness.soak import soak
+from benchlib.selfbench.calibration import prediction_from_calibration
+from benchlib.selfbench.coverage import interval_coverage
+from benchlib.selfbench.fidelity import client_vs_llama_server_tpot, decode_vs_llama_bench, llama_server_prompt_cache
+from benchlib.selfbench.soak import soak
 from benchlib.paths import BENCH_DEFAULT, params_dir, sensors_dir
 from benchlib.records import atomic_write_json, now_iso
 
@@ -63,7 +63,7 @@ def decode_accuracy(generations: int = 12, output_tokens: int = 128) -> dict[str
     """
     from benchlib.metrics import request_metrics
     from benchlib.models import DEFAULT_MODEL, resolve_model
-    from benchlib.harness.runtime_compare import warm_generations
+    from benchlib.selfbench.runtime_compare import warm_generations
     from benchlib.runtimes.llamacpp import LlamaCppRuntime
 
     runtime = LlamaCppRuntime(resolve_model(DEFAULT_MODEL))
@@ -333,9 +333,9 @@ def onnx_vs_llamacpp(generations: int = 8, output_tokens: int = 128, precisions:
 
     Each configuration runs in its own process (cold start, its own peak RSS);
     ratios are ONNX / llama.cpp. Also ONNX int4's batched throughput at batch
-    sizes 1, 4, 16 and 64. See :mod:`benchlib.harness.runtime_compare`.
+    sizes 1, 4, 16 and 64. See :mod:`benchlib.selfbench.runtime_compare`.
     """
-    from benchlib.harness.runtime_compare import batch_throughput, compare_runtimes
+    from benchlib.selfbench.runtime_compare import batch_throughput, compare_runtimes
 
     comparison = compare_runtimes(precisions=precisions, generations=generations, output_tokens=output_tokens)
     flat: dict[str, Any] = {"model": comparison["model"], "generations": generations, "output_tokens": output_tokens}

@@ -60,7 +60,7 @@ def decode_vs_llama_bench(pairs: int = 16, output_tokens: int = 128, threads: in
 
     from benchlib.metrics import request_metrics
     from benchlib.models import DEFAULT_MODEL, resolve_model
-    from benchlib.harness.runtime_compare import warm_generations
+    from benchlib.selfbench.runtime_compare import warm_generations
     from benchlib.runtimes.base import GenerationRequest
     from benchlib.runtimes.llamacpp import LlamaCppRuntime, LlamaCppSettings
     from benchlib.workload import PROMPT_SETS
