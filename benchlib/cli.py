@@ -179,7 +179,7 @@ def _print_fleet_status() -> None:
 
 
 def _print_memory_bandwidth() -> None:
-    from benchlib.env import memory_bandwidth
+    from benchlib.machine import memory_bandwidth
 
     probe = memory_bandwidth()
     if probe.get("gb_s") is None:

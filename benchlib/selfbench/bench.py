@@ -380,8 +380,8 @@ def run_benchmarks(output_dir: str | Path = BENCH_DEFAULT, only: list[str] | Non
     Returns:
         The results.
     """
-    from benchlib.env import fingerprint
     from benchlib.errors import ParameterError
+    from benchlib.machine import fingerprint
 
     unknown = sorted(set(only or []) - set(BENCHMARKS))
     if unknown:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from benchlib import env as machine_env
+from benchlib import machine
 from benchlib.config import SweepConfig
 from benchlib.power.session import PowerSession
 from benchlib.records import (
@@ -82,7 +82,7 @@ def start_meta(config: SweepConfig, model: dict[str, Any], previous: dict[str, A
             "status": RunStatus.RUNNING,
             "parameters": config.record(),
             "model": model,
-            "machine": machine_env.fingerprint(),
+            "machine": machine.fingerprint(),
         }
     )
     meta.setdefault("started_at", attempt["started_at"])

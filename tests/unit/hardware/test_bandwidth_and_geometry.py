@@ -5,8 +5,8 @@ import math
 import gguf
 import pytest
 
-from benchlib.env import fingerprint
 from benchlib.hardware import gguf_geometry, kv_cache_bytes_per_token, measure_memory_bandwidth, onnx_weight_bytes
+from benchlib.machine import fingerprint
 from benchlib.models import resolve_model
 
 
