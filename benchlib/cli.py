@@ -13,8 +13,16 @@ import argparse
 import sys
 from pathlib import Path
 
-from benchlib.errors import BenchlibError, ParameterError, SweepInterrupted
+from benchlib.config.schema import write_schemas
 from benchlib.ctrl_c_forwarding import EXIT_INTERRUPTED
+from benchlib.errors import BenchlibError, ParameterError, SweepInterrupted
+from benchlib.fleet.local import FleetStatus, format_outcomes, run_fleet_local
+from benchlib.fleet.matrix import format_dry_run, load_fleet
+from benchlib.fleet.ray_runner import cluster_devices, run_fleet_ray
+from benchlib.importers.writer import ImportSettings, import_file
+from benchlib.machine import memory_bandwidth
+from benchlib.models import CATALOGUE, DEFAULT_MODEL, install_models, resolve_model
+from benchlib.native import build_native, native_dir, native_status
 from benchlib.notebook_execution import NotebookFailed
 from benchlib.notebook_runner import (
     load_parameter_file,
@@ -23,9 +31,16 @@ from benchlib.notebook_runner import (
     run_sweep_notebook,
     run_sweep_repeats,
 )
-from benchlib.predict.command import add_predict_parser
 from benchlib.paths import BENCH_DEFAULT, FIGURES_DEFAULT, REPORT_DEFAULT, RUNS_DEFAULT, SCHEMA_DEFAULT, reference_csv
+from benchlib.power import doctor, format_doctor
+from benchlib.predict.command import add_predict_parser
+from benchlib.prometheus.exporter_run import parse_reader_options, run_exporter
+from benchlib.records import atomic_write_json
+from benchlib.records.listing import LISTING_COLUMNS, list_runs
+from benchlib.runtimes.onnx.conversion import DEFAULT_PRECISION, convert
+from benchlib.runtimes.onnx.quality import quality_check
 from benchlib.sweep.command import add_sweep_parser
+from benchlib.thermal import detect_thermal_sources, format_thermal_sources
 
 __all__ = [
     "NotebookFailed",
@@ -41,17 +56,12 @@ __all__ = [
 def _cmd_fleet(args: argparse.Namespace) -> int:
     import time
 
-    from benchlib.fleet.local import FleetStatus, format_outcomes, run_fleet_local
-    from benchlib.fleet.matrix import format_dry_run, load_fleet
-
     fleet = load_fleet(args.file)
     if args.dry_run:
         print(format_dry_run(fleet, Path(args.runs_dir)))
         return 0
     started = time.perf_counter()
     if args.ray:
-        from benchlib.fleet.ray_runner import run_fleet_ray
-
         outcomes = run_fleet_ray(fleet, Path(args.runs_dir), address=args.ray, progress=not args.quiet)
     else:
         outcomes = run_fleet_local(fleet, Path(args.runs_dir), progress=not args.quiet)
@@ -60,6 +70,7 @@ def _cmd_fleet(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    # heavy: benchlib.analysis loads statsmodels; only `benchlib report` needs it
     from benchlib.analysis import skipped_runs
 
     written = run_report_notebook(args.runs_dir, args.figures_dir, args.reference, args.output_dir, args.prices,
@@ -79,8 +90,6 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    from benchlib.importers.writer import ImportSettings, import_file
-
     settings = ImportSettings(
         platform=args.platform, runs_dir=Path(args.runs_dir), price_profile=args.price_profile or "",
         price_files=tuple(args.prices), power_w=args.power_w, energy_j=args.energy_j,
@@ -96,8 +105,6 @@ def _cmd_import(args: argparse.Namespace) -> int:
 def _cmd_runs(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
-    from benchlib.records.listing import LISTING_COLUMNS, list_runs
-
     rows = list_runs(args.runs_dir)
     if not rows:
         print(f"No runs under {Path(args.runs_dir).resolve()}.")
@@ -107,8 +114,6 @@ def _cmd_runs(args: argparse.Namespace) -> int:
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
-    from benchlib.models import CATALOGUE, DEFAULT_MODEL, install_models, resolve_model
-
     if args.action == "install":
         install_models(args.names or None)
         return 0
@@ -133,8 +138,6 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
-    from benchlib.power import doctor, format_doctor
-
     statuses = doctor(prometheus_url=args.prometheus)
     print("Power sources on this machine (ok: available, --: missing and why, ..: offline):")
     print(format_doctor(statuses))
@@ -144,7 +147,6 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
         print(f"power: auto will use {measured[0]}.")
     else:
         print("power: auto will fall back to the hardware profile's estimate, recorded as estimated (not measured).")
-    from benchlib.thermal import detect_thermal_sources, format_thermal_sources
 
     thermal = detect_thermal_sources()
     print(f"\nThermal and clock sources (recorded beside every run):\n{format_thermal_sources(thermal)}")
@@ -166,7 +168,6 @@ def _print_fleet_status() -> None:
     if importlib.util.find_spec("ray") is None:
         print("Ray: not installed; fleets run here one sweep at a time (for --ray: pip install -e '.[fleet]').")
         return
-    from benchlib.fleet.ray_runner import cluster_devices
 
     version = importlib.metadata.version("ray")
     try:
@@ -179,8 +180,6 @@ def _print_fleet_status() -> None:
 
 
 def _print_memory_bandwidth() -> None:
-    from benchlib.machine import memory_bandwidth
-
     probe = memory_bandwidth()
     if probe.get("gb_s") is None:
         print(f"memory bandwidth: not measured ({probe.get('error')})")
@@ -190,16 +189,12 @@ def _print_memory_bandwidth() -> None:
 
 
 def _print_native_status() -> None:
-    from benchlib.native import native_status
-
     print("llama.cpp's own tools (make native):")
     for name, path, note in native_status():
         print(f"  {'ok' if path else '--'} {name:<13} {path or note}" + (f"  ({note})" if path else ""))
 
 
 def _cmd_native(args: argparse.Namespace) -> int:
-    from benchlib.native import build_native, native_dir
-
     if args.action == "build":
         print(f"llama.cpp's llama-server and llama-bench in {native_dir()} (built once: about 9 minutes on 2 cores)")
         build = build_native(jobs=args.jobs, force=args.force)
@@ -210,16 +205,11 @@ def _cmd_native(args: argparse.Namespace) -> int:
 
 
 def _cmd_convert(args: argparse.Namespace) -> int:
-    from benchlib.runtimes.onnx.conversion import DEFAULT_PRECISION, convert
-
     converted = [convert(args.model, p, args.provider, force=args.force) for p in args.precision or [DEFAULT_PRECISION]]
     for item in converted:
         how = "cached" if item.reused else f"converted in {item.convert_s:.1f} s"
         print(f"{item.precision} for {item.provider}: {item.path}  ({item.size_bytes / 1e6:.0f} MB, {how})")
     if args.check:
-        from benchlib.runtimes.onnx.quality import quality_check
-        from benchlib.records import atomic_write_json
-
         report = quality_check(args.model, [c.precision for c in converted], args.provider, output_tokens=args.check_tokens)
         print()
         print(report.to_markdown())
@@ -230,6 +220,7 @@ def _cmd_convert(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
+    # heavy: the benchmarks load statsmodels (benchlib.analysis); only `benchlib bench` needs them
     from benchlib.selfbench.bench import run_benchmarks
 
     run_benchmarks(args.output_dir, args.only or None)
@@ -237,15 +228,11 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _cmd_exporter(args: argparse.Namespace) -> int:
-    from benchlib.prometheus.exporter_run import parse_reader_options, run_exporter
-
     options = parse_reader_options(args.option)
     return run_exporter(args.power, options, root=args.root, rate_hz=args.rate_hz, port=args.port, bind=args.bind)
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
-    from benchlib.config.schema import write_schemas
-
     print("\n".join(str(path) for path in write_schemas(Path(args.out))))
     return 0
 

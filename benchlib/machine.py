@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from benchlib.hardware.bandwidth import measure_memory_bandwidth
 from benchlib.paths import repo_root
 
 __all__ = ["KEY_PACKAGES", "cpu_governor", "cpu_model", "fingerprint", "git_state", "memory_bandwidth", "os_release"]
@@ -105,8 +106,6 @@ def memory_bandwidth() -> dict[str, Any]:
         ``{gb_s, method, bound, ...}`` (:class:`benchlib.hardware.bandwidth.BandwidthProbe`),
         or ``{"gb_s": None, "error": ...}`` when the probe cannot run (too little memory).
     """
-    from benchlib.hardware.bandwidth import measure_memory_bandwidth
-
     try:
         return measure_memory_bandwidth().to_dict()
     except MemoryError as exc:

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from benchlib.errors import ModelError
+from benchlib.hardware.geometry import gguf_geometry
 
 __all__ = [
     "CATALOGUE",
@@ -225,8 +226,6 @@ def inspect_gguf(path: str | Path) -> dict:
         ModelError: the file is missing, not GGUF, truncated or corrupt.
     """
     import gguf
-
-    from benchlib.hardware.geometry import gguf_geometry
 
     path = Path(path)
     size = _check_gguf_file(path)

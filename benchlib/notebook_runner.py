@@ -19,11 +19,19 @@ from typing import Any
 
 import yaml
 
-from benchlib.errors import BenchlibError, ParameterError, SweepInterrupted
+from benchlib.config import SweepConfig
+from benchlib.cost import load_prices
 from benchlib.ctrl_c_forwarding import forward_ctrl_c
+from benchlib.errors import BenchlibError, ParameterError, SweepInterrupted
 from benchlib.notebook_execution import NotebookFailed, NotebookNotWritten, execute_notebook
 from benchlib.paths import RUNS_DEFAULT, check_output_folder, notebooks_dir, params_dir, repo_root
+from benchlib.records import OutputNotWritable, RunDirectory, RunStatus, output_not_writable
+from benchlib.records.disk_reserve import disk_reserve
 from benchlib.secrets import credentials_to_environment
+from benchlib.sweep import prepare_run_directory, run_sweep
+from benchlib.sweep.live_metrics import check_metrics_port
+from benchlib.sweep.preflight import preflight
+from benchlib.sweep.run_record import settle_stopped_run
 
 __all__ = [
     "load_parameter_file",
@@ -135,10 +143,6 @@ def _run_sweep_kernel(notebook: Path, store, values: dict[str, Any], progress: b
         SweepInterrupted: the user pressed Ctrl-C (the run is recorded as interrupted).
         NotebookFailed: the notebook raised, or the run directory could not be written (disk full).
     """
-    from benchlib.records import OutputNotWritable, RunStatus, output_not_writable
-    from benchlib.records.disk_reserve import disk_reserve
-    from benchlib.sweep.run_record import settle_stopped_run
-
     output = store.path / "sweep.ipynb"
     failure: list[BaseException] = []
 
@@ -235,12 +239,6 @@ def run_sweep_notebook(
             1 .. ``repeats``, or a metrics port in use.
         NotebookFailed: the notebook raised.
     """
-    from benchlib.config import SweepConfig
-    from benchlib.records import RunDirectory, RunStatus
-    from benchlib.sweep import prepare_run_directory, run_sweep
-    from benchlib.sweep.live_metrics import check_metrics_port
-    from benchlib.sweep.preflight import preflight
-
     notebook = _notebook("sweep.ipynb")
     values = _sweep_values(notebook, parameter_file, overrides)
     config = SweepConfig.from_mapping(values).for_repeat(repeat_index)
@@ -302,8 +300,6 @@ def run_sweep_repeats(
         NotebookFailed: a repeat's notebook raised (the repeats before it are kept).
         SweepInterrupted: the user pressed Ctrl-C (the repeats before it are kept).
     """
-    from benchlib.config import SweepConfig
-
     overrides = dict(overrides or {})
     if repeats is not None:
         overrides["repeats"] = repeats
@@ -332,7 +328,7 @@ def _check_decision_file(decision_file: str | Path | None, price_files: list[str
     Raises:
         ParameterError: naming the file and what to fix.
     """
-    from benchlib.cost import load_prices
+    # heavy: benchlib.decision loads statsmodels (through benchlib.analysis); only `benchlib report` needs it
     from benchlib.decision import FLAT_PARAMS, load_decision_inputs
 
     selection = load_decision_inputs(decision_file or FLAT_PARAMS).selection

@@ -27,6 +27,7 @@ from typing import Any, Protocol, Sequence
 import numpy as np
 
 from benchlib.errors import ParameterError, RuntimeFailure
+from benchlib.runtimes.http.transport import run_coroutine
 
 __all__ = ["GgufTokenizer", "ServerTokenizer", "SyntheticPrompts", "Tokenizer", "WORDS"]
 
@@ -162,8 +163,6 @@ class ServerTokenizer:
         import asyncio
 
         import aiohttp
-
-        from benchlib.runtimes.http.transport import run_coroutine
 
         url = self.settings.url.rstrip("/") + path
         headers = self.settings.headers()

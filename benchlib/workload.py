@@ -18,6 +18,7 @@ from typing import Sequence
 
 from benchlib.errors import ParameterError
 from benchlib.runtimes.base import GenerationRequest
+from benchlib.synthetic_prompts import SyntheticPrompts
 
 __all__ = ["PROMPT_SETS", "SYNTHETIC", "SYNTHETIC_PROMPTS_PER_REPETITION", "Workload", "resolve_prompts"]
 
@@ -147,7 +148,6 @@ class Workload:
             return list(requests)
         if tokenizer is None:
             raise ParameterError("Synthetic prompts need the model's tokenizer; none was given.")
-        from benchlib.synthetic_prompts import SyntheticPrompts
 
         builder = SyntheticPrompts(tokenizer, self.synthetic_prompt_tokens, self.seed)
         prompts = builder.prompts([r.request_id for r in requests])

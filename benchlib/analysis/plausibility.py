@@ -27,7 +27,15 @@ from urllib.parse import urlparse
 import numpy as np
 import pandas as pd
 
-from benchlib.analysis.figure_style import save_figure
+from benchlib.analysis.figure_style import (
+    IMPLAUSIBLE_LABEL,
+    MEASURED_COLOR,
+    MIN_FONT_PT,
+    PUBLISHED_COLOR,
+    REJECTED_EDGE_COLOR,
+    pyplot,
+    save_figure,
+)
 from benchlib.analysis.plausibility_evidence import VERDICT_BEYOND_EVIDENCE, add_evidence_columns
 from benchlib.analysis.tables import load_reference, run_table, step_table
 from benchlib.hardware.geometry import KV_CACHE_ELEMENT_BYTES, kv_cache_bytes_per_token, onnx_weight_bytes
@@ -248,15 +256,6 @@ def plot_plausibility(frame: pd.DataFrame):
     Rows without a ceiling are listed with the reason instead of a bar.
     """
     from matplotlib.patches import Patch
-
-    from benchlib.analysis.figure_style import (
-        IMPLAUSIBLE_LABEL,
-        MEASURED_COLOR,
-        MIN_FONT_PT,
-        PUBLISHED_COLOR,
-        REJECTED_EDGE_COLOR,
-        pyplot,
-    )
 
     plt = pyplot()
     shown = frame.reset_index(drop=True)

@@ -13,12 +13,14 @@ from typing import Annotated, Any
 
 from pydantic import Field, StrictBool, StrictInt, StrictStr, field_validator
 
+from benchlib.cost import load_price_profile
 from benchlib.errors import ParameterError
 from benchlib.models import DEFAULT_MODEL
 from benchlib.paths import RUNS_DEFAULT
+from benchlib.power.session import SOURCE_CHOICES
 from benchlib.records import REPEATS_MAX
 from benchlib.runtimes.local_settings import ContextTokens, GpuLayers, Number, Threads
-from benchlib.power.session import SOURCE_CHOICES
+from benchlib.runtimes.registry import runtime_spec
 from benchlib.validation import ValidatedModel
 from benchlib.workload import SYNTHETIC, Workload, resolve_prompts
 
@@ -74,8 +76,6 @@ class RunSection(Section):
     @field_validator("runtime")
     @classmethod
     def _known_runtime(cls, runtime: str) -> str:
-        from benchlib.runtimes.registry import runtime_spec
-
         runtime_spec(runtime)  # its error lists the valid runtimes
         return runtime
 
@@ -172,6 +172,7 @@ class LoadSection(Section):
         Raises:
             ParameterError: no step, a concurrency below 1, a rate not above 0, or bad bounds.
         """
+        # cycle: benchlib.sweep's package imports its engine, which imports benchlib.config
         from benchlib.sweep.steps import plan_steps
 
         return plan_steps(list(self.concurrency), list(self.rates_rps), self.step_min_requests, float(self.step_max_s))
@@ -227,6 +228,4 @@ class PricingSection(Section):
             ParameterError: a bad price file, or a name it does not define (the
                 message lists the valid profiles).
         """
-        from benchlib.cost import load_price_profile
-
         return load_price_profile(self.price_profile, *self.price_files)

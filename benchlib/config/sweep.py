@@ -25,9 +25,10 @@ from benchlib.config.sections import (
     WorkloadSection,
 )
 from benchlib.errors import ParameterError
+from benchlib.power.session import PowerSettings
 from benchlib.records import repeat_run_id, run_id_for
-from benchlib.secrets import split_url_credentials
 from benchlib.runtimes.registry import RUNTIMES, RuntimeSpec, runtime_spec
+from benchlib.secrets import split_url_credentials
 from benchlib.validation import parse
 from benchlib.workload import SYNTHETIC, Workload, resolve_prompts
 
@@ -203,8 +204,6 @@ class SweepConfig(BaseModel):
 
     def power_settings(self):
         """How this sweep measures power; the estimate comes from the price profile's ``power_w``."""
-        from benchlib.power.session import PowerSettings
-
         price = self.price()
         return PowerSettings(
             source=self.power.power,

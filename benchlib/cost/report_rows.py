@@ -17,6 +17,7 @@ from benchlib.cost.formulas import energy_per_token_j
 from benchlib.cost.pricing import hosted_usd_per_million_output_tokens
 from benchlib.cost.profiles import HostedApi, Profile
 from benchlib.cost.runs import HOSTED_POWER_SOURCE, profile_from_record, run_cost_summary
+from benchlib.importers.pricing import price_imported
 from benchlib.metrics import successful_requests
 from benchlib.predict.platforms import SOURCE_PREDICTED, PlatformEstimate
 
@@ -87,8 +88,6 @@ def priced_profile(profile: Profile, cost: dict[str, Any]) -> Profile:
 
 def imported_row(run) -> tuple[dict[str, Any], Profile] | None:
     """The row of a run imported from another tool, priced as at import (``None`` when it cannot be)."""
-    from benchlib.importers.pricing import price_imported
-
     record = run.record
     energy = record.summary.energy.model_dump() if record.summary.energy is not None else None
     summary = {**record.summary.model_dump(), "energy": energy}

@@ -18,6 +18,7 @@ from benchlib.decision.serving import (
     levels_from_prediction,
 )
 from benchlib.metrics import successful_requests
+from benchlib.predict.local_model import QUANT_SUFFIX, reference_model_id
 from benchlib.predict.platforms import serving_estimate
 from benchlib.predict.predictor import Library, Prediction
 from benchlib.predict.roofline import Scenario
@@ -36,8 +37,6 @@ BASIS = {
 
 def run_model(run: StoredRun, library: Library) -> tuple[str | None, str | None, str]:
     """``(models.yaml id, quantization, name as recorded)`` of the model a run served (ids ``None`` when unknown)."""
-    from benchlib.predict.local_model import QUANT_SUFFIX, reference_model_id
-
     name = str(run.record.model.get("name") or "")
     model_id = reference_model_id(name, library.models)
     match = QUANT_SUFFIX.match(name)

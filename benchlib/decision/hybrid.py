@@ -40,12 +40,12 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
+from benchlib.decision.hybrid_scoring import PERCENTILE, mix_p95, side_attainment
 from benchlib.decision.hybrid_token_bucket import (
     all_edge_size,
     poisson_arrivals,
     simulate_fleets,
 )
-from benchlib.decision.hybrid_scoring import PERCENTILE, mix_p95, side_attainment
 from benchlib.errors import ParameterError
 from benchlib.units import HOURS_PER_DAY, SECONDS_PER_HOUR
 

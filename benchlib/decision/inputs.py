@@ -16,7 +16,9 @@ import yaml
 from pydantic import Field, StrictBool, StrictStr, field_validator, model_validator
 
 from benchlib.decision.hourly import hourly_shares
+from benchlib.decision.service_levels import service_level
 from benchlib.errors import ParameterError
+from benchlib.hardware.model_reference import load_models
 from benchlib.paths import RUNS_DEFAULT, params_dir, reference_csv
 from benchlib.units import SECONDS_PER_HOUR
 from benchlib.validation import ValidatedModel, parse
@@ -69,8 +71,6 @@ class ServedModel(ValidatedModel):
 
     @model_validator(mode="after")
     def _known(self) -> ServedModel:
-        from benchlib.hardware.model_reference import load_models
-
         models = load_models()
         if self.model not in models.models:
             raise ParameterError(f"model '{self.model}' is not in data/reference/models.yaml; valid: "
@@ -115,8 +115,6 @@ class Targets(ValidatedModel):
     @model_validator(mode="after")
     def _known_level(self) -> Targets:
         if self.service_level is not None:
-            from benchlib.decision.service_levels import service_level
-
             service_level(self.service_level)  # its error lists the valid names
         return self
 
@@ -134,7 +132,6 @@ class Targets(ValidatedModel):
         """The named service level (:class:`benchlib.decision.service_levels.ServiceLevel`), or ``None``."""
         if self.service_level is None:
             return None
-        from benchlib.decision.service_levels import service_level
 
         return service_level(self.service_level)
 

@@ -32,7 +32,9 @@ from typing import Any
 from benchlib.errors import BenchlibError, ParameterError
 from benchlib.fleet.local import FleetOutcome, FleetStatus
 from benchlib.fleet.matrix import Fleet, FleetSweep
-from benchlib.fleet.ray_task import FLEET_RUNS_ENV, DeviceRun
+from benchlib.fleet.packing import RunAlreadyComplete, unpack_run_dir
+from benchlib.fleet.ray_task import FLEET_RUNS_ENV, DeviceRun, run_sweep_on_device
+from benchlib.notebook_runner import load_parameter_file
 from benchlib.records import RunDirectory, RunStatus
 
 __all__ = ["DEVICE_PREFIX", "RayFleetOutcome", "cluster_devices", "device_resource", "run_fleet_ray"]
@@ -164,8 +166,6 @@ def _check_targets(fleet: Fleet, advertised: dict[str, float]) -> None:
 
 def _parameter_values(sweep: FleetSweep) -> dict[str, Any]:
     """The sweep's parameters as ``benchlib sweep FILE --set ...`` would read them here (the driver's file wins)."""
-    from benchlib.notebook_runner import load_parameter_file
-
     values = load_parameter_file(sweep.parameter_file) if sweep.parameter_file else {}
     return {**values, **sweep.overrides}
 
@@ -175,8 +175,6 @@ class _Driver:
 
     def __init__(self, ray: Any, fleet: Fleet, runs_dir: Path, progress: bool) -> None:
         from tqdm import tqdm
-
-        from benchlib.fleet.ray_task import run_sweep_on_device
 
         self.ray = ray
         self.runs_dir = runs_dir
@@ -244,8 +242,6 @@ class _Driver:
         self._submit_next(sweep.target)
 
     def _gathered(self, sweep: FleetSweep, result: DeviceRun, submitted: float) -> RayFleetOutcome:
-        from benchlib.fleet.packing import RunAlreadyComplete, unpack_run_dir
-
         status, run_dir = result.status, None
         if result.packed is not None:
             try:

@@ -22,6 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchlib.errors import BenchlibError, SweepInterrupted
+from benchlib.fleet.local import FleetStatus, outcome_of_run
+from benchlib.fleet.packing import pack_run_dir
+from benchlib.models import cache_dir
+from benchlib.notebook_execution import NotebookFailed
+from benchlib.notebook_runner import run_sweep_notebook
+from benchlib.paths import repo_root
+from benchlib.records import RUN_FILE, RunDirectory
+
 __all__ = ["FLEET_RUNS_ENV", "DeviceRun", "node_runs_dir", "run_sweep_on_device"]
 
 FLEET_RUNS_ENV = "BENCHLIB_FLEET_RUNS_DIR"
@@ -60,8 +69,6 @@ def node_runs_dir(target: str) -> Path:
     Without the variable, ``~/.cache/benchlib/fleet-runs/LABEL`` (under ``$BENCHLIB_CACHE_DIR`` when set). One
     folder per device label, so two device nodes on one host never share a run.
     """
-    from benchlib.models import cache_dir
-
     base = os.environ.get(FLEET_RUNS_ENV) or cache_dir() / "fleet-runs"
     return (Path(base).expanduser() / target).resolve()
 
@@ -86,14 +93,6 @@ def run_sweep_on_device(target: str, values: dict[str, Any], run_id: str) -> Dev
         The packed run and where and how long it ran.
     """
     import ray
-
-    from benchlib.errors import BenchlibError, SweepInterrupted
-    from benchlib.fleet.local import FleetStatus, outcome_of_run
-    from benchlib.fleet.packing import pack_run_dir
-    from benchlib.notebook_execution import NotebookFailed
-    from benchlib.notebook_runner import run_sweep_notebook
-    from benchlib.paths import repo_root
-    from benchlib.records import RUN_FILE, RunDirectory
 
     output = node_runs_dir(target)
     output.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,7 @@ from functools import cache
 from pathlib import Path
 
 from benchlib.errors import ParameterError
+from benchlib.importers import aiperf, guidellm, llama_bench, vllm_bench
 from benchlib.importers.base import Importer, ImportFormatError
 
 __all__ = ["AUTO", "importer_for", "importers", "tool_choices"]
@@ -21,9 +22,7 @@ AUTO = "auto"
 
 @cache
 def importers() -> dict[str, Importer]:
-    """``--tool`` name -> importer (the tool modules are imported on first use)."""
-    from benchlib.importers import aiperf, guidellm, llama_bench, vllm_bench
-
+    """``--tool`` name -> importer."""
     return {i.name: i for i in (llama_bench.IMPORTER, vllm_bench.IMPORTER, guidellm.IMPORTER, aiperf.IMPORTER)}
 
 

@@ -22,11 +22,13 @@ from typing import Any
 
 import pandas as pd
 
+from benchlib.cost import load_price_profile, profile_record
 from benchlib.errors import ParameterError
 from benchlib.importers.base import ImportedRun
 from benchlib.importers.pricing import imported_energy, price_imported
 from benchlib.importers.registry import AUTO, importer_for
 from benchlib.importers.summary import complete_rows, imported_summary
+from benchlib.models import sha256_file
 from benchlib.records.directory import SCHEMA_VERSION, RunDirectory, atomic_write_bytes, now_iso, run_id_for
 from benchlib.records.record import IMPORTED_KIND
 from benchlib.records.status import RunStatus
@@ -63,8 +65,6 @@ class ImportSettings:
         Raises:
             ParameterError: A name the price files do not define (the message lists the valid ones).
         """
-        from benchlib.cost import load_price_profile
-
         return load_price_profile(self.price_profile, *self.price_files)
 
 
@@ -112,8 +112,6 @@ def _model_record(model: dict[str, Any]) -> dict[str, Any]:
     record.setdefault("quantization", words[-1] if words and _QUANTIZATION.match(words[-1]) else None)
     filename = model.get("filename")
     if filename and "sha256" not in record and Path(filename).is_file():  # the same GGUF as a local sweep's
-        from benchlib.models import sha256_file
-
         record["sha256"] = sha256_file(filename)
     return record
 
@@ -131,8 +129,6 @@ def _meta(run: ImportedRun, run_id: str, path: Path, sha256: str, settings: Impo
     profile = settings.profile()
     price_record = None
     if profile is not None:
-        from benchlib.cost import profile_record
-
         price_record = profile_record(profile)
         cost = price_imported(profile, summary, rows, run.workload)
         if cost is not None:

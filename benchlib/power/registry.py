@@ -45,6 +45,7 @@ def open_prometheus(**options: Any) -> PowerReader:
 
     Imported when used: the Prometheus modules build on this package's readers.
     """
+    # cycle: the Prometheus modules import benchlib.power, whose package imports this registry
     from benchlib.prometheus.source import open_prometheus as open_source
 
     return open_source(**options)  # type: ignore[return-value]
@@ -143,6 +144,7 @@ def _probe(name: str, root: Path, runner: CommandRunner | None) -> tuple[SourceS
 
 def prometheus_status(url: str | None = None) -> SourceStatus:
     """Whether an exporter or Prometheus server answers at ``url`` (default: ``benchlib exporter``'s on loopback)."""
+    # cycle: the Prometheus modules import benchlib.power, whose package imports this registry
     from benchlib.prometheus.source import DEFAULT_EXPORTER_URL
 
     url = url or DEFAULT_EXPORTER_URL

@@ -29,6 +29,7 @@ from benchlib.hardware.model_reference import (
     ModelsReference,
     load_models,
 )
+from benchlib.models import CATALOGUE, resolve_model
 
 __all__ = ["LocalRunError", "ModelResolver", "model_geometry_of", "reference_model_id"]
 
@@ -68,8 +69,6 @@ class ModelResolver:
     def info(self, model: str) -> dict[str, Any]:
         """``benchlib.models.resolve_model(model).to_dict()``, cached."""
         if model not in self._infos:
-            from benchlib.models import resolve_model
-
             self._infos[model] = resolve_model(model).to_dict()
         return self._infos[model]
 
@@ -79,8 +78,6 @@ class ModelResolver:
         Raises:
             LocalRunError: the server's file is neither the catalogue model the run names nor on this machine.
         """
-        from benchlib.models import CATALOGUE
-
         server = ((meta.get("model") or {}).get("server") or {}).get("llama_server") or {}
         served = server.get("model_path")
         name = str((meta.get("parameters") or {}).get("model") or "")

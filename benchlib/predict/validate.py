@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchlib.analysis.figure_style import MIN_FONT_PT, fit_log_ticks, save_figure
 from benchlib.predict.calibrate import Calibration, Observation, predict_metric
 
 __all__ = [
@@ -88,8 +89,6 @@ def plot_validation(table: pd.DataFrame):
     """Predicted against published, log-log, one panel per metric unit, ``y = x`` and a ±25% band."""
     import matplotlib.pyplot as plt
 
-    from benchlib.analysis.figure_style import MIN_FONT_PT, fit_log_ticks
-
     units = {"decode_tps": "tokens/s", "prefill_tps": "tokens/s", "output_tps": "tokens/s", "ttft_s": "s",
              "tpot_s": "s", "power_w": "W", "j_per_token": "J/token"}  # fmt: skip
     shown = table.dropna(subset=["predicted"]).assign(unit=lambda t: t["metric"].map(units))
@@ -124,8 +123,6 @@ def plot_validation(table: pd.DataFrame):
 
 def write_validation(table: pd.DataFrame, figures_dir: str | Path) -> list[Path]:
     """Write ``prediction_validation.csv``, ``prediction_validation_summary.csv`` and ``prediction_validation.png``."""
-    from benchlib.analysis.figure_style import save_figure
-
     out = Path(figures_dir)
     out.mkdir(parents=True, exist_ok=True)
     table_path = out / "prediction_validation.csv"

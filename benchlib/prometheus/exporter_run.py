@@ -20,9 +20,10 @@ import yaml
 
 from benchlib.errors import ParameterError
 from benchlib.power.base import DEFAULT_ROOT, PowerReader
-from benchlib.power.errors import PowerSourceUnavailable
+from benchlib.power.errors import PowerReadError, PowerSourceUnavailable
 from benchlib.power.registry import READERS, auto_reader, doctor, open_reader
 from benchlib.prometheus.exporter import DEFAULT_BIND, PowerExporter, is_loopback, serve_exporter
+from benchlib.prometheus.http import PrometheusHttp
 from benchlib.thermal.sources import detect_thermal_sources
 
 __all__ = ["EXPORTABLE_SOURCES", "open_exporter_reader", "parse_reader_options", "run_exporter", "scrape_metrics"]
@@ -155,9 +156,6 @@ def scrape_metrics(url: str, timeout_s: float = 5.0) -> str:
         OSError: The exporter cannot be reached, answers with an error status, or does not
             answer within ``timeout_s`` seconds (the message names the URL).
     """
-    from benchlib.power.errors import PowerReadError
-    from benchlib.prometheus.http import PrometheusHttp
-
     http = PrometheusHttp(timeout_s)
     try:
         return http.get(url).text

@@ -17,7 +17,9 @@ from pydantic import BaseModel
 from benchlib.errors import ParameterError
 from benchlib.models import ModelInfo
 from benchlib.runtimes.base import Runtime
+from benchlib.runtimes.http.runtime import HttpRuntime
 from benchlib.runtimes.http.settings import HttpSettings
+from benchlib.runtimes.llamacpp import LlamaCppRuntime
 from benchlib.runtimes.llamacpp_settings import LlamaCppSettings
 from benchlib.runtimes.onnx.settings import OnnxSettings
 from benchlib.validation import parse
@@ -69,20 +71,17 @@ class RuntimeSpec:
 
 
 def _llamacpp(model: ModelInfo, settings: LlamaCppSettings) -> Runtime:
-    from benchlib.runtimes.llamacpp import LlamaCppRuntime
-
     return LlamaCppRuntime(model, settings)
 
 
 def _onnx(model: ModelInfo | None, settings: OnnxSettings) -> Runtime:
+    # optional: runtime.py checks for ONNX Runtime GenAI (the onnx extra) at import and raises without it
     from benchlib.runtimes.onnx.runtime import OnnxRuntime
 
     return OnnxRuntime(model, settings)
 
 
 def _http(model: ModelInfo | None, settings: HttpSettings) -> Runtime:
-    from benchlib.runtimes.http.runtime import HttpRuntime
-
     return HttpRuntime(settings)
 
 

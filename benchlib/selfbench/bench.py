@@ -44,12 +44,25 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchlib.errors import ParameterError
+from benchlib.machine import fingerprint
+from benchlib.metrics import request_metrics
+from benchlib.models import DEFAULT_MODEL, resolve_model
+from benchlib.paths import BENCH_DEFAULT, params_dir, sensors_dir
+from benchlib.power import Ina2xxReader, PowerSampler
+from benchlib.prometheus.exporter_run import scrape_metrics
+from benchlib.records import atomic_write_json, now_iso
+from benchlib.runtimes.base import GenerationRequest
+from benchlib.runtimes.http import HttpRuntime, HttpSettings
+from benchlib.runtimes.llamacpp import LlamaCppRuntime
 from benchlib.selfbench.calibration import prediction_from_calibration
 from benchlib.selfbench.coverage import interval_coverage
 from benchlib.selfbench.fidelity import client_vs_llama_server_tpot, decode_vs_llama_bench, llama_server_prompt_cache
+from benchlib.selfbench.runtime_compare import batch_throughput, compare_runtimes, warm_generations
 from benchlib.selfbench.soak import soak
-from benchlib.paths import BENCH_DEFAULT, params_dir, sensors_dir
-from benchlib.records import atomic_write_json, now_iso
+from benchlib.sweep.steps import LoadStep, run_step
+from benchlib.testing.local_servers import ServerProcess, free_port, llama_server, replay_server
+from benchlib.workload import PROMPT_SETS
 
 __all__ = ["BENCHMARKS", "WRITES_FILES", "decode_accuracy", "exporter_cpu", "notebook_overhead", "onnx_vs_llamacpp", "report_wall_time", "run_benchmarks", "sampler_cost", "sampler_slowdown"]
 
@@ -61,11 +74,6 @@ def decode_accuracy(generations: int = 12, output_tokens: int = 128) -> dict[str
         generations: Measured generations (after one warm-up).
         output_tokens: Tokens per generation.
     """
-    from benchlib.metrics import request_metrics
-    from benchlib.models import DEFAULT_MODEL, resolve_model
-    from benchlib.selfbench.runtime_compare import warm_generations
-    from benchlib.runtimes.llamacpp import LlamaCppRuntime
-
     runtime = LlamaCppRuntime(resolve_model(DEFAULT_MODEL))
     runtime.load()
     ratios, ours, theirs = [], [], []
@@ -141,8 +149,6 @@ def report_wall_time() -> dict[str, Any]:
 
 
 def _fixture_reader():
-    from benchlib.power import Ina2xxReader
-
     return Ina2xxReader(root=sensors_dir() / "sysfs" / "pi5_ina226")
 
 
@@ -152,8 +158,6 @@ def sampler_cost(rates_hz: tuple[float, ...] = (10.0, 100.0), duration_s: float 
     The process's CPU time over ``duration_s`` of sleeping with the sampler
     running, minus the same without it.
     """
-    from benchlib.power import PowerSampler
-
     def cpu_fraction(rate_hz: float | None) -> tuple[float, int]:
         sampler = PowerSampler(_fixture_reader(), rate_hz) if rate_hz else None
         cpu0, wall0 = time.process_time(), time.perf_counter()
@@ -178,8 +182,6 @@ def sampler_cost(rates_hz: tuple[float, ...] = (10.0, 100.0), duration_s: float 
 def exporter_cpu(rates_hz: tuple[float, ...] = (10.0, 1.0), duration_s: float = 20.0) -> dict[str, Any]:
     """CPU of a real ``benchlib exporter`` process (INA226 fixture tree, /metrics scraped each second), fraction of a core."""
     import psutil
-    from benchlib.prometheus.exporter_run import scrape_metrics
-    from benchlib.testing.local_servers import ServerProcess, free_port
 
     results: dict[str, Any] = {"duration_s": duration_s, "reader": "ina2xx (fixture hwmon tree)", "goal": "< 0.01 of a core at 10 Hz"}
     for rate, port in zip(rates_hz, (free_port() for _ in rates_hz)):
@@ -201,13 +203,6 @@ def exporter_cpu(rates_hz: tuple[float, ...] = (10.0, 1.0), duration_s: float = 
 
 def sampler_slowdown(pairs: int = 10, rate_hz: float = 10.0, output_tokens: int = 128) -> dict[str, Any]:
     """Decode tokens/s with the sampler running over without it, alternating generations."""
-    from benchlib.metrics import request_metrics
-    from benchlib.models import DEFAULT_MODEL, resolve_model
-    from benchlib.power import PowerSampler
-    from benchlib.runtimes.base import GenerationRequest
-    from benchlib.runtimes.llamacpp import LlamaCppRuntime
-    from benchlib.workload import PROMPT_SETS
-
     prompt = PROMPT_SETS["short"][0]
     runtime = LlamaCppRuntime(resolve_model(DEFAULT_MODEL))
     runtime.load()
@@ -241,11 +236,6 @@ def load_generator_accuracy(concurrency: int = 64, interval_ms: float = 20.0, ou
     import asyncio
 
     import numpy as np
-
-    from benchlib.sweep.steps import LoadStep, run_step
-    from benchlib.testing.local_servers import free_port, replay_server
-    from benchlib.runtimes.base import GenerationRequest
-    from benchlib.runtimes.http import HttpSettings
 
     with tempfile.TemporaryDirectory() as folder:
         server = replay_server(free_port(), Path(folder) / "replay.log", interval_ms=interval_ms).start()
@@ -293,13 +283,6 @@ def client_vs_server_decode(requests: int = 8, output_tokens: int = 128) -> dict
     """
     import re
 
-    from benchlib.testing.local_servers import free_port, llama_server
-    from benchlib.metrics import request_metrics
-    from benchlib.models import DEFAULT_MODEL, resolve_model
-    from benchlib.runtimes.base import GenerationRequest
-    from benchlib.runtimes.http import HttpRuntime, HttpSettings
-    from benchlib.workload import PROMPT_SETS
-
     pattern = re.compile(r"^llama_perf_context_print:\s+eval time =\s+([\d.]+) ms /\s+(\d+) runs", re.M)
     with tempfile.TemporaryDirectory() as folder:
         log = Path(folder) / "server.log"
@@ -335,8 +318,6 @@ def onnx_vs_llamacpp(generations: int = 8, output_tokens: int = 128, precisions:
     ratios are ONNX / llama.cpp. Also ONNX int4's batched throughput at batch
     sizes 1, 4, 16 and 64. See :mod:`benchlib.selfbench.runtime_compare`.
     """
-    from benchlib.selfbench.runtime_compare import batch_throughput, compare_runtimes
-
     comparison = compare_runtimes(precisions=precisions, generations=generations, output_tokens=output_tokens)
     flat: dict[str, Any] = {"model": comparison["model"], "generations": generations, "output_tokens": output_tokens}
     for row in comparison["rows"]:
@@ -380,9 +361,6 @@ def run_benchmarks(output_dir: str | Path = BENCH_DEFAULT, only: list[str] | Non
     Returns:
         The results.
     """
-    from benchlib.errors import ParameterError
-    from benchlib.machine import fingerprint
-
     unknown = sorted(set(only or []) - set(BENCHMARKS))
     if unknown:
         raise ParameterError(f"Unknown benchmark(s) {', '.join(unknown)}; valid: {', '.join(BENCHMARKS)}.")

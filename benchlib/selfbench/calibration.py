@@ -33,8 +33,21 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchlib.config import SweepConfig
+from benchlib.models import resolve_model
 from benchlib.paths import BENCH_DEFAULT
+from benchlib.predict.calibrate import calibrate
+from benchlib.predict.local import collect_observations
 from benchlib.records import atomic_write_json, scan_runs
+from benchlib.selfbench.calibration_report import (
+    calibration_summary,
+    compare,
+    format_table,
+    plot_comparison,
+    write_figure,
+)
+from benchlib.sweep import run_sweep
+from benchlib.testing.local_servers import free_port, native_llama_server
 
 __all__ = ["CALIBRATION_MODEL", "PREDICTED_MODEL", "prediction_from_calibration"]
 
@@ -46,9 +59,6 @@ _ALIAS = "served"
 def _in_process(runs_dir: Path, bracket: int, order: list[tuple[int, str]], prompt_tokens: int,
                 output_tokens: int) -> dict[str, str]:  # fmt: skip
     """One in-process sweep per (threads, model) in ``order``; run id -> how it measured."""
-    from benchlib.config import SweepConfig
-    from benchlib.sweep import run_sweep
-
     kinds = {}
     for threads, model in order:
         started = time.perf_counter()
@@ -65,11 +75,6 @@ def _in_process(runs_dir: Path, bracket: int, order: list[tuple[int, str]], prom
 def _served(runs_dir: Path, bracket: int, models: list[str], threads: int, concurrency: list[int], prompt_tokens: int,
             output_tokens: int, step_min_requests: int) -> dict[str, str]:  # fmt: skip
     """One closed-loop sweep per model against its own ``llama-server``; run id -> how it measured."""
-    from benchlib.config import SweepConfig
-    from benchlib.models import resolve_model
-    from benchlib.sweep import run_sweep
-    from benchlib.testing.local_servers import free_port, native_llama_server
-
     kinds = {}
     for model in models:
         started = time.perf_counter()
@@ -110,16 +115,6 @@ def prediction_from_calibration(output_dir: str | Path = BENCH_DEFAULT, threads:
         A flat summary (the full comparison is in the JSON file).
     """
     import tempfile
-
-    from benchlib.selfbench.calibration_report import (
-        calibration_summary,
-        compare,
-        format_table,
-        plot_comparison,
-        write_figure,
-    )
-    from benchlib.predict.calibrate import calibrate
-    from benchlib.predict.local import collect_observations
 
     wall0 = time.perf_counter()
     order = [(t, m) for t in threads for m in (CALIBRATION_MODEL, PREDICTED_MODEL)]

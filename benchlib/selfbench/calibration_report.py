@@ -15,6 +15,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from benchlib.analysis.figure_style import pyplot, save_figure
 from benchlib.predict.calibrate import Calibration, Observation
 from benchlib.predict.local import LOCAL_RUNTIME_CLASS
 from benchlib.predict.predictor import predict
@@ -115,8 +116,6 @@ def plot_comparison(predicted: list[dict[str, Any]], fitted: list[dict[str, Any]
     """
     from matplotlib.ticker import ScalarFormatter
 
-    from benchlib.analysis.figure_style import pyplot
-
     plt = pyplot()
     panels = [("in-process", "decode_tps"), ("in-process", "ttft_s"), ("llama-server", "output_tps"),
               ("llama-server", "tpot_s"), ("llama-server", "ttft_s")]  # fmt: skip
@@ -151,6 +150,4 @@ def plot_comparison(predicted: list[dict[str, Any]], fitted: list[dict[str, Any]
 
 def write_figure(figure, path: str | Path) -> Path:
     """Save ``figure`` as PNG at ``path``."""
-    from benchlib.analysis.figure_style import save_figure
-
     return Path(save_figure(figure, path))

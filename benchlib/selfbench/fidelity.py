@@ -26,13 +26,24 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from benchlib.config import SweepConfig
+from benchlib.metrics import request_metrics
+from benchlib.models import DEFAULT_MODEL, resolve_model
+from benchlib.native import find_native_tool
+from benchlib.runtimes.base import GenerationRequest
+from benchlib.runtimes.http import HttpRuntime, HttpSettings
+from benchlib.runtimes.llamacpp import LlamaCppRuntime, LlamaCppSettings
+from benchlib.selfbench.runtime_compare import warm_generations
+from benchlib.sweep import run_sweep
+from benchlib.synthetic_prompts import ServerTokenizer, SyntheticPrompts
+from benchlib.testing.local_servers import free_port, native_llama_server
+from benchlib.workload import PROMPT_SETS
+
 __all__ = ["client_vs_llama_server_tpot", "decode_vs_llama_bench", "llama_server_prompt_cache"]
 
 
 def _llama_bench_tg(model_path: str, threads: int, output_tokens: int, flash_attn: str, repetitions: int) -> dict[str, Any]:
     """One ``llama-bench`` text-generation test (``-p 0 -n N``) as its JSON record."""
-    from benchlib.native import find_native_tool
-
     command = [
         str(find_native_tool("llama-bench")), "-m", model_path, "-t", str(threads), "-p", "0", "-n", str(output_tokens),
         "-fa", flash_attn, "-r", str(repetitions), "-o", "json",
@@ -57,13 +68,6 @@ def decode_vs_llama_bench(pairs: int = 16, output_tokens: int = 128, threads: in
         flash_attn: Flash attention for both (``auto``, ``on``, ``off``).
     """
     import numpy as np
-
-    from benchlib.metrics import request_metrics
-    from benchlib.models import DEFAULT_MODEL, resolve_model
-    from benchlib.selfbench.runtime_compare import warm_generations
-    from benchlib.runtimes.base import GenerationRequest
-    from benchlib.runtimes.llamacpp import LlamaCppRuntime, LlamaCppSettings
-    from benchlib.workload import PROMPT_SETS
 
     model = resolve_model(DEFAULT_MODEL)
     runtime = LlamaCppRuntime(model, LlamaCppSettings(threads=threads, flash_attn=flash_attn))
@@ -115,19 +119,11 @@ def decode_vs_llama_bench(pairs: int = 16, output_tokens: int = 128, threads: in
 
 
 def _native_server(folder: Path):
-    from benchlib.testing.local_servers import free_port, native_llama_server
-    from benchlib.models import DEFAULT_MODEL, resolve_model
-
     return native_llama_server(resolve_model(DEFAULT_MODEL).path, free_port(), folder / "llama-server.log").start()
 
 
 def client_vs_llama_server_tpot(requests: int = 12, output_tokens: int = 128, prompt_tokens: int = 64) -> dict[str, Any]:
     """Client-measured TPOT over llama-server's own ``predicted_per_token_ms``, request by request, concurrency 1."""
-    from benchlib.metrics import request_metrics
-    from benchlib.runtimes.base import GenerationRequest
-    from benchlib.runtimes.http import HttpRuntime, HttpSettings
-    from benchlib.synthetic_prompts import ServerTokenizer, SyntheticPrompts
-
     with tempfile.TemporaryDirectory() as folder:
         server = _native_server(Path(folder))
         try:
@@ -160,9 +156,6 @@ def client_vs_llama_server_tpot(requests: int = 12, output_tokens: int = 128, pr
 def llama_server_prompt_cache(requests: int = 16, output_tokens: int = 16, concurrency_requests: int = 64) -> dict[str, Any]:
     """TTFT of repeated against synthetic prompts on llama-server, and failures of a 64-request c4 step."""
     import pandas as pd
-
-    from benchlib.config import SweepConfig
-    from benchlib.sweep import run_sweep
 
     with tempfile.TemporaryDirectory() as folder:
         server = _native_server(Path(folder))

@@ -38,6 +38,7 @@ def warm_generations(runtime, generations: int, output_tokens: int) -> list:
         generations: Measured generations.
         output_tokens: Tokens per generation.
     """
+    # heavy: the measured child process (python -m) loads only its runtime: its peak RSS is a result
     from benchlib.runtimes.base import GenerationRequest
     from benchlib.workload import PROMPT_SETS
 
@@ -78,6 +79,7 @@ def measure_runtime(
         Medians of ``ttft_s``, ``decode_tps`` and the runtime's own decode rate,
         ``load_s``, ``rss_before_load_mb`` and ``peak_rss_mb``.
     """
+    # heavy: the measured child process (python -m) loads only its runtime: its peak RSS is a result
     from benchlib.metrics import request_metrics
     from benchlib.models import resolve_model
     from benchlib.runtimes import create_runtime
@@ -142,6 +144,7 @@ def compare_runtimes(
     Returns:
         ``rows`` (one per configuration, llama.cpp first) with ratios to llama.cpp.
     """
+    # heavy: the measured child process (python -m) loads only its runtime: its peak RSS is a result
     from benchlib.runtimes.onnx.conversion import convert
 
     folders = {p: convert(model, p, "cpu").path for p in precisions}
@@ -169,6 +172,7 @@ def batch_throughput(
     One warm-up batch, then one measured batch per size over the ``short``
     prompts (cycled); throughput = output tokens / (last token - sent).
     """
+    # heavy: the measured child process (python -m) loads only its runtime: its peak RSS is a result
     from benchlib.models import resolve_model
     from benchlib.runtimes.base import GenerationRequest
     from benchlib.runtimes.onnx import OnnxRuntime, OnnxSettings

@@ -24,6 +24,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchlib.errors import ParameterError
+from benchlib.runtimes.base import GenerationRequest
+from benchlib.runtimes.http import HttpSettings
+from benchlib.sweep.partial_log import PartialLog
+from benchlib.sweep.rows import load_step_row
+from benchlib.sweep.steps import LoadStep, run_step
+from benchlib.testing.local_servers import free_port, replay_server
+from benchlib.workload import PROMPT_SETS
+
 __all__ = ["SOAK_DURATION_ENV", "ResourceSampler", "soak"]
 
 SOAK_DURATION_ENV = "BENCHLIB_SOAK_S"
@@ -77,8 +86,6 @@ class ResourceSampler:
 
 
 def _duration_s(duration_s: float | None) -> float:
-    from benchlib.errors import ParameterError
-
     if duration_s is not None:
         return float(duration_s)
     raw = os.environ.get(SOAK_DURATION_ENV, "")
@@ -109,14 +116,6 @@ def soak(
     """
     import asyncio
     from collections import Counter
-
-    from benchlib.runtimes.base import GenerationRequest
-    from benchlib.runtimes.http import HttpSettings
-    from benchlib.sweep.partial_log import PartialLog
-    from benchlib.sweep.rows import load_step_row
-    from benchlib.sweep.steps import LoadStep, run_step
-    from benchlib.testing.local_servers import free_port, replay_server
-    from benchlib.workload import PROMPT_SETS
 
     duration_s = _duration_s(duration_s)
     step = LoadStep(f"c{concurrency}", "closed", concurrency, None, 10**9, duration_s)

@@ -15,6 +15,7 @@ import yaml
 
 from benchlib.errors import ParameterError
 from benchlib.notebook_runner import run_sweep_repeats
+from benchlib.records import RunDirectory
 
 __all__ = ["add_sweep_parser", "parse_overrides", "run_sweep_command"]
 
@@ -53,8 +54,6 @@ def _repeat_count(text: str | None) -> Any:
 
 def _print_summary(run_dir, prefix: str) -> None:
     """One line: requests, per-token latency median with its interval, throughput (when the run has them)."""
-    from benchlib.records import RunDirectory
-
     record = RunDirectory(run_dir).read_record()
     summary = record.summary if record is not None else None
     if summary is not None and summary.requests and summary.tpot_s is not None:

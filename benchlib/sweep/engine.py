@@ -32,12 +32,13 @@ from typing import Any
 import pandas as pd
 
 from benchlib.config import SweepConfig
-from benchlib.power.session import PowerSession
 from benchlib.errors import ParameterError, RuntimeFailure
 from benchlib.metrics.run import error_summary
+from benchlib.power.session import PowerSession
 from benchlib.records import OutputNotWritable, RunDirectory, RunStatus, now_iso, output_not_writable
 from benchlib.sweep.driver import Driver, RunningAttempt, Window
 from benchlib.sweep.live_metrics import LOOPBACK, METRICS_OFF, SweepLabels, SweepMetrics
+from benchlib.sweep.load_steps import LoadStepsDriver
 from benchlib.sweep.run_record import (
     attempt_energy,
     close_previous_attempt,
@@ -46,6 +47,7 @@ from benchlib.sweep.run_record import (
     save_power_samples,
     start_meta,
 )
+from benchlib.sweep.sequential import SequentialDriver
 from benchlib.sweep.thermal_record import ThermalRecorder
 
 __all__ = ["SweepResult", "create_driver", "prepare_run_directory", "run_sweep"]
@@ -84,10 +86,7 @@ def prepare_run_directory(config: SweepConfig, fresh: bool = False) -> RunDirect
 def create_driver(config: SweepConfig) -> Driver:
     """The driver a configuration's runtime needs: sequential for in-process runtimes, load steps for servers."""
     if config.spec.in_process:
-        from benchlib.sweep.sequential import SequentialDriver
-
         return SequentialDriver(config)
-    from benchlib.sweep.load_steps import LoadStepsDriver
 
     return LoadStepsDriver(config)
 

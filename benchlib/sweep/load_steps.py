@@ -22,8 +22,10 @@ import numpy as np
 import pandas as pd
 
 from benchlib.config import SweepConfig
+from benchlib.cost import run_cost_summary
 from benchlib.errors import BenchlibError, ParameterError
 from benchlib.metrics import step_statistics, summarize_requests
+from benchlib.models import resolve_model
 from benchlib.records import RunDirectory, StepStatus
 from benchlib.runtimes.base import GenerationRequest, TokenTrace
 from benchlib.runtimes.http import HttpRuntime, ServerGone, measure_rtt, run_coroutine
@@ -31,6 +33,7 @@ from benchlib.sweep.driver import EnergyBasis, RunningAttempt, Window
 from benchlib.sweep.partial_log import OutputNotWritable, PartialLog, fold_partial
 from benchlib.sweep.rows import load_step_row
 from benchlib.sweep.steps import LoadStep, StepOutcome, run_step
+from benchlib.synthetic_prompts import GgufTokenizer, ServerTokenizer
 from benchlib.workload import Workload
 
 __all__ = ["LoadStepsDriver", "step_requests", "step_summary"]
@@ -107,9 +110,6 @@ class LoadStepsDriver:
             ParameterError: neither the server nor a local file offers one (the
                 message says how to fix it).
         """
-        from benchlib.models import resolve_model
-        from benchlib.synthetic_prompts import GgufTokenizer, ServerTokenizer
-
         if not self.settings.is_ollama:
             try:
                 return ServerTokenizer(self.settings)
@@ -248,8 +248,6 @@ class LoadStepsDriver:
 
     def after_pricing(self, meta: dict[str, Any], price: Any) -> None:
         """The cost at the peak throughput over the steps."""
-        from benchlib.cost import run_cost_summary
-
         peak = meta["summary"].get("peak_throughput_tps")
         if peak is not None and price is not None:
             meta["summary"]["cost_at_peak"] = run_cost_summary(price, peak["value"], np.array([peak["value"]]))

@@ -17,6 +17,8 @@ import pandas as pd
 
 from benchlib import machine
 from benchlib.config import SweepConfig
+from benchlib.cost import price_run as cost_of_run
+from benchlib.cost import profile_record
 from benchlib.power.session import PowerSession
 from benchlib.records import (
     SCHEMA_VERSION,
@@ -163,9 +165,6 @@ def price_run_record(meta: dict[str, Any], config: SweepConfig, requests: pd.Dat
         requests: The requests whose throughput the cost is computed from.
         force: Price even when the stored profile is the one asked for.
     """
-    from benchlib.cost import price_run as cost_of_run
-    from benchlib.cost import profile_record
-
     price = config.price()
     record = profile_record(price) if price is not None else None
     if not force and record == meta.get("price_profile") and (price is None or "cost" in meta.get("summary", {})):

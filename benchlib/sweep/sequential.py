@@ -20,6 +20,7 @@ from benchlib.runtimes.base import GenerationRequest
 from benchlib.runtimes.registry import create_runtime
 from benchlib.sweep.driver import EnergyBasis, RunningAttempt, Window
 from benchlib.sweep.rows import sequential_row
+from benchlib.synthetic_prompts import GgufTokenizer
 
 __all__ = ["SequentialDriver"]
 
@@ -78,7 +79,6 @@ class SequentialDriver:
         if not self.workload.synthetic:
             self.warmup_requests = warmup
             return
-        from benchlib.synthetic_prompts import GgufTokenizer
 
         tokenizer = GgufTokenizer(self.model.path)
         try:

@@ -10,6 +10,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from benchlib.native import find_native_tool
+
 __all__ = ["ServerProcess", "free_port", "llama_server", "native_llama_server", "replay_server"]
 
 
@@ -95,8 +97,6 @@ def native_llama_server(
     Raises:
         NativeToolMissing: ``make native`` has not built it.
     """
-    from benchlib.native import find_native_tool
-
     command = [
         str(find_native_tool("llama-server")), "-m", str(model_path), "--alias", alias,
         "--host", "127.0.0.1", "--port", str(port), "-t", str(threads), "-c", str(context_tokens),

@@ -1,18 +1,24 @@
-"""Static facts about the ``benchlib`` package: its import graph, module sizes and private imports.
+"""Static facts about the ``benchlib`` package: its import graph, module sizes, private imports and
+function-level imports.
 
-Every import counts, including those inside functions (a function-level
-import only hides a cycle until the function runs).
+Every import counts in the graph, including those inside functions (a
+function-level import only hides a cycle until the function runs).
 ``python tests/unit/architecture.py`` prints the facts.
 """
 
 from __future__ import annotations
 
 import ast
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parents[2] / "benchlib"
 MAX_MODULE_LINES = 400
+REASONS = ("heavy", "optional", "cycle")
+"""The reasons a function-level import of a benchlib module may give, as ``# heavy: why`` (or optional, cycle)."""
+_REASON = re.compile(r"#\s*(" + "|".join(REASONS) + r"):\s*\S")
 
 
 @dataclass(frozen=True)
@@ -47,36 +53,43 @@ def _resolve(name: str, modules: dict[str, Path]) -> str | None:
     return None
 
 
+def _imported(node: ast.Import | ast.ImportFrom, module: str, is_package: bool,
+              modules: dict[str, Path]) -> Iterator[tuple[str, tuple[str, ...]]]:  # fmt: skip
+    """The benchlib modules an import statement of ``module`` imports, each with the names it takes from it."""
+    if isinstance(node, ast.Import):
+        for alias in node.names:
+            target = _resolve(alias.name, modules)
+            if target and target != module:
+                yield target, ()
+        return
+    if node.level:
+        base = module.split(".") if is_package else module.split(".")[:-1]
+        base = base[: len(base) - (node.level - 1)]
+        source = ".".join(base + ([node.module] if node.module else []))
+    else:
+        source = node.module or ""
+    if not source.startswith("benchlib"):
+        return
+    for alias in node.names:
+        submodule = _resolve(f"{source}.{alias.name}", modules)
+        if submodule and submodule == f"{source}.{alias.name}":
+            target, names = submodule, ()
+        else:
+            target, names = _resolve(source, modules), (alias.name,)
+        if target and target != module:
+            yield target, names
+
+
 def import_edges() -> list[ImportEdge]:
     """Every import of one benchlib module by another."""
     modules = module_files()
     edges = []
     for module, path in modules.items():
-        is_package = path.name == "__init__.py"
         tree = ast.parse(path.read_text(), str(path))
         for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    target = _resolve(alias.name, modules)
-                    if target and target != module:
-                        edges.append(ImportEdge(module, target, (), node.lineno))
-            elif isinstance(node, ast.ImportFrom):
-                if node.level:
-                    base = module.split(".") if is_package else module.split(".")[:-1]
-                    base = base[: len(base) - (node.level - 1)]
-                    source = ".".join(base + ([node.module] if node.module else []))
-                else:
-                    source = node.module or ""
-                if not source.startswith("benchlib"):
-                    continue
-                for alias in node.names:
-                    submodule = _resolve(f"{source}.{alias.name}", modules)
-                    if submodule and submodule == f"{source}.{alias.name}":
-                        target, names = submodule, ()
-                    else:
-                        target, names = _resolve(source, modules), (alias.name,)
-                    if target and target != module:
-                        edges.append(ImportEdge(module, target, names, node.lineno))
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                for target, names in _imported(node, module, path.name == "__init__.py", modules):
+                    edges.append(ImportEdge(module, target, names, node.lineno))
     return edges
 
 
@@ -131,6 +144,45 @@ def private_imports() -> list[ImportEdge]:
     return [e for e in import_edges() if any(n.startswith("_") for n in e.names)]
 
 
+@dataclass(frozen=True)
+class FunctionImport:
+    """``importer`` imports ``imported`` (a benchlib module) inside a function, at ``line``.
+
+    ``reason`` is what its comment says (``heavy``, ``optional`` or ``cycle``), or ``None``: the comment sits
+    on the statement's first line or on the line above it, and covers the imports right below it.
+    """
+
+    importer: str
+    imported: str
+    line: int
+    reason: str | None
+
+
+def function_level_imports() -> list[FunctionImport]:
+    """Every import of a benchlib module inside a function body (a method's, a nested function's too)."""
+    modules = module_files()
+    found = []
+    for module, path in modules.items():
+        text = path.read_text()
+        lines = text.splitlines()
+        tree = ast.parse(text, str(path))
+        nodes = {n for f in ast.walk(tree) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
+                 for n in ast.walk(f) if isinstance(n, (ast.Import, ast.ImportFrom))}  # fmt: skip
+        ending_at = {n.end_lineno: n for n in nodes}
+
+        def reason(node: ast.stmt) -> str | None:
+            match = _REASON.search(lines[node.lineno - 1]) or _REASON.match(lines[node.lineno - 2].strip())
+            if match:
+                return match.group(1)
+            above = ending_at.get(node.lineno - 1)  # an import right above: its comment covers both
+            return reason(above) if above is not None else None
+
+        for node in sorted(nodes, key=lambda n: n.lineno):
+            for target in dict.fromkeys(t for t, _ in _imported(node, module, path.name == "__init__.py", modules)):
+                found.append(FunctionImport(module, target, node.lineno, reason(node)))
+    return found
+
+
 if __name__ == "__main__":  # pragma: no cover
     cycles = import_cycles()
     print(f"import cycles (strongly connected groups): {len(cycles)}")
@@ -142,3 +194,7 @@ if __name__ == "__main__":  # pragma: no cover
     print(f"imports of private names: {len(private_imports())}")
     for edge in private_imports():
         print(f"   {edge.importer}:{edge.line} {edge.imported}.{','.join(edge.names)}")
+    imports = function_level_imports()
+    print(f"function-level imports of benchlib modules: {len(imports)}")
+    for found in imports:
+        print(f"   {found.importer}:{found.line} {found.imported} ({found.reason or 'no reason given'})")

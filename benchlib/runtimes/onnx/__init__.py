@@ -46,6 +46,7 @@ _RUNTIME_NAMES = ("INSTALL", "MAX_GENERATOR_BATCH", "OnnxRuntime")
 def __getattr__(name: str) -> Any:
     """Load :class:`OnnxRuntime` and the install check on first access (PEP 562)."""
     if name in _RUNTIME_NAMES:
+        # optional: runtime.py checks for ONNX Runtime GenAI (the onnx extra) at import and raises without it
         from benchlib.runtimes.onnx import runtime
 
         return getattr(runtime, name)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from benchlib.errors import ModelError
+from benchlib.models import inspect_gguf
 
 __all__ = ["EXPORT_ERROR_PREFIX", "export_command", "export_error", "export_gguf_to_hf", "gguf_eog_ids", "main"]
 
@@ -69,8 +70,6 @@ def export_gguf_to_hf(gguf_path: str | Path, out_dir: str | Path, architecture: 
     started = time.perf_counter()
     gguf_path = Path(gguf_path)
     if architecture is None:
-        from benchlib.models import inspect_gguf
-
         architecture = inspect_gguf(gguf_path)["architecture"]
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer

@@ -32,7 +32,15 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from benchlib.errors import ParameterError
+from benchlib.models import ModelInfo, resolve_model
+from benchlib.runtimes.base import GenerationRequest
+from benchlib.runtimes.llamacpp import LlamaCppRuntime, LlamaCppSettings
+from benchlib.runtimes.local_settings import default_threads
+from benchlib.runtimes.onnx.conversion import convert
+from benchlib.runtimes.onnx.options import check_options
+from benchlib.runtimes.onnx.process import say
 from benchlib.runtimes.onnx.settings import OnnxSettings
+from benchlib.workload import PROMPT_SETS
 
 __all__ = [
     "DEFAULT_QUALITY_TEXT",
@@ -192,8 +200,6 @@ def llamacpp_perplexity(gguf_path: str | Path, token_ids: Sequence[int], context
     """
     import llama_cpp
 
-    from benchlib.runtimes.local_settings import default_threads
-
     threads = threads or default_threads()
     llm = llama_cpp.Llama(
         model_path=str(gguf_path), n_ctx=context_tokens, n_batch=context_tokens, n_threads=threads,
@@ -259,14 +265,8 @@ def quality_check(
             compare with), or invalid options.
         ModelError, RuntimeFailure: conversion or loading failed.
     """
-    from benchlib.models import ModelInfo, resolve_model
-    from benchlib.runtimes.base import GenerationRequest
-    from benchlib.runtimes.llamacpp import LlamaCppRuntime, LlamaCppSettings
-    from benchlib.runtimes.onnx.conversion import convert
-    from benchlib.runtimes.onnx.options import check_options
-    from benchlib.runtimes.onnx.process import say
+    # optional: runtime.py checks for ONNX Runtime GenAI (the onnx extra) at import and raises without it
     from benchlib.runtimes.onnx.runtime import OnnxRuntime
-    from benchlib.workload import PROMPT_SETS
 
     for precision in precisions:
         check_options(precision, provider)
