@@ -16,7 +16,7 @@ import yaml
 from pydantic import Field, StrictBool, StrictStr, field_validator, model_validator
 
 from benchlib.decision.hourly import hourly_shares
-from benchlib.decision.service_levels import service_level
+from benchlib.decision.service_levels import DEFAULT_SERVICE_LEVEL, service_level
 from benchlib.errors import ParameterError
 from benchlib.hardware.model_reference import load_models
 from benchlib.paths import RUNS_DEFAULT, params_dir, reference_csv
@@ -24,8 +24,8 @@ from benchlib.units import SECONDS_PER_HOUR
 from benchlib.validation import ValidatedModel, parse
 
 __all__ = [
-    "DEFAULT_MODEL",
     "DEFAULT_QUANTIZATION",
+    "DEFAULT_SERVED_MODEL",
     "DEFAULT_SERVICE_LEVEL",
     "DIURNAL_PARAMS",
     "FLAT_DEFAULTS",
@@ -41,11 +41,9 @@ __all__ = [
     "load_decision_inputs",
 ]
 
-DEFAULT_MODEL = "llama-2-7b"
+DEFAULT_SERVED_MODEL = "llama-2-7b"
 """The article's 7B Q4 class (``hardware.yaml`` ``reference_models``: Llama-2-7B at Q4_0)."""
 DEFAULT_QUANTIZATION = "q4_0"
-DEFAULT_SERVICE_LEVEL = "mlperf-llama3.1-8b-server"
-"""MLPerf Inference's Server-scenario limits for Llama-3.1-8B (``data/reference/service-levels.yaml``)."""
 
 FLAT_PARAMS = params_dir() / "decision" / "decision.yaml"
 """The shipped example: the article's workload (1 M requests/day of 128 tokens, 100 ms p95 per token), flat day."""
@@ -66,7 +64,7 @@ class ServedModel(ValidatedModel):
         quantization: A ``models.yaml`` quantization.
     """
 
-    model: StrictStr = DEFAULT_MODEL
+    model: StrictStr = DEFAULT_SERVED_MODEL
     quantization: StrictStr = DEFAULT_QUANTIZATION
 
     @model_validator(mode="after")
@@ -240,7 +238,7 @@ SECTIONS: dict[str, type[ValidatedModel]] = {
 }
 
 FLAT_DEFAULTS: dict[str, Any] = {
-    "model": DEFAULT_MODEL,
+    "model": DEFAULT_SERVED_MODEL,
     "quantization": DEFAULT_QUANTIZATION,
     "service_level": DEFAULT_SERVICE_LEVEL,
     "ttft_target_s": None,

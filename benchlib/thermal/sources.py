@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from benchlib.clock import REAL_CLOCK, Clock
-from benchlib.power.base import CommandRunner
+from benchlib.power.base import DEFAULT_ROOT, CommandRunner
 from benchlib.thermal.base import ThermalReading, ThermalSource
 from benchlib.thermal.nvml import NvmlThermalSource
 from benchlib.thermal.snapshot import ThermalSnapshot, merge_readings
-from benchlib.thermal.sysfs import DEFAULT_ROOT, CpuClockSource, SysfsTemperatureSource
+from benchlib.thermal.sysfs import CpuClockSource, SysfsTemperatureSource
 from benchlib.thermal.vcgencmd import VcgencmdSource
 
 __all__ = ["SOURCE_ORDER", "ThermalSources", "detect_thermal_sources", "format_thermal_sources"]

@@ -20,11 +20,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchlib.power.base import DEFAULT_ROOT
 from benchlib.thermal.base import ThermalReadError, ThermalReading, ThermalSourceUnavailable
 
-__all__ = ["DEFAULT_ROOT", "CpuClockSource", "SysfsTemperatureSource", "read_cpufreq_mhz", "read_temperatures_c"]
+__all__ = ["CpuClockSource", "SysfsTemperatureSource", "read_cpufreq_mhz", "read_temperatures_c"]
 
-DEFAULT_ROOT = Path("/")
 _NUMBERED = re.compile(r"(\d+)$")
 
 

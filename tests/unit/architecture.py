@@ -1,5 +1,5 @@
-"""Static facts about the ``benchlib`` package: its import graph, module sizes, private imports and
-function-level imports.
+"""Static facts about the ``benchlib`` package: its import graph, module sizes, private imports,
+function-level imports and module-level constants defined in more than one module.
 
 Every import counts in the graph, including those inside functions (a
 function-level import only hides a cycle until the function runs).
@@ -19,6 +19,7 @@ MAX_MODULE_LINES = 400
 REASONS = ("heavy", "optional", "cycle")
 """The reasons a function-level import of a benchlib module may give, as ``# heavy: why`` (or optional, cycle)."""
 _REASON = re.compile(r"#\s*(" + "|".join(REASONS) + r"):\s*\S")
+_CONSTANT = re.compile(r"^_?[A-Z][A-Z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,41 @@ def function_level_imports() -> list[FunctionImport]:
     return found
 
 
+def _module_level(statements: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """The statements run at import: the module's own and those of its top-level ``if``/``try`` blocks."""
+    for statement in statements:
+        yield statement
+        if isinstance(statement, (ast.If, ast.Try)):
+            blocks = [statement.body, statement.orelse, getattr(statement, "finalbody", [])]
+            blocks += [handler.body for handler in getattr(statement, "handlers", [])]
+            for block in blocks:
+                yield from _module_level(block)
+
+
+def module_constants() -> dict[str, list[str]]:
+    """UPPER_CASE name -> the modules that assign it at module level (importing a name assigns nothing)."""
+    constants: dict[str, list[str]] = {}
+    for module, path in module_files().items():
+        tree = ast.parse(path.read_text(), str(path))
+        names = set()
+        for statement in _module_level(tree.body):
+            if isinstance(statement, ast.Assign):
+                targets = statement.targets
+            elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+                targets = [statement.target]
+            else:
+                continue
+            names |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name) and _CONSTANT.match(n.id)}
+        for name in names:
+            constants.setdefault(name, []).append(module)
+    return {name: sorted(found) for name, found in sorted(constants.items())}
+
+
+def duplicated_constants() -> dict[str, list[str]]:
+    """UPPER_CASE names assigned at module level in more than one benchlib module -> those modules."""
+    return {name: found for name, found in module_constants().items() if len(found) > 1}
+
+
 if __name__ == "__main__":  # pragma: no cover
     cycles = import_cycles()
     print(f"import cycles (strongly connected groups): {len(cycles)}")
@@ -198,3 +234,6 @@ if __name__ == "__main__":  # pragma: no cover
     print(f"function-level imports of benchlib modules: {len(imports)}")
     for found in imports:
         print(f"   {found.importer}:{found.line} {found.imported} ({found.reason or 'no reason given'})")
+    print(f"UPPER_CASE constants assigned in more than one module: {len(duplicated_constants())}")
+    for name, found in duplicated_constants().items():
+        print(f"   {name}: {', '.join(found)}")

@@ -1,10 +1,11 @@
 """The package's shape: no import cycle, no module over about 400 lines, no import of a private name,
-no unexplained function-level import of a benchlib module."""
+no unexplained function-level import of a benchlib module, no constant defined twice."""
 
 from __future__ import annotations
 
 from architecture import (
     MAX_MODULE_LINES,
+    duplicated_constants,
     function_level_imports,
     import_cycles,
     import_edges,
@@ -51,6 +52,59 @@ ALLOWED_FUNCTION_IMPORTS: dict[str, set[tuple[str, str]]] = {
     },
 }
 
+# The same UPPER_CASE name assigned at module level in several modules, each meaning its own module's thing.
+# A constant that means one thing is defined once and imported.
+ALLOWED_DUPLICATE_CONSTANTS: dict[str, tuple[set[str], str]] = {
+    "COLUMNS": (
+        {"benchlib.analysis.comparisons", "benchlib.decision.sensitivity"},
+        "each module's own table: the comparisons' and the tornado's",
+    ),
+    "DIALECT": (
+        {"benchlib.runtimes.http.openai_chat", "benchlib.runtimes.http.openai_completions"},
+        "the name every dialect module gives its dialect; runtimes.http.apis collects them",
+    ),
+    "IMPORTER": (
+        {
+            "benchlib.importers.aiperf",
+            "benchlib.importers.guidellm",
+            "benchlib.importers.llama_bench",
+            "benchlib.importers.vllm_bench",
+        },
+        "the name every importer module gives its importer; importers.registry collects them",
+    ),
+    "TOOL": (
+        {
+            "benchlib.importers.aiperf",
+            "benchlib.importers.guidellm",
+            "benchlib.importers.llama_bench",
+            "benchlib.importers.vllm_bench",
+        },
+        "each importer's --tool name",
+    ),
+    "METRICS": (
+        {"benchlib.analysis.comparison_samples", "benchlib.analysis.statistics", "benchlib.importers.base"},
+        "three different tables: metrics compared between runs, metrics of summary.csv, metrics an imported "
+        "file may carry",
+    ),
+    "METRIC_LABELS": (
+        {"benchlib.decision.capacity", "benchlib.selfbench.calibration_report"},
+        "words in the decision's messages against axis labels with units of a benchmark figure",
+    ),
+    "MODES": (
+        {"benchlib.prometheus.source", "benchlib.testing.replay_server"},
+        "the prometheus source's modes (scrape, query) against the replay server's",
+    ),
+    "SCHEMA_VERSION": (
+        {"benchlib.cost.price_files", "benchlib.importers.guidellm", "benchlib.records.directory"},
+        "three file formats: price files, guidellm's report (read), run.json",
+    ),
+    "SECTIONS": (
+        {"benchlib.config.sweep", "benchlib.decision.inputs"},
+        "the sections of a sweep parameter file against those of a decision file",
+    ),
+}
+
+
 def test_the_import_graph_is_read():
     edges = {(e.importer, e.imported) for e in import_edges()}
     assert ("benchlib.sweep.engine", "benchlib.config") in edges  # a module-level import
@@ -93,3 +147,8 @@ def test_the_allowed_function_level_imports_all_exist():
     found = {(i.importer, i.imported) for i in function_level_imports()}
     listed = {pair for pairs in ALLOWED_FUNCTION_IMPORTS.values() for pair in pairs}
     assert listed - found == set(), "moved to module level or gone: take them off ALLOWED_FUNCTION_IMPORTS"
+
+
+def test_no_constant_is_defined_in_two_modules_unless_allowed():
+    allowed = {name: sorted(modules) for name, (modules, _why) in ALLOWED_DUPLICATE_CONSTANTS.items()}
+    assert duplicated_constants() == allowed, "define a constant once and import it (or allow it, saying why)"
