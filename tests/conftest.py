@@ -1,5 +1,8 @@
-"""Shared fixtures: paths of the checkout and a tiny sweep that runs in seconds."""
+"""Shared fixtures: paths of the checkout, a private model-metadata cache, and small tmpfs disks."""
 
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -10,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path_factory, monkeypatch):
     """Keep the GGUF metadata cache of one test session away from the user's."""
-    if "BENCHLIB_CACHE_DIR" not in __import__("os").environ:
+    if "BENCHLIB_CACHE_DIR" not in os.environ:
         monkeypatch.setenv("BENCHLIB_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "benchlib-cache"))
 
 
@@ -18,3 +21,29 @@ def _private_cache(tmp_path_factory, monkeypatch):
 def root() -> Path:
     """The benchlib checkout."""
     return ROOT
+
+
+def _mounted_tmpfs(folder: Path, options: str):
+    """Mount a tmpfs with ``options`` on ``folder`` for one test (root only; skipped where it cannot be mounted)."""
+    folder.mkdir()
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        pytest.skip("mounting a tmpfs needs root (CI runs as root)")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 2 MB tmpfs, to fill: a disk that runs out of space."""
+    yield from _mounted_tmpfs(tmp_path / "disk", "size=2m")
+
+
+@pytest.fixture
+def read_only_disk(tmp_path):
+    """A read-only 1 MB tmpfs."""
+    yield from _mounted_tmpfs(tmp_path / "ro", "ro,size=1m")

@@ -8,9 +8,7 @@ Issue 25, case 4: on a 2 MB tmpfs papermill's raw ``OSError: [Errno 28]`` ended 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 
 import pytest
 
@@ -22,18 +20,6 @@ pytestmark = [pytest.mark.model, pytest.mark.server, pytest.mark.notebook]
 
 LEFT_FREE_BYTES = 60 * 1024
 """Less than any sweep needs (its executed notebook alone is about 26 kB, beside run.json and the tables)."""
-
-
-@pytest.fixture()
-def tiny_disk(tmp_path):
-    """A 2 MB tmpfs (mounting needs root, as CI runs)."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a 2 MB tmpfs needs root (CI runs as root)")
-    folder = tmp_path / "disk"
-    folder.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(folder)], check=True)
-    yield folder
-    subprocess.run(["umount", str(folder)], check=True)
 
 
 def _fill(folder, left_free_bytes: int = LEFT_FREE_BYTES):
