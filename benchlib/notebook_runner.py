@@ -162,13 +162,13 @@ def _run_sweep_kernel(notebook: Path, store, values: dict[str, Any], progress: b
     interrupted = pressed.is_set() or bool(failure and "KeyboardInterrupt" in str(failure[0]))
     if not failure and not interrupted:
         return
-    error = failure[0] if failure else KeyboardInterrupt()
+    error = KeyboardInterrupt() if interrupted else failure[0]
     if isinstance(error, NotebookNotWritten):
         if store.effective_status() == RunStatus.COMPLETE:  # the measurement is whole; only the notebook is missing
             print(f"Warning: {error}", file=sys.stderr)
             return
         error = output_not_writable(store.path, error.os_error)
-    unsettled = settle_stopped_run(store, KeyboardInterrupt() if interrupted else error)
+    unsettled = settle_stopped_run(store, error)
     if unsettled:
         print(f"Warning: {store.run_file} could not record how the sweep stopped ({unsettled}); `benchlib runs` "
               "lists it as interrupted (process gone).", file=sys.stderr)  # fmt: skip
