@@ -29,7 +29,9 @@ from benchlib.decision.candidates import (
     build_candidates,
     resize,
 )
+from benchlib.decision.capacity import TargetCheck
 from benchlib.decision.inputs import DecisionInputs
+from benchlib.decision.load_capacity import LoadSizing
 from benchlib.decision.sizing import Costing, cost_candidate
 from benchlib.records import StoredRun
 
@@ -214,6 +216,17 @@ def _why(verdict: Verdict, winner: Verdict | None) -> str:
             f"{_money(verdict.cost_per_day_usd)}/day vs {winner.best.variant} {_money(winner.cost_per_day_usd)}/day)")  # fmt: skip
 
 
+def _check_words(check: TargetCheck, sizing: LoadSizing) -> str:
+    """``p95 TTFT 0.119 s [0.0151, 0.971]``: what a sized candidate achieves, with the prediction's interval if it has one.
+
+    A TTFT includes the queue wait: its interval is the predicted one plus the fleet's p95 wait.
+    """
+    low, high = sizing.level.interval_s(check.metric)
+    wait_s = sizing.wait_p95_s if check.metric == "ttft_s" else 0.0
+    interval = f" [{low + wait_s:.3g}, {high + wait_s:.3g}]" if math.isfinite(low) and math.isfinite(high) else ""
+    return f"{check.at} {check.metric.removesuffix('_s').upper()} {check.achieved_s:.3g} s{interval}"
+
+
 def _fleet_words(verdict: Verdict) -> str:
     best, candidate = verdict.best, verdict.candidate
     assert best is not None
@@ -221,7 +234,7 @@ def _fleet_words(verdict: Verdict) -> str:
         return f"{candidate.platform} ({candidate.source}), {best.variant}: {money_interval(verdict)}/day"
     sizing = candidate.sizing
     assert sizing is not None and sizing.stats is not None
-    checks = ", ".join(f"{c.at} {c.metric.removesuffix('_s').upper()} {c.achieved_s:.3g} s" for c in candidate.checks)
+    checks = ", ".join(_check_words(c, sizing) for c in candidate.checks)
     return (f"{best.devices} × {candidate.platform} ({candidate.source}), batching {sizing.level.slots} "
             f"stream{'s' * (sizing.level.slots != 1)} each, {best.variant}; at the peak hour utilization "
             f"{sizing.utilization:.0%}, p95 queue wait {sizing.wait_p95_s:.3g} s{'; ' + checks if checks else ''}; "

@@ -46,6 +46,7 @@ class LoadLevel:
         speed_low: Lower end of the throughput's 95% interval over its central value (NaN: none).
         speed_high: Upper end, likewise.
         tpot_interval_s: The predicted TPOT's interval (NaN, NaN for measured values).
+        ttft_interval_s: The predicted TTFT's interval, without queueing (NaN, NaN for measured values).
         power_w: Draw at this load when known (a prediction's), W.
     """
 
@@ -57,6 +58,7 @@ class LoadLevel:
     speed_low: float = float("nan")
     speed_high: float = float("nan")
     tpot_interval_s: tuple[float, float] = (float("nan"), float("nan"))
+    ttft_interval_s: tuple[float, float] = (float("nan"), float("nan"))
     power_w: float | None = None
 
     @property
@@ -75,12 +77,17 @@ class LoadLevel:
         values = values[np.isfinite(values)]
         return float(np.quantile(values, q)) if values.size else float("nan")
 
+    def interval_s(self, metric: str) -> tuple[float, float]:
+        """The predicted interval of ``ttft_s`` or ``tpot_s`` (NaN, NaN for another metric or a measured level)."""
+        return {"ttft_s": self.ttft_interval_s, "tpot_s": self.tpot_interval_s}.get(metric, (float("nan"), float("nan")))
+
     def scaled(self, speed: float) -> LoadLevel:
         """The same level ``speed`` times as fast (every time divided by it), for the ends of an interval."""
-        low, high = self.tpot_interval_s
+        (tpot_low, tpot_high), (ttft_low, ttft_high) = self.tpot_interval_s, self.ttft_interval_s
         return dataclasses.replace(self, ttft_s=self.ttft_s / speed, tpot_s=self.tpot_s / speed,
                                    service_s=self.service_s / speed, speed_low=float("nan"), speed_high=float("nan"),
-                                   tpot_interval_s=(low / speed, high / speed))  # fmt: skip
+                                   tpot_interval_s=(tpot_low / speed, tpot_high / speed),
+                                   ttft_interval_s=(ttft_low / speed, ttft_high / speed))  # fmt: skip
 
 
 def _service(ttft_s: np.ndarray, tpot_s: np.ndarray, output_tokens: int) -> np.ndarray:
@@ -140,6 +147,7 @@ def levels_from_prediction(prediction: Prediction, output_tokens: int) -> list[L
             point.concurrency, point.ttft_s, point.tpot_s, output_tokens, f"c{point.concurrency}",
             speed_low=tps_low / point.output_tps, speed_high=tps_high / point.output_tps,
             tpot_interval_s=tuple(float(v) for v in predicted.intervals["tpot_s"]),
+            ttft_interval_s=tuple(float(v) for v in predicted.intervals["ttft_s"]),
             power_w=float(point.power_w) if np.isfinite(point.power_w) else None,
         ))  # fmt: skip
     return levels

@@ -73,3 +73,12 @@ def test_a_target_that_cannot_be_checked_is_not_known_and_a_miss_says_by_how_muc
     assert checks[1].words == "misses p95 per-token latency: 405.5 ms > 100 ms (4.05x the limit)"
     (end_to_end,) = check_targets({"e2e_s": 1.85}, {"e2e_s": 1.8}, at="p99")
     assert end_to_end.words == "misses p99 end-to-end: 1.85 s > 1.8 s (1.03x the limit)"
+
+
+def test_a_level_twice_as_fast_halves_its_latencies_and_their_predicted_intervals():
+    level = level_from_values(4, 0.2, 0.05, 10, "c4", tpot_interval_s=(0.04, 0.08), ttft_interval_s=(0.1, 0.4))
+    assert level.interval_s("ttft_s") == (0.1, 0.4) and level.interval_s("tpot_s") == (0.04, 0.08)
+    assert all(np.isnan(level.interval_s("e2e_s")))  # no interval is predicted for it
+    fast = level.scaled(2.0)
+    assert (fast.ttft_s[0], fast.tpot_s[0]) == (0.1, 0.025)
+    assert fast.interval_s("ttft_s") == (0.05, 0.2) and fast.interval_s("tpot_s") == (0.02, 0.04)

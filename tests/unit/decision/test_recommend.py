@@ -109,6 +109,14 @@ def test_the_default_decision_is_a_gpu_fleet_that_batches_with_its_queue_and_int
     pi = result.verdict("Raspberry Pi 5 (CPU)")
     assert not pi.qualifies and pi.why.startswith("misses p95 time to first token")
     assert "The edge loses: Raspberry Pi 5 (CPU) (predicted) misses" in result.statement
+    # the headline gives each predicted latency with its interval; the TTFT's holds the p95 queue wait
+    (ttft_low, ttft_high), (tpot_low, tpot_high) = sizing.level.ttft_interval_s, sizing.level.tpot_interval_s
+    achieved = {c.metric: c.achieved_s for c in winner.candidate.checks}
+    ttft, tpot = achieved["ttft_s"], achieved["tpot_s"]
+    wait_s = sizing.wait_p95_s
+    assert ttft_low + wait_s < ttft < ttft_high + wait_s and tpot_low < tpot < tpot_high
+    assert (f"p95 TTFT {ttft:.3g} s [{ttft_low + wait_s:.3g}, {ttft_high + wait_s:.3g}], "
+            f"p95 TPOT {tpot:.3g} s [{tpot_low:.3g}, {tpot_high:.3g}]") in result.statement  # fmt: skip
     assert dict(result.skipped)["Raspberry Pi 5 + AI HAT+ 2"].startswith("cannot run llama-2-7b")
     assert all(v.candidate.model == "llama-2-7b q4_0" for v in result.verdicts if v.candidate.source == "predicted")
 
