@@ -1,4 +1,4 @@
-"""Shared fixtures: paths of the checkout, a private model-metadata cache, and small tmpfs disks."""
+"""Shared fixtures: paths of the checkout, a private model-metadata cache, a held loopback port, and small tmpfs disks."""
 
 import os
 import shutil
@@ -6,6 +6,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
+from benchlib.testing.local_servers import reserve_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -21,6 +23,14 @@ def _private_cache(tmp_path_factory, monkeypatch):
 def root() -> Path:
     """The benchlib checkout."""
     return ROOT
+
+
+@pytest.fixture
+def reserved_port() -> int:
+    """A loopback port held for the whole test (bound, not listening): no other process is handed it, nothing
+    listens on it unless the test starts a server there (with SO_REUSEADDR, as every server used here binds)."""
+    with reserve_port() as reserved:
+        yield reserved.port
 
 
 def _mounted_tmpfs(folder: Path, options: str):

@@ -85,9 +85,9 @@ def test_run_json_of_an_in_process_sweep_keeps_its_keys(tmp_path, monkeypatch):
 
 
 def test_run_json_of_a_load_sweep_keeps_its_keys(tmp_path, monkeypatch):
-    from benchlib.testing.local_servers import free_port, replay_server
+    from benchlib.testing.local_servers import reserve_port, replay_server
 
-    server = replay_server(free_port(), tmp_path / "server.log").start()
+    server = replay_server(reserve_port(), tmp_path / "server.log").start()
     try:
         values = dict(
             profile="pins", runtime="http", url=server.url, model="replay", prompts="tiny", output_tokens=4,

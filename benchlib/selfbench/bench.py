@@ -61,7 +61,7 @@ from benchlib.selfbench.fidelity import client_vs_llama_server_tpot, decode_vs_l
 from benchlib.selfbench.runtime_compare import batch_throughput, compare_runtimes, warm_generations
 from benchlib.selfbench.soak import soak
 from benchlib.sweep.steps import LoadStep, run_step
-from benchlib.testing.local_servers import ServerProcess, free_port, llama_server, replay_server
+from benchlib.testing.local_servers import ServerProcess, reserve_port, llama_server, replay_server
 from benchlib.workload import PROMPT_SETS
 
 __all__ = ["BENCHMARKS", "WRITES_FILES", "decode_accuracy", "exporter_cpu", "notebook_overhead", "onnx_vs_llamacpp", "report_wall_time", "run_benchmarks", "sampler_cost", "sampler_slowdown"]
@@ -184,9 +184,9 @@ def exporter_cpu(rates_hz: tuple[float, ...] = (10.0, 1.0), duration_s: float = 
     import psutil
 
     results: dict[str, Any] = {"duration_s": duration_s, "reader": "ina2xx (fixture hwmon tree)", "goal": "< 0.01 of a core at 10 Hz"}
-    for rate, port in zip(rates_hz, (free_port() for _ in rates_hz)):
+    for rate, port in zip(rates_hz, (reserve_port() for _ in rates_hz)):
         command = [sys.executable, "-m", "benchlib.cli", "exporter", "--power", "ina2xx", "--root",
-                   str(sensors_dir() / "sysfs" / "pi5_ina226"), "--port", str(port), "--rate-hz", str(rate)]  # fmt: skip
+                   str(sensors_dir() / "sysfs" / "pi5_ina226"), "--port", str(port.port), "--rate-hz", str(rate)]  # fmt: skip
         with tempfile.TemporaryDirectory() as folder:
             server = ServerProcess(command, port, "/metrics", Path(folder) / "log").start()
             try:
@@ -238,7 +238,7 @@ def load_generator_accuracy(concurrency: int = 64, interval_ms: float = 20.0, ou
     import numpy as np
 
     with tempfile.TemporaryDirectory() as folder:
-        server = replay_server(free_port(), Path(folder) / "replay.log", interval_ms=interval_ms).start()
+        server = replay_server(reserve_port(), Path(folder) / "replay.log", interval_ms=interval_ms).start()
         try:
             settings = HttpSettings(url=server.url, served_model="replay", request_timeout_s=60)
             traces = []
@@ -286,7 +286,7 @@ def client_vs_server_decode(requests: int = 8, output_tokens: int = 128) -> dict
     pattern = re.compile(r"^llama_perf_context_print:\s+eval time =\s+([\d.]+) ms /\s+(\d+) runs", re.M)
     with tempfile.TemporaryDirectory() as folder:
         log = Path(folder) / "server.log"
-        server = llama_server(resolve_model(DEFAULT_MODEL).path, free_port(), log).start()
+        server = llama_server(resolve_model(DEFAULT_MODEL).path, reserve_port(), log).start()
         try:
             runtime = HttpRuntime(HttpSettings(url=server.url, served_model="smollm2"))
             runtime.load()

@@ -47,7 +47,7 @@ from benchlib.selfbench.calibration_report import (
     write_figure,
 )
 from benchlib.sweep import run_sweep
-from benchlib.testing.local_servers import free_port, native_llama_server
+from benchlib.testing.local_servers import reserve_port, native_llama_server
 
 __all__ = ["CALIBRATION_MODEL", "PREDICTED_MODEL", "prediction_from_calibration"]
 
@@ -80,7 +80,7 @@ def _served(runs_dir: Path, bracket: int, models: list[str], threads: int, concu
         started = time.perf_counter()
         slots = max(concurrency)
         context = slots * (prompt_tokens + output_tokens + 64)
-        server = native_llama_server(resolve_model(model).path, free_port(), runs_dir / f"llama-server-{model}-b{bracket}.log",
+        server = native_llama_server(resolve_model(model).path, reserve_port(), runs_dir / f"llama-server-{model}-b{bracket}.log",
                                      threads=threads, parallel=slots, context_tokens=context, alias=_ALIAS).start()  # fmt: skip
         try:
             result = run_sweep(SweepConfig.from_mapping({

@@ -36,7 +36,7 @@ from benchlib.runtimes.llamacpp import LlamaCppRuntime, LlamaCppSettings
 from benchlib.selfbench.runtime_compare import warm_generations
 from benchlib.sweep import run_sweep
 from benchlib.synthetic_prompts import ServerTokenizer, SyntheticPrompts
-from benchlib.testing.local_servers import free_port, native_llama_server
+from benchlib.testing.local_servers import reserve_port, native_llama_server
 from benchlib.workload import PROMPT_SETS
 
 __all__ = ["client_vs_llama_server_tpot", "decode_vs_llama_bench", "llama_server_prompt_cache"]
@@ -119,7 +119,7 @@ def decode_vs_llama_bench(pairs: int = 16, output_tokens: int = 128, threads: in
 
 
 def _native_server(folder: Path):
-    return native_llama_server(resolve_model(DEFAULT_MODEL).path, free_port(), folder / "llama-server.log").start()
+    return native_llama_server(resolve_model(DEFAULT_MODEL).path, reserve_port(), folder / "llama-server.log").start()
 
 
 def client_vs_llama_server_tpot(requests: int = 12, output_tokens: int = 128, prompt_tokens: int = 64) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from benchlib.runtimes.http import HttpSettings
 from benchlib.sweep.partial_log import PartialLog
 from benchlib.sweep.rows import load_step_row
 from benchlib.sweep.steps import LoadStep, run_step
-from benchlib.testing.local_servers import free_port, replay_server
+from benchlib.testing.local_servers import reserve_port, replay_server
 from benchlib.workload import PROMPT_SETS
 
 __all__ = ["SOAK_DURATION_ENV", "ResourceSampler", "soak"]
@@ -130,7 +130,7 @@ def soak(
         return GenerationRequest(f"{step.step_id}-a0-{index:05d}-p{prompt:02d}", prompts[prompt], output_tokens, True)
 
     with tempfile.TemporaryDirectory() as folder:
-        server = replay_server(free_port(), Path(folder) / "replay.log", interval_ms=interval_ms).start()
+        server = replay_server(reserve_port(), Path(folder) / "replay.log", interval_ms=interval_ms).start()
         log = PartialLog(Path(folder))
         unix_minus_perf_s = time.time() - time.perf_counter()
 

@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from benchlib.testing.local_servers import ServerProcess, free_port
+from benchlib.testing.local_servers import ReservedPort, ServerProcess, port_number, reserve_port
 
 __all__ = [
     "NODE_EXPORTER_PROGRAMS",
@@ -85,7 +85,7 @@ def _scrape_config(targets: Mapping[str, str], scrape_interval_s: float) -> str:
 
 
 def prometheus_server(
-    targets: Mapping[str, str], workdir: Path, *, scrape_interval_s: float = 0.5, port: int | None = None
+    targets: Mapping[str, str], workdir: Path, *, scrape_interval_s: float = 0.5, port: int | ReservedPort | None = None
 ) -> ServerProcess:
     """A Prometheus server on loopback scraping ``targets``, not yet started.
 
@@ -93,7 +93,7 @@ def prometheus_server(
         targets: Job name -> ``host:port`` or a ``/metrics`` URL to scrape.
         workdir: Folder for the configuration, the storage and the log.
         scrape_interval_s: Scrape interval of every job, seconds.
-        port: Port to listen on (a free one by default; pass the old one to restart on the same storage).
+        port: Port to listen on (one reserved from the OS by default; pass the old one to restart on the same storage).
 
     Raises:
         FileNotFoundError: Prometheus is not installed (the message says how to install it).
@@ -104,18 +104,18 @@ def prometheus_server(
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "prometheus.yml"
     config.write_text(_scrape_config(targets, scrape_interval_s))
-    port = port or free_port()
+    port = port or reserve_port()
     command = [
         program,
         f"--config.file={config}",
         f"--storage.tsdb.path={workdir / 'data'}",
-        f"--web.listen-address=127.0.0.1:{port}",
+        f"--web.listen-address=127.0.0.1:{port_number(port)}",
         "--log.level=warn",
     ]
     return ServerProcess(command, port, "/-/ready", workdir / "prometheus.log")
 
 
-def node_exporter(sysfs: Path, collectors: Sequence[str], log: Path, *, port: int | None = None) -> ServerProcess:
+def node_exporter(sysfs: Path, collectors: Sequence[str], log: Path, *, port: int | ReservedPort | None = None) -> ServerProcess:
     """Prometheus' node_exporter on loopback over the sysfs tree ``sysfs`` with only ``collectors``, not yet started.
 
     Raises:
@@ -126,10 +126,10 @@ def node_exporter(sysfs: Path, collectors: Sequence[str], log: Path, *, port: in
         raise FileNotFoundError(
             "prometheus-node-exporter is not on PATH: `apt-get install prometheus-node-exporter` (or `make prometheus-tools`)"
         )
-    port = port or free_port()
+    port = port or reserve_port()
     command = [
         program,
-        f"--web.listen-address=127.0.0.1:{port}",
+        f"--web.listen-address=127.0.0.1:{port_number(port)}",
         f"--path.sysfs={sysfs}",
         "--collector.disable-defaults",
         *(f"--collector.{name}" for name in collectors),
@@ -138,11 +138,11 @@ def node_exporter(sysfs: Path, collectors: Sequence[str], log: Path, *, port: in
 
 
 def benchlib_exporter(
-    source: str, log: Path, *, root: Path | None = None, port: int | None = None, rate_hz: float = 10.0
+    source: str, log: Path, *, root: Path | None = None, port: int | ReservedPort | None = None, rate_hz: float = 10.0
 ) -> ServerProcess:
     """``benchlib exporter --power SOURCE`` as a subprocess on loopback (over the tree ``root``), not yet started."""
-    port = port or free_port()
-    command = [sys.executable, "-m", "benchlib.cli", "exporter", "--power", source, "--port", str(port), "--rate-hz", f"{rate_hz:g}"]
+    port = port or reserve_port()
+    command = [sys.executable, "-m", "benchlib.cli", "exporter", "--power", source, "--port", str(port_number(port)), "--rate-hz", f"{rate_hz:g}"]
     if root is not None:
         command += ["--root", str(root)]
     checkout = str(Path(__file__).resolve().parents[2])

@@ -3,13 +3,13 @@
 import pytest
 
 from benchlib.models import resolve_model
-from benchlib.testing.local_servers import free_port, llama_server, replay_server
+from benchlib.testing.local_servers import reserve_port, llama_server, replay_server
 
 
 @pytest.fixture(scope="module")
 def llama(tmp_path_factory):
     """llama-cpp-python's OpenAI-compatible server serving the embedded SmolLM2 (one per test module)."""
-    server = llama_server(resolve_model("smollm2-135m-q4_1").path, free_port(), tmp_path_factory.mktemp("llama") / "server.log")
+    server = llama_server(resolve_model("smollm2-135m-q4_1").path, reserve_port(), tmp_path_factory.mktemp("llama") / "server.log")
     server.start()
     yield server
     server.stop()
@@ -18,7 +18,7 @@ def llama(tmp_path_factory):
 @pytest.fixture(scope="module")
 def replay(tmp_path_factory):
     """The replay server (benchlib.testing.replay_server) on loopback, its default pace (one per test module)."""
-    server = replay_server(free_port(), tmp_path_factory.mktemp("replay") / "server.log")
+    server = replay_server(reserve_port(), tmp_path_factory.mktemp("replay") / "server.log")
     server.start()
     yield server
     server.stop()

@@ -16,7 +16,7 @@ import pytest
 
 from benchlib.paths import sensors_dir
 from benchlib.testing.live_sysfs import LiveSysfs
-from benchlib.testing.local_servers import ServerProcess, free_port
+from benchlib.testing.local_servers import ServerProcess, reserve_port
 from benchlib.testing.prometheus_server import (
     NODE_EXPORTER_PROGRAMS,
     PROMETHEUS_PROGRAMS,
@@ -62,7 +62,7 @@ def test_prometheus_stores_the_energy_the_live_trees_imply(tools, tmp_path):
     with contextlib.ExitStack() as stack:
         ina = stack.enter_context(LiveSysfs(SYSFS / "pi5_ina226", tmp_path / "ina"))
         rapl = stack.enter_context(LiveSysfs(SYSFS / "x86_rapl", tmp_path / "rapl"))
-        exporter = exporter_process(ina.root, free_port(), tmp_path / "exporter.log").start(timeout_s=60)
+        exporter = exporter_process(ina.root, reserve_port(), tmp_path / "exporter.log").start(timeout_s=60)
         stack.callback(exporter.stop)
         node = node_exporter(rapl.sysfs, ["rapl"], tmp_path / "node_exporter.log").start()
         stack.callback(node.stop)

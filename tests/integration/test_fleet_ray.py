@@ -1,7 +1,8 @@
 """Fleet sweeps on a real local Ray cluster: a head node advertising device ``dev-a`` and a second node on the same
 machine advertising ``dev-b``, one CPU each; the sweeps are real smoke sweeps (the embedded GGUF model through
-llama.cpp, the sweep notebook through papermill). Every test stops the cluster (``ray stop --force``) at its end,
-whatever happens.
+llama.cpp, the sweep notebook through papermill). The cluster is started once for the module (about 20 s on
+2 cores) and stopped (``ray stop --force``) at its end, whatever happens; a test that kills a node starts it again,
+and each test's sweeps have their own run ids, so no test sees another's runs.
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ from benchlib.fleet.matrix import Fleet, FleetSweep
 from benchlib.fleet.ray_runner import cluster_devices, device_resource, run_fleet_ray
 from benchlib.notebook_runner import load_parameter_file
 from benchlib.records import RunDirectory
-from benchlib.testing.local_servers import free_port
+from benchlib.testing.local_servers import reserve_port
 
-pytestmark = [pytest.mark.model, pytest.mark.notebook, pytest.mark.ray]
+# one worker runs the whole module under pytest-xdist: one cluster, and `ray stop --force` stops only its own
+pytestmark = [pytest.mark.model, pytest.mark.notebook, pytest.mark.ray, pytest.mark.xdist_group("ray")]
 
 ROOT = Path(__file__).resolve().parents[2]
 SMOKE = ROOT / "params" / "smoke.yaml"
@@ -40,8 +42,8 @@ class LocalRayCluster:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.node_runs = folder / "node-runs"  # each device keeps its fleet runs under node-runs/LABEL
-        self.port = free_port()
-        self.address = f"127.0.0.1:{self.port}"
+        self.head_port = reserve_port()  # held until the head has started on it
+        self.address = f"127.0.0.1:{self.head_port.port}"
         self.env = {
             **os.environ,
             "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
@@ -56,16 +58,24 @@ class LocalRayCluster:
         self.env.pop("RAY_ADDRESS", None)
 
     def _ray_start(self, *args: str) -> None:
-        ports = [f"--{name}={free_port()}" for name in (
-            "node-manager-port", "object-manager-port", "dashboard-agent-listen-port", "dashboard-agent-grpc-port",
-            "metrics-export-port", "runtime-env-agent-port")]  # fmt: skip
-        command = [str(RAY), "start", "--num-cpus=1", "--disable-usage-stats", *ports, *args]
-        done = subprocess.run(command, env=self.env, cwd=self.folder, capture_output=True, text=True, timeout=240)
+        names = ("node-manager-port", "object-manager-port", "dashboard-agent-listen-port", "dashboard-agent-grpc-port",
+                 "metrics-export-port", "runtime-env-agent-port")  # fmt: skip
+        reserved = [reserve_port() for _ in names]  # held while the node starts, so no other worker is handed them
+        try:
+            ports = [f"--{name}={port.port}" for name, port in zip(names, reserved)]
+            command = [str(RAY), "start", "--num-cpus=1", "--disable-usage-stats", *ports, *args]
+            done = subprocess.run(command, env=self.env, cwd=self.folder, capture_output=True, text=True, timeout=240)
+        finally:
+            for port in reserved:
+                port.release()
         assert done.returncode == 0, f"{' '.join(command)}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
 
     def start_head(self, label: str) -> None:
-        self._ray_start("--head", f"--port={self.port}", "--include-dashboard=false",
-                        f"--resources={json.dumps({device_resource(label): 1})}")  # fmt: skip
+        try:
+            self._ray_start("--head", f"--port={self.head_port.port}", "--include-dashboard=false",
+                            f"--resources={json.dumps({device_resource(label): 1})}")  # fmt: skip
+        finally:
+            self.head_port.release()
 
     def start_node(self, label: str) -> None:
         self._ray_start(f"--address={self.address}", f"--resources={json.dumps({device_resource(label): 1})}")
@@ -99,10 +109,10 @@ class LocalRayCluster:
         subprocess.run([str(RAY), "stop", "--force"], env=self.env, capture_output=True, timeout=120)
 
 
-@pytest.fixture
-def cluster(tmp_path):
-    """A two-node local Ray cluster: the head advertises dev-a, a second node dev-b; stopped whatever happens."""
-    cluster = LocalRayCluster(tmp_path)
+@pytest.fixture(scope="module")
+def ray_cluster(tmp_path_factory):
+    """A two-node local Ray cluster for the module: the head advertises dev-a, a second node dev-b."""
+    cluster = LocalRayCluster(tmp_path_factory.mktemp("ray"))
     try:
         cluster.start_head("dev-a")
         cluster.start_node("dev-b")
@@ -112,13 +122,22 @@ def cluster(tmp_path):
         cluster.stop()
 
 
+@pytest.fixture
+def cluster(ray_cluster):
+    """The module's cluster with both devices advertised (a node a previous test killed is started again)."""
+    if "dev-b" not in cluster_devices(ray_cluster.address):
+        ray_cluster.start_node("dev-b")
+    return ray_cluster
+
+
 def _config(overrides: dict) -> SweepConfig:
     with contextlib.chdir(ROOT):  # the smoke file's price file is relative to the checkout, as for `benchlib sweep`
         return SweepConfig.from_mapping({**load_parameter_file(SMOKE), **overrides})
 
 
-def _sweep(target: str, label: str, **overrides) -> FleetSweep:
-    overrides = {"profile": f"fleet-{target}", "platform": f"{target} (local Ray node)", **overrides}
+def _sweep(target: str, label: str, test: str = "", **overrides) -> FleetSweep:
+    """A smoke sweep for device ``target``; ``test`` names the test, so that its run ids are its own."""
+    overrides = {"profile": f"fleet-{target}{test}", "platform": f"{target} (local Ray node)", **overrides}
     run_id = _config(overrides).run_id()
     return FleetSweep(target=target, parameter_file=SMOKE, overrides=overrides, run_id=run_id, label=label)
 
@@ -128,13 +147,17 @@ def _fleet(tmp_path, sweeps) -> Fleet:
                  targets=tuple(dict.fromkeys(s.target for s in sweeps)))  # fmt: skip
 
 
+def _raylet_pids() -> set[int]:
+    return {p.pid for p in psutil.process_iter(["name"]) if "raylet" in (p.info["name"] or "")}
+
+
 def _window(run_dir: Path) -> tuple[float, float]:
     rows = RunDirectory(run_dir).read_requests()
     return float(rows["sent_unix_s"].min()), float(rows["last_token_unix_s"].max())
 
 
 def test_a_fleet_of_four_smoke_sweeps_runs_one_per_device_and_is_gathered(cluster, tmp_path):
-    sweeps = [_sweep(t, f"{t} {n} tokens", output_tokens=n) for t in ("dev-a", "dev-b") for n in (8, 16)]
+    sweeps = [_sweep(t, f"{t} {n} tokens", "-gathered", output_tokens=n) for t in ("dev-a", "dev-b") for n in (8, 16)]
     fleet = _fleet(tmp_path, sweeps)
     runs = tmp_path / "runs"
 
@@ -151,7 +174,7 @@ def test_a_fleet_of_four_smoke_sweeps_runs_one_per_device_and_is_gathered(cluste
         assert (outcome.run_dir / "sweep.ipynb").is_file() and store.requests_file.is_file()
         meta = store.read_meta()
         assert meta["parameters"]["output_tokens"] == outcome.sweep.overrides["output_tokens"]
-        assert meta["parameters"]["profile"] == f"fleet-{outcome.sweep.target}"
+        assert meta["parameters"]["profile"] == f"fleet-{outcome.sweep.target}-gathered"
         # it ran on its device's node: the node kept its own copy in its runs folder for that device
         assert Path(outcome.node_run_dir) == cluster.node_runs / outcome.sweep.target / outcome.sweep.run_id
         assert outcome.node_id and outcome.overhead_s is not None and outcome.overhead_s >= 0
@@ -173,9 +196,10 @@ def test_a_fleet_of_four_smoke_sweeps_runs_one_per_device_and_is_gathered(cluste
 
 
 def test_a_device_that_drops_out_leaves_a_resumable_sweep_while_the_other_device_finishes(cluster, tmp_path):
-    long_b = _sweep("dev-b", "dev-b long", output_tokens=48, repetitions=6)
-    sweeps = [_sweep("dev-a", "dev-a 8", output_tokens=8), _sweep("dev-a", "dev-a 16", output_tokens=16),
-              long_b, _sweep("dev-b", "dev-b 8", output_tokens=8)]  # fmt: skip
+    long_b = _sweep("dev-b", "dev-b long", "-dropout", output_tokens=48, repetitions=6)
+    sweeps = [_sweep("dev-a", "dev-a 8", "-dropout", output_tokens=8),
+              _sweep("dev-a", "dev-a 16", "-dropout", output_tokens=16),
+              long_b, _sweep("dev-b", "dev-b 8", "-dropout", output_tokens=8)]  # fmt: skip
     fleet = _fleet(tmp_path, sweeps)
     runs = tmp_path / "runs"
     on_node = RunDirectory(cluster.node_runs / "dev-b" / long_b.run_id)
@@ -226,18 +250,21 @@ def test_a_device_that_drops_out_leaves_a_resumable_sweep_while_the_other_device
 
 def test_a_device_no_node_advertises_is_refused_before_anything_runs(cluster, tmp_path):
     assert cluster_devices(cluster.address) == {"dev-a": 1.0, "dev-b": 1.0}
-    fleet = _fleet(tmp_path, [_sweep("dev-a", "a"), _sweep("pi5-z", "z")])
+    sweeps = [_sweep("dev-a", "a", "-refused"), _sweep("pi5-z", "z", "-refused")]
+    fleet = _fleet(tmp_path, sweeps)
 
     with pytest.raises(ParameterError, match=r"pi5-z .*advertised devices: dev-a \(1\), dev-b \(1\)"):
         run_fleet_ray(fleet, tmp_path / "runs", address=cluster.address, progress=False)
-    assert not (tmp_path / "runs").exists() and not cluster.node_runs.exists()
+    assert not (tmp_path / "runs").exists()
+    assert not [s for s in sweeps if (cluster.node_runs / s.target / s.run_id).exists()], "a node started a sweep"
 
 
-def test_no_cluster_is_a_clear_error_and_none_is_started(tmp_path):
-    address = f"127.0.0.1:{free_port()}"
+def test_no_cluster_is_a_clear_error_and_none_is_started(tmp_path, reserved_port):
+    address = f"127.0.0.1:{reserved_port}"
+    raylets_before = _raylet_pids()  # the module's cluster may be up: none may be added
     with pytest.raises(BenchlibError, match=r"No running Ray cluster.*ray start --head"):
         run_fleet_ray(_fleet(tmp_path, [_sweep("dev-a", "a")]), tmp_path / "runs", address=address, progress=False)
-    assert not [p for p in psutil.process_iter(["name"]) if "raylet" in (p.info["name"] or "")]
+    assert _raylet_pids() <= raylets_before
 
 
 def test_without_ray_installed_the_error_says_how_to_install_it(tmp_path, monkeypatch):

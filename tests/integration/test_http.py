@@ -25,7 +25,7 @@ from benchlib.config import SweepConfig
 from benchlib.sweep import run_sweep
 from benchlib.runtimes.base import GenerationRequest
 from benchlib.runtimes.http import HttpRuntime, HttpSettings, ServerGone
-from benchlib.testing.local_servers import free_port, llama_server, replay_server
+from benchlib.testing.local_servers import reserve_port, llama_server, replay_server
 
 pytestmark = [pytest.mark.model, pytest.mark.server]
 
@@ -38,7 +38,7 @@ def analysis_reference():
 
 @pytest.fixture(scope="module")
 def replay(tmp_path_factory):
-    server = replay_server(free_port(), tmp_path_factory.mktemp("replay") / "server.log", slow_s=3.0)
+    server = replay_server(reserve_port(), tmp_path_factory.mktemp("replay") / "server.log", slow_s=3.0)
     server.start()
     yield server
     server.stop()
@@ -108,8 +108,8 @@ def test_closed_and_open_loop_steps(llama, tmp_path):
     assert sorted(points["concurrency"]) == [1, 3]
 
 
-def test_a_refused_connection_is_a_clear_error(tmp_path):
-    url = f"http://127.0.0.1:{free_port()}"
+def test_a_refused_connection_is_a_clear_error(tmp_path, reserved_port):
+    url = f"http://127.0.0.1:{reserved_port}"
     with pytest.raises(ServerGone, match="No server answers"):
         run_sweep(_sweep(url, tmp_path), progress=False)
 
@@ -166,7 +166,7 @@ def test_chunks_with_several_tokens_are_counted_as_tokens(replay):
 def test_api_key_is_sent_but_never_stored(tmp_path, monkeypatch):
     key = "sk-test-very-secret-0123456789"
     monkeypatch.setenv("BENCHLIB_TEST_KEY", key)
-    server = replay_server(free_port(), tmp_path / "server.log", api_key_env="BENCHLIB_TEST_KEY", env={**os.environ})
+    server = replay_server(reserve_port(), tmp_path / "server.log", api_key_env="BENCHLIB_TEST_KEY", env={**os.environ})
     server.start()
     try:
         result = run_sweep(_sweep(server.url, tmp_path, served_model="replay", api_key_env="BENCHLIB_TEST_KEY"), progress=False)
@@ -183,7 +183,7 @@ def test_api_key_is_sent_but_never_stored(tmp_path, monkeypatch):
 
 
 def test_server_killed_mid_sweep_keeps_results_and_resumes(tmp_path):
-    port = free_port()
+    port = reserve_port()
     model = resolve_model("smollm2-135m-q4_1").path
     server = llama_server(model, port, tmp_path / "server.log").start()
     params = _sweep(server.url, tmp_path, concurrency=[1, 2], step_min_requests=6, output_tokens=24)

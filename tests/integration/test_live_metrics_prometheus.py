@@ -31,7 +31,7 @@ from benchlib.cli import main
 from benchlib.config import SweepConfig
 from benchlib.sweep import run_sweep
 from benchlib.sweep.live_metrics import SweepLabels, SweepMetrics
-from benchlib.testing.local_servers import free_port, replay_server
+from benchlib.testing.local_servers import reserve_port, replay_server
 from benchlib.testing.prometheus_server import (
     PROMETHEUS_PROGRAMS,
     find_program,
@@ -203,8 +203,8 @@ def test_real_prometheus_accepts_every_dashboard_query(prometheus_program, tmp_p
 # --- sweeps scraped by Prometheus ----------------------------------------------------------------------------
 
 
-def test_benchlib_sweep_metrics_port_scraped_by_prometheus(prometheus_program, tmp_path, capsys):
-    port = free_port()
+def test_benchlib_sweep_metrics_port_scraped_by_prometheus(prometheus_program, tmp_path, capsys, reserved_port):
+    port = reserved_port
     runs = tmp_path / "runs"
     overrides = {"output_dir": str(runs), "repetitions": 8, "output_tokens": 24, "power": "none"}
     prometheus = _scraping(port, tmp_path / "prometheus")
@@ -244,9 +244,9 @@ def test_benchlib_sweep_metrics_port_scraped_by_prometheus(prometheus_program, t
         prometheus.stop()
 
 
-def test_a_load_sweep_shows_each_step_and_counts_per_outcome(prometheus_program, tmp_path):
-    port = free_port()
-    server = replay_server(free_port(), tmp_path / "replay.log", interval_ms=20.0).start()  # 0.3 s per request
+def test_a_load_sweep_shows_each_step_and_counts_per_outcome(prometheus_program, tmp_path, reserved_port):
+    port = reserved_port
+    server = replay_server(reserve_port(), tmp_path / "replay.log", interval_ms=20.0).start()  # 0.3 s per request
     try:
         prometheus = _scraping(port, tmp_path / "prometheus")
     except BaseException:

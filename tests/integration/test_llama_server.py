@@ -13,7 +13,7 @@ import asyncio
 import pytest
 
 from benchlib.sweep.steps import LoadStep, run_step
-from benchlib.testing.local_servers import free_port, native_llama_server
+from benchlib.testing.local_servers import reserve_port, native_llama_server
 from benchlib.models import resolve_model
 from benchlib.config import SweepConfig
 from benchlib.sweep import run_sweep
@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.model, pytest.mark.server]
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     process = native_llama_server(
-        resolve_model("smollm2-135m-q4_1").path, free_port(), tmp_path_factory.mktemp("llama-server") / "server.log"
+        resolve_model("smollm2-135m-q4_1").path, reserve_port(), tmp_path_factory.mktemp("llama-server") / "server.log"
     )
     process.start()
     yield process

@@ -22,7 +22,6 @@ import pytest
 from benchlib.power.errors import PowerSourceUnavailable
 from benchlib.power.sampler import PowerSampler
 from benchlib.prometheus.source import open_prometheus
-from benchlib.testing.local_servers import free_port
 from benchlib.testing.prometheus_server import (
     NODE_EXPORTER_PROGRAMS,
     PROMETHEUS_PROGRAMS,
@@ -84,7 +83,7 @@ def serve(page: DcgmPage) -> tuple[ThreadingHTTPServer, str]:
         def log_message(self, *args) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}/metrics"
 
@@ -166,12 +165,12 @@ def test_an_older_dcgm_without_the_energy_counter_falls_back_to_the_power_gauge(
     assert measurement.energy_j == pytest.approx(GPU_POWER_W[1] * (end - start), rel=0.01)
 
 
-def test_a_metric_the_exporter_lacks_is_refused_with_what_it_has(dcgm):
+def test_a_metric_the_exporter_lacks_is_refused_with_what_it_has(dcgm, reserved_port):
     _, url = dcgm
     with pytest.raises(PowerSourceUnavailable, match="exposes none of node_rapl.*DCGM_FI_DEV_POWER_USAGE"):
         open_prometheus(url=url, preset="node-rapl")
     with pytest.raises(PowerSourceUnavailable, match="does not answer"):
-        open_prometheus(url=f"http://127.0.0.1:{free_port()}/metrics")
+        open_prometheus(url=f"http://127.0.0.1:{reserved_port}/metrics")
 
 
 def test_query_mode_measures_a_window_from_the_servers_raw_samples(dcgm, prometheus):

@@ -20,7 +20,7 @@ import pytest
 from benchlib.cli import main
 from benchlib.models import resolve_model
 from benchlib.records import RunDirectory, scan_runs
-from benchlib.testing.local_servers import free_port, replay_server
+from benchlib.testing.local_servers import reserve_port, replay_server
 
 pytestmark = [pytest.mark.model, pytest.mark.server, pytest.mark.notebook]
 
@@ -97,7 +97,7 @@ def test_a_second_ctrl_c_exits_at_once_and_the_run_reads_as_interrupted(tmp_path
 
 
 def test_ctrl_c_stops_a_load_sweep_abandoning_the_requests_in_flight(tmp_path):
-    server = replay_server(free_port(), tmp_path / "server.log", interval_ms=20).start()
+    server = replay_server(reserve_port(), tmp_path / "server.log", interval_ms=20).start()
     try:
         process = _sweep(["params/smoke.yaml", "--set", "runtime=http", "--set", f"url={server.url}", "--set", "model=replay",
                           "--set", "prompts=tiny", "--set", "output_tokens=100", "--set", "concurrency=[4]",

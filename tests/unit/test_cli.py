@@ -56,7 +56,7 @@ def test_exporter_refuses_a_source_this_machine_lacks_with_why(capsys) -> None:
 
 
 @pytest.mark.server
-def test_exporter_subprocess_serves_metrics_and_exits_0_on_sigterm(tmp_path) -> None:
+def test_exporter_subprocess_serves_metrics_and_exits_0_on_sigterm(tmp_path, reserved_port) -> None:
     import os
     import sys
 
@@ -64,9 +64,9 @@ def test_exporter_subprocess_serves_metrics_and_exits_0_on_sigterm(tmp_path) -> 
 
     from benchlib.paths import repo_root, sensors_dir
     from benchlib.prometheus.exporter_run import scrape_metrics
-    from benchlib.testing.local_servers import ServerProcess, free_port
+    from benchlib.testing.local_servers import ServerProcess
 
-    port = free_port()
+    port = reserved_port
     command = [sys.executable, "-m", "benchlib.cli", "exporter", "--power", "ina2xx", "--root",
                str(sensors_dir() / "sysfs" / "pi5_ina226"), "--port", str(port), "--rate-hz", "5"]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(repo_root())}

@@ -68,7 +68,7 @@ def test_an_incomplete_copy_is_replaced_by_the_gathered_run(run_dir, tmp_path):
     partial = RunDirectory(runs / run_dir.name)
     partial.path.mkdir(parents=True)
     meta = json.loads((run_dir / "run.json").read_text())
-    partial.write_meta({**meta, "status": "interrupted"})
+    partial.write_record({**meta, "status": "interrupted"})
     (partial.path / "stale.txt").write_text("from the interrupted attempt")
 
     gathered = unpack_run_dir(pack_run_dir(run_dir), runs)
@@ -96,6 +96,7 @@ def _tar(members: dict[str, bytes]) -> bytes:
         (_tar({"a/run.json": b"{}", "b/run.json": b"{}"}), "held a, b"),
         (_tar({"a/requests.parquet": b""}), "one run directory with a run.json"),
     ],
+    ids=["not-a-tar", "escapes-its-folder", "two-runs", "no-run-json"],  # a gzip header holds the time: stable ids
 )
 def test_what_is_no_packed_run_is_refused_and_leaves_nothing(tmp_path, data, message):
     runs = tmp_path / "runs"

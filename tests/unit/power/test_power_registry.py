@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from benchlib.testing.local_servers import free_port
 
 from benchlib.errors import ParameterError
 from benchlib.paths import sensors_dir
@@ -50,8 +49,8 @@ def test_registry_names_every_source() -> None:
         open_reader("wattmeter")
 
 
-def test_doctor_on_this_machine_gives_a_reason_for_each_missing_source() -> None:
-    nobody = f"http://127.0.0.1:{free_port()}/metrics"
+def test_doctor_on_this_machine_gives_a_reason_for_each_missing_source(reserved_port) -> None:
+    nobody = f"http://127.0.0.1:{reserved_port}/metrics"
     statuses = {s.name: s for s in doctor(prometheus_url=nobody)}
     assert list(statuses) == [*AUTO_PREFERENCE, "meter-log", "prometheus", "estimate"]
     for name in AUTO_PREFERENCE:

@@ -25,7 +25,6 @@ from benchlib.sweep.live_metrics import (
     check_metrics_port,
     linger_s,
 )
-from benchlib.testing.local_servers import free_port
 
 LABELS = SweepLabels("run-abc", "this machine (CPU)", "smollm2-135m-q4_1", "llama.cpp", "smoke")
 
@@ -136,8 +135,8 @@ def test_a_bad_port_number_is_refused(port):
         SweepMetrics(port)
 
 
-def test_the_port_is_free_again_after_stop_and_serves_a_second_sweep():
-    port = free_port()
+def test_the_port_is_free_again_after_stop_and_serves_a_second_sweep(reserved_port):
+    port = reserved_port
     for run in ("first", "second"):
         metrics = SweepMetrics(port)
         metrics.start(SweepLabels(run, "p"))
@@ -200,10 +199,10 @@ def test_run_sweep_refuses_a_port_in_use_before_anything_runs(tmp_path, busy_por
 
 
 @pytest.mark.server
-def test_run_sweep_serves_and_frees_its_port_and_keeps_its_run_id(tmp_path, monkeypatch, capsys):
+def test_run_sweep_serves_and_frees_its_port_and_keeps_its_run_id(tmp_path, monkeypatch, capsys, reserved_port):
     monkeypatch.setitem(RUNTIMES, "fake", SPEC)
     config = _fake_config(tmp_path)
-    port = free_port()
+    port = reserved_port
     result = run_sweep(config, progress=False, metrics_port=port)
     assert f"Live sweep metrics: http://127.0.0.1:{port}/metrics" in capsys.readouterr().out
     assert result.run_dir == config.run_dir() and result.meta["status"] == "complete"
