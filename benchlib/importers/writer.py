@@ -172,7 +172,7 @@ def _write(store: RunDirectory, meta: dict[str, Any], rows, original: Path) -> N
         buffer = io.BytesIO()
         rows.to_parquet(buffer, index=False)
         atomic_write_bytes(store.requests_file, buffer.getvalue())
-    store.write_meta(meta)  # last: a folder without run.json is not a run
+    store.write_record(meta)  # last: a folder without run.json is not a run
 
 
 def import_file(path: str | Path, tool: str, settings: ImportSettings) -> list[WrittenImport]:

@@ -22,13 +22,14 @@ from benchlib.records.directory import (
     SCHEMA_VERSION,
     OutputNotWritable,
     RunDirectory,
+    UndeclaredRunKeys,
     atomic_write_bytes,
     atomic_write_json,
     now_iso,
     output_not_writable,
     run_id_for,
 )
-from benchlib.records.record import IMPORTED_KIND, RunRecord
+from benchlib.records.record import IMPORTED_KIND, RunRecord, undeclared_keys
 from benchlib.records.repeats import REPEATS_MAX, repeat_run_id, runs_by_condition
 from benchlib.records.status import RECORDED_STATUSES, RunStatus, StepStatus
 from benchlib.records.stored import RunScan, SkippedRun, StoredRun, load_runs, scan_runs
@@ -48,6 +49,7 @@ __all__ = [
     "SkippedRun",
     "StepStatus",
     "StoredRun",
+    "UndeclaredRunKeys",
     "atomic_write_bytes",
     "atomic_write_json",
     "load_runs",
@@ -57,4 +59,5 @@ __all__ = [
     "run_id_for",
     "runs_by_condition",
     "scan_runs",
+    "undeclared_keys",
 ]

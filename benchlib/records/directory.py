@@ -26,13 +26,14 @@ import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 import pyarrow  # noqa: F401  (imported now, not on the first write inside a measured window)
 
 from benchlib.errors import RuntimeFailure
-from benchlib.records.record import RunRecord
+from benchlib.records.record import RunRecord, undeclared_keys
 from benchlib.records.status import RunStatus
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "THERMAL_FILE",
     "OutputNotWritable",
+    "UndeclaredRunKeys",
     "RunDirectory",
     "atomic_write_bytes",
     "atomic_write_json",
@@ -61,6 +63,10 @@ THERMAL_FILE = "thermal.parquet"
 
 class OutputNotWritable(RuntimeFailure):
     """The run directory cannot be written (disk full, read-only folder, permissions)."""
+
+
+class UndeclaredRunKeys(ValueError):
+    """A write of ``run.json`` holds keys :class:`~benchlib.records.RunRecord` does not declare (a bug in the writer)."""
 
 
 def output_not_writable(run_dir: str | Path, exc: OSError) -> OutputNotWritable:
@@ -190,14 +196,27 @@ class RunDirectory:
         meta = self.read_meta()
         return RunRecord.model_validate(meta) if meta is not None else None
 
-    def write_meta(self, meta: dict[str, Any], durable: bool = True) -> None:
-        """Write ``run.json`` atomically; ``durable=False`` skips fsync (progress updates).
+    def write_record(self, record: RunRecord | Mapping[str, Any], durable: bool = True) -> None:
+        """Write ``run.json`` atomically from the typed record; ``durable=False`` skips fsync (progress updates).
+
+        A mapping is validated into a :class:`~benchlib.records.RunRecord` first; what is
+        written is the record's dump, so a value of the wrong type or a status ``run.json``
+        does not hold fails here, in the writer, not later in a reader.
 
         Raises:
+            UndeclaredRunKeys: the record holds a key ``RunRecord`` does not declare.
+            pydantic.ValidationError: a value does not fit its declared type.
             OutputNotWritable: the folder cannot be written (disk full, read-only).
         """
+        typed = record if isinstance(record, RunRecord) else RunRecord.model_validate(record)
+        undeclared = undeclared_keys(typed)
+        if undeclared:
+            raise UndeclaredRunKeys(
+                f"run.json keys RunRecord does not declare: {', '.join(undeclared)}; "
+                "declare them in benchlib/records/record.py (benchlib schema then describes them)"
+            )
         try:
-            atomic_write_json(self.run_file, meta, durable)
+            atomic_write_json(self.run_file, typed.model_dump(mode="json", exclude_unset=True), durable)
         except OSError as exc:
             raise output_not_writable(self.path, exc) from exc
 

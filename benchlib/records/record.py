@@ -1,10 +1,11 @@
 """The typed record of one run: what ``run.json`` holds.
 
-The sweep engine writes ``run.json``; the analysis, the cost report and the
-command line read it through :class:`RunRecord` instead of chains of
-``.get(...) or {}``. Every model allows extra keys, so a run written by a
-newer benchlib (same schema version, more fields) still reads, and nothing
-is lost when a record is written back. ``benchlib schema`` writes the JSON
+Every write of ``run.json`` (the sweep engine's, an importer's) goes through
+:class:`RunRecord` (:meth:`~benchlib.records.RunDirectory.write_record`), which
+refuses a key it does not declare; the analysis, the cost report and the
+command line read it through the same model instead of chains of
+``.get(...) or {}``. Reading allows extra keys, so a run written by a
+newer benchlib (same schema version, more fields) still reads. ``benchlib schema`` writes the JSON
 Schema of this model for editors and other tools.
 """
 
@@ -23,6 +24,7 @@ __all__ = [
     "Distribution",
     "EnergySummary",
     "ErrorCount",
+    "ImportSource",
     "PeakCost",
     "PeakThroughput",
     "Progress",
@@ -32,6 +34,7 @@ __all__ = [
     "ThermalRecord",
     "ThermalWindow",
     "ThroughputInterval",
+    "undeclared_keys",
 ]
 
 IMPORTED_KIND = "imported"
@@ -64,6 +67,22 @@ class _Record(BaseModel):
     """
 
     model_config = ConfigDict(extra="allow", ser_json_inf_nan="constants")
+
+
+def undeclared_keys(model: BaseModel, prefix: str = "") -> list[str]:
+    """Key paths ``model`` (or a model inside it) holds as extras: present, but not declared (``attempts.0.note``).
+
+    Readers keep such keys (a newer benchlib's run still reads); the writer refuses them, so
+    what the engine writes and what ``benchlib schema`` describes cannot drift apart.
+    """
+    found = [f"{prefix}{key}" for key in (model.model_extra or {})]
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else [("", value)]
+        for key, item in items:
+            if isinstance(item, BaseModel):
+                found += undeclared_keys(item, f"{prefix}{name}.{key}." if key != "" else f"{prefix}{name}.")
+    return found
 
 
 class Distribution(_Record):
@@ -99,6 +118,7 @@ class ThroughputInterval(_Record):
     n: int = 0
     attempts: int = 0
     method: str | None = Field(None, description="how the interval was made (benchlib.metrics.throughput)")
+    basis: str | None = Field(None, description="an imported run's: where the value came from (the tool's aggregates ...)")
 
 
 class EnergySummary(_Record):
@@ -140,6 +160,14 @@ class CostSummary(_Record):
     power_w: float | None = None
     power_source: str | None = None
     cost_per_million_usd: dict[str, Any] | None = None
+    basis: str | None = Field(None, description="an imported run's: a point value from the tool's aggregates ...")
+    requests: int | None = Field(None, description="a hosted API's: the requests billed")
+    prompt_tokens: int | None = Field(None, description="a hosted API's: prompt (input) tokens billed")
+    output_tokens: int | None = Field(None, description="a hosted API's: output tokens billed")
+    cost_usd: float | None = Field(None, description="a hosted API's: what the run's requests cost at list price")
+    usd_per_million_input_tokens: float | None = None
+    usd_per_million_output_tokens: float | None = None
+    energy_note: str | None = Field(None, description="a hosted API's: why its energy is unknown")
 
 
 class PeakCost(CostSummary):
@@ -176,6 +204,9 @@ class RunSummary(_Record):
     cost: CostSummary | None = None
     cost_at_peak: PeakCost | None = None
     peak_throughput_tps: PeakThroughput | None = None
+    prefill_tps: Distribution | None = Field(None, description="an imported run's prefill rate, tokens per second")
+    aggregates_only: bool | None = Field(None, description="an imported run without per-request rows")
+    tool_aggregates: dict[str, Any] | None = Field(None, description="an imported run's aggregates as its tool stated them")
 
 
 class StepRecord(_Record):
@@ -258,6 +289,23 @@ class Progress(_Record):
     total: int
 
 
+class ImportSource(_Record):
+    """Where an imported run came from: the tool, its file (kept under ``source/``) and how its fields were mapped."""
+
+    kind: str = IMPORTED_KIND
+    tool: str
+    tool_version: str | None = None
+    label: str | None = None
+    file: str = Field(description="the imported file's name")
+    file_sha256: str
+    stored_as: str = Field(description="the copy kept in the run directory")
+    imported_at: str
+    per_request: bool = Field(description="whether the file had per-request rows (requests.parquet)")
+    mapping: list[dict[str, Any]] = Field(default_factory=list, description="each field of the file and what it became")
+    warnings: list[str] = Field(default_factory=list)
+    extra: dict[str, Any] = Field(default_factory=dict, description="what else the importer noted (companion files ...)")
+
+
 class RunRecord(_Record):
     """``run.json``: one run's parameters, model, machine, attempts, status and summary.
 
@@ -290,6 +338,8 @@ class RunRecord(_Record):
     network: dict[str, Any] | None = None
     prompt_tokenizer: str | None = Field(None, description="the tokenizer synthetic prompts were made with (load sweeps)")
     price_profile: dict[str, Any] | None = None
+    source: ImportSource | None = Field(None, description="an imported run's origin")
+    workload: dict[str, Any] | None = Field(None, description="an imported run's workload, as its tool stated it")
     steps: dict[str, StepRecord] = Field(default_factory=dict)
     summary_step: str | None = None
     thermal: ThermalRecord | None = None

@@ -98,7 +98,7 @@ class RunningAttempt:
         now = time.perf_counter()
         if now - self._last_write_s > PROGRESS_WRITE_INTERVAL_S:
             self._last_write_s = now
-            self.store.write_meta(self.meta, durable=False)
+            self.store.write_record(self.meta, durable=False)
 
 
 class Driver(Protocol):

@@ -138,7 +138,7 @@ def run_sweep(
         print(f"Run {store.path} is already complete; reusing it (use --fresh to measure again).")
         requests = store.read_requests()
         if price_run_record(previous, config, driver.priced_requests(previous, requests)):
-            store.write_meta(previous)
+            store.write_record(previous)
         return SweepResult(store.path, previous, requests, reused=True)
     live.start(SweepLabels.of(config))  # a port in use fails here, before the server is reached or the model loads
     try:
@@ -169,7 +169,7 @@ def _measure(
     completed, total = driver.plan(store, meta)
     meta["progress"] = {"completed": completed, "total": total}
     live.set_progress(completed, total)
-    store.write_meta(meta)
+    store.write_record(meta)
     if completed:
         print(f"Resuming {store.path}: {completed} of {total} requests already complete.")
     thermal = ThermalRecorder()
@@ -195,7 +195,7 @@ def _measure(
         timings["warmup_s"] = time.perf_counter() - started
         live.set_phase("idle")
         power.measure_idle()
-        store.write_meta(meta)
+        store.write_record(meta)
         live.set_phase("measure")
         started = time.perf_counter()
         window = driver.measure(attempt)
@@ -236,7 +236,7 @@ def _fail_when_nothing_succeeded(store: RunDirectory, meta: dict[str, Any], requ
     reason = (f"every one of the {len(requests)} measured requests failed: {kinds or 'no request was sent'}. "
               "The rows are kept in requests.parquet; fix what the errors name and run the sweep again.")  # fmt: skip
     meta.update(status=RunStatus.FAILED, error=f"RuntimeFailure: {reason}", errors_by_kind=errors, ended_at=now_iso())
-    store.write_meta(meta)
+    store.write_record(meta)
     raise RuntimeFailure(reason)
 
 
@@ -293,5 +293,5 @@ def _finish(
     driver.after_pricing(meta, config.price())
     meta["status"] = RunStatus.COMPLETE
     meta["ended_at"] = now_iso()
-    store.write_meta(meta)
+    store.write_record(meta)
     return SweepResult(store.path, meta, requests, reused=False)

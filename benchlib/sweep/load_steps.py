@@ -194,7 +194,7 @@ class LoadStepsDriver:
                 s.min_requests for s in self.steps if steps_meta.get(s.step_id, {}).get("status") == StepStatus.COMPLETE
                 and steps_meta[s.step_id]["attempt"] == attempt.index
             )
-            store.write_meta(meta)
+            store.write_record(meta)
             attempt.live.set_progress(meta["progress"]["completed"])
             if outcome.aborted:
                 raise ServerGone(

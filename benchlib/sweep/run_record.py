@@ -1,9 +1,10 @@
 """The parts of ``run.json`` the engine writes: start of an attempt, stop, power samples, energy, price.
 
-``run.json`` is written as a plain dict; every key written here, by the
-engine and by its drivers is declared in :class:`benchlib.records.RunRecord`
-(what readers and ``benchlib schema`` use), and
-``tests/unit/records/test_run_record_drift.py`` checks that of a real run.
+The parts are assembled as mappings and every write goes through
+:meth:`benchlib.records.RunDirectory.write_record`, which validates them into a
+:class:`benchlib.records.RunRecord` (what readers and ``benchlib schema`` use)
+and refuses a key the record does not declare;
+``tests/unit/records/test_run_record_drift.py`` round-trips a real run.
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ def mark_stopped(store: RunDirectory, meta: dict[str, Any], exc: BaseException) 
     meta["status"] = RunStatus.INTERRUPTED if interrupted else RunStatus.FAILED
     reason = "stopped by the user (Ctrl-C, or the notebook's interrupt)" if interrupted and not str(exc) else exc
     meta["error"] = f"{type(exc).__name__}: {reason}"
-    store.write_meta(meta)
+    store.write_record(meta)
 
 
 def settle_stopped_run(store: RunDirectory, exc: BaseException) -> str | None:

@@ -86,7 +86,7 @@ def _stored_run(runs_dir) -> dict:
     }
     store = RunDirectory(runs_dir / meta["run_id"])
     store.path.mkdir(parents=True)
-    store.write_meta(meta)
+    store.write_record(meta)
     store.append_requests(requests.to_dict("records"))
     return meta
 

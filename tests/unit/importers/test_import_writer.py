@@ -101,7 +101,7 @@ def test_a_measured_run_is_never_overwritten(tmp_path, original):
     (first,) = write_runs([aggregate_run()], original, settings(tmp_path))
     store = RunDirectory(first.path)
     meta = store.read_meta()
-    store.write_meta({**meta, "kind": "sweep"})
+    store.write_record({**meta, "kind": "sweep"})
     with pytest.raises(ParameterError, match="holds a measured run; an import never overwrites one"):
         write_runs([aggregate_run()], original, settings(tmp_path))
     assert store.read_meta()["kind"] == "sweep"

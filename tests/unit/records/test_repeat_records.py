@@ -9,7 +9,7 @@ from fakes import SPEC
 from benchlib.cli import main
 from benchlib.config import SweepConfig
 from benchlib.config.schema import parameters_schema, run_record_schema
-from benchlib.records import REPEATS_MAX, RunDirectory, RunRecord, runs_by_condition, scan_runs
+from benchlib.records import REPEATS_MAX, RunDirectory, RunRecord, atomic_write_json, runs_by_condition, scan_runs
 from benchlib.records.listing import LISTING_COLUMNS, list_runs
 from benchlib.runtimes.registry import RUNTIMES
 from benchlib.sweep import run_sweep
@@ -31,8 +31,9 @@ def runs_dir(tmp_path, monkeypatch):
     run_sweep(config(output_tokens=4), progress=False)
     older = RunDirectory(tmp_path / "older-run")
     meta = RunDirectory(config(output_tokens=4).run_dir()).read_meta()
-    older.write_meta({key: value for key, value in meta.items() if key not in ("condition_id", "repeat_index")}
-                     | {"run_id": "older-run"})  # fmt: skip
+    # as a benchlib from before repeats wrote it (this benchlib's writer would add the condition id)
+    atomic_write_json(older.run_file, {key: value for key, value in meta.items() if key not in ("condition_id", "repeat_index")}
+                      | {"run_id": "older-run"})  # fmt: skip
     (older.path / "requests.parquet").write_bytes((config(output_tokens=4).run_dir() / "requests.parquet").read_bytes())
     return tmp_path, repeated.condition_id()
 

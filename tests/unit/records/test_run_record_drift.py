@@ -1,10 +1,9 @@
 """``RunRecord`` declares everything the sweep engine writes in ``run.json``, and reads it back without a loss.
 
-The engine writes ``run.json`` as a plain dict; readers go through the typed
-:class:`~benchlib.records.RunRecord`, which keeps undeclared keys as extras.
-An undeclared key reads back, but ``benchlib schema`` omits it and nothing
-checks its type: these tests run a real sweep (the fake runtime, a failed
-attempt then a resumed one) and compare its ``run.json`` with the record.
+Every write goes through :meth:`~benchlib.records.RunDirectory.write_record`, which validates the
+record and refuses an undeclared key; readers go through the same model, which keeps undeclared keys
+as extras (a newer benchlib's run still reads). These tests run a real sweep (the fake runtime, a
+failed attempt then a resumed one), compare its ``run.json`` with the record, and check the writer's refusals.
 """
 
 from __future__ import annotations
@@ -16,12 +15,12 @@ from typing import Any
 import jsonschema
 import pytest
 from fakes import FAIL, SPEC
-from pydantic import BaseModel
+from pydantic import ValidationError
 
 from benchlib.config import SweepConfig
 from benchlib.config.schema import run_record_schema
 from benchlib.errors import RuntimeFailure
-from benchlib.records import RunRecord
+from benchlib.records import RunDirectory, RunRecord, UndeclaredRunKeys, undeclared_keys
 from benchlib.runtimes.registry import RUNTIMES
 from benchlib.sweep import run_sweep
 
@@ -65,18 +64,6 @@ def _same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
-def _undeclared(model: BaseModel, prefix: str = "") -> list[str]:
-    """Key paths the model (or a model inside it) holds as extras: written, but not declared."""
-    found = [f"{prefix}{key}" for key in (model.model_extra or {})]
-    for name in type(model).model_fields:
-        value = getattr(model, name)
-        items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else [("", value)]
-        for key, item in items:
-            if isinstance(item, BaseModel):
-                found += _undeclared(item, f"{prefix}{name}.{key}." if key != "" else f"{prefix}{name}.")
-    return found
-
-
 def test_a_real_run_json_round_trips_through_the_record_without_a_loss(resumed_run):
     dumped = RunRecord.model_validate(resumed_run).model_dump(mode="json", exclude_unset=True)
     original, back = _paths(resumed_run), _paths(dumped)
@@ -86,9 +73,37 @@ def test_a_real_run_json_round_trips_through_the_record_without_a_loss(resumed_r
 
 
 def test_every_key_the_engine_writes_is_declared_in_the_record(resumed_run):
-    undeclared = _undeclared(RunRecord.model_validate(resumed_run))
+    undeclared = undeclared_keys(RunRecord.model_validate(resumed_run))
     assert not undeclared, f"run.json keys RunRecord does not declare: {undeclared}"
 
 
 def test_a_real_run_json_matches_the_schema_benchlib_schema_writes(resumed_run):
     jsonschema.validate(resumed_run, run_record_schema())
+
+
+def test_the_writer_refuses_a_key_the_record_does_not_declare_and_writes_nothing(resumed_run, tmp_path):
+    store = RunDirectory(tmp_path / "run")
+    store.path.mkdir()
+    attempts = [{**resumed_run["attempts"][0], "note": "undeclared"}, *resumed_run["attempts"][1:]]
+    with pytest.raises(UndeclaredRunKeys, match=r"attempts\.0\.note.*benchlib/records/record\.py"):
+        store.write_record({**resumed_run, "attempts": attempts})
+    with pytest.raises(UndeclaredRunKeys, match=r"^run.json keys RunRecord does not declare: colour;"):
+        store.write_record({**resumed_run, "colour": "blue"})
+    assert not store.exists()
+
+
+def test_the_writer_refuses_a_status_run_json_does_not_hold(resumed_run, tmp_path):
+    store = RunDirectory(tmp_path / "run")
+    store.path.mkdir()
+    with pytest.raises(ValidationError, match="'skipped' is not a status run.json holds here"):
+        store.write_record({**resumed_run, "status": "skipped"})
+    assert not store.exists()
+
+
+def test_what_the_writer_writes_is_what_was_read(resumed_run, tmp_path):
+    store = RunDirectory(tmp_path / "run")
+    store.path.mkdir()
+    store.write_record(RunRecord.model_validate(resumed_run))
+    written, original = _paths(store.read_meta()), _paths(resumed_run)
+    assert written.keys() == original.keys()
+    assert {path: value for path, value in original.items() if not _same(value, written[path])} == {}

@@ -36,23 +36,23 @@ def runs_dir(tmp_path, monkeypatch):
         return store
 
     clone("truncated").run_file.write_text(json.dumps(meta)[:200])
-    clone("future").write_meta({**meta, "schema_version": 99})
+    clone("future").write_record({**meta, "schema_version": 99})
     no_rows = clone("no-rows")
-    no_rows.write_meta(meta)
+    no_rows.write_record(meta)
     no_rows.requests_file.unlink()
     empty = RunDirectory(tmp_path / "empty")
-    empty.write_meta({**meta, "status": "failed", "progress": {"completed": 0, "total": 2}})
+    empty.write_record({**meta, "status": "failed", "progress": {"completed": 0, "total": 2}})
     (tmp_path / "never-started").mkdir()
     (tmp_path / "never-started" / "sweep.ipynb").write_text("{}")
     gone = clone("gone")
-    gone.write_meta({**meta, "status": "running", "attempts": [{**meta["attempts"][0], "pid": 2**22 + 3}]})
+    gone.write_record({**meta, "status": "running", "attempts": [{**meta["attempts"][0], "pid": 2**22 + 3}]})
     # killed (-9) in its first load step: the rows are only in requests.partial.jsonl, the last line cut
     killed = clone("killed")
     rows = killed.read_requests()
     killed.requests_file.unlink()
     lines = [json.dumps(row, default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v)) for row in rows.to_dict("records")]
     killed.partial_file.write_text("\n".join(lines) + '\n{"request_id": "cut', encoding="utf-8")
-    killed.write_meta({**meta, "status": "running", "attempts": [{**meta["attempts"][0], "pid": 2**22 + 5}]})
+    killed.write_record({**meta, "status": "running", "attempts": [{**meta["attempts"][0], "pid": 2**22 + 5}]})
     return tmp_path
 
 

@@ -95,7 +95,7 @@ def test_results_of_a_changed_model_file_are_not_mixed_in(tmp_path):
     store = RunDirectory(config.run_dir())
     meta = store.read_meta()
     meta["model"]["sha256"] = "0" * 64
-    store.write_meta(meta)
+    store.write_record(meta)
     with pytest.raises(ParameterError, match="fresh"):
         run_sweep(config, progress=False)
 
@@ -131,7 +131,7 @@ def _left_running(config: SweepConfig, pid: int) -> RunDirectory:
     meta = store.read_meta()
     meta["status"] = "running"  # what a killed process leaves: it never recorded its end
     meta["attempts"][-1]["pid"] = pid
-    store.write_meta(meta)
+    store.write_record(meta)
     return store
 
 
