@@ -5,6 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.benchlib-installed
 SWEEP ?= params/local-cpu.yaml
+# Python's default: cache compiled bytecode (a machine that sets PYTHONDONTWRITEBYTECODE=1 recompiles benchlib in
+# every process and pytest rewrites every test module on every run: +4 s of collection per test worker).
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: setup native prometheus-tools report sweep test test-unit test-under-load bench lab clean-runs
 
@@ -44,8 +47,12 @@ report: sweep
 	$(BIN)/benchlib report
 	@echo "Runs: data/runs/   Figures and summary: figures/   Executed notebooks: data/report/"
 
+# One pytest-xdist worker per core, each pinned to its core (tests/conftest.py). Whole files go to a worker
+# (loadfile), so a module's expensive fixture (the Ray cluster, a llama-server) starts once. (loadgroup would
+# not do: with pytest 9.2 it silently stops grouping, pytest-xdist issue 1386.)
+PARALLEL := -n auto --dist loadfile
 test: setup native prometheus-tools
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PARALLEL)
 
 # The fast tier: the unit tests that need no model, server, notebook kernel, subprocess or real-clock wait
 # (the resource markers in pyproject.toml; tests/unit/test_test_tiers.py keeps them honest).
@@ -60,7 +67,7 @@ test-under-load: setup native prometheus-tools
 	@$(BIN)/python -c "while True: pass" & busy=$$!; trap "kill $$busy" EXIT; \
 	for round in $$(seq 1 $(RUNS)); do \
 		echo "== round $$round of $(RUNS), one core busy"; \
-		BENCHLIB_REQUIRE_PROMETHEUS=1 $(BIN)/python -m pytest -q -p no:cacheprovider || exit 1; \
+		BENCHLIB_REQUIRE_PROMETHEUS=1 $(BIN)/python -m pytest $(PARALLEL) -q -p no:cacheprovider || exit 1; \
 	done
 
 bench: setup native

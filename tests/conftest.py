@@ -12,6 +12,22 @@ from benchlib.testing.local_servers import reserve_port
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def pytest_configure(config):
+    """Under pytest-xdist, pin each worker (and every process it starts) to a core of its own.
+
+    llama.cpp's threads wait for each other at spinning barriers: two workers each decoding with one thread
+    per core put more runnable threads than cores on the machine, and a thread descheduled at a barrier
+    stalls the others for a whole time slice. The whole suite with ``-n 2`` unpinned took 21 minutes, slower
+    than one process, and a 20 s sweep timed out at 300 s. Pinned, each worker is a one-core machine:
+    ``threads: 0`` resolves to one thread there (:func:`benchlib.runtimes.local_settings.default_threads`).
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # gw0, gw1 ...
+    if not worker.startswith("gw") or not hasattr(os, "sched_setaffinity"):
+        return
+    cores = sorted(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {cores[int(worker[2:]) % len(cores)]})
+
+
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path_factory, monkeypatch):
     """Keep the GGUF metadata cache of one test session away from the user's."""

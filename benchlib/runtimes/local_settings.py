@@ -22,7 +22,7 @@ Number = Annotated[Union[int, float], BeforeValidator(_number)]
 """A number, kept as given (an int stays an int: run ids hash the values as written)."""
 
 Threads = Annotated[int, Field(ge=0)]
-"""CPU threads; 0 means one per physical core."""
+"""CPU threads; 0 means one per physical core this process may run on (:func:`default_threads`)."""
 
 ContextTokens = Annotated[int, Field(ge=16)]
 """Context size (largest prompt + output), tokens."""
@@ -35,14 +35,21 @@ Temperature = Annotated[float, Field(ge=0)]
 
 
 def default_threads() -> int:
-    """Physical cores of this machine (llama.cpp decodes best at one thread per core)."""
+    """One thread per physical core this process may run on (llama.cpp decodes best at one thread per core).
+
+    The cores are the physical ones, limited to the CPU affinity of this process: under ``taskset``, a
+    container's cpuset or a pinned test worker, two threads on one allowed core would spin against each
+    other at llama.cpp's barriers.
+    """
     try:
         import psutil
 
         physical = psutil.cpu_count(logical=False)
     except Exception:  # psutil cannot read the topology everywhere
         physical = None
-    return physical or os.cpu_count() or 1
+    cores = physical or os.cpu_count() or 1
+    allowed = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
+    return max(1, min(cores, allowed))
 
 
 class LocalModelSettings(ValidatedModel):

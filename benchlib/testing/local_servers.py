@@ -11,6 +11,7 @@ import urllib.request
 from pathlib import Path
 
 from benchlib.native import find_native_tool
+from benchlib.runtimes.local_settings import default_threads
 
 __all__ = [
     "ReservedPort", "ServerProcess", "llama_server", "native_llama_server", "port_number", "replay_server", "reserve_port",
@@ -131,19 +132,19 @@ def llama_server(model_path: str, port: int | ReservedPort, log: Path) -> Server
     """
     command = [
         sys.executable, "-m", "llama_cpp.server", "--model", model_path, "--model_alias", "smollm2",
-        "--host", "127.0.0.1", "--port", str(port_number(port)), "--n_threads", "2", "--n_ctx", "2048",
+        "--host", "127.0.0.1", "--port", str(port_number(port)), "--n_threads", str(default_threads()), "--n_ctx", "2048",
         "--interrupt_requests", "False",
     ]  # fmt: skip
     return ServerProcess(command, port, "/v1/models", log)
 
 
 def native_llama_server(
-    model_path: str, port: int | ReservedPort, log: Path, threads: int = 2, parallel: int = 4, context_tokens: int = 4096,
+    model_path: str, port: int | ReservedPort, log: Path, threads: int = 0, parallel: int = 4, context_tokens: int = 4096,
     extra: list[str] | None = None, alias: str = "smollm2",
 ) -> ServerProcess:
     """llama.cpp's own ``llama-server`` (from ``make native``) for ``model_path`` as model ``alias``.
 
-    Started as a user runs it on a Pi: ``-t THREADS -c CONTEXT -np PARALLEL`` (4 slots,
+    Started as a user runs it on a Pi: ``-t THREADS -c CONTEXT -np PARALLEL`` (THREADS 0: one per allowed core; 4 slots,
     so up to 4 requests decode together), default flash attention and prompt cache.
 
     Raises:
@@ -151,7 +152,7 @@ def native_llama_server(
     """
     command = [
         str(find_native_tool("llama-server")), "-m", str(model_path), "--alias", alias,
-        "--host", "127.0.0.1", "--port", str(port_number(port)), "-t", str(threads), "-c", str(context_tokens),
+        "--host", "127.0.0.1", "--port", str(port_number(port)), "-t", str(threads or default_threads()), "-c", str(context_tokens),
         "-np", str(parallel), *(extra or []),
     ]  # fmt: skip
     return ServerProcess(command, port, "/health", log)

@@ -22,7 +22,7 @@ ARTICLE = {"pi5": 0.33, "l4": 1.11, "a10g": 1.67, "h100": 4.44}
 
 def _smoke(tmp_path, **overrides) -> SweepConfig:
     values = dict(
-        profile="cost-test", prompts="tiny", output_tokens=6, repetitions=3, warmup=0, threads=2,
+        profile="cost-test", prompts="tiny", output_tokens=6, repetitions=3, warmup=0, threads=1,
         price_profile="local-cpu", price_files=[LOCAL_PRICES], output_dir=str(tmp_path / "runs"),
     )  # fmt: skip
     values.update(overrides)

@@ -324,7 +324,7 @@ def test_the_error_the_user_sees_is_the_clear_one(replay, tmp_path):
 
 def test_an_in_process_sweep_into_a_read_only_folder_says_how_to_resume(tmp_path):
     params = SweepConfig.from_mapping(
-        dict(profile="fault-test", prompts="tiny", output_tokens=8, repetitions=20, warmup=1, threads=2, power="none",
+        dict(profile="fault-test", prompts="tiny", output_tokens=8, repetitions=20, warmup=1, threads=1, power="none",
              output_dir=str(tmp_path / "runs"))
     )  # fmt: skip
     store = RunDirectory(params.run_dir())

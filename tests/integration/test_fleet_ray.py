@@ -28,8 +28,7 @@ from benchlib.notebook_runner import load_parameter_file
 from benchlib.records import RunDirectory
 from benchlib.testing.local_servers import reserve_port
 
-# one worker runs the whole module under pytest-xdist: one cluster, and `ray stop --force` stops only its own
-pytestmark = [pytest.mark.model, pytest.mark.notebook, pytest.mark.ray, pytest.mark.xdist_group("ray")]
+pytestmark = [pytest.mark.model, pytest.mark.notebook, pytest.mark.ray]
 
 ROOT = Path(__file__).resolve().parents[2]
 SMOKE = ROOT / "params" / "smoke.yaml"
@@ -48,9 +47,11 @@ class LocalRayCluster:
             **os.environ,
             "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
             "BENCHLIB_FLEET_RUNS_DIR": str(self.node_runs),
-            "RAY_health_check_period_ms": "500",  # a dead node is noticed within seconds, not half a minute
-            "RAY_health_check_timeout_ms": "1000",
-            "RAY_health_check_failure_threshold": "3",
+            # a dead node is noticed within seconds, not half a minute; a node slow to answer on a busy machine
+            # is not taken for dead (a 1 s timeout, 3 failures did that once the other test worker was busy)
+            "RAY_health_check_period_ms": "1000",
+            "RAY_health_check_timeout_ms": "3000",
+            "RAY_health_check_failure_threshold": "5",
             "RAY_USAGE_STATS_ENABLED": "0",
             # on a busy 2-core machine the dashboard agent can take over 15 s to start; give it two minutes
             "RAY_agent_register_timeout_ms": "120000",
@@ -64,7 +65,8 @@ class LocalRayCluster:
         try:
             ports = [f"--{name}={port.port}" for name, port in zip(names, reserved)]
             command = [str(RAY), "start", "--num-cpus=1", "--disable-usage-stats", *ports, *args]
-            done = subprocess.run(command, env=self.env, cwd=self.folder, capture_output=True, text=True, timeout=240)
+            done = subprocess.run(command, env=self.env, cwd=self.folder, capture_output=True, text=True, timeout=240,
+                                  preexec_fn=_every_core)  # fmt: skip
         finally:
             for port in reserved:
                 port.release()
@@ -109,9 +111,20 @@ class LocalRayCluster:
         subprocess.run([str(RAY), "stop", "--force"], env=self.env, capture_output=True, timeout=120)
 
 
+def _every_core() -> None:
+    """Let the Ray node use every core of the machine, not only the one core the xdist worker is pinned to
+    (tests/conftest.py): two nodes, their GCS and two sweeps on one core starve the health checks."""
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, range(os.cpu_count() or 1))
+
+
 @pytest.fixture(scope="module")
 def ray_cluster(tmp_path_factory):
-    """A two-node local Ray cluster for the module: the head advertises dev-a, a second node dev-b."""
+    """A two-node local Ray cluster for the module: the head advertises dev-a, a second node dev-b.
+
+    ``make test`` distributes whole files to its workers (``--dist loadfile``), so one worker runs this
+    module: one cluster, and its ``ray stop --force`` stops no other worker's.
+    """
     cluster = LocalRayCluster(tmp_path_factory.mktemp("ray"))
     try:
         cluster.start_head("dev-a")
@@ -137,7 +150,8 @@ def _config(overrides: dict) -> SweepConfig:
 
 def _sweep(target: str, label: str, test: str = "", **overrides) -> FleetSweep:
     """A smoke sweep for device ``target``; ``test`` names the test, so that its run ids are its own."""
-    overrides = {"profile": f"fleet-{target}{test}", "platform": f"{target} (local Ray node)", **overrides}
+    # one thread: the nodes may use both cores while the other test worker decodes on one of them
+    overrides = {"profile": f"fleet-{target}{test}", "platform": f"{target} (local Ray node)", "threads": 1, **overrides}
     run_id = _config(overrides).run_id()
     return FleetSweep(target=target, parameter_file=SMOKE, overrides=overrides, run_id=run_id, label=label)
 

@@ -27,7 +27,7 @@ def model(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def runtime(model):
-    rt = LlamaCppRuntime(model, LlamaCppSettings(threads=2))
+    rt = LlamaCppRuntime(model, LlamaCppSettings(threads=1))
     rt.load()
     yield rt
     rt.close()
@@ -52,7 +52,7 @@ def test_runtime_protocol_and_info(runtime):
     assert isinstance(runtime, Runtime)
     info = runtime.info()
     assert info["runtime"] == "llama.cpp"
-    assert info["threads"] == 2
+    assert info["threads"] == 1
     assert info["context_tokens"] == 2048
     assert info["sampling"] == "greedy"
     assert info["llama_cpp_python_version"]
@@ -148,7 +148,7 @@ def test_context_overflow_raises(runtime):
 
 
 def test_context_boundary_with_small_context(model):
-    rt = LlamaCppRuntime(model, LlamaCppSettings(threads=2, context_tokens=32))
+    rt = LlamaCppRuntime(model, LlamaCppSettings(threads=1, context_tokens=32))
     try:
         rt.load()
         prompt_tokens = n_prompt_tokens(rt, PROMPT)
@@ -168,7 +168,7 @@ def test_zero_output_tokens_raises(runtime):
 def test_seeded_sampling_is_reproducible(model):
     traces = []
     for _ in range(2):
-        rt = create_runtime("llama.cpp", model, {"threads": 2, "temperature": 0.9, "seed": 42})
+        rt = create_runtime("llama.cpp", model, {"threads": 1, "temperature": 0.9, "seed": 42})
         try:
             traces.append(rt.generate(GenerationRequest("s", PROMPT, 12)))
             assert rt.info()["sampling"] == "softmax"
@@ -209,7 +209,7 @@ def test_flash_attention_auto_by_default_as_llama_cpps_tools_and_recorded(runtim
     assert runtime.settings.flash_attn == "auto"
     assert effective["flash_attn"] == "on", "llama.cpp enables flash attention on the CPU when asked for auto"
     assert effective["batch_tokens"] == 2048 and effective["ubatch_tokens"] == 512
-    assert effective["threads"] == 2 and effective["context_tokens"] == 2048
+    assert effective["threads"] == 1 and effective["context_tokens"] == 2048
     assert effective["kv_cache_type_k"] == effective["kv_cache_type_v"] == "f16"
     trace = runtime.generate(GenerationRequest("fa-auto", PROMPT, 8))
     assert trace.output_tokens == 8, "the replaced context generates"
@@ -217,7 +217,7 @@ def test_flash_attention_auto_by_default_as_llama_cpps_tools_and_recorded(runtim
 
 @pytest.mark.parametrize("mode", ["on", "off"])
 def test_flash_attention_on_and_off(model, mode):
-    rt = LlamaCppRuntime(model, LlamaCppSettings(threads=2, flash_attn=mode))
+    rt = LlamaCppRuntime(model, LlamaCppSettings(threads=1, flash_attn=mode))
     rt.load()
     try:
         assert rt.info()["effective"]["flash_attn"] == mode

@@ -224,7 +224,7 @@ def test_truncated_gguf_never_reaches_llama_cpp(smol_path, tmp_path):
 
         # 1. What run_sweep does: resolve_model, then create_runtime(...).load().
         try:
-            runtime = create_runtime("llama.cpp", resolve_model(path), {"threads": 2})
+            runtime = create_runtime("llama.cpp", resolve_model(path), {"threads": 1})
             runtime.load()
         except ModelError as exc:
             print("MODELERROR1", exc)
@@ -234,7 +234,7 @@ def test_truncated_gguf_never_reaches_llama_cpp(smol_path, tmp_path):
 
         # 2. The sweep itself (with the short copy, to keep the test quick).
         try:
-            run_sweep(SweepConfig(model=short, output_dir=out_dir, threads=2, repetitions=1,
+            run_sweep(SweepConfig(model=short, output_dir=out_dir, threads=1, repetitions=1,
                                   warmup=0, output_tokens=2), progress=False)
         except ModelError as exc:
             print("MODELERROR2", exc)

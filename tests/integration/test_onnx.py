@@ -79,7 +79,7 @@ def fp32_dir(model):
 
 @pytest.fixture(scope="module")
 def runtime(model, int4_dir):
-    rt = OnnxRuntime(model, OnnxSettings(threads=2, model_dir=int4_dir))
+    rt = OnnxRuntime(model, OnnxSettings(threads=1, model_dir=int4_dir))
     rt.load()
     yield rt
     rt.close()
@@ -182,7 +182,7 @@ def test_info_records_provider_precision_and_versions(runtime, model):
     assert info["precision"] == "int4"
     assert info["onnxruntime_version"] and info["onnxruntime_genai_version"]
     assert info["onnx_family"] == "cpu"
-    assert info["threads"] == 2 and info["sampling"] == "greedy"
+    assert info["threads"] == 1 and info["sampling"] == "greedy"
     assert info["conversion"]["source_sha256"] == model.sha256
     assert set(info["eos_token_ids"]) == {0, 2, 4}
     json.dumps(info)
@@ -237,7 +237,7 @@ def test_refusals(runtime):
 def test_seeded_sampling_is_reproducible(model, int4_dir, runtime):
     traces = []
     for _ in range(2):
-        rt = OnnxRuntime(model, OnnxSettings(threads=2, temperature=0.9, seed=42, model_dir=int4_dir))
+        rt = OnnxRuntime(model, OnnxSettings(threads=1, temperature=0.9, seed=42, model_dir=int4_dir))
         try:
             traces.append(rt.generate(GenerationRequest("s", PROMPT, 12)))
             assert rt.info()["sampling"] == "softmax"
@@ -285,7 +285,7 @@ def test_batch_stops_each_sequence_at_its_end_of_generation(model, fp32_dir):
     another kernel for two rows than for one (on this CPU int4 batch-of-2 greedy output leaves the
     single one's after 6 tokens even on one thread, while a batch of one matches), so int4 cannot
     show that a sequence stops at its own end of generation and no other's."""
-    rt = OnnxRuntime(model, OnnxSettings(threads=2, precision="fp32", model_dir=fp32_dir))
+    rt = OnnxRuntime(model, OnnxSettings(threads=1, precision="fp32", model_dir=fp32_dir))
     rt.load()
     try:
         eos = set(rt.info()["eos_token_ids"])

@@ -29,7 +29,7 @@ pytestmark = [pytest.mark.model]
 
 def _params(tmp_path, **overrides) -> SweepConfig:
     values = dict(
-        profile="power-test", prompts="tiny", output_tokens=12, repetitions=3, warmup=2, threads=2,
+        profile="power-test", prompts="tiny", output_tokens=12, repetitions=3, warmup=2, threads=1,
         output_dir=str(tmp_path / "runs"),
     )  # fmt: skip
     values.update(overrides)

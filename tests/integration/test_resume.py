@@ -16,7 +16,7 @@ from benchlib.sweep import run_sweep
 
 pytestmark = [pytest.mark.model]
 
-PARAMS = dict(profile="resume-test", prompts="tiny", output_tokens=24, repetitions=8, warmup=0, threads=2)
+PARAMS = dict(profile="resume-test", prompts="tiny", output_tokens=24, repetitions=8, warmup=0, threads=1)
 
 
 def _start_sweep(output_dir) -> subprocess.Popen:

@@ -71,7 +71,7 @@ def test_bad_synthetic_parameters_are_refused_before_anything_runs(tmp_path):
 def test_in_process_sweep_with_synthetic_prompts(tmp_path):
     params = SweepConfig.from_mapping(
         dict(profile="synthetic-test", prompts="synthetic", prompt_tokens=32, output_tokens=4, repetitions=1,
-             warmup=1, threads=2, power="none", output_dir=str(tmp_path / "runs"))
+             warmup=1, threads=1, power="none", output_dir=str(tmp_path / "runs"))
     )  # fmt: skip
     result = run_sweep(params, progress=False)
     requests = result.requests
