@@ -6,6 +6,7 @@ as ``None`` rather than guessed.
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import os
 import platform
@@ -102,10 +103,18 @@ def _package_versions() -> dict[str, str | None]:
 def memory_bandwidth() -> dict[str, Any]:
     """This machine's memory bandwidth, measured by a short probe (about 0.5 s; a lower bound of the peak).
 
+    Measured once per process: the sweeps of one process (repeats, a fleet node, a test run) share the
+    probe instead of each spending half a second copying memory while nothing else changed.
+
     Returns:
         ``{gb_s, method, bound, ...}`` (:class:`benchlib.hardware.bandwidth.BandwidthProbe`),
         or ``{"gb_s": None, "error": ...}`` when the probe cannot run (too little memory).
     """
+    return dict(_memory_bandwidth_once())
+
+
+@functools.cache
+def _memory_bandwidth_once() -> dict[str, Any]:
     try:
         return measure_memory_bandwidth().to_dict()
     except MemoryError as exc:

@@ -8,16 +8,28 @@ names the file and each field (``hardware.nvidia-l4.power_w.source: ...``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from benchlib.errors import BenchlibError
 
-__all__ = ["load_yaml_model"]
+__all__ = ["load_yaml_model", "parse_yaml"]
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader where PyYAML was built with it (about ten times faster on the evidence files)."""
+
+
+def parse_yaml(text: str) -> Any:
+    """``yaml.safe_load``, with libyaml's parser when it is there.
+
+    Raises:
+        yaml.YAMLError: the text is not YAML.
+    """
+    return yaml.load(text, Loader=_SAFE_LOADER)  # noqa: S506 - a safe loader
 
 
 def load_yaml_model(path: Path, model_cls: type[ModelT], error_cls: type[BenchlibError], holds: str = "") -> ModelT:
@@ -33,7 +45,7 @@ def load_yaml_model(path: Path, model_cls: type[ModelT], error_cls: type[Benchli
         error_cls: the file cannot be read, is not YAML, or a field is invalid (every one is named).
     """
     try:
-        data = yaml.safe_load(path.read_text())
+        data = parse_yaml(path.read_text())
     except OSError as exc:
         raise error_cls(f"{path} cannot be read ({exc.strerror})" + (f"; it holds {holds}." if holds else ".")) from exc
     except yaml.YAMLError as exc:

@@ -16,6 +16,7 @@ import yaml
 from benchlib.cost.profiles import KINDS, PROFILE_TYPES, Profile
 from benchlib.errors import ParameterError
 from benchlib.paths import repo_root
+from benchlib.reference_files import parse_yaml
 
 __all__ = ["DEFAULT_PRICES_PATH", "SCHEMA_VERSION", "PriceBook", "load_price_profile", "load_prices"]
 
@@ -65,7 +66,7 @@ def _read_document(path: Path) -> dict[str, Any]:
             f"(see {DEFAULT_PRICES_PATH} for the schema)."
         )
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = parse_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ParameterError(f"{path}: not valid YAML, fix the syntax: {exc}") from None
     if not isinstance(document, dict):

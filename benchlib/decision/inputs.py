@@ -20,6 +20,7 @@ from benchlib.decision.service_levels import DEFAULT_SERVICE_LEVEL, service_leve
 from benchlib.errors import ParameterError
 from benchlib.hardware.model_reference import load_models
 from benchlib.paths import RUNS_DEFAULT, params_dir, reference_csv
+from benchlib.reference_files import parse_yaml
 from benchlib.units import SECONDS_PER_HOUR
 from benchlib.validation import ValidatedModel, parse
 
@@ -327,7 +328,7 @@ def load_decision_inputs(path: str | Path, **overrides: Any) -> DecisionInputs:
     if not path.is_file():
         raise ParameterError(f"Decision parameter file {path} not found; see params/decision/decision.yaml for an example.")
     try:
-        values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        values = parse_yaml(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise ParameterError(f"{path}: not valid YAML, fix the syntax: {exc}") from None
     if not isinstance(values, dict):

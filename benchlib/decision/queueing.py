@@ -113,11 +113,15 @@ def _fcfs_waits(arrivals_s: list[float], service_s: list[float], servers: int) -
     if servers >= len(arrivals_s):  # a server for every request: nobody waits
         return np.zeros(len(arrivals_s))
     free = [0.0] * servers
-    waits = []
-    for arrival, service in zip(arrivals_s, service_s):
-        start = max(arrival, free[0])
-        waits.append(start - arrival)
-        heapq.heapreplace(free, start + service)
+    waits = [0.0] * len(arrivals_s)
+    replace = heapq.heapreplace  # the loop runs millions of times in a decision: no attribute look-ups in it
+    for index, (arrival, service) in enumerate(zip(arrivals_s, service_s)):
+        earliest = free[0]
+        if earliest > arrival:
+            waits[index] = earliest - arrival
+            replace(free, earliest + service)
+        else:
+            replace(free, arrival + service)
     return np.asarray(waits)
 
 

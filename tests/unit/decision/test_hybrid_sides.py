@@ -13,6 +13,7 @@ from benchlib.decision.hybrid_sides import (
     side_of,
 )
 from benchlib.decision.inputs import DIURNAL_PARAMS, FLAT_PARAMS
+from benchlib.decision.load_capacity import size_level
 from benchlib.decision.sizing import queue_devices
 from benchlib.errors import ParameterError
 
@@ -55,6 +56,18 @@ def test_each_side_is_priced_by_hand(flat):
     assert 1 <= instances <= cloud.sizing.devices
     assert cloud_cost_function(cloud, flat.inputs)(np.full(24, 10.0), np.full(24, 14.0)) == pytest.approx(
         instances * 0.5 * 24)  # fmt: skip
+
+
+def test_a_rate_bracketed_by_two_equal_sizes_gets_the_size_a_simulation_gives(flat):
+    _, cloud = choose_sides(flat)
+    targets, seed = flat.inputs.targets, flat.inputs.workload.seed
+    devices_at = queue_devices(cloud, flat.inputs)
+    rates = np.random.default_rng(7).uniform(0.5, cloud.sizing.rate_per_s, 40)  # any order: brackets form as it goes
+    sized = [devices_at(float(rate)) for rate in rates]
+    simulated = [size_level(cloud.sizing.level, float(rate), targets.set_targets(), targets.quantile,
+                            attainment=targets.slo_attainment, seed=seed).devices for rate in rates]  # fmt: skip
+    assert sized == simulated
+    assert len(set(sized)) > 1  # the rates span more than one fleet size: some were not bracketed
 
 
 def test_on_a_flat_day_all_cloud_is_cheapest_and_no_split_with_a_pi_qualifies(flat):
