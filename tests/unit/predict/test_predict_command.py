@@ -82,6 +82,7 @@ def test_bad_input_is_one_message_and_exit_2(capsys, args, message):
     assert message in err and "Traceback" not in err
 
 
+@pytest.mark.model  # reads the GGUF metadata of the installed models (13 s with the fresh cache a test run has)
 def test_runs_measured_here_calibrate_their_own_device(capsys):
     """--runs-dir: the fixture runs (a real smoke sweep and a llama-server c1/c2 run) calibrate this machine."""
     from benchlib.predict.local import local_observations
