@@ -58,7 +58,7 @@ test: setup native prometheus-tools
 # (the resource markers in pyproject.toml; tests/unit/test_test_tiers.py keeps them honest).
 UNIT_TIER := not (model or server or notebook or prometheus or ray or browser or gpu or realtime or subprocess)
 test-unit: setup
-	$(BIN)/python -m pytest tests/unit -m "$(UNIT_TIER)" -n 2
+	$(BIN)/python -m pytest tests/unit -m "$(UNIT_TIER)" $(PARALLEL)
 
 # The whole suite RUNS times in a row while a busy loop keeps one core loaded, as a busy CI runner would:
 # a test that passes only on a quiet machine fails here. `make test-under-load RUNS=1` for one round.
