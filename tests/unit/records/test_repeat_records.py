@@ -15,11 +15,16 @@ from benchlib.runtimes.registry import RUNTIMES
 from benchlib.sweep import run_sweep
 
 
-@pytest.fixture
-def runs_dir(tmp_path, monkeypatch):
-    """Two repeats of one condition, one run of another, and a run written before repeats existed."""
-    monkeypatch.setitem(RUNTIMES, "fake", SPEC)
+@pytest.fixture(scope="module")
+def runs_dir(tmp_path_factory):
+    """Two repeats of one condition, one run of another, and a run written before repeats existed (the tests
+    only read them: made once for the module)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(RUNTIMES, "fake", SPEC)
+        return _runs(tmp_path_factory.mktemp("runs"))
 
+
+def _runs(tmp_path):
     def config(**values) -> SweepConfig:
         return SweepConfig.from_mapping({"profile": "records", "runtime": "fake", "prompts": "tiny", "output_tokens": 3,
                                          "repetitions": 1, "warmup": 0, "power": "none", "output_dir": str(tmp_path),
