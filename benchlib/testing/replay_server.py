@@ -27,7 +27,20 @@ name a request asks for:
 * ``replay-stall``: one token, then only keep-alive comments (``: keep-alive``)
   forever.
 
-Run it with ``python -m benchlib.testing.replay_server --port 8123 --interval-ms 20``.
+With ``--slots N`` (:attr:`ReplayConfig.slots`) the server has a known
+capacity, as a llama-server started with N slots: at most N requests are
+served at once, and a request that finds every slot busy waits in a queue
+(first come, first served) and gets its response headers only once it holds a
+slot, so its time to first token includes the wait. A slot is held from then
+until its stream ends (or its client goes away); ``replay-slow``'s delay is
+spent holding it, like prompt processing. Each request of ``output_tokens``
+tokens then holds a slot ``output_tokens × interval_s`` seconds, and the
+server's capacity is ``slots / (output_tokens × interval_s)`` requests per
+second (2 slots, 16 tokens at 20 ms: 6.25 requests/s). ``--slots 0``, the
+default, serves every request at once.
+
+Run it with ``python -m benchlib.testing.replay_server --port 8123 --interval-ms 20``
+(``--slots 4`` for a server of known capacity).
 Formats follow the OpenAI streaming API (``data: {...}`` events, ``data:
 [DONE]``) and the Ollama API (``/api/generate`` and ``/api/chat`` lines with
 ``response`` or ``message.content`` and a final ``done: true`` line carrying
@@ -39,6 +52,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import time
 from dataclasses import dataclass
@@ -63,12 +77,14 @@ class ReplayConfig:
         slow_s: Delay of the ``replay-slow`` model before its headers, seconds.
         api_key: Required bearer token, or ``None`` for no check.
         prompt_tokens: Prompt token count reported in usage.
+        slots: Requests served at once (the others queue for a slot), or 0 for no limit.
     """
 
     interval_s: float = 0.02
     slow_s: float = 5.0
     api_key: str | None = None
     prompt_tokens: int = 8
+    slots: int = 0
 
 
 def make_app(config: ReplayConfig):
@@ -76,6 +92,7 @@ def make_app(config: ReplayConfig):
     from aiohttp import web
 
     flaky_count = [0]  # requests of replay-flaky (or replay-echo-auth) so far
+    slots = _Slots(config.slots)
 
     def authorized(request) -> bool:
         return config.api_key is None or request.headers.get("Authorization") == f"Bearer {config.api_key}"
@@ -99,6 +116,12 @@ def make_app(config: ReplayConfig):
         if mode not in MODES:
             return web.json_response({"error": f"model '{mode}' not found"}, status=404)
         tokens = int((body.get("options") or {}).get("num_predict", 16) if ollama else body.get("max_tokens", 16))
+        async with slots.held():
+            if slots.limited and (request.transport is None or request.transport.is_closing()):
+                return web.Response(status=499)  # the client gave up while queued: nothing to send it
+            return await respond(request, ollama, chat, mode, tokens)
+
+    async def respond(request, ollama: bool, chat: bool, mode: str, tokens: int):
         if mode == "replay-slow":
             await asyncio.sleep(config.slow_s)
         if mode in ("replay-flaky", "replay-echo-auth"):
@@ -180,6 +203,24 @@ def make_app(config: ReplayConfig):
     return app
 
 
+class _Slots:
+    """At most ``count`` requests served at once, the others waiting first come, first served (0: no limit)."""
+
+    def __init__(self, count: int) -> None:
+        if count < 0:
+            raise ValueError(f"slots must be >= 0 (0: no limit), got {count}")
+        self._semaphore = asyncio.Semaphore(count) if count else None
+
+    @property
+    def limited(self) -> bool:
+        """Whether requests can queue."""
+        return self._semaphore is not None
+
+    def held(self):
+        """A context that holds a slot (waits for one first)."""
+        return self._semaphore if self._semaphore is not None else contextlib.nullcontext()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Serve on loopback until interrupted."""
     from aiohttp import web
@@ -189,11 +230,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--interval-ms", type=float, default=20.0)
     parser.add_argument("--slow-s", type=float, default=5.0)
     parser.add_argument("--api-key-env", default="", help="require the key in this environment variable")
+    parser.add_argument("--slots", type=int, default=0, help="requests served at once, the others queue (0: no limit)")
     args = parser.parse_args(argv)
     import os
 
     key = os.environ.get(args.api_key_env) if args.api_key_env else None
-    config = ReplayConfig(interval_s=args.interval_ms / 1000, slow_s=args.slow_s, api_key=key)
+    config = ReplayConfig(interval_s=args.interval_ms / 1000, slow_s=args.slow_s, api_key=key, slots=args.slots)
     web.run_app(make_app(config), host="127.0.0.1", port=args.port, print=None)
 
 
