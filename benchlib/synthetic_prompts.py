@@ -255,41 +255,48 @@ class SyntheticPrompts:
         """The prompt of one request (see :meth:`prompts`)."""
         return self.prompts([request_id])[0]
 
-    def prompts(self, request_ids: Sequence[str]) -> list[str]:
-        """The prompts of these requests; the same id and seed always give the same prompt.
+    def prompts(self, request_ids: Sequence[str], lengths: Sequence[int] | None = None) -> list[str]:
+        """The prompts of these requests; the same id, length and seed always give the same prompt.
 
         All prompts advance together, so each round is one batch of tokenizer
-        calls: draw words until the text is long enough, cut its ids to
-        ``prompt_tokens`` and decode them, or add a word when the cut text
-        encodes to fewer tokens, until it encodes to exactly ``prompt_tokens``.
+        calls: draw words until the text is long enough, cut its ids to the
+        target length and decode them, or add a word when the cut text encodes
+        to fewer tokens, until it encodes to exactly the target.
+
+        Args:
+            request_ids: The requests.
+            lengths: Each request's own length in tokens (a replayed trace's);
+                ``None``: ``prompt_tokens`` for all.
 
         Raises:
-            ParameterError: the tokenizer never yields exactly ``prompt_tokens`` tokens.
+            ParameterError: the tokenizer never yields exactly the target length.
         """
-        target = self.prompt_tokens
+        targets = [self.prompt_tokens] * len(request_ids) if lengths is None else [int(n) for n in lengths]
+        if any(target < 1 for target in targets):
+            raise ParameterError(f"Every synthetic prompt needs at least 1 token, got lengths {sorted(set(targets))[:5]}.")
         generators = [self._generator(request_id) for request_id in request_ids]
-        texts = [" ".join(rng.choice(WORDS, size=target + 4)) for rng in generators]
+        texts = [" ".join(rng.choice(WORDS, size=target + 4)) for rng, target in zip(generators, targets)]
         ids = self.tokenizer.encode_many(texts)
-        while short := [i for i, token_ids in enumerate(ids) if len(token_ids) < target]:
+        while short := [i for i, token_ids in enumerate(ids) if len(token_ids) < targets[i]]:
             for i in short:
-                texts[i] += " " + " ".join(generators[i].choice(WORDS, size=target))
+                texts[i] += " " + " ".join(generators[i].choice(WORDS, size=targets[i]))
             self._encode_into(ids, texts, short)
-        pending = [i for i, token_ids in enumerate(ids) if len(token_ids) != target]
+        pending = [i for i, token_ids in enumerate(ids) if len(token_ids) != targets[i]]
         for _ in range(MAX_ADJUSTMENTS):
             if not pending:
                 return texts
-            long = [i for i in pending if len(ids[i]) > target]
-            for i, text in zip(long, self.tokenizer.decode_many([ids[i][:target] for i in long])):
+            long = [i for i in pending if len(ids[i]) > targets[i]]
+            for i, text in zip(long, self.tokenizer.decode_many([ids[i][: targets[i]] for i in long])):
                 texts[i] = text
             for i in pending:
-                if len(ids[i]) < target:
+                if len(ids[i]) < targets[i]:
                     texts[i] = f"{texts[i]} {generators[i].choice(WORDS)}"
             self._encode_into(ids, texts, pending)
-            pending = [i for i in pending if len(ids[i]) != target]
+            pending = [i for i in pending if len(ids[i]) != targets[i]]
         if not pending:
             return texts
         raise ParameterError(
-            f"Could not make a prompt of exactly {target} tokens with {self.tokenizer.name} "
+            f"Could not make a prompt of exactly {targets[pending[0]]} tokens with {self.tokenizer.name} "
             f"(request {request_ids[pending[0]]}); try another prompt_tokens."
         )
 

@@ -25,12 +25,14 @@ from benchlib.config.sections import (
     WorkloadSection,
 )
 from benchlib.errors import ParameterError
+from benchlib.models import sha256_file
 from benchlib.power.session import PowerSettings
 from benchlib.records import repeat_run_id, run_id_for
 from benchlib.runtimes.registry import RUNTIMES, RuntimeSpec, runtime_spec
 from benchlib.secrets import split_url_credentials
 from benchlib.validation import parse
-from benchlib.workload import SYNTHETIC, Workload, resolve_prompts
+from benchlib.traces import Trace, read_trace
+from benchlib.workload import Workload, resolve_prompts
 
 __all__ = ["SECTIONS", "SweepConfig"]
 
@@ -46,6 +48,13 @@ SECTIONS: dict[str, type[Section]] = {
 
 NOT_IDENTITY = ("output_dir", "price_profile", "price_files", "repeats")
 """Parameters that say where results go, how they are priced and how often they are measured, not what is measured."""
+
+IDENTITY_AT_DEFAULT_OMITTED = (
+    "context_depth", "turns", "think_time_s", "think_time_distribution", "prefix_tokens", "prefix_share",
+    "trace", "trace_columns", "trace_speedup", "trace_max_requests", "load", "max_duration_s", "sweep_tolerance",
+)  # fmt: skip
+"""Parameters added after run ids were first handed out: left out of the identity at their defaults, so
+every earlier run keeps its id (a value other than the default is part of it)."""
 
 
 def _runtime_defaults(spec: RuntimeSpec) -> dict[str, Any]:
@@ -145,10 +154,17 @@ class SweepConfig(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> "SweepConfig":
         """Checks that span sections: the workload, the runtime's settings, load steps, price profile, power."""
-        self.workload.plan(self.run.seed)
+        workload = self.workload_plan()  # reads the trace: one that cannot be replayed is refused here
         self._fits_context(self.runtime_settings())  # the runtime's settings class validates its own fields
         if not self.spec.in_process:
             self.load.steps()
+            self.load.check_budget(len(workload.grid_cells))
+        if workload.conversation and not self.spec.carries_history(self.runtime_options):
+            raise ParameterError(
+                f"turns: {self.workload.turns} needs an API that carries a conversation's history; "
+                f"api {self.runtime_options.get('api')!r} does not (its history is an opaque server-side context). "
+                "Use api: ollama-chat, openai-chat or openai-completions."
+            )
         self.power_settings().validate()
         return self
 
@@ -161,13 +177,22 @@ class SweepConfig(BaseModel):
         context = getattr(settings, "context_tokens", None)
         if context is None:
             return
-        prompt = self.workload.prompt_tokens if self.workload.synthetic else 1
-        needed = prompt + self.workload.output_tokens
+        trace = self.trace()
+        if trace is not None:
+            longest = max(trace.requests, key=lambda r: r.prompt_tokens + r.output_tokens)
+            if longest.prompt_tokens + longest.output_tokens > context:
+                raise ParameterError(
+                    f"Row {longest.source_row} of trace {trace.path} needs {longest.prompt_tokens} prompt + "
+                    f"{longest.output_tokens} output tokens of context but context_tokens is {context}: raise "
+                    f"context_tokens to at least {longest.prompt_tokens + longest.output_tokens}."
+                )
+            return
+        needed, parts = self.workload.longest_request_tokens()
         if needed > context:
-            what = f"{prompt} prompt" if self.workload.synthetic else "at least 1 prompt"
+            which = "The longest request" if len(self.workload.cells()) > 1 or self.workload.conversation else "Each request"
             raise ParameterError(
-                f"Each request needs {needed} tokens of context ({what} + {self.workload.output_tokens} output) but "
-                f"context_tokens is {context}: raise context_tokens to at least {needed}, or lower output_tokens."
+                f"{which} needs {needed} tokens of context ({parts}) but context_tokens is {context}: "
+                f"raise context_tokens to at least {needed}, or lower output_tokens."
             )
 
     @property
@@ -184,8 +209,20 @@ class SweepConfig(BaseModel):
         return flat
 
     def workload_plan(self) -> Workload:
-        """The workload these parameters describe."""
-        return self.workload.plan(self.run.seed)
+        """The workload these parameters describe (a trace read from its file)."""
+        return self.workload.plan(self.run.seed, self.trace())
+
+    def trace(self) -> Trace | None:
+        """The trace ``trace`` names, read with ``trace_columns``, ``trace_speedup`` and ``trace_max_requests``.
+
+        Raises:
+            ParameterError: a trace that cannot be replayed (the message says why and what to fix).
+        """
+        workload = self.workload
+        if not workload.trace:
+            return None
+        return read_trace(workload.trace, workload.trace_columns or None, float(workload.trace_speedup),
+                          workload.trace_max_requests)  # fmt: skip
 
     def runtime_settings(self):
         """The runtime's settings object, built from the shared and its own parameters.
@@ -233,9 +270,18 @@ class SweepConfig(BaseModel):
         if spec.in_process:
             for name in LoadSection.model_fields:
                 values.pop(name)
-        if not self.workload.synthetic:
+        if not (self.workload.synthetic or self.workload.conversation):
             values.pop("prompt_tokens")
-        values["prompts"] = SYNTHETIC if self.workload.synthetic else list(resolve_prompts(self.workload.prompts))
+        defaults = parameter_defaults()
+        for name in IDENTITY_AT_DEFAULT_OMITTED:
+            if name in values and values[name] == defaults[name]:
+                values.pop(name)
+        if spec.in_process and values.get("cache_prompt") == defaults["cache_prompt"]:
+            values.pop("cache_prompt")  # in-process runtimes read it since issue 27
+        if self.workload.trace:
+            values["trace"] = {"file": self.workload.trace, "sha256": sha256_file(self.workload.trace)}
+        synthetic = self.workload.synthetic or self.workload.conversation
+        values["prompts"] = self.workload.prompts if synthetic else list(resolve_prompts(self.workload.prompts))
         return values
 
     def condition_id(self) -> str:

@@ -207,6 +207,17 @@ class RunSummary(_Record):
     prefill_tps: Distribution | None = Field(None, description="an imported run's prefill rate, tokens per second")
     aggregates_only: bool | None = Field(None, description="an imported run without per-request rows")
     tool_aggregates: dict[str, Any] | None = Field(None, description="an imported run's aggregates as its tool stated them")
+    by_turn: list[dict[str, Any]] | None = Field(None, description="conversations: TTFT, history and cached tokens per turn")
+    shared_prefix: dict[str, Any] | None = Field(
+        None, description="prefix_tokens: intended share of requests with the shared prefix, observed cache-hit rate")
+    by_cell: list[dict[str, Any]] | None = Field(
+        None, description="length grids and context depth: prefill and decode rates per cell")
+    lateness_s: dict[str, Any] | None = Field(
+        None, description="open loop and trace replay: how long after its scheduled time each request was sent")
+    energy_by_phase: dict[str, Any] | None = Field(
+        None, description="energy split into prefill (J per prompt token) and decode (J per output token), or why not")
+    rate_search: dict[str, Any] | None = Field(
+        None, description="load: sweep: the highest rate that met the targets, its bracket and the steps taken")
 
 
 class StepRecord(_Record):
@@ -337,6 +348,7 @@ class RunRecord(_Record):
     runtime: dict[str, Any] | None = None
     network: dict[str, Any] | None = None
     prompt_tokenizer: str | None = Field(None, description="the tokenizer synthetic prompts were made with (load sweeps)")
+    trace: dict[str, Any] | None = Field(None, description="a replayed trace: file, layout, requests, duration, notes")
     price_profile: dict[str, Any] | None = None
     source: ImportSource | None = Field(None, description="an imported run's origin")
     workload: dict[str, Any] | None = Field(None, description="an imported run's workload, as its tool stated it")

@@ -9,7 +9,7 @@ the harness's own overhead is visible.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 __all__ = ["GenerationRequest", "Runtime", "RuntimeTimings", "TokenTrace"]
@@ -25,12 +25,26 @@ class GenerationRequest:
         max_output_tokens: Number of tokens to generate.
         ignore_eos: Keep generating past end-of-sequence so that exactly
             ``max_output_tokens`` tokens come out.
+        messages: A conversation's turns so far as ``(role, content)`` pairs,
+            ending with the new user message; chat APIs send these, every
+            other runtime the same transcript rendered into ``prompt``
+            (:mod:`benchlib.conversation`). Empty: one user message, ``prompt``.
+        context_prefix: The start of ``prompt`` that stands for context
+            already there (a ``context_depth``); an in-process runtime that
+            keeps its cache evaluates it before the clock starts, as
+            ``llama-bench -d`` does. Empty: none.
+        row_columns: What the workload says about the request (its
+            conversation and turn, grid cell, shared prefix, schedule ...),
+            stored as columns of its row in ``requests.parquet``; runtimes ignore it.
     """
 
     request_id: str
     prompt: str
     max_output_tokens: int
     ignore_eos: bool = True
+    messages: tuple[tuple[str, str], ...] = ()
+    context_prefix: str = ""
+    row_columns: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,12 @@ one batch, then each output token is chosen from the logits and fed back, so
 * exactly ``max_output_tokens`` tokens come out (end-of-generation tokens are
   masked when ``ignore_eos`` is set),
 * every token gets a timestamp the moment it is chosen,
-* the KV cache is cleared before every request: no prompt-prefix reuse makes
-  a repeated prompt look faster than a new one,
+* the KV cache is cleared before every request (no prompt-prefix reuse makes
+  a repeated prompt look faster than a new one), unless the cache is kept
+  (:meth:`LlamaCppRuntime.keep_cache`, ``cache_prompt: on``): then, like one
+  slot of llama.cpp's server, only what a prompt does not share with the
+  tokens already in the cache is evaluated, and ``cached_prompt_tokens`` says
+  how many were reused,
 * llama.cpp's own perf counters are reset before and read after each request,
   so its prompt and decode timings sit beside ours.
 
@@ -25,13 +29,14 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import time
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
 from benchlib.errors import RuntimeFailure
 from benchlib.models import ModelInfo
 from benchlib.runtimes.base import GenerationRequest, RuntimeTimings, TokenTrace
+from benchlib.runtimes.llamacpp_log import captured_llama_log
 from benchlib.runtimes.llamacpp_settings import FLASH_ATTN_MODES, LlamaCppSettings
 from benchlib.runtimes.local_settings import default_threads
 
@@ -74,6 +79,48 @@ class LlamaCppRuntime:
         self._logits: np.ndarray = np.zeros(0, dtype=np.float32)
         self._logits_address = 0
         self._one_token_batch = None
+        self._cached_ids: list[int] = []  # the tokens in the KV cache, in order (when it is kept)
+        self._keep_cache = self.settings.cache_prompt == "on"
+
+    def keep_cache(self, workload_reuses: bool) -> None:
+        """Keep the KV cache between requests when ``cache_prompt`` says so.
+
+        Args:
+            workload_reuses: True for a workload built on reuse (conversations,
+                shared prefixes, context depth): ``cache_prompt: default`` then keeps it.
+        """
+        mode = self.settings.cache_prompt
+        self._keep_cache = mode == "on" or (mode == "default" and workload_reuses)
+
+    def _reuse(self, prompt_ids: list[int]) -> int:
+        """Make the KV cache hold the longest prefix it shares with ``prompt_ids`` (at most all but one token).
+
+        Returns:
+            The prompt tokens already in the cache (0 when the cache is not kept).
+        """
+        llm = self._llm
+        if not self._keep_cache:
+            llm.reset()
+            self._cached_ids = []
+            return 0
+        shared = 0
+        for cached, new in zip(self._cached_ids, prompt_ids):
+            if cached != new:
+                break
+            shared += 1
+        shared = min(shared, len(prompt_ids) - 1)  # the last prompt token is evaluated: its logits pick the first output
+        llm.n_tokens = shared  # Llama.eval removes the cache from here on
+        self._cached_ids = self._cached_ids[:shared]
+        return shared
+
+    def prime(self, text: str) -> None:
+        """Put ``text`` in the KV cache, untimed (a context depth; only when the cache is kept)."""
+        if not self._keep_cache or not text:
+            return
+        ids = self.llm.tokenize(text.encode("utf-8"), add_bos=True, special=False)
+        shared = self._reuse(ids + [-1])  # -1 never matches: every token of ``text`` may be reused
+        self._llm.eval(ids[shared:])
+        self._cached_ids = list(ids)
 
     def load(self) -> None:
         """Load the model into llama.cpp.
@@ -134,7 +181,7 @@ class LlamaCppRuntime:
         params = llm.context_params
         params.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_AUTO
         llm._ctx.close()
-        with _captured_llama_log() as lines:
+        with captured_llama_log() as lines:
             context = _internals.LlamaContext(model=llm._model, params=params, verbose=False)
         llm._ctx = llm._stack.enter_context(contextlib.closing(context))
         log = "".join(lines)
@@ -245,6 +292,7 @@ class LlamaCppRuntime:
         llm = self.llm
         if request.max_output_tokens < 1:
             raise RuntimeFailure(f"max_output_tokens must be at least 1, got {request.max_output_tokens}.")
+        self.prime(request.context_prefix)  # before the clock starts, as llama-bench fills the context for -d
         sent_s = time.perf_counter()
         prompt_ids = llm.tokenize(request.prompt.encode("utf-8"), add_bos=True, special=False)
         needed = len(prompt_ids) + request.max_output_tokens
@@ -259,9 +307,9 @@ class LlamaCppRuntime:
                 f"Request {request.request_id}: the prompt is empty after tokenization (this model adds no "
                 "beginning-of-sequence token); give a non-empty prompt."
             )
-        llm.reset()
+        cached = self._reuse(prompt_ids)
         llama_cpp.llama_perf_context_reset(llm.ctx)
-        llm.eval(prompt_ids)
+        llm.eval(prompt_ids[cached:])
         token_ids: list[int] = []
         token_times: list[float] = []
         prompt_compute_ms = 0.0
@@ -275,9 +323,11 @@ class LlamaCppRuntime:
                 break
             self._decode_one(token, len(prompt_ids) + len(token_ids) - 1)
         total_compute_ms = _compute_ms(llama_cpp.llama_perf_context(llm.ctx))
+        # the KV cache now holds the prompt and every output token but the last (never decoded)
+        self._cached_ids = list(prompt_ids) + token_ids[:-1] if self._keep_cache else []
         timings = RuntimeTimings(
             prompt_eval_s=prompt_compute_ms / 1000.0,
-            prompt_eval_tokens=len(prompt_ids),
+            prompt_eval_tokens=len(prompt_ids) - cached,
             decode_s=(total_compute_ms - prompt_compute_ms) / 1000.0,
             decode_tokens=len(token_ids) - 1,
             source="llama.cpp perf counters (llama_perf_context), split at the first output token",
@@ -291,7 +341,7 @@ class LlamaCppRuntime:
             token_ids=tuple(token_ids),
             text=text,
             runtime_timings=timings,
-            cached_prompt_tokens=0,  # the KV cache was cleared: every prompt token was evaluated
+            cached_prompt_tokens=cached,
         )
 
     def decode_only_tps(self, tokens: int = 128, token: int = 0) -> float:
@@ -306,6 +356,7 @@ class LlamaCppRuntime:
         """
         llm = self.llm
         llm.reset()
+        self._cached_ids = []
         llm.eval([token])
         started = time.perf_counter()
         for position in range(1, tokens + 1):
@@ -331,7 +382,8 @@ class LlamaCppRuntime:
             "seed": self.settings.seed,
             "temperature": self.settings.temperature,
             "sampling": "greedy" if self.settings.temperature <= 0 else "softmax",
-            "prompt_cache": "cleared before every request",
+            "prompt_cache": "kept between requests (one slot)" if self._keep_cache else "cleared before every request",
+            "cache_prompt": self.settings.cache_prompt,
         }
 
     def close(self) -> None:
@@ -344,32 +396,3 @@ class LlamaCppRuntime:
         if self._llm is not None:
             self._llm.close()
             self._llm = None
-
-
-_log_lines: list[str] | None = None
-
-
-def _capture_callback(level: int, text: bytes, user_data) -> None:
-    if _log_lines is not None:
-        _log_lines.append(text.decode("utf-8", errors="replace"))
-
-
-_capture = None
-
-
-@contextlib.contextmanager
-def _captured_llama_log() -> Iterator[list[str]]:
-    """Collect llama.cpp's log lines while the block runs, then give logging back to llama-cpp-python."""
-    global _log_lines, _capture
-    import llama_cpp
-    from llama_cpp import _logger
-
-    if _capture is None:
-        _capture = llama_cpp.llama_log_callback(_capture_callback)  # kept alive: llama.cpp holds the pointer
-    _log_lines = []
-    llama_cpp.llama_log_set(_capture, ctypes.c_void_p(0))
-    try:
-        yield _log_lines
-    finally:
-        llama_cpp.llama_log_set(_logger.llama_log_callback, ctypes.c_void_p(0))
-        _log_lines = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from benchlib.runtimes.http.settings import CACHE_PROMPT_MODES
 from benchlib.runtimes.local_settings import LocalModelSettings
 from benchlib.validation import one_of
 
@@ -23,6 +24,13 @@ class LlamaCppSettings(LocalModelSettings):
             llama.cpp's default, 512.
         gpu_layers: Layers offloaded to a GPU (needs a GPU build of llama.cpp).
         flash_attn: One of :data:`FLASH_ATTN_MODES`; ``auto`` as llama.cpp's tools.
+        cache_prompt: What the KV cache keeps between requests, as llama.cpp's
+            server's ``cache_prompt``: ``on`` keeps it and evaluates only what
+            a new prompt does not share with the tokens already in it (one
+            slot's cache); ``off`` clears it before every request;
+            ``default`` clears it too, except for workloads built on reuse
+            (conversations, shared prefixes, context depth), where it is kept
+            as the server keeps it by default.
         seed: Random seed (used only when ``temperature`` > 0).
         temperature: 0 for greedy decoding (the default), else softmax sampling.
     """
@@ -30,5 +38,7 @@ class LlamaCppSettings(LocalModelSettings):
     batch_tokens: int = 2048
     ubatch_tokens: int = 512
     flash_attn: str = "auto"
+    cache_prompt: str = "default"
 
     _known_flash_attn = one_of("flash_attn", FLASH_ATTN_MODES)
+    _known_cache_prompt = one_of("cache_prompt", CACHE_PROMPT_MODES)

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from benchlib.errors import ParameterError
 from benchlib.models import ModelInfo
 from benchlib.runtimes.base import Runtime
+from benchlib.runtimes.http.apis import DIALECTS
 from benchlib.runtimes.http.runtime import HttpRuntime
 from benchlib.runtimes.http.settings import HttpSettings
 from benchlib.runtimes.llamacpp import LlamaCppRuntime
@@ -58,6 +59,17 @@ class RuntimeSpec:
     parameters: dict[str, str]
     shared: tuple[str, ...]
 
+    def carries_history(self, options: Mapping[str, Any]) -> bool:
+        """True when this runtime, with these options of its own, can send a conversation's earlier turns.
+
+        In-process runtimes render the transcript into the prompt; a server's
+        API dialect says whether it can (Ollama's ``/api/generate`` cannot).
+        """
+        if self.in_process:
+            return True
+        dialect = DIALECTS.get(str(options.get("api")))
+        return dialect is None or dialect.carries_history
+
     def settings_values(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """The settings fields of this runtime, read from a sweep's flat parameters (those present).
 
@@ -88,7 +100,10 @@ def _http(model: ModelInfo | None, settings: HttpSettings) -> Runtime:
 RUNTIMES: dict[str, RuntimeSpec] = {
     spec.name: spec
     for spec in (
-        RuntimeSpec("llama.cpp", LlamaCppSettings, _llamacpp, True, {"flash_attn": "flash_attn"}, LOCAL_SHARED),
+        RuntimeSpec(
+            "llama.cpp", LlamaCppSettings, _llamacpp, True,
+            {"flash_attn": "flash_attn", "cache_prompt": "cache_prompt"}, LOCAL_SHARED,
+        ),
         RuntimeSpec(
             "http", HttpSettings, _http, False,
             {name: name for name in (

@@ -15,16 +15,18 @@ written stay on disk for the next attempt.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from benchlib.config import SweepConfig
+from benchlib.conversation import ConversationBook, conversation_request_id, think_time_s
 from benchlib.cost import run_cost_summary
 from benchlib.errors import BenchlibError, ParameterError
 from benchlib.metrics import step_statistics, summarize_requests
+from benchlib.metrics.workload_shape import lateness_summary, workload_statistics
 from benchlib.models import resolve_model
 from benchlib.records import RunDirectory, StepStatus
 from benchlib.runtimes.base import GenerationRequest, TokenTrace
@@ -32,35 +34,106 @@ from benchlib.runtimes.http import HttpRuntime, ServerGone, measure_rtt, run_cor
 from benchlib.sweep.driver import EnergyBasis, RunningAttempt, Window
 from benchlib.sweep.partial_log import OutputNotWritable, PartialLog, fold_partial
 from benchlib.sweep.rows import load_step_row
+from benchlib.sweep.sessions import ConversationSession, Session, SingleRequest
 from benchlib.sweep.steps import LoadStep, StepOutcome, run_step
 from benchlib.synthetic_prompts import GgufTokenizer, ServerTokenizer
-from benchlib.workload import Workload
+from benchlib.workload import Workload, trace_requests
 
-__all__ = ["LoadStepsDriver", "step_requests", "step_summary"]
+__all__ = ["LoadStepsDriver", "expand_steps", "step_requests", "step_sessions", "step_summary"]
 
 
 def step_requests(workload: Workload, step: LoadStep, attempt: int) -> list[GenerationRequest]:
-    """The requests a step may issue (at most ``step.min_requests``), prompts cycling through the set."""
-    return [
+    """The requests a step may issue (at most ``step.min_requests``), prompts cycling through the set.
+
+    A trace step's are the trace's requests; a conversation step's, the turns
+    of as many conversations as the step could start (each starts with at
+    least one request), turn after turn; a grid step's carry its cell.
+    """
+    prefix = f"{step.step_id}-a{attempt}-"
+    if workload.trace is not None:
+        return trace_requests(workload.trace, prefix, workload.ignore_eos)
+    if workload.conversation:
+        return [
+            GenerationRequest(
+                conversation_request_id(prefix, k, turn), "", workload.output_tokens, workload.ignore_eos,
+                row_columns={"conversation_id": f"{prefix}conv{k:03d}", "turn": turn},
+            )
+            for k in range(step.min_requests)
+            for turn in range(workload.turns)
+        ]  # fmt: skip
+    cell = step.cell or workload.grid_cells[0]
+    columns = cell.columns() if step.cell is not None else {}
+    requests = [
         GenerationRequest(
-            f"{step.step_id}-a{attempt}-{index:05d}-p{index % workload.prompts_per_repetition:02d}",
+            f"{prefix}{index:05d}-p{index % workload.prompts_per_repetition:02d}",
             workload.prompt_text(index),
-            workload.output_tokens,
+            cell.output_tokens,
             workload.ignore_eos,
+            row_columns=dict(columns),
         )
         for index in range(step.min_requests)
     ]
+    return workload.with_shared_prefix(requests)
 
 
-def step_summary(rows: pd.DataFrame, outcome: StepOutcome, slo: dict[str, float]) -> dict[str, Any]:
-    """A step's record: the step, what it issued, and its statistics (:func:`benchlib.metrics.step_statistics`)."""
+def step_sessions(workload: Workload, requests: list[GenerationRequest]) -> list[Session]:
+    """The sessions of a step, in the order they start: one per request, or one per conversation."""
+    if not workload.conversation:
+        return [SingleRequest(request) for request in requests]
+    book = ConversationBook(workload.synthetic_prompt_tokens)
+    by_conversation: dict[str, list[GenerationRequest]] = {}
+    for request in requests:
+        by_conversation.setdefault(request.row_columns["conversation_id"], []).append(request)
+    return [
+        ConversationSession(
+            turns,
+            [think_time_s(workload.think_time_s, workload.think_time_distribution, workload.seed, t.request_id)
+             for t in turns[1:]],
+            book,
+        )
+        for turns in by_conversation.values()
+    ]  # fmt: skip
+
+
+def expand_steps(steps: list[LoadStep], workload: Workload, step_max_s: float) -> list[LoadStep]:
+    """A sweep's steps: the given ones for every grid cell, or one step replaying the trace."""
+    trace = workload.trace
+    if trace is not None:
+        schedule = tuple(r.arrival_s for r in trace.requests)
+        return [LoadStep("trace", "trace", None, None, len(schedule), schedule[-1] + step_max_s, schedule_s=schedule)]
+    if not workload.grid:
+        return steps
+    return [replace(s, step_id=f"{s.step_id}-{cell.label}", cell=cell) for cell in workload.grid_cells for s in steps]
+
+
+def step_summary(
+    rows: pd.DataFrame, outcome: StepOutcome, slo: dict[str, float], workload: Workload | None = None
+) -> dict[str, Any]:
+    """A step's record: the step, what it issued, and its statistics (:func:`benchlib.metrics.step_statistics`,
+    and :func:`benchlib.metrics.workload_shape.workload_statistics` over its successful requests)."""
+    step = {key: value for key, value in asdict(outcome.step).items() if key not in ("cell", "schedule_s")}
+    if outcome.step.cell is not None:
+        step["cell"] = outcome.step.cell.label
     return {
-        **asdict(outcome.step),
+        **step,
+        "saturated": outcome.saturated,
         "issued": outcome.issued,
         "duration_s": outcome.duration_s,
         "aborted": outcome.aborted,
         **step_statistics(rows, outcome.duration_s, slo),
+        **_shape(rows, workload),
     }
+
+
+def _shape(rows: pd.DataFrame, workload: Workload | None) -> dict[str, Any]:
+    """The workload's own statistics of a step's successful rows (by turn, shared prefix, lateness ...)."""
+    if workload is None or rows.empty:
+        return {}
+    ok = rows[rows["error"].isna()]
+    statistics = workload_statistics(ok, workload.prefix_tokens, workload.prefix_share)
+    if "lateness_s" in rows:  # every request was scheduled, the failed ones too
+        statistics["lateness_s"] = lateness_summary(rows)
+    return statistics
 
 
 def _peak_throughput(steps_meta: dict[str, Any]) -> dict[str, Any] | None:
@@ -86,8 +159,8 @@ class LoadStepsDriver:
     def __init__(self, config: SweepConfig) -> None:
         self.config = config
         self.settings = config.runtime_settings()
-        self.steps = config.load.steps()
         self.workload = config.workload_plan()
+        self.steps = expand_steps(config.load.steps(), self.workload, float(config.load.step_max_s))
         self.runtime = HttpRuntime(self.settings)
         self.tokenizer = None
         self.partial: PartialLog | None = None
@@ -100,7 +173,7 @@ class LoadStepsDriver:
     def open(self) -> None:
         """Reach the server (it answers and serves the model, or a clear error now) and find a tokenizer if needed."""
         self.runtime.load()
-        if self.workload.synthetic:
+        if self.workload.needs_tokenizer:
             self.tokenizer = self._tokenizer()
 
     def _tokenizer(self):
@@ -169,8 +242,8 @@ class LoadStepsDriver:
         unix_minus_perf = attempt.unix_minus_perf_s
         window: list[float] = []
         for step in self.pending:
-            requests = step_requests(self.workload, step, attempt.index)
-            next_request = iter(self.workload.materialize(requests, self.tokenizer)).__next__
+            requests = self.workload.materialize(step_requests(self.workload, step, attempt.index), self.tokenizer)
+            next_session = iter(step_sessions(self.workload, requests)).__next__
             attempt.live.set_step(step.step_id, step.mode, step.concurrency or step.rate_rps or 0.0)
 
             def on_trace(request: GenerationRequest, trace: TokenTrace, step: LoadStep = step) -> None:
@@ -179,7 +252,7 @@ class LoadStepsDriver:
                 # writes run.json's progress now and then (OutputNotWritable if it cannot)
                 attempt.advance(output_tokens=row["output_tokens"] or 0, failed=row["error"] is not None)
 
-            outcome = run_coroutine(run_step(self.settings, step, next_request, on_trace, seed=self.config.run.seed))
+            outcome = run_coroutine(run_step(self.settings, step, next_session, on_trace, seed=self.config.run.seed))
             window[:] = [window[0] if window else outcome.started_perf_s, outcome.ended_perf_s]
             rows = fold_partial(store, self.partial)
             step_rows = rows[(rows["step"] == step.step_id) & (rows["attempt"] == attempt.index)]
@@ -188,7 +261,7 @@ class LoadStepsDriver:
                 "attempt": attempt.index,
                 "started_unix_s": unix_minus_perf + outcome.started_perf_s,
                 "ended_unix_s": unix_minus_perf + outcome.ended_perf_s,
-                "summary": step_summary(step_rows, outcome, self.config.load.slo),
+                "summary": step_summary(step_rows, outcome, self.config.load.slo, self.workload),
             }
             meta["progress"]["completed"] = done_before + sum(
                 s.min_requests for s in self.steps if steps_meta.get(s.step_id, {}).get("status") == StepStatus.COMPLETE
@@ -222,11 +295,15 @@ class LoadStepsDriver:
         if self.partial is not None:
             self.partial.close()
 
-    def _first_step_ok(self, meta: dict[str, Any], requests: pd.DataFrame) -> pd.DataFrame:
-        """The successful requests of the first step's latest attempt (what the run's summary describes)."""
+    def _first_step_rows(self, meta: dict[str, Any], requests: pd.DataFrame) -> pd.DataFrame:
+        """The requests of the first step's latest attempt (what the run's summary describes)."""
         first = self.steps[0].step_id
         attempt = meta["steps"][first]["attempt"]
-        rows = requests[(requests["step"] == first) & (requests["attempt"] == attempt)]
+        return requests[(requests["step"] == first) & (requests["attempt"] == attempt)]
+
+    def _first_step_ok(self, meta: dict[str, Any], requests: pd.DataFrame) -> pd.DataFrame:
+        """The successful requests of the first step's latest attempt."""
+        rows = self._first_step_rows(meta, requests)
         return rows[rows["error"].isna()]
 
     def summarize(
@@ -234,7 +311,9 @@ class LoadStepsDriver:
     ) -> tuple[dict[str, Any], EnergyBasis]:
         """The first step's statistics and the peak throughput; energy over this attempt's successful requests."""
         meta["summary_step"] = self.steps[0].step_id
-        summary = summarize_requests(self._first_step_ok(meta, requests))
+        first_ok = self._first_step_ok(meta, requests)
+        summary = summarize_requests(first_ok)
+        summary.update(_shape(self._first_step_rows(meta, requests), self.workload))
         summary["peak_throughput_tps"] = _peak_throughput(meta["steps"])
         attempt_ok = requests[(requests["attempt"] == attempt) & requests["error"].isna()]
         tokens = int(attempt_ok["output_tokens"].sum())

@@ -42,13 +42,20 @@ def _latency_columns(trace: TokenTrace, unix_minus_perf_s: float) -> dict[str, A
     }
 
 
+def _workload_columns(request: GenerationRequest) -> dict[str, Any]:
+    """What the workload says about the request (conversation, turn, cell, shared prefix, lateness ...)."""
+    return dict(request.row_columns)
+
+
 def sequential_row(trace: TokenTrace, request: GenerationRequest, attempt: int, unix_minus_perf_s: float) -> dict[str, Any]:
     """The row of one request of an in-process runtime (``rep002-p01``: repetition 2, prompt 1)."""
-    repetition, prompt_index = request.request_id.removeprefix("rep").split("-p")
+    columns = _workload_columns(request)
+    if "repetition" not in columns:
+        repetition, prompt_index = request.request_id.removeprefix("rep").split("-p")
+        columns.update(repetition=int(repetition), prompt_index=int(prompt_index))
     return {
         "request_id": request.request_id,
-        "repetition": int(repetition),
-        "prompt_index": int(prompt_index),
+        **columns,
         "attempt": attempt,
         "prompt_tokens": trace.prompt_tokens,
         "output_tokens": int(trace.output_tokens),
@@ -71,7 +78,8 @@ def load_step_row(
         "concurrency": step.concurrency,
         "rate_rps": step.rate_rps,
         "attempt": attempt,
-        "prompt_index": int(request.request_id.rsplit("-p", 1)[1]),
+        "prompt_index": int(request.request_id.rsplit("-p", 1)[1]) if "-p" in request.request_id else None,
+        **_workload_columns(request),
         "prompt_tokens": trace.prompt_tokens or None,
         "output_tokens": trace.output_tokens,
         "token_count_source": trace.token_count_source,

@@ -3,7 +3,17 @@
 * closed loop ``cN``: N workers, each sending its next request as soon as its
   previous one ends (the article's "concurrency up to 64");
 * open loop ``rX``: requests arrive as a Poisson process at X requests per
-  second (fixed seed), whether or not earlier ones have finished.
+  second (fixed seed), whether or not earlier ones have finished;
+* trace replay ``trace``: requests arrive at the times a recorded trace gives
+  (:mod:`benchlib.traces`).
+
+What arrives is a session (:mod:`benchlib.sweep.sessions`): one request, or a
+conversation whose turns follow one another. In open loop and trace replay
+each request's lateness is recorded (``lateness_s``: how long after its
+scheduled time it was sent), so a client that cannot keep up is visible. An
+open-loop step with an over-saturation detector
+(:mod:`benchlib.sweep.saturation`) stops issuing as soon as the detector finds
+the server falling steadily behind.
 
 Each step stops issuing requests once ``step_min_requests`` have been issued
 or after ``step_max_s`` seconds, whichever comes first, then waits for the
@@ -18,7 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -26,6 +36,9 @@ import numpy as np
 from benchlib.errors import ParameterError
 from benchlib.runtimes.base import GenerationRequest, TokenTrace
 from benchlib.runtimes.http import HttpSettings, client_session, stream_request
+from benchlib.sweep.saturation import OverSaturationDetector
+from benchlib.sweep.sessions import Session, SingleRequest
+from benchlib.workload import Cell
 
 __all__ = ["ABORT_AFTER_CONSECUTIVE_FAILURES", "LoadStep", "StepOutcome", "plan_steps", "run_step"]
 
@@ -44,6 +57,8 @@ class LoadStep:
         rate_rps: Mean arrival rate, requests per second (open loop).
         min_requests: Requests to issue before stopping.
         max_duration_s: Longest the step issues requests, seconds.
+        cell: The grid cell it measures (``None`` without a grid).
+        schedule_s: Trace replay: each session's arrival, seconds after the step starts.
     """
 
     step_id: str
@@ -52,6 +67,8 @@ class LoadStep:
     rate_rps: float | None
     min_requests: int
     max_duration_s: float
+    cell: Cell | None = None
+    schedule_s: tuple[float, ...] = ()
 
 
 def plan_steps(concurrency: list[int], rates_rps: list[float], min_requests: int, max_duration_s: float) -> list[LoadStep]:
@@ -85,6 +102,8 @@ class StepOutcome:
         ended_perf_s: When its last request ended.
         issued: Requests issued.
         aborted: Why the step stopped early (the server went away), else ``None``.
+        saturated: Why the step stopped issuing early because the server fell
+            steadily behind (the detector's sentence), else ``None``.
     """
 
     step: LoadStep
@@ -92,6 +111,7 @@ class StepOutcome:
     ended_perf_s: float
     issued: int
     aborted: str | None = None
+    saturated: str | None = None
 
     @property
     def duration_s(self) -> float:
@@ -140,18 +160,21 @@ async def _all_or_none(tasks: list[asyncio.Future]) -> None:
 async def run_step(
     settings: HttpSettings,
     step: LoadStep,
-    next_request: Callable[[], GenerationRequest],
+    next_session: Callable[[], Session | GenerationRequest],
     on_trace: Callable[[GenerationRequest, TokenTrace], None],
     seed: int = 0,
+    detector: OverSaturationDetector | None = None,
 ) -> StepOutcome:
     """Run one step against the server.
 
     Args:
         settings: Server settings.
         step: The step.
-        next_request: Gives the next request to send.
+        next_session: Gives the next session (a conversation, or a request: a session of one) to run.
         on_trace: Called with every finished request (successful or not), at once.
         seed: Seed of the open loop's arrival times.
+        detector: Open loop only: judges, at every arrival and completion,
+            whether the server falls steadily behind; the step then stops issuing.
     """
     import aiohttp
 
@@ -160,46 +183,85 @@ async def run_step(
     started = time.perf_counter()
     deadline = started + step.max_duration_s
     issued = 0
+    saturated: list[str] = []
+
+    def judge() -> None:
+        if detector is not None and not saturated:
+            detector.observe(time.perf_counter() - started, issued, tracker.completed)
+            verdict = detector.verdict()
+            if verdict.saturated:
+                saturated.append(verdict.reason or "the server fell steadily behind")
+
+    def may_issue() -> bool:
+        return tracker.aborted is None and not saturated and issued < step.min_requests and time.perf_counter() < deadline
 
     async with client_session(connector=connector) as session:
 
         failures: list[BaseException] = []  # recording a request failed: issue no more
 
-        async def send(request: GenerationRequest) -> None:
+        async def send(request: GenerationRequest, scheduled_perf_s: float | None) -> TokenTrace:
+            nonlocal issued
+            issued += 1
             trace = await stream_request(session, settings, request)
+            if scheduled_perf_s is not None:
+                lateness = {"lateness_s": max(0.0, trace.sent_s - scheduled_perf_s)}
+                request = replace(request, row_columns={**request.row_columns, **lateness})
             try:
                 tracker.record(request, trace)
             except BaseException as exc:
                 failures.append(exc)
                 raise
+            judge()
+            return trace
+
+        async def run_session(user: Session | GenerationRequest, scheduled_perf_s: float | None) -> None:
+            if isinstance(user, GenerationRequest):
+                user = SingleRequest(user)
+            request: GenerationRequest | None = user.first()
+            while request is not None:
+                trace = await send(request, scheduled_perf_s)
+                request, pause_s = user.after(request, trace)
+                if request is None or not may_issue():
+                    return
+                if pause_s > 0:
+                    await asyncio.sleep(pause_s)
+                scheduled_perf_s = None if scheduled_perf_s is None else time.perf_counter()
 
         if step.mode == "closed":
 
             async def worker() -> None:
-                nonlocal issued
-                while tracker.aborted is None and issued < step.min_requests and time.perf_counter() < deadline:
-                    issued += 1
-                    await send(next_request())
+                while may_issue():
+                    await run_session(next_session(), None)
 
             await _all_or_none([asyncio.ensure_future(worker()) for _ in range(step.concurrency or 1)])
         else:
-            rng = np.random.default_rng(seed)
             tasks: list[asyncio.Future] = []
-            arrival = started
             try:
-                while issued < step.min_requests and tracker.aborted is None and not failures:
-                    arrival += float(rng.exponential(1.0 / float(step.rate_rps)))
-                    if arrival > deadline:
+                for arrival in _arrivals(step, started, seed):
+                    if arrival > deadline or not may_issue() or failures:
                         break
                     delay = arrival - time.perf_counter()
                     if delay > 0:
                         await asyncio.sleep(delay)
-                    if failures:
-                        break  # the error is raised below
-                    issued += 1
-                    tasks.append(asyncio.create_task(send(next_request())))
+                    if failures or not may_issue():
+                        break  # an error is raised below
+                    tasks.append(asyncio.create_task(run_session(next_session(), arrival)))
+                    await asyncio.sleep(0)  # the session sends its first request (and counts it) now
+                    judge()
             except BaseException:
                 await _cancel(tasks)
                 raise
             await _all_or_none(tasks)
-    return StepOutcome(step, started, time.perf_counter(), issued, tracker.aborted)
+    return StepOutcome(step, started, time.perf_counter(), issued, tracker.aborted, saturated[0] if saturated else None)
+
+
+def _arrivals(step: LoadStep, started_perf_s: float, seed: int):
+    """Arrival times, ``perf_counter`` seconds: a trace's schedule, or a seeded Poisson process."""
+    if step.mode == "trace":
+        yield from (started_perf_s + offset for offset in step.schedule_s)
+        return
+    rng = np.random.default_rng(seed)
+    arrival = started_perf_s
+    while True:
+        arrival += float(rng.exponential(1.0 / float(step.rate_rps)))
+        yield arrival

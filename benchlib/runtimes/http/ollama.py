@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from benchlib.runtimes.base import GenerationRequest, RuntimeTimings
-from benchlib.runtimes.http.stream import BodyOptions, Dialect, StreamState, parse_event
+from benchlib.runtimes.http.stream import BodyOptions, Dialect, StreamState, chat_messages, parse_event
 
 __all__ = ["CHAT", "GENERATE", "apply_line", "chat_body", "generate_body"]
 
@@ -31,7 +31,7 @@ def generate_body(settings: BodyOptions, request: GenerationRequest) -> dict[str
 def chat_body(settings: BodyOptions, request: GenerationRequest) -> dict[str, Any]:
     """JSON body of one streaming ``/api/chat`` request (the prompt as one user message)."""
     body = _body(settings, request)
-    body["messages"] = [{"role": "user", "content": request.prompt}]
+    body["messages"] = chat_messages(request)
     return body
 
 
@@ -62,5 +62,7 @@ def apply_line(stream: StreamState, line: str, arrived_s: float) -> None:
             )
 
 
-GENERATE = Dialect("ollama-generate", "/api/generate", generate_body, apply_line, family="ollama")
+GENERATE = Dialect(
+    "ollama-generate", "/api/generate", generate_body, apply_line, family="ollama", carries_history=False
+)
 CHAT = Dialect("ollama-chat", "/api/chat", chat_body, apply_line, family="ollama")

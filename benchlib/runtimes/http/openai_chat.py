@@ -10,7 +10,7 @@ from typing import Any
 
 from benchlib.runtimes.base import GenerationRequest
 from benchlib.runtimes.http.openai_completions import apply_line, openai_body
-from benchlib.runtimes.http.stream import BodyOptions, Dialect
+from benchlib.runtimes.http.stream import BodyOptions, Dialect, chat_messages
 
 __all__ = ["DIALECT", "build_body"]
 
@@ -18,7 +18,7 @@ __all__ = ["DIALECT", "build_body"]
 def build_body(settings: BodyOptions, request: GenerationRequest) -> dict[str, Any]:
     """JSON body of one streaming chat completion for exactly ``max_output_tokens`` tokens."""
     body = openai_body(settings, request)
-    body["messages"] = [{"role": "user", "content": request.prompt}]
+    body["messages"] = chat_messages(request)
     return body
 
 

@@ -14,7 +14,7 @@ from typing import Any, Callable, Protocol
 
 from benchlib.runtimes.base import GenerationRequest, RuntimeTimings, TokenTrace
 
-__all__ = ["BodyOptions", "Dialect", "ServerError", "StreamState", "parse_event"]
+__all__ = ["BodyOptions", "Dialect", "ServerError", "StreamState", "chat_messages", "parse_event"]
 
 
 class ServerError(Exception):
@@ -34,6 +34,13 @@ def parse_event(text: str) -> dict[str, Any]:
     if "error" in event:
         raise ServerError(str(event["error"]))
     return event
+
+
+def chat_messages(request: GenerationRequest) -> list[dict[str, str]]:
+    """A chat request's messages: a conversation's turns so far, or the prompt as one user message."""
+    if request.messages:
+        return [{"role": role, "content": content} for role, content in request.messages]
+    return [{"role": "user", "content": request.prompt}]
 
 
 class BodyOptions(Protocol):
@@ -117,6 +124,10 @@ class Dialect:
             line of the response body; raises ``ValueError`` for malformed data
             and :class:`ServerError` for an error the server reports.
         family: ``openai`` or ``ollama`` (how the server lists its models).
+        carries_history: True when a conversation's earlier turns can be sent
+            (chat messages, or a completions prompt holding the transcript);
+            False for an API whose history is an opaque server-side context
+            (Ollama's ``/api/generate``).
     """
 
     name: str
@@ -124,3 +135,4 @@ class Dialect:
     build_body: Callable[[BodyOptions, GenerationRequest], dict[str, Any]]
     apply_line: Callable[[StreamState, str, float], None]
     family: str
+    carries_history: bool = True

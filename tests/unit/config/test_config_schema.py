@@ -31,7 +31,7 @@ def test_the_schema_lists_every_parameter_with_its_section_and_meaning():
 
 @pytest.mark.parametrize(
     "values, problem",
-    [({"repetitons": 3}, "Additional properties"), ({"output_tokens": "many"}, "not of type"),
+    [({"repetitons": 3}, "Additional properties"), ({"repetitions": "many"}, "not of type"),
      ({"concurrency": [1, "two"]}, "not of type"), ({"runtime": "tensorflow"}, "is not one of")],
 )  # fmt: skip
 def test_an_editor_flags_what_the_sweep_would_refuse(values, problem):

@@ -26,7 +26,7 @@ def test_unknown_runtime_lists_the_valid_ones():
 
 def test_the_flat_sweep_parameters_stay_as_they_are():
     assert RUNTIME_NAMES == ("llama.cpp", "http", "onnx")
-    assert RUNTIMES["llama.cpp"].parameters == {"flash_attn": "flash_attn"}
+    assert RUNTIMES["llama.cpp"].parameters == {"flash_attn": "flash_attn", "cache_prompt": "cache_prompt"}
     assert RUNTIMES["onnx"].parameters == {
         "onnx_precision": "precision", "onnx_provider": "provider", "onnx_model_dir": "model_dir",
     }  # fmt: skip

@@ -113,7 +113,7 @@ def test_bad_parameters_name_the_parameter_what_it_must_be_and_the_value(tmp_pat
         _config(tmp_path, repetitons=3)
     with pytest.raises(ParameterError, match=r"Parameter threads \(runtime.threads\) must be 0 or more, got -1"):
         _config(tmp_path, threads=-1)
-    with pytest.raises(ParameterError, match=r"Parameter output_tokens \(workload.output_tokens\) must be an integer, got '4'"):
+    with pytest.raises(ParameterError, match=r"Parameter output_tokens \(workload.output_tokens\) must be an integer >= 1, or a list .*got '4'"):
         _config(tmp_path, output_tokens="4")
     with pytest.raises(ParameterError, match="Unknown runtime 'nope'; valid runtimes: .*fake"):
         _config(tmp_path, runtime="nope")
