@@ -225,7 +225,7 @@ class Workload:
     def measured(self) -> list[GenerationRequest]:
         """The measured requests: cell by cell, repetition-major; conversations turn by turn."""
         if self.trace is not None:
-            return trace_requests(self.trace, "", self.ignore_eos)
+            return trace_requests(self.trace, "trace-", self.ignore_eos)
         if self.conversation:
             return [
                 GenerationRequest(
@@ -313,10 +313,10 @@ class Workload:
 
 
 def trace_requests(trace: Trace, id_prefix: str, ignore_eos: bool) -> list[GenerationRequest]:
-    """A trace's requests in arrival order (``{id_prefix}trace-00042``), each with its lengths and schedule."""
+    """A trace's requests in arrival order (``{id_prefix}00042``), each with its lengths and schedule."""
     return [
         GenerationRequest(
-            f"{id_prefix}trace-{index:05d}", "", item.output_tokens, ignore_eos,
+            f"{id_prefix}{index:05d}", "", item.output_tokens, ignore_eos,
             row_columns={"scheduled_offset_s": item.arrival_s, "trace_row": item.source_row,
                          "target_prompt_tokens": item.prompt_tokens, "target_output_tokens": item.output_tokens},
         )

@@ -52,6 +52,7 @@ NOT_IDENTITY = ("output_dir", "price_profile", "price_files", "repeats")
 IDENTITY_AT_DEFAULT_OMITTED = (
     "context_depth", "turns", "think_time_s", "think_time_distribution", "prefix_tokens", "prefix_share",
     "trace", "trace_columns", "trace_speedup", "trace_max_requests", "load", "max_duration_s", "sweep_tolerance",
+    "slo_attainment", "sweep_step_s",
 )  # fmt: skip
 """Parameters added after run ids were first handed out: left out of the identity at their defaults, so
 every earlier run keeps its id (a value other than the default is part of it)."""
@@ -159,6 +160,11 @@ class SweepConfig(BaseModel):
         if not self.spec.in_process:
             self.load.steps()
             self.load.check_budget(len(workload.grid_cells))
+            if self.load.load == "sweep" and (workload.grid or workload.trace is not None):
+                raise ParameterError(
+                    "load: sweep searches for one rate at one request shape: give a single prompt_tokens, "
+                    "output_tokens and context_depth, and no trace (a trace brings its own arrival times)."
+                )
         if workload.conversation and not self.spec.carries_history(self.runtime_options):
             raise ParameterError(
                 f"turns: {self.workload.turns} needs an API that carries a conversation's history; "

@@ -216,8 +216,6 @@ class RunSummary(_Record):
         None, description="open loop and trace replay: how long after its scheduled time each request was sent")
     energy_by_phase: dict[str, Any] | None = Field(
         None, description="energy split into prefill (J per prompt token) and decode (J per output token), or why not")
-    rate_search: dict[str, Any] | None = Field(
-        None, description="load: sweep: the highest rate that met the targets, its bracket and the steps taken")
 
 
 class StepRecord(_Record):
@@ -349,6 +347,8 @@ class RunRecord(_Record):
     network: dict[str, Any] | None = None
     prompt_tokenizer: str | None = Field(None, description="the tokenizer synthetic prompts were made with (load sweeps)")
     trace: dict[str, Any] | None = Field(None, description="a replayed trace: file, layout, requests, duration, notes")
+    rate_search: dict[str, Any] | None = Field(
+        None, description="load: sweep: the highest rate that met the targets, its bracket and the steps taken")
     price_profile: dict[str, Any] | None = None
     source: ImportSource | None = Field(None, description="an imported run's origin")
     workload: dict[str, Any] | None = Field(None, description="an imported run's workload, as its tool stated it")

@@ -107,6 +107,9 @@ class Driver(Protocol):
     in_process: bool
     """True when the driver loads a model here (its load time is recorded), False when it drives a server."""
 
+    workload: Any
+    """The :class:`~benchlib.workload.Workload` it runs."""
+
     def check(self, store: RunDirectory, previous: dict[str, Any] | None) -> None:
         """Check that earlier results in ``store`` were measured on the same model, or raise a clear error."""
 

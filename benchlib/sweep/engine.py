@@ -41,6 +41,7 @@ from benchlib.sweep.live_metrics import LOOPBACK, METRICS_OFF, SweepLabels, Swee
 from benchlib.sweep.load_steps import LoadStepsDriver
 from benchlib.sweep.run_record import (
     attempt_energy,
+    attempt_phase_energy,
     close_previous_attempt,
     mark_stopped,
     price_run_record,
@@ -186,6 +187,7 @@ def _measure(
         live.set_phase("load")
         started = time.perf_counter()
         driver.load(meta)
+        _record_trace(meta, driver.workload.trace)
         if driver.in_process:
             timings["model_load_s"] = time.perf_counter() - started
         driver.prepare()
@@ -221,6 +223,15 @@ def _measure(
         _keep_power_samples(store, power, attempt.index, stopped_by)
     meta["thermal"] = thermal.record(window, attempt.index)
     return _finish(config, driver, store, meta, attempt.index, timings, power, measurement, window, previous)
+
+
+def _record_trace(meta: dict[str, Any], trace: Any) -> None:
+    """Record the replayed trace in ``run.json`` and tell the user what reading it changed (sorted, skipped, cut)."""
+    if trace is None:
+        return
+    meta["trace"] = trace.to_record()
+    for note in trace.notes:
+        print(f"Trace {trace.path}: {note}")
 
 
 def _fail_when_nothing_succeeded(store: RunDirectory, meta: dict[str, Any], requests: pd.DataFrame) -> None:
@@ -287,6 +298,9 @@ def _finish(
     energy = attempt_energy(power, measurement, basis, attempt, previous)
     meta["attempts"][-1]["energy"] = energy
     summary["energy"] = energy
+    by_phase = attempt_phase_energy(store, power, requests, attempt)
+    if by_phase is not None:
+        summary["energy_by_phase"] = by_phase
     if energy.get("valid") is False and power.kind is not None:
         print(f"Warning: no energy figure for this run: {energy.get('problem')}")
     price_run_record(meta, config, driver.priced_requests(meta, requests), force=True)

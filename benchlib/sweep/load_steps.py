@@ -34,6 +34,8 @@ from benchlib.runtimes.http import HttpRuntime, ServerGone, measure_rtt, run_cor
 from benchlib.sweep.driver import EnergyBasis, RunningAttempt, Window
 from benchlib.sweep.partial_log import OutputNotWritable, PartialLog, fold_partial
 from benchlib.sweep.rows import load_step_row
+from benchlib.sweep.rate_sweep import planned_search_requests, search_rates
+from benchlib.sweep.saturation import OverSaturationDetector
 from benchlib.sweep.sessions import ConversationSession, Session, SingleRequest
 from benchlib.sweep.steps import LoadStep, StepOutcome, run_step
 from benchlib.synthetic_prompts import GgufTokenizer, ServerTokenizer
@@ -147,6 +149,18 @@ def _peak_throughput(steps_meta: dict[str, Any]) -> dict[str, Any] | None:
     return best
 
 
+def _requests_done(steps: list[LoadStep], steps_meta: dict[str, Any], attempt: int | None = None) -> int:
+    """Requests of the complete steps (of one attempt, or of all): a planned step's planned count,
+    a rate-search step's issued count."""
+    planned = {s.step_id: s.min_requests for s in steps}
+    done = 0
+    for step_id, record in steps_meta.items():
+        if record.get("status") != StepStatus.COMPLETE or (attempt is not None and record.get("attempt") != attempt):
+            continue
+        done += planned.get(step_id, int((record.get("summary") or {}).get("issued") or 0))
+    return done
+
+
 class LoadStepsDriver:
     """Runs a sweep's load steps against a server.
 
@@ -210,8 +224,9 @@ class LoadStepsDriver:
         fold_partial(store, self.partial)  # requests completed by a killed attempt
         steps_meta = meta.setdefault("steps", {})
         self.pending = [s for s in self.steps if steps_meta.get(s.step_id, {}).get("status") != StepStatus.COMPLETE]
-        total = sum(s.min_requests for s in self.steps)
-        return sum(s.min_requests for s in self.steps if s not in self.pending), total
+        total = sum(s.min_requests for s in self.steps) + planned_search_requests(self.config.load)
+        done = _requests_done(self.steps, steps_meta)
+        return done, max(total, done)
 
     def load(self, meta: dict[str, Any]) -> None:
         """Record the server's description and the network round trip."""
@@ -231,50 +246,68 @@ class LoadStepsDriver:
         return len(self.warmup_requests)
 
     def measure(self, attempt: RunningAttempt) -> Window | None:
-        """Run every pending step; fold each finished step's rows and record its summary.
+        """Run every pending step (then, for ``load: sweep``, the rate search); record each finished step.
 
         Raises:
             ServerGone: the server stopped answering (every completed request is kept).
         """
+        window: list[float] = []
+        self._done_before = attempt.meta["progress"]["completed"]
+        for step in self.pending:
+            self.run_one(step, attempt, window)
+        if self.config.load.load == "sweep":
+            search_rates(self, attempt, window)
+        return Window(window[0], window[1], attempt.unix_minus_perf_s) if window else None
+
+    def run_one(
+        self, step: LoadStep, attempt: RunningAttempt, window: list[float], detector: OverSaturationDetector | None = None
+    ) -> dict[str, Any]:
+        """Run one step, fold its rows, record it in ``run.json``; its summary.
+
+        Args:
+            step: The step.
+            attempt: The running attempt.
+            window: ``[first start, last end]`` of the steps so far, ``perf_counter`` seconds (updated).
+            detector: Over-saturation detector of an open-loop step of a rate search.
+
+        Raises:
+            ServerGone: the server stopped answering during the step.
+        """
         meta, store = attempt.meta, attempt.store
         steps_meta = meta["steps"]
-        done_before = meta["progress"]["completed"]
         unix_minus_perf = attempt.unix_minus_perf_s
-        window: list[float] = []
-        for step in self.pending:
-            requests = self.workload.materialize(step_requests(self.workload, step, attempt.index), self.tokenizer)
-            next_session = iter(step_sessions(self.workload, requests)).__next__
-            attempt.live.set_step(step.step_id, step.mode, step.concurrency or step.rate_rps or 0.0)
+        requests = self.workload.materialize(step_requests(self.workload, step, attempt.index), self.tokenizer)
+        next_session = iter(step_sessions(self.workload, requests)).__next__
+        attempt.live.set_step(step.step_id, step.mode, step.concurrency or step.rate_rps or 0.0)
 
-            def on_trace(request: GenerationRequest, trace: TokenTrace, step: LoadStep = step) -> None:
-                row = load_step_row(trace, request, step, attempt.index, unix_minus_perf)
-                self.partial.append(row)
-                # writes run.json's progress now and then (OutputNotWritable if it cannot)
-                attempt.advance(output_tokens=row["output_tokens"] or 0, failed=row["error"] is not None)
+        def on_trace(request: GenerationRequest, trace: TokenTrace) -> None:
+            row = load_step_row(trace, request, step, attempt.index, unix_minus_perf)
+            self.partial.append(row)
+            # writes run.json's progress now and then (OutputNotWritable if it cannot)
+            attempt.advance(output_tokens=row["output_tokens"] or 0, failed=row["error"] is not None)
 
-            outcome = run_coroutine(run_step(self.settings, step, next_session, on_trace, seed=self.config.run.seed))
-            window[:] = [window[0] if window else outcome.started_perf_s, outcome.ended_perf_s]
-            rows = fold_partial(store, self.partial)
-            step_rows = rows[(rows["step"] == step.step_id) & (rows["attempt"] == attempt.index)]
-            steps_meta[step.step_id] = {
-                "status": StepStatus.ABORTED if outcome.aborted else StepStatus.COMPLETE,
-                "attempt": attempt.index,
-                "started_unix_s": unix_minus_perf + outcome.started_perf_s,
-                "ended_unix_s": unix_minus_perf + outcome.ended_perf_s,
-                "summary": step_summary(step_rows, outcome, self.config.load.slo, self.workload),
-            }
-            meta["progress"]["completed"] = done_before + sum(
-                s.min_requests for s in self.steps if steps_meta.get(s.step_id, {}).get("status") == StepStatus.COMPLETE
-                and steps_meta[s.step_id]["attempt"] == attempt.index
+        seed = self.config.run.seed
+        outcome = run_coroutine(run_step(self.settings, step, next_session, on_trace, seed=seed, detector=detector))
+        window[:] = [window[0] if window else outcome.started_perf_s, outcome.ended_perf_s]
+        rows = fold_partial(store, self.partial)
+        step_rows = rows[(rows["step"] == step.step_id) & (rows["attempt"] == attempt.index)]
+        summary = step_summary(step_rows, outcome, self.config.load.slo, self.workload)
+        steps_meta[step.step_id] = {
+            "status": StepStatus.ABORTED if outcome.aborted else StepStatus.COMPLETE,
+            "attempt": attempt.index,
+            "started_unix_s": unix_minus_perf + outcome.started_perf_s,
+            "ended_unix_s": unix_minus_perf + outcome.ended_perf_s,
+            "summary": summary,
+        }
+        meta["progress"]["completed"] = self._done_before + _requests_done(self.steps, steps_meta, attempt.index)
+        store.write_record(meta)
+        attempt.live.set_progress(meta["progress"]["completed"])
+        if outcome.aborted:
+            raise ServerGone(
+                f"Step {step.step_id}: {outcome.aborted}. Every completed request is kept in {store.path}; "
+                "bring the server back and run the same command to resume."
             )
-            store.write_record(meta)
-            attempt.live.set_progress(meta["progress"]["completed"])
-            if outcome.aborted:
-                raise ServerGone(
-                    f"Step {step.step_id}: {outcome.aborted}. Every completed request is kept in {store.path}; "
-                    "bring the server back and run the same command to resume."
-                )
-        return Window(window[0], window[1], unix_minus_perf) if window else None
+        return summary
 
     def stopped(self, attempt: RunningAttempt) -> None:
         """Fold the rows of the interrupted step into ``requests.parquet``.

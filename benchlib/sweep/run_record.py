@@ -20,6 +20,8 @@ from benchlib import machine
 from benchlib.config import SweepConfig
 from benchlib.cost import price_run as cost_of_run
 from benchlib.cost import profile_record
+from benchlib.power.base import KIND_ESTIMATED
+from benchlib.power.phases import phase_energy
 from benchlib.power.session import PowerSession
 from benchlib.records import (
     SCHEMA_VERSION,
@@ -33,6 +35,7 @@ from benchlib.sweep.driver import EnergyBasis
 
 __all__ = [
     "attempt_energy",
+    "attempt_phase_energy",
     "close_previous_attempt",
     "mark_stopped",
     "price_run_record",
@@ -139,6 +142,20 @@ def save_power_samples(store: RunDirectory, power: PowerSession, attempt: int) -
     buffer = io.BytesIO()
     samples.to_parquet(buffer, index=False)
     atomic_write_bytes(path, buffer.getvalue())
+
+
+def attempt_phase_energy(store: RunDirectory, power: PowerSession, requests: pd.DataFrame, attempt: int) -> dict[str, Any] | None:
+    """This attempt's energy split into prefill and decode (:mod:`benchlib.power.phases`), or why it cannot be.
+
+    ``None`` when the sweep measured no power at all (``power: none``).
+    """
+    if power.kind is None:
+        return None
+    path = store.path / "power.parquet"
+    samples = pd.read_parquet(path) if path.exists() else pd.DataFrame(columns=["attempt", "unix_s", "power_w"])
+    samples = samples[samples["attempt"] == attempt] if "attempt" in samples else samples
+    rows = requests[requests["attempt"] == attempt] if "attempt" in requests else requests
+    return phase_energy(samples, rows, estimated=power.kind == KIND_ESTIMATED).to_record()
 
 
 def attempt_energy(
