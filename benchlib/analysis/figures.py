@@ -41,6 +41,7 @@ from benchlib.analysis.pareto import pareto_points, plot_pareto
 from benchlib.analysis.power_timeline import plot_power_timeline
 from benchlib.analysis.serving import plot_load_steps, plot_serving_curve, serving_points
 from benchlib.analysis.tables import step_table
+from benchlib.analysis.workload_figures import cell_table, plot_rates_by_depth, plot_ttft_by_turn, turn_table
 from benchlib.records import IMPORTED_KIND, RunStatus, scan_runs
 from benchlib.records.directory import THERMAL_FILE
 
@@ -299,6 +300,23 @@ def _save(figure, path: Path, paths: list[Path], tight: bool = True) -> None:
     paths.append(save_figure(figure, path, tight))
 
 
+def _workload_figures(runs_dir: str | Path, figures_dir: Path, paths: list[Path], skipped: dict[str, str]) -> None:
+    """``ttft_by_turn.png`` and ``rates_by_depth.png`` when some run has conversations or a depth grid."""
+    turns = turn_table(runs_dir)
+    cells = cell_table(runs_dir)
+    if not cells.empty:
+        cells = cells[cells.groupby("run_id")["context_depth"].transform("nunique") > 1]
+    for name, table, plot, why in (
+        ("ttft_by_turn.png", turns, plot_ttft_by_turn, "no run with conversations (prompts: conversation)"),
+        ("rates_by_depth.png", cells, plot_rates_by_depth, "no run with several context_depth values"),
+    ):
+        if table.empty:
+            skipped[name] = why
+            (figures_dir / name).unlink(missing_ok=True)
+        else:
+            _save(plot(table), figures_dir / name, paths)
+
+
 def write_figures(
     runs: pd.DataFrame, reference: pd.DataFrame, figures_dir: str | Path, runs_dir: str | Path | None = None
 ) -> WrittenFigures:
@@ -307,7 +325,9 @@ def write_figures(
     Always: every figure of :data:`FIGURES` (one panel per model) and
     ``pareto.png``. With ``runs_dir``: ``latency_ecdf.png``; for runs with
     load steps ``load_steps.png``, ``load_steps.csv`` and, with a complete
-    closed-loop step, ``serving_curve.png``; and the power timeline of the
+    closed-loop step, ``serving_curve.png``; with conversations
+    ``ttft_by_turn.png``, with a context-depth grid ``rates_by_depth.png``
+    (:mod:`~benchlib.analysis.workload_figures`); and the power timeline of the
     latest complete run that has power samples (else thermal samples, else the latest).
 
     A figure with nothing to show is not written, and a stale copy from an
@@ -326,7 +346,8 @@ def write_figures(
         _save(plot_comparison(spec, complete, reference), figures_dir / spec.filename, paths)
     _save(plot_pareto(pareto_points(complete, reference)), figures_dir / "pareto.png", paths)
     if runs_dir is None:
-        skipped.update(dict.fromkeys(("latency_ecdf.png", "serving_curve.png", "power_timeline.png"), "no runs_dir given"))
+        skipped.update(dict.fromkeys(("latency_ecdf.png", "serving_curve.png", "power_timeline.png", "ttft_by_turn.png",
+                                      "rates_by_depth.png"), "no runs_dir given"))  # fmt: skip
         return WrittenFigures(paths, skipped)
     _save(plot_latency_ecdf(latency_samples(runs_dir, complete)), figures_dir / "latency_ecdf.png", paths)
     steps = step_table(runs_dir)
@@ -339,6 +360,7 @@ def write_figures(
         (figures_dir / "serving_curve.png").unlink(missing_ok=True)
     else:
         _save(plot_serving_curve(steps), figures_dir / "serving_curve.png", paths)
+    _workload_figures(runs_dir, figures_dir, paths, skipped)
     stored = [run for run in scan_runs(runs_dir).runs if run.status == RunStatus.COMPLETE]
     with_power = [run for run in stored if (run.path / "power.parquet").exists()]
     with_thermal = [run for run in stored if (run.path / THERMAL_FILE).exists()]

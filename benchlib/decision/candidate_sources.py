@@ -10,6 +10,10 @@ on the same hardware are quoted next to the prediction as a cross-check.
 
 from __future__ import annotations
 
+import dataclasses
+
+import numpy as np
+
 from benchlib.decision.capacity import closed_loop_steps
 from benchlib.decision.serving import (
     LoadLevel,
@@ -22,9 +26,11 @@ from benchlib.predict.local_model import QUANT_SUFFIX, reference_model_id
 from benchlib.predict.platforms import serving_estimate
 from benchlib.predict.predictor import Library, Prediction
 from benchlib.predict.roofline import Scenario
-from benchlib.records import StoredRun
+from benchlib.records import StepStatus, StoredRun
 
-__all__ = ["BASIS", "imported_levels", "measured_levels", "nearest_evidence", "predicted_levels", "run_model"]
+__all__ = [
+    "BASIS", "imported_levels", "measured_levels", "nearest_evidence", "predicted_levels", "rate_search_level", "run_model",
+]
 
 BASIS = {
     "measured": "measured here (load steps or one-at-a-time requests of the run)",
@@ -45,13 +51,40 @@ def run_model(run: StoredRun, library: Library) -> tuple[str | None, str | None,
 
 
 def measured_levels(run: StoredRun, output_tokens: int) -> list[LoadLevel]:
-    """A measured run's levels: each complete closed-loop step, or its one-at-a-time requests."""
+    """A measured run's levels: each complete closed-loop step and a rate search's result, or its one-at-a-time requests."""
     if run.record.is_load_sweep:
         levels = [level_from_rows(rows, concurrency, step, output_tokens)
                   for step, concurrency, rows in closed_loop_steps(run)]  # fmt: skip
+        levels.append(rate_search_level(run, output_tokens))
         return [level for level in levels if level is not None]
     level = level_from_rows(run.requests, 1, None, output_tokens, one_stream=True)
     return [level] if level is not None else []
+
+
+def rate_search_level(run: StoredRun, output_tokens: int) -> LoadLevel | None:
+    """The level a rate search (``load: sweep``) measured: its highest passing step, at the sustainable rate.
+
+    Its slots are the mean number of requests the server held at that rate (Little's law: rate x mean
+    latency), its interval the search's bracket (the threshold lies between the highest passing and the
+    lowest failing rate). ``None`` without a search that found a rate.
+    """
+    search = run.record.rate_search or {}
+    rate = search.get("sustainable_rate_rps")
+    if not rate:
+        return None
+    step_id = next((sid for sid, step in run.record.steps.items()
+                    if step.status == StepStatus.COMPLETE and step.summary.get("rate_rps") == rate), None)  # fmt: skip
+    if step_id is None:
+        return None
+    step = run.record.steps[step_id]
+    rows = run.requests[(run.requests["step"] == step_id) & (run.requests["attempt"] == step.attempt)]
+    level = level_from_rows(rows, 1, step_id, output_tokens)
+    if level is None:
+        return None
+    high = (search.get("interval_rps") or [rate, rate])[1] or rate
+    slots = max(1, round(rate * float(np.mean(level.service_s))))
+    return dataclasses.replace(level, slots=slots, measured_rate_rps=float(rate), speed_low=1.0,
+                               speed_high=float(high) / float(rate))  # fmt: skip
 
 
 def imported_levels(run: StoredRun, output_tokens: int) -> list[LoadLevel]:

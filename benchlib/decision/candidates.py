@@ -220,9 +220,18 @@ def _run_candidate(run: StoredRun, inputs: DecisionInputs, prices: PriceBook) ->
         power_w = profile.power_w
     platform_class = _CLASS_OF_KIND.get(profile.kind, "unknown") if profile is not None else "unknown"
     note = "one stream: the run sent one request at a time" if len(levels) == 1 and levels[0].slots == 1 else ""
-    return _make(inputs, levels, name=run.run_id, platform=platform, platform_class=platform_class, source=source,
-                 run_id=run.run_id, model=f"{inputs.service.label} ({record.model.get('name')})", price_profile=profile,
-                 power_w=power_w, power_basis=basis, basis_note=note)  # fmt: skip
+    candidate = _make(inputs, levels, name=run.run_id, platform=platform, platform_class=platform_class,
+                      source=source, run_id=run.run_id, model=f"{inputs.service.label} ({record.model.get('name')})",
+                      price_profile=profile, power_w=power_w, power_basis=basis, basis_note=note)  # fmt: skip
+    level = candidate.sizing.level if candidate.sizing is not None else None
+    if level is not None and level.measured_rate_rps is not None:
+        search = record.rate_search or {}
+        low, high = search.get("interval_rps") or (level.measured_rate_rps, level.measured_rate_rps)
+        note = (f"capacity measured by load: sweep: {low:.3g} req/s sustained within the run's targets, "
+                f"{high:.3g} req/s not ({search.get('rule', '')}); fleet = ceil(rate / {low:.3g}), "
+                f"latencies as measured at that rate, queue included")  # fmt: skip
+        candidate = dataclasses.replace(candidate, basis_note=note)
+    return candidate
 
 
 def _platform_candidate(name: str, platform: MissionPlatform, inputs: DecisionInputs, prices: PriceBook,

@@ -97,6 +97,8 @@ def size_level(level: LoadLevel, rate_per_s: float, targets: dict[str, float], q
     tpot_limit = targets.get("tpot_s")
     if tpot_limit is not None and level.quantile_s("tpot_s", quantile) > tpot_limit:
         return _without_queue(level, rate_per_s, targets, quantile)  # no fleet lowers a per-token time
+    if level.measured_rate_rps is not None:
+        return _measured_fleet(level, rate_per_s, targets, quantile, devices)
     if devices is None:
         needed = []
         for metric, first_s in (("ttft_s", level.ttft_s), ("e2e_s", level.service_s)):
@@ -114,6 +116,25 @@ def size_level(level: LoadLevel, rate_per_s: float, targets: dict[str, float], q
                 "e2e_s": stats.first_token_quantile_s(level.service_s, quantile)}  # fmt: skip
     share = stats.attainment(level.ttft_s, targets.get("ttft_s"), level.tpot_s, tpot_limit)
     return LoadSizing(level, rate_per_s, devices, stats, achieved, check_targets(achieved, targets, _at(quantile)), share)
+
+
+def _measured_fleet(level: LoadLevel, rate_per_s: float, targets: dict[str, float], quantile: float,
+                    devices: int | None) -> LoadSizing:  # fmt: skip
+    """A rate search's level: ``ceil(rate / sustainable rate)`` devices, each at most at the rate it was measured at.
+
+    Its latencies are those measured at the sustainable rate, queue included: a device of the fleet
+    sees that rate or less, so they bound what it gives from above. Nothing is simulated.
+    """
+    capacity = float(level.measured_rate_rps)
+    fleet = devices if devices is not None else max(1, math.ceil(rate_per_s / capacity - 1e-9))
+    achieved = {"ttft_s": level.quantile_s("ttft_s", quantile), "tpot_s": level.quantile_s("tpot_s", quantile),
+                "e2e_s": level.quantile_s("service_s", quantile)}  # fmt: skip
+    limits = {"ttft_s": level.ttft_s, "tpot_s": level.tpot_s, "e2e_s": level.service_s}
+    within = np.ones(level.ttft_s.shape, dtype=bool)
+    for metric, limit in targets.items():
+        within &= limits[metric] <= limit
+    checks = check_targets(achieved, targets, _at(quantile))
+    return LoadSizing(level, rate_per_s, fleet, None, achieved, checks, float(np.mean(within)) if within.size else float("nan"))
 
 
 def best_sizing(levels: list[LoadLevel], rate_per_s: float, targets: dict[str, float], quantile: float, *,

@@ -12,6 +12,10 @@ Where each comes from:
   interval from a bootstrap of the mean service time over its requests;
 * a one-at-a-time run: its requests at one slot, the run's throughput interval;
 * an imported run: the tool's own percentiles, one value each, no interval;
+* a rate search (``load: sweep``): the highest passing step's requests, their
+  queue included, at the measured sustainable rate (``measured_rate_rps``):
+  the fleet is ``ceil(rate / sustainable rate)`` devices, not simulated, and
+  the interval is the search's bracket;
 * a prediction (:mod:`benchlib.predict`): each predicted point whose batch holds
   every client (a point that queues inside the device is left out: the fleet's
   queue is modelled outside, :mod:`benchlib.decision.queueing`), the model's
@@ -48,6 +52,9 @@ class LoadLevel:
         tpot_interval_s: The predicted TPOT's interval (NaN, NaN for measured values).
         ttft_interval_s: The predicted TTFT's interval, without queueing (NaN, NaN for measured values).
         power_w: Draw at this load when known (a prediction's), W.
+        measured_rate_rps: A rate search's sustainable rate, requests/s: what one
+            device serves within the targets, measured with its queue (``None``
+            for a level whose capacity the queueing model works out).
     """
 
     slots: int
@@ -60,6 +67,7 @@ class LoadLevel:
     tpot_interval_s: tuple[float, float] = (float("nan"), float("nan"))
     ttft_interval_s: tuple[float, float] = (float("nan"), float("nan"))
     power_w: float | None = None
+    measured_rate_rps: float | None = None
 
     @property
     def mean_service_s(self) -> float:
@@ -68,7 +76,9 @@ class LoadLevel:
 
     @property
     def requests_per_s(self) -> float:
-        """Requests one device completes per second when every slot is busy."""
+        """Requests one device completes per second when every slot is busy (a rate search's: the rate it sustained)."""
+        if self.measured_rate_rps is not None:
+            return self.measured_rate_rps
         return self.slots / self.mean_service_s
 
     def quantile_s(self, metric: str, q: float) -> float:
@@ -86,6 +96,7 @@ class LoadLevel:
         (tpot_low, tpot_high), (ttft_low, ttft_high) = self.tpot_interval_s, self.ttft_interval_s
         return dataclasses.replace(self, ttft_s=self.ttft_s / speed, tpot_s=self.tpot_s / speed,
                                    service_s=self.service_s / speed, speed_low=float("nan"), speed_high=float("nan"),
+                                   measured_rate_rps=None if self.measured_rate_rps is None else self.measured_rate_rps * speed,
                                    tpot_interval_s=(tpot_low / speed, tpot_high / speed),
                                    ttft_interval_s=(ttft_low / speed, ttft_high / speed))  # fmt: skip
 
