@@ -16,6 +16,7 @@ import yaml
 from benchlib.errors import ParameterError
 from benchlib.notebook_runner import run_sweep_repeats
 from benchlib.records import RunDirectory
+from benchlib.sweep.summary_lines import workload_lines
 
 __all__ = ["add_sweep_parser", "parse_overrides", "run_sweep_command"]
 
@@ -63,6 +64,9 @@ def _print_summary(run_dir, prefix: str) -> None:
             f"[95% CI {tpot.ci_low * 1e3:.2f}, {tpot.ci_high * 1e3:.2f}], "
             f"throughput {summary.system_throughput_tps.value:.1f} tok/s ({tpot.scope or 'one run'})"
         )
+    if record is not None:
+        for line in workload_lines(record.summary.model_dump(), record.rate_search):
+            print(f"{prefix}{line}")
 
 
 def run_sweep_command(args: argparse.Namespace) -> int:
