@@ -93,8 +93,10 @@ class ConversationBook:
         history.tokens += self.user_message_tokens + int(reply_tokens)
 
     def record_trace(self, request: GenerationRequest, user_message: str, trace: TokenTrace) -> None:
-        """Add a finished turn from its trace (a failed turn adds its message and an empty reply)."""
-        self.record(request, user_message, trace.text if trace.error is None else "", trace.output_tokens)
+        """Add a finished turn from its trace (a failed turn adds its message and an empty reply: its partial
+        output is not part of the history the next turn sends)."""
+        failed = trace.error is not None
+        self.record(request, user_message, "" if failed else trace.text, 0 if failed else trace.output_tokens)
 
     def restore(self, rows: Any, user_messages: dict[str, str]) -> None:
         """Rebuild histories from rows already on disk (a resumed sweep), in turn order.
@@ -110,5 +112,6 @@ class ConversationBook:
             message = user_messages.get(row.request_id)
             if message is None:
                 continue
+            failed = isinstance(getattr(row, "error", None), str)  # as record_trace: a failed turn's reply is empty
             request = GenerationRequest(row.request_id, message, 1, row_columns={"conversation_id": row.conversation_id})
-            self.record(request, message, row.output_text or "", int(row.output_tokens or 0))
+            self.record(request, message, "" if failed else row.output_text or "", 0 if failed else int(row.output_tokens or 0))

@@ -17,8 +17,8 @@ Richer workloads (issue 27):
   (:mod:`benchlib.conversation`);
 * ``prefix_tokens`` with ``prefix_share``: that share of the requests start
   with one shared prefix, chosen evenly over the run (request ``i`` of ``n``
-  gets it when ``floor((i + 1) s) > floor(i s)``, so exactly ``round(n s)``
-  do, not a random number);
+  gets it when ``floor((i + 1) s + 1/2) > floor(i s + 1/2)``, so exactly
+  ``round(n s)`` do, not a random number);
 * grids: several ``prompt_tokens``, ``output_tokens`` or ``context_depth``
   values make one :class:`Cell` each, measured in turn (ids
   ``pp128-tg32-d0-rep000-p00``). A cell's context depth is a synthetic text
@@ -125,7 +125,7 @@ class Cell:
 
 def _shared(index: int, share: float) -> bool:
     """True when request ``index`` of a run gets the shared prefix (exactly ``round(n * share)`` of n, evenly spread)."""
-    return math.floor((index + 1) * share + 1e-9) > math.floor(index * share + 1e-9)
+    return math.floor((index + 1) * share + 0.5 + 1e-9) > math.floor(index * share + 0.5 + 1e-9)
 
 
 @dataclass(frozen=True)
@@ -317,7 +317,8 @@ def trace_requests(trace: Trace, id_prefix: str, ignore_eos: bool) -> list[Gener
     return [
         GenerationRequest(
             f"{id_prefix}{index:05d}", "", item.output_tokens, ignore_eos,
-            row_columns={"scheduled_offset_s": item.arrival_s, "trace_row": item.source_row,
+            row_columns={"repetition": 0, "prompt_index": index, "scheduled_offset_s": item.arrival_s,
+                         "trace_row": item.source_row,
                          "target_prompt_tokens": item.prompt_tokens, "target_output_tokens": item.output_tokens},
         )
         for index, item in enumerate(trace.requests)

@@ -282,6 +282,12 @@ class SweepConfig(BaseModel):
         for name in IDENTITY_AT_DEFAULT_OMITTED:
             if name in values and values[name] == defaults[name]:
                 values.pop(name)
+        for name, applies in (("prefix_share", "prefix_tokens"), ("think_time_distribution", "think_time_s"),
+                              ("trace_columns", "trace"), ("trace_speedup", "trace"), ("trace_max_requests", "trace")):
+            if not values.get(applies):
+                values.pop(name, None)  # it changes nothing without the parameter it qualifies
+        if values.get("context_depth") in ([0], 0):
+            values.pop("context_depth", None)
         if spec.in_process and values.get("cache_prompt") == defaults["cache_prompt"]:
             values.pop("cache_prompt")  # in-process runtimes read it since issue 27
         if self.workload.trace:

@@ -67,7 +67,7 @@ def judge_step(rate_rps: float, summary: dict[str, Any], attainment: float) -> S
     share = meeting / issued if issued else 0.0
     saturated = summary.get("saturated")
     reason = saturated or (
-        None if share >= attainment else f"{share:.0%} of the {issued} requests met every target, below {attainment:.0%}"
+        None if share >= attainment else f"{share:.1%} of the {issued} requests met every target, below {attainment:.1%}"
     )
     achieved = summary.get("request_rate_rps")
     return StepResult(
