@@ -37,6 +37,7 @@ from benchlib.errors import RuntimeFailure
 from benchlib.models import ModelInfo
 from benchlib.runtimes.base import GenerationRequest, RuntimeTimings, TokenTrace
 from benchlib.runtimes.llamacpp_log import captured_llama_log
+from benchlib.runtimes.llamacpp_prompt_cache import HostPromptCache
 from benchlib.runtimes.llamacpp_settings import FLASH_ATTN_MODES, LlamaCppSettings
 from benchlib.runtimes.local_settings import default_threads
 
@@ -81,6 +82,7 @@ class LlamaCppRuntime:
         self._one_token_batch = None
         self._cached_ids: list[int] = []  # the tokens in the KV cache, in order (when it is kept)
         self._keep_cache = self.settings.cache_prompt == "on"
+        self._host_cache: HostPromptCache | None = None  # made when the cache is first kept
 
     def keep_cache(self, workload_reuses: bool) -> None:
         """Keep the KV cache between requests when ``cache_prompt`` says so.
@@ -93,7 +95,8 @@ class LlamaCppRuntime:
         self._keep_cache = mode == "on" or (mode == "default" and workload_reuses)
 
     def _reuse(self, prompt_ids: list[int]) -> int:
-        """Make the KV cache hold the longest prefix it shares with ``prompt_ids`` (at most all but one token).
+        """Make the KV cache hold the longest prefix it shares with ``prompt_ids`` (at most all but one token),
+        from the cache itself or from a state saved in host memory (:mod:`.llamacpp_prompt_cache`).
 
         Returns:
             The prompt tokens already in the cache (0 when the cache is not kept).
@@ -103,11 +106,9 @@ class LlamaCppRuntime:
             llm.reset()
             self._cached_ids = []
             return 0
-        shared = 0
-        for cached, new in zip(self._cached_ids, prompt_ids):
-            if cached != new:
-                break
-            shared += 1
+        if self._host_cache is None:
+            self._host_cache = HostPromptCache()
+        self._cached_ids, shared = self._host_cache.best_prefix(llm.ctx, self._cached_ids, prompt_ids)
         shared = min(shared, len(prompt_ids) - 1)  # the last prompt token is evaluated: its logits pick the first output
         llm.n_tokens = shared  # Llama.eval removes the cache from here on
         self._cached_ids = self._cached_ids[:shared]
@@ -382,7 +383,8 @@ class LlamaCppRuntime:
             "seed": self.settings.seed,
             "temperature": self.settings.temperature,
             "sampling": "greedy" if self.settings.temperature <= 0 else "softmax",
-            "prompt_cache": "kept between requests (one slot)" if self._keep_cache else "cleared before every request",
+            "prompt_cache": ("kept between requests (one slot, prompts it loses saved in host memory as llama-server's "
+                             "--cache-ram)") if self._keep_cache else "cleared before every request",
             "cache_prompt": self.settings.cache_prompt,
         }
 

@@ -9,7 +9,9 @@ the lowest failing rate until they are ``sweep_tolerance`` apart.
 Each step issues requests for ``sweep_step_s`` seconds (``rate x
 sweep_step_s`` requests, at least ``step_min_requests``, never longer than
 ``step_max_s``): a server that falls behind needs time to show it, and a step
-of a fixed number of requests gets shorter as the rate rises.
+of a fixed number of requests gets shorter as the rate rises. Its arrivals are
+a Poisson process conditioned on that count (sorted uniform times,
+:func:`poisson_schedule`), so the step offers exactly the rate it is judged at.
 
 A step **passes** when at least ``slo_attainment`` of the requests it issued
 (failed ones count as misses) met every target, and the over-saturation
@@ -28,6 +30,8 @@ from __future__ import annotations
 
 import math
 import time
+
+import numpy as np
 from typing import Any, Protocol
 
 from benchlib.records import StepStatus
@@ -49,7 +53,9 @@ class StepRunner(Protocol):
         """Run one step and record it; its summary."""
 
 
-__all__ = ["MAX_SEARCH_STEPS", "StepRunner", "judge_step", "planned_search_requests", "search_rates"]
+__all__ = [
+    "MAX_SEARCH_STEPS", "StepRunner", "judge_step", "planned_search_requests", "poisson_schedule", "search_rates",
+]
 
 MAX_SEARCH_STEPS = 12
 """Most open-loop steps one rate search runs."""
@@ -58,6 +64,18 @@ MAX_SEARCH_STEPS = 12
 def planned_search_requests(load: Any) -> int:
     """Requests a rate search may issue at most (for the progress bar; 0 without ``load: sweep``)."""
     return MAX_SEARCH_STEPS * int(load.step_min_requests) if load.load == "sweep" else 0
+
+
+def poisson_schedule(rate_rps: float, load: Any, seed: int) -> tuple[float, ...]:
+    """A search step's arrivals: ``n = rate x sweep_step_s`` of them (at least ``step_min_requests``, at most what
+    ``step_max_s`` holds), placed as a Poisson process with exactly n arrivals in ``n / rate`` seconds is:
+    sorted uniform times. So each step offers exactly its rate, not its rate give or take the count's
+    ``1 / sqrt(n)``; each rate has its own seed, so no two steps share their randomness.
+    """
+    count = max(int(load.step_min_requests), math.ceil(rate_rps * float(load.sweep_step_s)))
+    count = max(1, min(count, math.floor(rate_rps * float(load.step_max_s))))
+    rng = np.random.default_rng([seed, round(rate_rps * 1e6)])
+    return tuple(float(t) for t in np.sort(rng.uniform(0.0, count / rate_rps, count)))
 
 
 def judge_step(rate_rps: float, summary: dict[str, Any], attainment: float) -> StepResult:
@@ -113,8 +131,9 @@ def search_rates(driver: StepRunner, attempt: RunningAttempt, window: list[float
         if time.perf_counter() + float(load.step_max_s) > budget_end_perf_s:
             stopped_because = time_budget_spent(float(load.max_duration_s))
             break
-        requests = max(int(load.step_min_requests), math.ceil(planned.rate_rps * float(load.sweep_step_s)))
-        step = LoadStep(f"r{planned.rate_rps:g}", "open", None, planned.rate_rps, requests, float(load.step_max_s))
+        schedule = poisson_schedule(planned.rate_rps, load, driver.config.run.seed)
+        step = LoadStep(f"r{planned.rate_rps:g}", "open", None, planned.rate_rps, len(schedule), float(load.step_max_s),
+                        schedule_s=schedule)  # fmt: skip
         summary = driver.run_one(step, attempt, window, OverSaturationDetector(planned.rate_rps))
         summary["search_phase"] = planned.phase
         search.record(judge_step(planned.rate_rps, summary, float(load.slo_attainment)))

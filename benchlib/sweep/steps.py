@@ -36,7 +36,7 @@ import numpy as np
 from benchlib.errors import ParameterError
 from benchlib.runtimes.base import GenerationRequest, TokenTrace
 from benchlib.runtimes.http import HttpSettings, client_session, stream_request
-from benchlib.sweep.saturation import OverSaturationDetector
+from benchlib.sweep.saturation import VERDICT_INTERVAL_S, OverSaturationDetector
 from benchlib.sweep.sessions import Session, SingleRequest
 from benchlib.workload import Cell
 
@@ -58,7 +58,8 @@ class LoadStep:
         min_requests: Requests to issue before stopping.
         max_duration_s: Longest the step issues requests, seconds.
         cell: The grid cell it measures (``None`` without a grid).
-        schedule_s: Trace replay: each session's arrival, seconds after the step starts.
+        schedule_s: Each session's arrival, seconds after the step starts (a trace's; a rate search step's
+            Poisson arrivals drawn in advance); empty: drawn as the step runs.
     """
 
     step_id: str
@@ -185,9 +186,15 @@ async def run_step(
     issued = 0
     saturated: list[str] = []
 
+    next_verdict_s = [VERDICT_INTERVAL_S]
+
     def judge() -> None:
-        if detector is not None and not saturated:
-            detector.observe(time.perf_counter() - started, issued, tracker.completed)
+        if detector is None or saturated:
+            return
+        elapsed_s = time.perf_counter() - started
+        detector.observe(elapsed_s, issued, tracker.completed)
+        if elapsed_s >= next_verdict_s[0]:  # every look is a test: at most one a second
+            next_verdict_s[0] = elapsed_s + VERDICT_INTERVAL_S
             verdict = detector.verdict()
             if verdict.saturated:
                 saturated.append(verdict.reason or "the server fell steadily behind")
@@ -256,8 +263,8 @@ async def run_step(
 
 
 def _arrivals(step: LoadStep, started_perf_s: float, seed: int):
-    """Arrival times, ``perf_counter`` seconds: a trace's schedule, or a seeded Poisson process."""
-    if step.mode == "trace":
+    """Arrival times, ``perf_counter`` seconds: the step's own schedule, or a seeded Poisson process."""
+    if step.schedule_s:
         yield from (started_perf_s + offset for offset in step.schedule_s)
         return
     rng = np.random.default_rng(seed)

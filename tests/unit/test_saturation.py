@@ -112,7 +112,7 @@ def test_nothing_is_judged_before_a_request_completed():
 
 def test_a_queued_server_completing_too_few_is_saturated_by_its_rate():
     arrivals = _arrivals(8.0, 12.0)
-    detector = OverSaturationDetector(8.0, min_growth_requests=1e9)  # the growth branch cannot fire
+    detector = OverSaturationDetector(8.0, min_growth_requests=1e9, slope_p_value=0.01)  # only the rate branch can fire
     _feed(detector, arrivals, _fifo_server(arrivals, capacity_rps=5.0), until_s=12.0)
     verdict = detector.verdict()
     assert verdict.saturated
