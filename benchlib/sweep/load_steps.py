@@ -347,6 +347,10 @@ class LoadStepsDriver:
         first_ok = self._first_step_ok(meta, requests)
         summary = summarize_requests(first_ok)
         summary.update(_shape(self._first_step_rows(meta, requests), self.workload))
+        if self.workload.grid:  # every cell is a step of its own: the run's table holds them all
+            summary["by_cell"] = [{**cell, "step": step_id} for step_id, record in meta["steps"].items()
+                                  if record.get("status") == StepStatus.COMPLETE
+                                  for cell in (record.get("summary") or {}).get("by_cell") or []]  # fmt: skip
         summary["peak_throughput_tps"] = _peak_throughput(meta["steps"])
         attempt_ok = requests[(requests["attempt"] == attempt) & requests["error"].isna()]
         tokens = int(attempt_ok["output_tokens"].sum())

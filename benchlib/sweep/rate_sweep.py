@@ -32,9 +32,11 @@ import math
 import time
 
 import numpy as np
+from scipy.stats import binomtest
 from typing import Any, Protocol
 
 from benchlib.records import StepStatus
+from benchlib.stats import DEFAULT_CONFIDENCE
 from benchlib.sweep.rate_search import RateSearch, SearchOutcome, StepResult, start_rate_rps, time_budget_spent
 from benchlib.sweep.saturation import OverSaturationDetector
 from benchlib.sweep.steps import LoadStep
@@ -54,7 +56,8 @@ class StepRunner(Protocol):
 
 
 __all__ = [
-    "MAX_SEARCH_STEPS", "StepRunner", "judge_step", "planned_search_requests", "poisson_schedule", "search_rates",
+    "MAX_SEARCH_STEPS", "StepRunner", "judge_step", "planned_search_requests", "poisson_schedule",
+    "requests_to_resolve", "search_rates",
 ]
 
 MAX_SEARCH_STEPS = 12
@@ -78,8 +81,17 @@ def poisson_schedule(rate_rps: float, load: Any, seed: int) -> tuple[float, ...]
     return tuple(float(t) for t in np.sort(rng.uniform(0.0, count / rate_rps, count)))
 
 
+def requests_to_resolve(attainment: float) -> int:
+    """Requests a step needs before its attainment can tell ``attainment`` from 1 (three misses expected at it)."""
+    return math.ceil(3 / (1 - attainment))
+
+
 def judge_step(rate_rps: float, summary: dict[str, Any], attainment: float) -> StepResult:
-    """Whether one open-loop step met the targets: the share of issued requests within every target, and saturation."""
+    """Whether one open-loop step met the targets: the share of issued requests within every target, and saturation.
+
+    The share, its 95% Wilson interval and whether the step had enough requests to resolve the attainment
+    (:func:`requests_to_resolve`) are added to ``summary`` as ``slo_attainment``.
+    """
     issued = int(summary.get("issued") or 0)
     meeting = int(summary.get("requests_meeting_slo") or 0)
     share = meeting / issued if issued else 0.0
@@ -88,6 +100,10 @@ def judge_step(rate_rps: float, summary: dict[str, Any], attainment: float) -> S
         None if share >= attainment else f"{share:.1%} of the {issued} requests met every target, below {attainment:.1%}"
     )
     achieved = summary.get("request_rate_rps")
+    if issued:
+        interval = binomtest(meeting, issued).proportion_ci(DEFAULT_CONFIDENCE, method="wilson")
+        summary["slo_attainment"] = {"share": share, "ci": [float(interval.low), float(interval.high)],
+                                     "requests": issued, "resolvable": issued >= requests_to_resolve(attainment)}  # fmt: skip
     return StepResult(
         rate_rps=rate_rps,
         meets_targets=share >= attainment,
@@ -137,19 +153,30 @@ def search_rates(driver: StepRunner, attempt: RunningAttempt, window: list[float
         summary = driver.run_one(step, attempt, window, OverSaturationDetector(planned.rate_rps))
         summary["search_phase"] = planned.phase
         search.record(judge_step(planned.rate_rps, summary, float(load.slo_attainment)))
-        meta["rate_search"] = _record(search.outcome(), load)
+        meta["rate_search"] = _record(search.outcome(), load, steps_meta)
         attempt.store.write_record(meta)
     outcome = search.outcome(stopped_because)
-    meta["rate_search"] = _record(outcome, load)
+    meta["rate_search"] = _record(outcome, load, steps_meta)
     attempt.store.write_record(meta)
     return outcome
 
 
-def _record(outcome: SearchOutcome, load: Any) -> dict[str, Any]:
-    """The search as ``run.json`` keeps it: the outcome, and the rule each step was judged by."""
+def _record(outcome: SearchOutcome, load: Any, steps_meta: dict[str, Any]) -> dict[str, Any]:
+    """The search as ``run.json`` keeps it: the outcome, the rule each step was judged by, and whether the
+    steps were long enough to judge it."""
     targets = {name: value for name, value in load.slo.items() if value}
+    needed = requests_to_resolve(float(load.slo_attainment))
+    judged = [r["summary"].get("slo_attainment") or {} for r in steps_meta.values()
+              if (r.get("summary") or {}).get("search_phase")]  # fmt: skip
+    short = [a["requests"] for a in judged if a and not a.get("resolvable")]
+    note = (f"{len(short)} of {len(judged)} steps issued fewer than {needed} requests (as few as {min(short)}): at "
+            f"{float(load.slo_attainment):.0%} attainment such a step fails on its first misses and passes without "
+            f"showing the share; raise step_min_requests or sweep_step_s to judge the targets with confidence"
+            if short else None)  # fmt: skip
     return {
         **outcome.to_record(),
+        "requests_to_resolve_attainment": needed,
+        "note": note,
         "targets_s": targets,
         "slo_attainment": float(load.slo_attainment),
         "rule": (f"a step passes when at least {float(load.slo_attainment):.0%} of its requests meet every target "

@@ -20,7 +20,7 @@ def _interval(stats: dict[str, Any], scale: float = 1.0, digits: str = ".0f") ->
 def _cells(summary: dict[str, Any]) -> list[str]:
     lines = []
     for cell in summary.get("by_cell") or []:
-        lines.append(f"  {cell['cell']} (depth {cell.get('context_depth') or 0}): prefill "
+        lines.append(f"  {cell.get('step') or cell['cell']} (depth {cell.get('context_depth') or 0}): prefill "
                      f"{_interval(cell.get('prefill_tps') or {})} tok/s, decode "
                      f"{_interval(cell.get('decode_tps') or {})} tok/s, TTFT "
                      f"{_interval(cell.get('ttft_s') or {}, 1e3)} ms (measured)")  # fmt: skip
@@ -66,7 +66,8 @@ def _search(search: dict[str, Any] | None) -> list[str]:
             else "highest sustainable rate: none of the rates tried met the targets")  # fmt: skip
     interval = search.get("interval_rps")
     bracket = f"; the threshold lies between {interval[0]:.3g} and {interval[1]:.3g} req/s" if interval else ""
-    return [f"{head}{bracket}; {len(steps)} steps, stopped: {search.get('stopped_because')}; {search.get('rule')}"]
+    lines = [f"{head}{bracket}; {len(steps)} steps, stopped: {search.get('stopped_because')}; {search.get('rule')}"]
+    return lines + ([f"  caution: {search['note']}"] if search.get("note") else [])
 
 
 def _phases(summary: dict[str, Any]) -> list[str]:
