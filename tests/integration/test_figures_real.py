@@ -40,7 +40,11 @@ def test_write_figures_writes_the_distributions_and_pareto_view_of_a_real_run(sm
         assert path.exists() and path.read_bytes()[:8] == PNG and path.stat().st_size > 10_000, path
     # a smoke sweep has no load steps: no serving curve, the stale one gone, and the result says why
     assert "serving_curve.png" not in names and not (figures_dir / "serving_curve.png").exists()
-    assert written.skipped == {"serving_curve.png": "no load-step run with a complete closed-loop step"}
+    assert written.skipped == {
+        "serving_curve.png": "no load-step run with a complete closed-loop step",
+        "ttft_by_turn.png": "no run with conversations (prompts: conversation)",
+        "rates_by_depth.png": "no run with several context_depth values",
+    }
 
 
 def test_the_real_runs_ecdf_has_one_line_per_metric_and_every_gap_it_recorded(smoke_runs):

@@ -61,7 +61,7 @@ def test_synthetic_workload_needs_prompt_tokens_and_fills_prompts(tokenizer):
 def test_bad_synthetic_parameters_are_refused_before_anything_runs(tmp_path):
     with pytest.raises(ParameterError, match="prompt_tokens"):
         SweepConfig.from_mapping({"prompts": "synthetic", "output_dir": str(tmp_path)})
-    with pytest.raises(ParameterError, match=r"prompt_tokens \(workload.prompt_tokens\) must be 0 or more"):
+    with pytest.raises(ParameterError, match=r"prompt_tokens \(workload.prompt_tokens\) must be an integer >= 0"):
         SweepConfig.from_mapping({"prompts": "synthetic", "prompt_tokens": -3, "output_dir": str(tmp_path)})
     with pytest.raises(ParameterError) as error:
         SweepConfig.from_mapping({"prompts": "synthetc", "output_dir": str(tmp_path)})
