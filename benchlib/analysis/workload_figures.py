@@ -1,9 +1,10 @@
 """Figures of the richer workloads: TTFT by conversation turn, and prefill and decode rates against context depth.
 
 * ``ttft_by_turn.png``: for every run with conversations, the median time to
-  first token of each turn with its 95% interval (measured), the history the
-  turn carried written beside it. A cache that serves the history keeps the
-  line flat; one that does not makes it climb.
+  first token of each turn with its 95% interval (measured); the history each
+  turn carried is in :func:`turn_table` and the run's ``summary.by_turn``. A
+  cache that serves the history keeps the line nearly flat; one that does not
+  makes it climb with the history.
 * ``rates_by_depth.png``: for every run with a ``context_depth`` grid, prefill
   tokens/s (prompt tokens the runtime evaluated / its evaluation time) and
   decode tokens/s against the tokens already in context, medians with 95%
