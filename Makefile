@@ -9,7 +9,7 @@ SWEEP ?= params/local-cpu.yaml
 # every process and pytest rewrites every test module on every run: +4 s of collection per test worker).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: setup native prometheus-tools report sweep test test-unit test-under-load bench lab clean-runs
+.PHONY: setup native prometheus-tools report docs-images sweep test test-unit test-under-load bench lab clean-runs
 
 setup: $(STAMP)
 
@@ -46,6 +46,11 @@ sweep: setup
 report: sweep
 	$(BIN)/benchlib report
 	@echo "Runs: data/runs/   Figures and summary: figures/   Executed notebooks: data/report/"
+
+# The images the README and the docs show (docs/images/), drawn again from the committed example runs
+# (tests/fixtures/runs, tests/fixtures/workload_runs); figures/ is a report's output and not in git.
+docs-images: setup
+	$(BIN)/python -m benchlib.docs_images
 
 # One pytest-xdist worker per core, each pinned to its core (tests/conftest.py). Whole files go to a worker
 # (loadfile), so a module's expensive fixture (the Ray cluster, a llama-server) starts once. (loadgroup would
