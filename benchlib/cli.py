@@ -37,6 +37,7 @@ from benchlib.predict.command import add_predict_parser
 from benchlib.prometheus.exporter_run import parse_reader_options, run_exporter
 from benchlib.records import atomic_write_json
 from benchlib.records.listing import LISTING_COLUMNS, list_runs
+from benchlib.report_html import build_report
 from benchlib.runtimes.onnx.conversion import DEFAULT_PRECISION, convert
 from benchlib.runtimes.onnx.quality import quality_check
 from benchlib.sweep.command import add_sweep_parser
@@ -82,6 +83,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     print("Written:")
     for path in written:
         print(f"  {path}")
+    html = build_report(args.figures_dir, args.runs_dir)  # the one file to hand on: figures/report.html
+    print(f"Report (one self-contained HTML file): {html.resolve()}")
     summary = Path(args.figures_dir) / "summary.md"
     if summary.exists():
         print()
