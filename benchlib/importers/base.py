@@ -6,7 +6,7 @@ tool's numbers mapped onto benchlib's metric definitions, each mapping written
 down in :class:`MetricMapping` so the run says where every number came from.
 The writer (:mod:`benchlib.importers.writer`) turns them into run directories.
 
-Metric names are benchlib's (see the README, "What is measured, exactly"):
+Metric names are benchlib's (see docs/measured.md, "What is measured, exactly"):
 
 * ``ttft_s``: request sent -> first token, seconds;
 * ``tpot_s``: (e2e - ttft) / (output tokens - 1), seconds per token, the first

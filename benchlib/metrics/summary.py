@@ -1,6 +1,6 @@
 """Distribution summary of one metric: median, p95, p99, mean, and intervals resampled the way the data were made.
 
-How each interval is made (the one place it is written down; the README's
+How each interval is made (the one place it is written down; docs/measured.md,
 "What is measured, exactly" repeats it):
 
 * **Per-request metrics** (TTFT, TPOT, end-to-end, decode rate): the median's
