@@ -31,7 +31,7 @@ def test_a_fresh_clone_after_the_report_has_a_clean_git_status(tmp_path):
     _run([BENCHLIB, "sweep", "params/smoke.yaml"], clone)
     _run([BENCHLIB, "report"], clone)
     written = sorted(path.name for path in (clone / "figures").iterdir())
-    assert "summary.csv" in written and "per_token_latency.png" in written, written  # the report did write
+    assert {"summary.csv", "per_token_latency.png", "report.html"} <= set(written), written  # the report did write
     assert any((clone / "data" / "runs").iterdir()) and any((clone / "data" / "report").iterdir())
     status = _run(["git", "status", "--porcelain", "--untracked-files=all"], clone)
     assert status == "", f"the report left these in git status:\n{status}"
