@@ -62,7 +62,7 @@ sweep: setup
 
 report: sweep
 	$(BIN)/benchlib report
-	@echo "Runs: data/runs/   Figures and summary: figures/   Executed notebooks: data/report/"
+	@echo "Report: figures/report.html   Runs: data/runs/   Figures and tables: figures/   Executed notebooks: data/report/"
 
 # The images the README and the docs show (docs/images/), drawn again from the committed example runs
 # (tests/fixtures/runs, tests/fixtures/workload_runs); figures/ is a report's output and not in git.

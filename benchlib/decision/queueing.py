@@ -256,7 +256,8 @@ def size_fleet(
         tpot_limit_s: Limit on a request's TPOT; it counts only through ``min_attainment``.
         min_attainment: Least share of requests within both limits; None: not checked.
         max_devices: The largest fleet considered.
-        requests, seed: Of each simulation (:func:`simulate_mgc`, 10% warm-up).
+        requests: Requests of each simulation (:func:`simulate_mgc`, 10% warm-up).
+        seed: Seed of each simulation.
 
     Returns:
         The fleet, or None when no fleet meets the targets: they fail with no wait at all (the

@@ -199,7 +199,9 @@ def summarize_clusters(
 
     Args:
         clusters: The values of each request.
-        confidence, resamples, seed: As :func:`summarize`.
+        confidence: Coverage of the intervals, as :func:`summarize`.
+        resamples: Bootstrap resamples, as :func:`summarize`.
+        seed: Seed of the resampling, as :func:`summarize`.
         strata: The prompt of each request.
         runs: The run of each request (two or more: hierarchical).
     """
