@@ -10,7 +10,8 @@ end, so a prefix cache can serve everything but the new message.
 
 ``history_tokens`` is what the earlier turns add: their user messages'
 tokens plus their replies' output tokens (a chat template's own tokens are
-not counted). Between two turns a virtual user thinks for ``think_time_s``
+not counted), and a shared system prompt (``prefix_tokens``) that opened the
+first message. Between two turns a virtual user thinks for ``think_time_s``
 (constant, or exponential with that mean, seeded per conversation and turn).
 """
 
@@ -90,7 +91,8 @@ class ConversationBook:
         """Add a finished turn (its user message and the model's reply) to its conversation's history."""
         history = self._histories.setdefault(request.row_columns["conversation_id"], _History())
         history.turns += [("user", user_message), ("assistant", reply)]
-        history.tokens += self.user_message_tokens + int(reply_tokens)
+        shared = 0 if request.row_columns.get("turn") else int(request.row_columns.get("prefix_tokens") or 0)
+        history.tokens += shared + self.user_message_tokens + int(reply_tokens)
 
     def record_trace(self, request: GenerationRequest, user_message: str, trace: TokenTrace) -> None:
         """Add a finished turn from its trace (a failed turn adds its message and an empty reply: its partial
@@ -113,5 +115,8 @@ class ConversationBook:
             if message is None:
                 continue
             failed = isinstance(getattr(row, "error", None), str)  # as record_trace: a failed turn's reply is empty
-            request = GenerationRequest(row.request_id, message, 1, row_columns={"conversation_id": row.conversation_id})
+            prefix = getattr(row, "prefix_tokens", 0)
+            columns = {"conversation_id": row.conversation_id, "turn": int(row.turn),
+                       "prefix_tokens": int(prefix) if prefix == prefix and prefix is not None else 0}  # NaN: none
+            request = GenerationRequest(row.request_id, message, 1, row_columns=columns)
             self.record(request, message, "" if failed else row.output_text or "", 0 if failed else int(row.output_tokens or 0))

@@ -227,7 +227,7 @@ class Workload:
         if self.trace is not None:
             return trace_requests(self.trace, "trace-", self.ignore_eos)
         if self.conversation:
-            return [
+            return self.with_shared_prefix([
                 GenerationRequest(
                     conversation_request_id("", rep, turn), "", self.output_tokens, self.ignore_eos,
                     row_columns={"conversation_id": f"conv{rep:03d}", "turn": turn, "repetition": rep,
@@ -235,7 +235,7 @@ class Workload:
                 )
                 for rep in range(self.repetitions)
                 for turn in range(self.turns)
-            ]  # fmt: skip
+            ])  # fmt: skip
         requests = []
         for cell in self.grid_cells:
             prefix = f"{cell.label}-" if self.grid else ""
@@ -247,13 +247,19 @@ class Workload:
         return self.with_shared_prefix(requests)
 
     def with_shared_prefix(self, requests: Sequence[GenerationRequest]) -> list[GenerationRequest]:
-        """Mark which requests start with the shared prefix (none without ``prefix_tokens``)."""
+        """Mark which requests start with the shared prefix (none without ``prefix_tokens``).
+
+        Conversations are marked whole, every turn of one alike: the prefix opens its first message, a system
+        prompt the conversations share, and its history carries it on.
+        """
         if not self.prefix_tokens:
             return list(requests)
-        return [
-            replace(r, row_columns={**r.row_columns, "shared_prefix": _shared(i, self.prefix_share)})
-            for i, r in enumerate(requests)
-        ]
+        order: dict[str, int] = {}
+        marked = []
+        for i, r in enumerate(requests):
+            unit = order.setdefault(r.row_columns.get("conversation_id", f"#{i}"), len(order))
+            marked.append(replace(r, row_columns={**r.row_columns, "shared_prefix": _shared(unit, self.prefix_share)}))
+        return marked
 
     def warmup(self) -> list[GenerationRequest]:
         """The warm-up requests, cycling through the prompts (in the first cell)."""
@@ -304,7 +310,7 @@ class Workload:
         columns = dict(request.row_columns)
         if "shared_prefix" in columns:
             columns["prefix_tokens"] = self.prefix_tokens if columns["shared_prefix"] else 0
-            if columns["shared_prefix"]:
+            if columns["shared_prefix"] and not columns.get("turn"):  # a conversation's later turns carry it in history
                 parts.append(made["shared-prefix"])
         if not parts:
             return replace(request, row_columns=columns)

@@ -32,8 +32,9 @@ class WorkloadSection(Section):
         turns: Turns per conversation (``prompts: conversation``).
         think_time_s: Mean pause of a user between two turns, seconds.
         think_time_distribution: ``exponential`` (seeded) or ``constant``.
-        prefix_tokens: Length of one shared prefix some requests start with, tokens (0: none).
-        prefix_share: Share of requests that start with it, 0 to 1.
+        prefix_tokens: Length of one shared prefix some requests start with, tokens (0: none); with
+            ``prompts: conversation``, a system prompt that share of the conversations start with.
+        prefix_share: Share of requests (of conversations) that start with it, 0 to 1.
         trace: A recorded trace (CSV or JSON Lines) whose arrival times and
             lengths are replayed (:mod:`benchlib.traces`); empty for none.
         trace_columns: Which columns of the trace hold ``arrival_s``,
@@ -101,13 +102,14 @@ class WorkloadSection(Section):
             problems.append(f"prompts: {CONVERSATION} needs turns of 2 or more (turns per conversation)")
         if self.think_time_s and not conversation:
             problems.append(f"think_time_s is the pause between turns: it needs prompts: {CONVERSATION}")
-        if conversation and (grid or self._depths() != [0] or self.prefix_tokens):
-            problems.append(f"prompts: {CONVERSATION} takes one prompt_tokens and output_tokens, "
-                            "no context_depth and no prefix_tokens (the history is the conversation's own)")  # fmt: skip
+        if conversation and (grid or self._depths() != [0]):
+            problems.append(f"prompts: {CONVERSATION} takes one prompt_tokens and output_tokens and no context_depth "
+                            "(the history is the conversation's own)")  # fmt: skip
         if isinstance(self.prompt_tokens, list) and not self.synthetic:
             problems.append(f"a list of prompt_tokens needs prompts: {SYNTHETIC}")
-        if self.prefix_tokens and not self.synthetic:
-            problems.append(f"prefix_tokens needs prompts: {SYNTHETIC} (the unique suffix after the prefix)")
+        if self.prefix_tokens and not (self.synthetic or conversation):
+            problems.append(f"prefix_tokens needs prompts: {SYNTHETIC} (the unique suffix after the prefix) or "
+                            f"{CONVERSATION} (a system prompt the conversations share)")  # fmt: skip
         if self.trace and (conversation or grid or self.prefix_tokens or self._depths() != [0]):
             problems.append("a trace gives each request's lengths and arrival: drop prompts: conversation, "
                             "length lists, context_depth and prefix_tokens")  # fmt: skip
@@ -148,7 +150,9 @@ class WorkloadSection(Section):
         output = max(self._lengths("output_tokens"))
         if self.conversation:
             prompt = self._lengths("prompt_tokens")[0]
-            return self.turns * (prompt + output), f"{self.turns} turns x ({prompt} prompt + {output} output)"
+            shared = f"{self.prefix_tokens} shared prefix + " if self.prefix_tokens else ""
+            return (self.prefix_tokens + self.turns * (prompt + output),
+                    f"{shared}{self.turns} turns x ({prompt} prompt + {output} output)")  # fmt: skip
         prompt = max(self._lengths("prompt_tokens")) if self.synthetic else 1
         parts = [(max(self._depths()), "depth"), (self.prefix_tokens, "shared prefix"),
                  (prompt, "prompt" if self.synthetic else "prompt at least"), (output, "output")]  # fmt: skip

@@ -73,6 +73,9 @@ def shared_prefix_summary(rows: pd.DataFrame, prefix_tokens: int, prefix_share: 
     """The intended share of requests with the shared prefix beside the observed cache-hit rate (``None`` without one)."""
     if not prefix_tokens or "shared_prefix" not in rows or rows.empty:
         return None
+    conversations = "turn" in rows and rows["turn"].notna().any()
+    if conversations:  # a later turn's cached tokens are its own history: the shared prompt shows in first turns
+        rows = rows[rows["turn"] == 0]
     shared = rows["shared_prefix"].fillna(False).astype(bool)
     cached = _numbers(rows, "cached_prompt_tokens")
     summary: dict[str, Any] = {
@@ -81,7 +84,8 @@ def shared_prefix_summary(rows: pd.DataFrame, prefix_tokens: int, prefix_share: 
         "requests": int(len(rows)),
         "requests_with_prefix": int(shared.sum()),
         "intended_hit_rate": float(shared.mean()),
-        "hit_rule": f"cached prompt tokens >= {PREFIX_HIT_SHARE:g} x prefix_tokens",
+        "hit_rule": f"cached prompt tokens >= {PREFIX_HIT_SHARE:g} x prefix_tokens"
+                    + (", first turns of the conversations only" if conversations else ""),
     }
     if cached.isna().all():
         summary.update(observed_hit_rate=None, note="the runtime reports no cached prompt tokens: no hit rate")

@@ -55,14 +55,14 @@ def step_requests(workload: Workload, step: LoadStep, attempt: int) -> list[Gene
     if workload.trace is not None:
         return trace_requests(workload.trace, prefix, workload.ignore_eos)
     if workload.conversation:
-        return [
+        return workload.with_shared_prefix([
             GenerationRequest(
                 conversation_request_id(prefix, k, turn), "", workload.output_tokens, workload.ignore_eos,
                 row_columns={"conversation_id": f"{prefix}conv{k:03d}", "turn": turn},
             )
             for k in range(step.min_requests)
             for turn in range(workload.turns)
-        ]  # fmt: skip
+        ])  # fmt: skip
     cell = step.cell or workload.grid_cells[0]
     columns = cell.columns() if step.cell is not None else {}
     requests = [

@@ -10,6 +10,7 @@ word count.
 from __future__ import annotations
 
 import hashlib
+import math
 import json
 from pathlib import Path
 
@@ -99,7 +100,6 @@ WORKLOAD_REFUSALS = {
     "a conversation with an output grid": ({**CONVERSATION, "output_tokens": [8, 16]},
                                            ["prompts: conversation takes one prompt_tokens and output_tokens"]),
     "a conversation with a depth": ({**CONVERSATION, "context_depth": 64}, ["prompts: conversation", "no context_depth"]),
-    "a conversation with a prefix": ({**CONVERSATION, "prefix_tokens": 16}, ["prompts: conversation", "no prefix_tokens"]),
     "a prompt list without synthetic": ({"prompt_tokens": [32, 64]}, ["a list of prompt_tokens needs prompts: synthetic"]),
     "a prefix without synthetic": ({"prefix_tokens": 32}, ["prefix_tokens needs prompts: synthetic"]),
 }  # fmt: skip
@@ -782,3 +782,22 @@ def test_a_sequential_row_of_a_replayed_trace(tmp_path):
     row = sequential_row(_finished(), request, 1, 0.0)
     assert (row["request_id"], row["trace_row"], row["scheduled_offset_s"], row["lateness_s"]) == (
         "trace-00001", 2, 0.5, 0.01)
+
+
+def test_a_shared_system_prompt_opens_whole_conversations_and_counts_in_their_history():
+    workload = WorkloadSection(**{**CONVERSATION, "prompt_tokens": 6}, prefix_tokens=8, prefix_share=0.5).plan(seed=0)
+    requests = workload.materialize(workload.measured(), WordTokenizer())
+    by_conversation: dict[str, set] = {}
+    for r in requests:
+        by_conversation.setdefault(r.row_columns["conversation_id"], set()).add(r.row_columns["shared_prefix"])
+    assert all(len(marks) == 1 for marks in by_conversation.values())  # every turn of a conversation alike
+    assert sum(marks == {True} for marks in by_conversation.values()) == math.floor(0.5 * len(by_conversation) + 0.5)
+    shared_first = next(r for r in requests if r.row_columns["shared_prefix"] and r.row_columns["turn"] == 0)
+    shared_later = next(r for r in requests if r.row_columns["shared_prefix"] and r.row_columns["turn"] == 1)
+    plain_first = next(r for r in requests if not r.row_columns["shared_prefix"] and r.row_columns["turn"] == 0)
+    assert _words(shared_first.prompt) == 8 + 6 and _words(shared_later.prompt) == 6 and _words(plain_first.prompt) == 6
+    assert shared_first.row_columns["prefix_tokens"] == shared_later.row_columns["prefix_tokens"] == 8
+    book = ConversationBook(6)
+    book.record(book.with_history(shared_first), shared_first.prompt, "a reply", 5)
+    second = next(r for r in requests if r.request_id == shared_first.request_id.replace("-t00", "-t01"))
+    assert book.with_history(second).row_columns["history_tokens"] == 8 + 6 + 5
