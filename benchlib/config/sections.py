@@ -23,6 +23,7 @@ from benchlib.power.session import SOURCE_CHOICES
 from benchlib.records import REPEATS_MAX
 from benchlib.runtimes.local_settings import ContextTokens, GpuLayers, Number, Threads
 from benchlib.runtimes.registry import runtime_spec
+from benchlib.validation import one_of
 
 __all__ = [
     "LoadSection",
@@ -139,12 +140,7 @@ class LoadSection(Section):
     sweep_step_s: Number = Field(10.0, gt=0)
     slo_attainment: Number = Field(0.95, gt=0.5, lt=1)
 
-    @field_validator("load")
-    @classmethod
-    def _known_load(cls, load: str) -> str:
-        if load not in LOAD_MODES:
-            raise ParameterError(f"Unknown load '{load}'; valid: {', '.join(LOAD_MODES)}.")
-        return load
+    _known_load = one_of("load", LOAD_MODES)
 
     @model_validator(mode="after")
     def _sweep_has_targets(self) -> "LoadSection":

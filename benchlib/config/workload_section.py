@@ -10,6 +10,7 @@ from benchlib.config.section_base import Section
 from benchlib.conversation import THINK_TIME_DISTRIBUTIONS
 from benchlib.errors import ParameterError
 from benchlib.runtimes.local_settings import Number
+from benchlib.validation import one_of
 from benchlib.workload import CONVERSATION, SYNTHETIC, Cell, Workload, resolve_prompts
 
 __all__ = ["WorkloadSection"]
@@ -81,14 +82,7 @@ class WorkloadSection(Section):
             )
         return values
 
-    @field_validator("think_time_distribution")
-    @classmethod
-    def _known_distribution(cls, distribution: str) -> str:
-        if distribution not in THINK_TIME_DISTRIBUTIONS:
-            raise ParameterError(
-                f"Unknown think_time_distribution '{distribution}'; valid: {', '.join(THINK_TIME_DISTRIBUTIONS)}."
-            )
-        return distribution
+    _known_distribution = one_of("think_time_distribution", THINK_TIME_DISTRIBUTIONS)
 
     @model_validator(mode="after")
     def _coherent(self) -> "WorkloadSection":
