@@ -10,6 +10,8 @@ and the value given.
 
 from __future__ import annotations
 
+import os
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +67,29 @@ def _runtime_defaults(spec: RuntimeSpec) -> dict[str, Any]:
         name: "" if fields[field].is_required() else fields[field].get_default(call_default_factory=True)
         for name, field in spec.parameters.items()
     }
+
+
+def _file_version(path: str) -> tuple[int, int] | None:
+    """``(mtime_ns, size)`` of a file, ``None`` when it cannot be read: a changed file is read again."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
+
+
+@lru_cache(maxsize=8)
+def _read_trace(path: str, version: tuple[int, int] | None, columns: tuple[tuple[str, str], ...], speedup: float,
+                max_requests: int) -> Trace:  # fmt: skip
+    """A trace read once per file version and options: validation, the context check, the plan and the drivers
+    all ask for it, and a public trace holds millions of rows (a refusal is not cached: it raises again)."""
+    return read_trace(path, dict(columns) or None, speedup, max_requests)
+
+
+@lru_cache(maxsize=8)
+def _trace_sha256(path: str, version: tuple[int, int] | None) -> str:
+    """The sha256 of a trace file, hashed once per file version (every run id asks for it)."""
+    return sha256_file(path)
 
 
 def parameter_defaults() -> dict[str, Any]:
@@ -227,8 +252,8 @@ class SweepConfig(BaseModel):
         workload = self.workload
         if not workload.trace:
             return None
-        return read_trace(workload.trace, workload.trace_columns or None, float(workload.trace_speedup),
-                          workload.trace_max_requests)  # fmt: skip
+        return _read_trace(workload.trace, _file_version(workload.trace), tuple(sorted(workload.trace_columns.items())),
+                           float(workload.trace_speedup), workload.trace_max_requests)  # fmt: skip
 
     def runtime_settings(self):
         """The runtime's settings object, built from the shared and its own parameters.
@@ -291,7 +316,8 @@ class SweepConfig(BaseModel):
         if spec.in_process and values.get("cache_prompt") == defaults["cache_prompt"]:
             values.pop("cache_prompt")  # in-process runtimes read it since issue 27
         if self.workload.trace:
-            values["trace"] = {"file": self.workload.trace, "sha256": sha256_file(self.workload.trace)}
+            trace = self.workload.trace
+            values["trace"] = {"file": trace, "sha256": _trace_sha256(trace, _file_version(trace))}
         synthetic = self.workload.synthetic or self.workload.conversation
         values["prompts"] = self.workload.prompts if synthetic else list(resolve_prompts(self.workload.prompts))
         return values
