@@ -72,10 +72,11 @@ def cell_table(runs_dir: str | Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _errorbars(axes, x, data: pd.DataFrame, column: str, scale: float, label: str) -> None:
-    low = (data[column] - data[f"{column}_ci_low"]).clip(lower=0) * scale
-    high = (data[f"{column}_ci_high"] - data[column]).clip(lower=0) * scale
-    axes.errorbar(x, data[column] * scale, yerr=[low.fillna(0), high.fillna(0)], fmt="o-", capsize=3, label=label)
+def _errorbars(axes, x, data: pd.DataFrame, column: str, scale: float, label: str, low: str = "", high: str = "") -> None:
+    """Medians of ``column`` against ``x`` with their interval (``low``, ``high``; default ``{column}_ci_low/high``)."""
+    below = (data[column] - data[low or f"{column}_ci_low"]).clip(lower=0) * scale
+    above = (data[high or f"{column}_ci_high"] - data[column]).clip(lower=0) * scale
+    axes.errorbar(x, data[column] * scale, yerr=[below.fillna(0), above.fillna(0)], fmt="o-", capsize=3, label=label)
 
 
 def plot_ttft_by_turn(table: pd.DataFrame):
@@ -85,10 +86,7 @@ def plot_ttft_by_turn(table: pd.DataFrame):
     for (_, step), data in table.groupby(["run_id", "step"], dropna=False, sort=False):
         data = data.sort_values("turn")
         label = data["label"].iloc[0] + (f" {step}" if isinstance(step, str) else "")
-        low = (data["ttft_s"] - data["ttft_ci_low_s"]).clip(lower=0) * 1e3
-        high = (data["ttft_ci_high_s"] - data["ttft_s"]).clip(lower=0) * 1e3
-        axes.errorbar(data["turn"] + 1, data["ttft_s"] * 1e3, yerr=[low.fillna(0), high.fillna(0)], fmt="o-",
-                      capsize=3, label=label)  # fmt: skip
+        _errorbars(axes, data["turn"] + 1, data, "ttft_s", 1e3, label, "ttft_ci_low_s", "ttft_ci_high_s")
     axes.set_xlabel("conversation turn (history grows with each)")
     axes.set_ylabel("time to first token, ms (median, 95% interval)")
     axes.set_title("TTFT by turn (measured)", fontsize=10)

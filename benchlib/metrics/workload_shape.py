@@ -145,11 +145,13 @@ def lateness_summary(rows: pd.DataFrame) -> dict[str, Any] | None:
 
 
 def workload_statistics(rows: pd.DataFrame, prefix_tokens: int = 0, prefix_share: float = 0.0) -> dict[str, Any]:
-    """Each of the statistics above that applies to these (successful) rows, by name."""
+    """Each of the statistics above that applies to these rows, by name: lateness over every request (a failed one
+    was scheduled too), the others over the successful ones."""
+    ok = rows[rows["error"].isna()] if "error" in rows else rows  # in-process rows: a failure raises, no column
     found = {
-        "by_turn": by_turn(rows),
-        "shared_prefix": shared_prefix_summary(rows, prefix_tokens, prefix_share),
-        "by_cell": by_cell(rows),
+        "by_turn": by_turn(ok),
+        "shared_prefix": shared_prefix_summary(ok, prefix_tokens, prefix_share),
+        "by_cell": by_cell(ok),
         "lateness_s": lateness_summary(rows),
     }
     return {name: value for name, value in found.items() if value is not None}

@@ -26,7 +26,7 @@ from benchlib.conversation import ConversationBook, conversation_request_id, thi
 from benchlib.cost import run_cost_summary
 from benchlib.errors import BenchlibError, ParameterError
 from benchlib.metrics import step_statistics, summarize_requests
-from benchlib.metrics.workload_shape import lateness_summary, workload_statistics
+from benchlib.metrics.workload_shape import workload_statistics
 from benchlib.models import resolve_model
 from benchlib.records import RunDirectory, StepStatus
 from benchlib.runtimes.base import GenerationRequest, TokenTrace
@@ -128,14 +128,10 @@ def step_summary(
 
 
 def _shape(rows: pd.DataFrame, workload: Workload | None) -> dict[str, Any]:
-    """The workload's own statistics of a step's successful rows (by turn, shared prefix, lateness ...)."""
+    """The workload's own statistics of a step's rows (by turn, shared prefix, lateness ...)."""
     if workload is None or rows.empty:
         return {}
-    ok = rows[rows["error"].isna()]
-    statistics = workload_statistics(ok, workload.prefix_tokens, workload.prefix_share)
-    if "lateness_s" in rows:  # every request was scheduled, the failed ones too
-        statistics["lateness_s"] = lateness_summary(rows)
-    return statistics
+    return workload_statistics(rows, workload.prefix_tokens, workload.prefix_share)
 
 
 def _peak_throughput(steps_meta: dict[str, Any]) -> dict[str, Any] | None:
