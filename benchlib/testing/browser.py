@@ -12,11 +12,11 @@ Install both on Debian with ``apt-get install chromium chromium-driver`` (``make
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from benchlib.testing.required_tools import find_program, skip_or_fail
 
 __all__ = [
     "BLOCKED_URLS", "BROWSER_PROGRAMS", "DRIVER_PROGRAMS", "REQUIRE_BROWSER_ENV", "BrowserMissing",
@@ -46,8 +46,7 @@ def find_browser() -> tuple[str, str]:
         import selenium  # noqa: F401
     except ImportError:
         missing.append("the selenium package (pip install selenium; the dev extra has it)")
-    browser, driver = (next(filter(None, map(shutil.which, names)), None) for names in (BROWSER_PROGRAMS,
-                                                                                         DRIVER_PROGRAMS))
+    browser, driver = find_program(BROWSER_PROGRAMS), find_program(DRIVER_PROGRAMS)
     missing += ["chromium"] * (browser is None) + ["chromedriver"] * (driver is None)
     if missing:
         raise BrowserMissing(
@@ -59,14 +58,10 @@ def find_browser() -> tuple[str, str]:
 
 def require_browser() -> tuple[str, str]:
     """:func:`find_browser`; when something is missing skip the test, or fail it when ``BENCHLIB_REQUIRE_BROWSER=1``."""
-    import pytest
-
     try:
         return find_browser()
     except BrowserMissing as exc:
-        if os.environ.get(REQUIRE_BROWSER_ENV) == "1":
-            pytest.fail(f"{exc}; {REQUIRE_BROWSER_ENV}=1 says it must be")
-        pytest.skip(str(exc))
+        skip_or_fail(str(exc), REQUIRE_BROWSER_ENV)
 
 
 @contextlib.contextmanager

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 import time
 import urllib.parse
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from benchlib.testing.local_servers import ReservedPort, ServerProcess, port_number, reserve_port
+from benchlib.testing.required_tools import find_program, skip_or_fail
 
 __all__ = [
     "NODE_EXPORTER_PROGRAMS",
@@ -43,30 +43,17 @@ PROMETHEUS_PROGRAMS = ("prometheus",)
 NODE_EXPORTER_PROGRAMS = ("prometheus-node-exporter", "node_exporter")
 
 
-def find_program(names: Sequence[str]) -> str | None:
-    """The first of ``names`` found on ``PATH``, or ``None``."""
-    for name in names:
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
-
-
 REQUIRE_ENV = "BENCHLIB_REQUIRE_PROMETHEUS"
 """Set to 1 (CI does) to fail, not skip, a test whose Prometheus or node_exporter is missing."""
 
 
 def require_program(names: Sequence[str]) -> str:
     """The path of the first of ``names`` on ``PATH``; else skip the test (fail it when ``BENCHLIB_REQUIRE_PROMETHEUS=1``)."""
-    import pytest
-
     path = find_program(names)
     if path is not None:
         return path
-    message = f"{names[0]} is not installed: `make prometheus-tools` (apt-get install prometheus prometheus-node-exporter)"
-    if os.environ.get(REQUIRE_ENV) == "1":
-        pytest.fail(f"{message}; {REQUIRE_ENV}=1 says it must be")
-    pytest.skip(message)
+    skip_or_fail(f"{names[0]} is not installed: `make prometheus-tools` (apt-get install prometheus "
+                 "prometheus-node-exporter)", REQUIRE_ENV)  # fmt: skip
 
 
 def _scrape_config(targets: Mapping[str, str], scrape_interval_s: float) -> str:
